@@ -1,0 +1,234 @@
+// The one IPC contract between the UI and main: every request/response channel and every event,
+// as zod schemas. The Electron preload, the WebSocket bridge and the renderer all speak exactly this.
+import { z } from 'zod';
+import {
+  AnnotationId, CategoryId, ImageId, ModelId, RunId,
+  IMAGE_STATUSES, MODEL_FORMATS, ORIGINS, REVIEW_STATES, type ImageStatus,
+} from '../model/index.js';
+
+/** Largest request or event payload, serialised, that a transport accepts (masks travel as RLE strings). */
+export const MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
+/** Most annotations one `annotations.apply` may carry in each of added/updated/removed. */
+export const MAX_CHANGES_PER_APPLY = 5000;
+/** Largest page `images.list` returns. */
+export const MAX_PAGE = 1000;
+
+const imageId = z.number().int().positive().transform(ImageId);
+const categoryId = z.number().int().positive().transform(CategoryId);
+const modelId = z.number().int().positive().transform(ModelId);
+const runId = z.number().int().positive().transform(RunId);
+const annotationId = z.string().min(1).max(64).transform(AnnotationId);
+const finite = z.number().finite();
+
+export const imageStatusSchema = z.enum(IMAGE_STATUSES);
+
+/** Statuses of images that still need a person's review, in the order the review queue prefers. */
+export const NEEDS_REVIEW: readonly ImageStatus[] = ['in-review', 'predicted', 'new'];
+
+export const bboxSchema = z.tuple([finite, finite, finite.nonnegative(), finite.nonnegative()]).readonly();
+
+export const rleSchema = z.object({
+  size: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]).readonly(),
+  counts: z.string().max(MAX_PAYLOAD_BYTES),
+}).readonly();
+
+export const annotationSchema = z.object({
+  id: annotationId,
+  imageId,
+  categoryId,
+  bbox: bboxSchema,
+  mask: rleSchema.nullable(),
+  score: z.number().min(0).max(1).nullable(),
+  origin: z.enum(ORIGINS),
+  modelId: modelId.nullable(),
+  state: z.enum(REVIEW_STATES),
+}).readonly();
+
+export const imageRecordSchema = z.object({
+  id: imageId,
+  path: z.string(),
+  width: z.number().int(),
+  height: z.number().int(),
+  orientation: z.number().int().min(1).max(8),
+  hash: z.string(),
+  status: imageStatusSchema,
+  error: z.string().nullable(),
+  missing: z.boolean(),
+}).readonly();
+
+export const categorySchema = z.object({
+  id: categoryId,
+  name: z.string(),
+  color: z.string().regex(/^#[0-9a-f]{6}$/i),
+}).readonly();
+
+export const modelRecordSchema = z.object({
+  id: modelId,
+  name: z.string(),
+  format: z.enum(MODEL_FORMATS),
+  labels: z.array(z.string()).readonly(),
+  card: z.record(z.string(), z.unknown()).readonly(),
+  path: z.string(),
+}).readonly();
+
+/** One edit as plain data, as app/history makes it. */
+export const annotationChangesSchema = z.object({
+  added: z.array(annotationSchema).max(MAX_CHANGES_PER_APPLY),
+  updated: z.array(z.object({ before: annotationSchema, after: annotationSchema })).max(MAX_CHANGES_PER_APPLY),
+  removed: z.array(annotationSchema).max(MAX_CHANGES_PER_APPLY),
+});
+
+const statusCounts = z.record(imageStatusSchema, z.number().int().nonnegative());
+
+export const projectSummarySchema = z.object({
+  folder: z.string(),
+  total: z.number().int().nonnegative(),
+  byStatus: statusCounts,
+});
+
+export const imageFilterSchema = z.object({
+  status: imageStatusSchema.optional(),
+  categoryId: categoryId.optional(),
+  /** Case-insensitive substring of the file path. */
+  search: z.string().max(500).optional(),
+});
+
+export const runStateSchema = z.enum(['running', 'paused', 'cancelled', 'done', 'failed']);
+
+export const runProgressSchema = z.object({
+  runId,
+  state: runStateSchema,
+  total: z.number().int().nonnegative(),
+  done: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  /** Images per second over the run so far. */
+  rate: z.number().nonnegative(),
+});
+
+const empty = z.object({}).strict();
+const ok = z.object({ ok: z.literal(true) });
+
+/** Request/response channels: `invoke(channel, request)` resolves with the response. */
+export const channels = {
+  'project.open': { req: z.object({ folder: z.string().min(1).max(4096) }), res: projectSummarySchema },
+  'project.summary': { req: empty, res: projectSummarySchema },
+
+  /** Images ordered by path, one page at a time: pass the previous page's `next` as `after`. */
+  'images.list': {
+    req: z.object({
+      after: z.string().nullable().optional(),
+      limit: z.number().int().positive().max(MAX_PAGE),
+      filter: imageFilterSchema.optional(),
+    }),
+    res: z.object({ items: z.array(imageRecordSchema), next: z.string().nullable() }),
+  },
+  'images.get': { req: z.object({ id: imageId }), res: imageRecordSchema },
+  'images.setStatus': { req: z.object({ id: imageId, status: imageStatusSchema }), res: imageRecordSchema },
+  /** The first image after `afterPath` (in path order, wrapping around) that still needs review; null when none. */
+  'images.nextToReview': {
+    req: z.object({ afterPath: z.string().nullable() }),
+    res: z.object({ image: imageRecordSchema.nullable() }),
+  },
+
+  'annotations.list': { req: z.object({ imageId }), res: z.object({ annotations: z.array(annotationSchema) }) },
+  /** Applies one edit (one undo step) atomically and records it in the edit history. */
+  'annotations.apply': {
+    req: z.object({ imageId, changes: annotationChangesSchema }),
+    res: z.object({ annotations: z.array(annotationSchema) }),
+  },
+
+  'categories.list': { req: empty, res: z.object({ categories: z.array(categorySchema) }) },
+  'categories.create': {
+    req: z.object({ name: z.string().trim().min(1).max(200), color: z.string().regex(/^#[0-9a-f]{6}$/i).optional() }),
+    res: categorySchema,
+  },
+
+  'models.list': { req: empty, res: z.object({ models: z.array(modelRecordSchema) }) },
+
+  'prelabel.start': {
+    req: z.object({
+      modelId: modelId.optional(),
+      imageIds: z.array(imageId).max(1_000_000).optional(),
+      threshold: z.number().min(0).max(1).optional(),
+    }),
+    res: runProgressSchema,
+  },
+  'prelabel.pause': { req: z.object({ runId }), res: ok },
+  'prelabel.resume': { req: z.object({ runId }), res: ok },
+  'prelabel.cancel': { req: z.object({ runId }), res: ok },
+
+  'export.coco': {
+    req: z.object({
+      /** Output file; defaults to `<project>/.loupe/exports/coco-<time>.json`. Must end in .json. */
+      path: z.string().max(4096).optional(),
+      reviewedOnly: z.boolean().default(false),
+    }),
+    res: z.object({ path: z.string(), images: z.number().int(), annotations: z.number().int() }),
+  },
+} as const;
+
+/** Events main pushes to the UI: `on(event, cb)`. */
+export const events = {
+  'prelabel.progress': runProgressSchema,
+  /** Images whose status or annotations changed outside the UI's own edits (e.g. a pre-label batch). */
+  'images.changed': z.object({ ids: z.array(imageId) }),
+} as const;
+
+export type Channel = keyof typeof channels;
+export type EventName = keyof typeof events;
+/** What a caller passes (ids as plain numbers/strings are accepted). */
+export type Req<C extends Channel> = z.input<(typeof channels)[C]['req']>;
+/** What a handler receives, after validation. */
+export type ParsedReq<C extends Channel> = z.output<(typeof channels)[C]['req']>;
+export type Res<C extends Channel> = z.output<(typeof channels)[C]['res']>;
+export type EventPayload<E extends EventName> = z.output<(typeof events)[E]>;
+
+export type AnnotationChanges = z.output<typeof annotationChangesSchema>;
+export type ProjectSummary = Res<'project.summary'>;
+export type ImageFilter = z.output<typeof imageFilterSchema>;
+export type RunProgress = z.output<typeof runProgressSchema>;
+
+export interface Disposable {
+  dispose(): void;
+}
+
+/** The whole surface the UI sees; the preload, the bridge client and test clients implement it. */
+export interface Api {
+  invoke<C extends Channel>(channel: C, request: Req<C>): Promise<Res<C>>;
+  on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): Disposable;
+  /** URL of an image's bytes (EXIF orientation applied) and of its cached thumbnail. */
+  imageUrl(image: { readonly id: ImageId; readonly path: string }): string;
+  thumbnailUrl(image: { readonly id: ImageId; readonly path: string }): string;
+}
+
+/** Why a request failed; `invalid-request` means it never reached a handler. */
+export const ERROR_CODES = ['invalid-request', 'unknown-channel', 'too-large', 'not-found', 'conflict', 'failed'] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export const ipcErrorSchema = z.object({ code: z.enum(ERROR_CODES), message: z.string() });
+export type IpcError = z.output<typeof ipcErrorSchema>;
+
+/** The envelope every transport carries a response in: never a thrown exception across the boundary. */
+export type Reply<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: IpcError };
+
+/** The error a client raises when main answers `ok: false`. */
+export class IpcRequestError extends Error {
+  constructor(readonly channel: string, readonly code: ErrorCode, message: string) {
+    super(`${channel}: ${message}`);
+    this.name = 'IpcRequestError';
+  }
+}
+
+export function isChannel(name: unknown): name is Channel {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(channels, name);
+}
+
+export function isEventName(name: unknown): name is EventName {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(events, name);
+}
+
+/** Messages on the bridge's WebSocket. */
+export type ClientMessage = { readonly id: number; readonly channel: string; readonly request: unknown };
+export type ServerMessage =
+  | { readonly kind: 'reply'; readonly id: number; readonly reply: Reply<unknown> }
+  | { readonly kind: 'event'; readonly event: EventName; readonly payload: unknown };
