@@ -1,0 +1,190 @@
+// The local bridge: serves the built renderer, image bytes and thumbnails from one project folder,
+// and carries the IPC contract over a WebSocket. Listens on 127.0.0.1 only; every HTTP request and
+// the WebSocket handshake must present the random token (query `token=` or the cookie the page sets).
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import path from 'node:path';
+import { readFile, realpath } from 'node:fs/promises';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { MAX_PAYLOAD_BYTES, type EventName, type EventPayload, type ServerMessage } from '../../app/ipc/contract.js';
+import { resolveInsideRoot, UnsafePathError } from '../electron/safe-path.js';
+import { decodeRequest, type Dispatch } from '../ipc/handlers.js';
+import { IMAGE_EXTENSIONS, imageForDisplay, ThumbnailCache } from './media.js';
+
+export interface BridgeOptions {
+  /** The project folder images and thumbnails are served from. */
+  readonly folder: string;
+  /** The built renderer (index.html, app.js, ...). */
+  readonly rendererDir: string;
+  readonly dispatch: Dispatch;
+  /** 0 or absent picks a free port. */
+  readonly port?: number;
+  /** Fixed token (tests); a random one otherwise. */
+  readonly token?: string;
+  readonly log?: (message: string) => void;
+}
+
+export interface Bridge {
+  /** The URL to open, carrying the token. */
+  readonly url: string;
+  readonly origin: string;
+  readonly port: number;
+  readonly token: string;
+  emit<E extends EventName>(event: E, payload: EventPayload<E>): void;
+  close(): Promise<void>;
+}
+
+const STATIC_TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon',
+};
+
+const CSP = [
+  "default-src 'self'", "img-src 'self' blob: data:", "style-src 'self' 'unsafe-inline'",
+  "script-src 'self'", "connect-src 'self' ws://127.0.0.1:*", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'",
+].join('; ');
+
+export async function startBridge(options: BridgeOptions): Promise<Bridge> {
+  const token = options.token ?? randomBytes(24).toString('base64url');
+  const log = options.log ?? (() => {});
+  const thumbnails = new ThumbnailCache(options.folder);
+  let port = 0;
+  const cookieName = () => `loupe_token_${port}`;
+
+  const authorised = (req: IncomingMessage, url: URL): boolean => {
+    const presented = url.searchParams.get('token') ?? readCookie(req.headers.cookie, cookieName());
+    return presented !== null && sameSecret(presented, token) && hostAllowed(req.headers.host, port);
+  };
+
+  const server = createServer((req, res) => {
+    handleHttp(req, res).catch((error: unknown) => {
+      log(`bridge: ${req.method} ${req.url}: ${error instanceof Error ? error.stack : String(error)}`);
+      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error');
+      else res.destroy();
+    });
+  });
+
+  async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (!authorised(req, url)) return send(res, 403, 'text/plain; charset=utf-8', 'missing or wrong token');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed');
+    // The raw (still percent-encoded) path: the confinement check decodes it exactly once itself.
+    const rawPath = (req.url ?? '/').split('?')[0]!;
+    const route = /^\/(files|thumbs)\/(.+)$/.exec(rawPath);
+    try {
+      if (route) {
+        const file = await resolveInsideRoot(options.folder, route[2]!);
+        const relative = path.relative(await realFolder(), file).split(path.sep);
+        if (relative.some((segment) => segment.startsWith('.')) || !IMAGE_EXTENSIONS.has(path.extname(file).toLowerCase())) {
+          return send(res, 403, 'text/plain; charset=utf-8', 'not an image of this project');
+        }
+        const media = route[1] === 'files' ? await imageForDisplay(file) : await thumbnails.get(file);
+        return send(res, 200, media.type, media.body, { 'Cache-Control': 'private, max-age=3600' });
+      }
+      const asset = rawPath === '/' ? 'index.html' : rawPath.slice(1);
+      const file = await resolveInsideRoot(options.rendererDir, asset);
+      const type = STATIC_TYPES[path.extname(file)] ?? 'application/octet-stream';
+      const headers: Record<string, string> = { 'Content-Security-Policy': CSP, 'Cache-Control': 'no-cache' };
+      if (url.searchParams.has('token')) {
+        headers['Set-Cookie'] = `${cookieName()}=${token}; HttpOnly; SameSite=Strict; Path=/`;
+      }
+      return send(res, 200, type, await readFile(file), headers);
+    } catch (error) {
+      if (error instanceof UnsafePathError) return send(res, error.status, 'text/plain; charset=utf-8', error.message);
+      throw error;
+    }
+  }
+
+  let folderReal: Promise<string> | undefined;
+  const realFolder = () => (folderReal ??= realpath(options.folder));
+
+  const sockets = new WebSocketServer({
+    noServer: true,
+    // Hard cap; messages between MAX_PAYLOAD_BYTES and this are answered with a 'too-large' reply.
+    maxPayload: MAX_PAYLOAD_BYTES * 2,
+  });
+
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const origin = req.headers.origin;
+    const originOk = origin === undefined || origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
+    if (url.pathname !== '/ipc' || !authorised(req, url) || !originOk) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    sockets.handleUpgrade(req, socket, head, (ws) => serveSocket(ws));
+  });
+
+  function serveSocket(ws: WebSocket): void {
+    ws.on('error', (error) => log(`bridge socket: ${error.message}`));
+    ws.on('message', (data, isBinary) => {
+      const raw = isBinary ? '' : data.toString();
+      const decoded = decodeRequest(raw);
+      if (!decoded.ok) {
+        reply(ws, { kind: 'reply', id: decoded.id ?? -1, reply: { ok: false, error: { code: decoded.code, message: decoded.message } } });
+        return;
+      }
+      void options.dispatch(decoded.channel, decoded.request).then((result) => reply(ws, { kind: 'reply', id: decoded.id, reply: result }));
+    });
+  }
+
+  function reply(ws: WebSocket, message: ServerMessage): void {
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('bridge: server has no TCP address');
+  port = address.port;
+  const origin = `http://127.0.0.1:${port}`;
+
+  return {
+    url: `${origin}/?token=${token}`,
+    origin,
+    port,
+    token,
+    emit(event, payload) {
+      const message = JSON.stringify({ kind: 'event', event, payload } satisfies ServerMessage);
+      for (const ws of sockets.clients) if (ws.readyState === ws.OPEN) ws.send(message);
+    },
+    async close() {
+      for (const ws of sockets.clients) ws.terminate();
+      await new Promise<void>((resolve) => sockets.close(() => resolve()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+    },
+  };
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}): void {
+  res.writeHead(status, {
+    'Content-Type': type,
+    'Content-Length': Buffer.byteLength(body),
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    ...headers,
+  });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+function readCookie(header: string | undefined, name: string): string | null {
+  for (const part of header?.split(';') ?? []) {
+    const [key, ...value] = part.trim().split('=');
+    if (key === name) return value.join('=');
+  }
+  return null;
+}
+
+function sameSecret(presented: string, token: string): boolean {
+  const a = Buffer.from(presented);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Refuses requests whose Host is not this loopback server, so a DNS-rebinding page cannot use the token-less paths. */
+function hostAllowed(host: string | undefined, port: number): boolean {
+  return host === `127.0.0.1:${port}` || host === `localhost:${port}`;
+}
