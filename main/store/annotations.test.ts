@@ -1,0 +1,143 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AnnotationId, CategoryId, type Annotation, type ImageId, type ModelId } from '../../app/model/index.js';
+import type { Prediction } from './annotations.js';
+import { hasFullScan, queryPlan } from './queryPlan.js';
+import { humanBox, imageFile, temporaryProject } from './testing.js';
+
+let project: ReturnType<typeof temporaryProject>;
+let imageId: ImageId;
+let circle: CategoryId;
+let star: CategoryId;
+let modelId: ModelId;
+
+beforeEach(() => {
+  project = temporaryProject();
+  const { images, categories, models } = project.store;
+  [imageId] = images.writeFiles([{ file: imageFile('a.jpg') }]) as [ImageId];
+  [circle, star] = categories.ensure(['circle', 'star']).map((c) => c.id) as [CategoryId, CategoryId];
+  modelId = models.register({
+    name: 'shapes', format: 'torchvision-maskrcnn', labels: ['__background__', 'circle', 'star'], card: {},
+    path: '/m.onnx', sha256: 'abc',
+  }).id;
+});
+afterEach(() => project.dispose());
+
+const prediction = (bbox: [number, number, number, number], score = 0.9): Prediction => ({
+  categoryId: circle,
+  bbox,
+  mask: { size: [48, 64], counts: 'PPYo1' },
+  score,
+});
+
+describe('annotations.applyChanges', () => {
+  it('adds, updates and removes with one history entry each', () => {
+    const { annotations, history, images } = project.store;
+    const a = humanBox(imageId, circle);
+    const b = humanBox(imageId, star);
+    annotations.applyChanges(imageId, { added: [a, b] });
+    expect(annotations.forImage(imageId)).toEqual([a, b]);
+    expect(images.get(imageId)!.status).toBe('in-review');
+
+    const moved: Annotation = { ...a, bbox: [5, 5, 10, 10] };
+    const result = annotations.applyChanges(imageId, { updated: [moved], removed: [b.id] });
+    expect(result).toEqual({ added: [], updated: [moved], removed: [b.id] });
+    expect(annotations.forImage(imageId)).toEqual([moved]);
+    expect(history.forImage(imageId).map((h) => [h.action, h.annotationId, h.actor])).toEqual([
+      ['created', a.id, 'human'], ['created', b.id, 'human'], ['deleted', b.id, 'human'], ['updated', a.id, 'human'],
+    ]);
+    expect(history.forAnnotation(a.id).at(-1)).toMatchObject({ before: a, after: moved });
+  });
+
+  it('a person editing a prediction makes it model-edited and history keeps what the model said', () => {
+    const { annotations, history } = project.store;
+    const [p] = annotations.replaceModelPredictions(imageId, modelId, [prediction([0, 0, 10, 10])]);
+    const edited = { ...p!, categoryId: star, bbox: [1, 1, 9, 9] as const };
+    const { updated } = annotations.applyChanges(imageId, { updated: [edited] });
+    expect(updated[0]).toMatchObject({ origin: 'model-edited', modelId, categoryId: star });
+    expect(annotations.get(p!.id)).toEqual(updated[0]);
+    const entries = history.forAnnotation(p!.id);
+    expect(entries.map((e) => [e.action, e.actor])).toEqual([['created', 'model'], ['updated', 'human']]);
+    expect(entries[0]!.after).toEqual(p);
+    expect(entries[1]!.after).toMatchObject({ origin: 'model-edited', categoryId: star });
+  });
+
+  it('accepting or rejecting unchanged keeps the origin and is logged as such', () => {
+    const { annotations, history } = project.store;
+    const [p, q] = annotations.replaceModelPredictions(imageId, modelId, [prediction([0, 0, 1, 1]), prediction([2, 2, 1, 1])]);
+    annotations.applyChanges(imageId, { updated: [{ ...p!, state: 'accepted' }, { ...q!, state: 'rejected' }] });
+    expect(annotations.get(p!.id)).toMatchObject({ origin: 'model', state: 'accepted' });
+    expect(history.forImage(imageId).slice(-2).map((h) => h.action)).toEqual(['accepted', 'rejected']);
+  });
+
+  it('writes nothing when one change in the batch is bad', () => {
+    const { annotations, history } = project.store;
+    const good = humanBox(imageId, circle);
+    const unknownCategory = humanBox(imageId, CategoryId(999));
+    expect(() => annotations.applyChanges(imageId, { added: [good, unknownCategory] })).toThrow(
+      `annotation ${unknownCategory.id}: its category or model does not exist`,
+    );
+    expect(() => annotations.applyChanges(imageId, { removed: [AnnotationId('nope')] })).toThrow('annotation nope does not exist');
+    expect(() => annotations.applyChanges(imageId, { added: [{ ...good, bbox: [0, 0, -1, 2] }] })).toThrow(/must not be negative/);
+    expect(annotations.forImage(imageId)).toEqual([]);
+    expect(history.forImage(imageId)).toEqual([]);
+    expect(project.store.images.get(imageId)!.status).toBe('new');
+  });
+
+  it('refuses a person turning a prediction into a human annotation or touching another image', () => {
+    const { annotations, images } = project.store;
+    const [p] = annotations.replaceModelPredictions(imageId, modelId, [prediction([0, 0, 1, 1])]);
+    expect(() => annotations.applyChanges(imageId, { updated: [{ ...p!, origin: 'human' }] })).toThrow(/origin cannot change/);
+    const [other] = images.writeFiles([{ file: imageFile('b.jpg') }]);
+    expect(() => annotations.applyChanges(other!, { removed: [p!.id] })).toThrow(`belongs to image ${imageId}`);
+  });
+
+  it('saves 200 annotations in one transaction: a bad last one leaves none written', () => {
+    const { annotations } = project.store;
+    const boxes = Array.from({ length: 200 }, (_, i) => humanBox(imageId, circle, [i, i, 5, 5]));
+    const broken = [...boxes.slice(0, 199), humanBox(imageId, CategoryId(404))];
+    expect(() => annotations.applyChanges(imageId, { added: broken })).toThrow(/category or model does not exist/);
+    expect(annotations.forImage(imageId)).toEqual([]);
+    annotations.applyChanges(imageId, { added: boxes });
+    expect(annotations.forImage(imageId)).toEqual(boxes);
+  });
+});
+
+describe('annotations.replaceModelPredictions', () => {
+  it('replaces only the pending, unedited predictions of that model', () => {
+    const { annotations, models } = project.store;
+    const other = models.register({ name: 'other', format: 'torchvision-maskrcnn', labels: [], card: {}, path: '/o.onnx', sha256: 'def' }).id;
+    const [keepAccepted, keepEdited, replaced, keepRejected] = annotations.replaceModelPredictions(imageId, modelId, [
+      prediction([0, 0, 1, 1]), prediction([1, 1, 1, 1]), prediction([2, 2, 1, 1]), prediction([3, 3, 1, 1]),
+    ]);
+    const [otherModel] = annotations.replaceModelPredictions(imageId, other, [prediction([4, 4, 1, 1])]);
+    const human = humanBox(imageId, star);
+    annotations.applyChanges(imageId, {
+      added: [human],
+      updated: [
+        { ...keepAccepted!, state: 'accepted' },
+        { ...keepEdited!, bbox: [1, 1, 2, 2] },
+        { ...keepRejected!, state: 'rejected' },
+      ],
+    });
+
+    const fresh = annotations.replaceModelPredictions(imageId, modelId, [prediction([9, 9, 1, 1], 0.5)]);
+    const ids = new Set(annotations.forImage(imageId).map((a) => a.id));
+    expect(ids).toEqual(new Set([keepAccepted!.id, keepEdited!.id, keepRejected!.id, otherModel!.id, human.id, fresh[0]!.id]));
+    expect(ids.has(replaced!.id)).toBe(false);
+    expect(project.store.history.forAnnotation(replaced!.id).map((h) => [h.action, h.actor])).toEqual([
+      ['created', 'model'], ['deleted', 'model'],
+    ]);
+  });
+
+  it('reads one image\'s annotations through the image index', () => {
+    const plan = queryPlan(project.store.db, `SELECT * FROM annotations WHERE image_id = ? ORDER BY rowid`, [1]);
+    expect(hasFullScan(plan)).toBe(false);
+    expect(plan.join(' | ')).toMatch(/SEARCH annotations USING INDEX annotations_image_category \(image_id=\?\)/);
+    const stale = queryPlan(
+      project.store.db,
+      `SELECT * FROM annotations WHERE image_id = ? AND model_id = ? AND origin = 'model' AND state = 'pending'`,
+      [1, 1],
+    );
+    expect(hasFullScan(stale)).toBe(false);
+  });
+});

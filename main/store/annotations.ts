@@ -1,0 +1,294 @@
+import { randomUUID } from 'node:crypto';
+import type { Database, Statement } from 'better-sqlite3';
+import {
+  AnnotationId,
+  CategoryId,
+  ImageId,
+  ModelId,
+  ORIGINS,
+  REVIEW_STATES,
+  type Annotation,
+  type Bbox,
+  type Origin,
+  type ReviewState,
+  type Rle,
+} from '../../app/model/index.js';
+import type { ChangeActor, HistoryAction, HistoryRepository } from './history.js';
+
+/** One image's edit as plain data: whole annotations added or updated, ids (or annotations) removed. */
+export interface AnnotationChanges {
+  readonly added?: readonly Annotation[];
+  readonly updated?: readonly Annotation[];
+  readonly removed?: readonly (AnnotationId | Annotation)[];
+}
+
+/** The annotations as stored after the change; an update may come back with origin 'model-edited'. */
+export interface AppliedChanges {
+  readonly added: Annotation[];
+  readonly updated: Annotation[];
+  readonly removed: AnnotationId[];
+}
+
+/** One detection from a model, before it is an annotation. */
+export interface Prediction {
+  readonly id?: AnnotationId;
+  readonly categoryId: CategoryId;
+  readonly bbox: Bbox;
+  readonly mask: Rle | null;
+  readonly score: number;
+}
+
+interface AnnotationRow {
+  id: string;
+  image_id: number;
+  category_id: number;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  mask_counts: string | null;
+  mask_height: number | null;
+  mask_width: number | null;
+  score: number | null;
+  origin: Origin;
+  model_id: number | null;
+  state: ReviewState;
+}
+
+const columns =
+  'id, image_id, category_id, x, y, w, h, mask_counts, mask_height, mask_width, score, origin, model_id, state';
+
+export function toAnnotation(row: AnnotationRow): Annotation {
+  return {
+    id: AnnotationId(row.id),
+    imageId: ImageId(row.image_id),
+    categoryId: CategoryId(row.category_id),
+    bbox: [row.x, row.y, row.w, row.h],
+    mask:
+      row.mask_counts === null
+        ? null
+        : { size: [row.mask_height!, row.mask_width!], counts: row.mask_counts },
+    score: row.score,
+    origin: row.origin,
+    modelId: row.model_id === null ? null : ModelId(row.model_id),
+    state: row.state,
+  };
+}
+
+function toParams(a: Annotation) {
+  return {
+    id: a.id,
+    imageId: a.imageId,
+    categoryId: a.categoryId,
+    x: a.bbox[0],
+    y: a.bbox[1],
+    w: a.bbox[2],
+    h: a.bbox[3],
+    maskCounts: a.mask?.counts ?? null,
+    maskHeight: a.mask?.size[0] ?? null,
+    maskWidth: a.mask?.size[1] ?? null,
+    score: a.score,
+    origin: a.origin,
+    modelId: a.modelId,
+    state: a.state,
+  };
+}
+
+/** Throws with the annotation's id and the reason when it cannot be stored as it is. */
+export function validateAnnotation(a: Annotation): void {
+  const fail = (reason: string) => {
+    throw new Error(`annotation ${a.id}: ${reason}`);
+  };
+  if (typeof a.id !== 'string' || a.id.length === 0) fail('needs a string id');
+  if (a.bbox.length !== 4 || !a.bbox.every(Number.isFinite)) fail(`bbox must be 4 finite numbers, got ${JSON.stringify(a.bbox)}`);
+  if (a.bbox[2] < 0 || a.bbox[3] < 0) fail('bbox width and height must not be negative');
+  if (a.mask) {
+    const [h, w] = a.mask.size;
+    if (!Number.isInteger(h) || !Number.isInteger(w) || h <= 0 || w <= 0) fail(`mask size must be positive integers, got ${JSON.stringify(a.mask.size)}`);
+    if (typeof a.mask.counts !== 'string') fail('mask counts must be the compressed RLE string');
+  }
+  if (a.score !== null && !(a.score >= 0 && a.score <= 1)) fail(`score must be between 0 and 1, got ${a.score}`);
+  if (!ORIGINS.includes(a.origin)) fail(`unknown origin '${a.origin}'`);
+  if (!REVIEW_STATES.includes(a.state)) fail(`unknown state '${a.state}'`);
+  if (a.origin !== 'human' && a.modelId === null) fail(`origin '${a.origin}' needs the model id`);
+}
+
+const sameContent = (a: Annotation, b: Annotation) =>
+  a.categoryId === b.categoryId &&
+  a.bbox.every((v, i) => v === b.bbox[i]) &&
+  (a.mask?.counts ?? null) === (b.mask?.counts ?? null) &&
+  (a.mask?.size[0] ?? null) === (b.mask?.size[0] ?? null) &&
+  (a.mask?.size[1] ?? null) === (b.mask?.size[1] ?? null);
+
+/** Which history action an update is: a pure state change is 'accepted'/'rejected', anything else 'updated'. */
+function updateAction(before: Annotation, after: Annotation): HistoryAction {
+  const onlyState =
+    sameContent(before, after) && before.origin === after.origin && before.score === after.score && before.state !== after.state;
+  if (onlyState && after.state === 'accepted') return 'accepted';
+  if (onlyState && after.state === 'rejected') return 'rejected';
+  return 'updated';
+}
+
+/**
+ * The stored origin of an update: a person changing a model's prediction makes it 'model-edited'; a
+ * prediction never becomes 'human' nor a person's annotation a prediction. Undoing back to the model's own
+ * geometry may say 'model' again.
+ */
+function resolveOrigin(before: Annotation, after: Annotation, actor: ChangeActor): Origin {
+  if ((before.origin === 'human') !== (after.origin === 'human')) {
+    throw new Error(`annotation ${after.id}: origin cannot change from '${before.origin}' to '${after.origin}'`);
+  }
+  if (actor === 'human' && after.origin === 'model' && before.origin === 'model' && !sameContent(before, after)) {
+    return 'model-edited';
+  }
+  return after.origin;
+}
+
+export class AnnotationRepository {
+  private readonly byId: Statement<[string], AnnotationRow>;
+  private readonly byImage: Statement<[number], AnnotationRow>;
+  private readonly insert: Statement;
+  private readonly update: Statement;
+  private readonly remove: Statement<[string]>;
+  private readonly touchImage: Statement<[number]>;
+  private readonly imageExists: Statement<[number]>;
+
+  constructor(
+    private readonly db: Database,
+    private readonly history: HistoryRepository,
+  ) {
+    this.byId = db.prepare(`SELECT ${columns} FROM annotations WHERE id = ?`);
+    this.byImage = db.prepare(`SELECT ${columns} FROM annotations WHERE image_id = ? ORDER BY rowid`);
+    this.insert = db.prepare(`
+      INSERT INTO annotations (id, image_id, category_id, x, y, w, h, mask_counts, mask_height, mask_width,
+        score, origin, model_id, state)
+      VALUES (@id, @imageId, @categoryId, @x, @y, @w, @h, @maskCounts, @maskHeight, @maskWidth,
+        @score, @origin, @modelId, @state)`);
+    this.update = db.prepare(`
+      UPDATE annotations SET category_id = @categoryId, x = @x, y = @y, w = @w, h = @h,
+        mask_counts = @maskCounts, mask_height = @maskHeight, mask_width = @maskWidth, score = @score,
+        origin = @origin, state = @state, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+      WHERE id = @id`);
+    this.remove = db.prepare(`DELETE FROM annotations WHERE id = ?`);
+    // A person's first edit moves an image into review; 'reviewed' is only ever set on purpose.
+    this.touchImage = db.prepare(`
+      UPDATE images SET status = 'in-review', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+      WHERE id = ? AND status IN ('new', 'predicted')`);
+    this.imageExists = db.prepare(`SELECT 1 FROM images WHERE id = ?`);
+  }
+
+  get(id: AnnotationId): Annotation | undefined {
+    const row = this.byId.get(id);
+    return row && toAnnotation(row);
+  }
+
+  /** The annotations of one image in the order they were made (rejected ones included: they carry the review). */
+  forImage(imageId: ImageId): Annotation[] {
+    return this.byImage.all(imageId).map(toAnnotation);
+  }
+
+  /**
+   * Saves one edit of one image, rows and history, in one transaction: all of it or none of it.
+   * A person's update to a model prediction stores it as 'model-edited'.
+   */
+  applyChanges(imageId: ImageId, changes: AnnotationChanges, actor: ChangeActor = 'human'): AppliedChanges {
+    return this.db.transaction((): AppliedChanges => {
+      this.requireImage(imageId);
+      const result: AppliedChanges = { added: [], updated: [], removed: [] };
+      for (const entry of changes.removed ?? []) {
+        const id = typeof entry === 'string' ? entry : entry.id;
+        const before = this.requireOwn(imageId, id);
+        this.remove.run(id);
+        this.history.record('deleted', before, null, actor);
+        result.removed.push(id);
+      }
+      for (const incoming of changes.updated ?? []) {
+        const before = this.requireOwn(imageId, incoming.id);
+        const after: Annotation = {
+          ...incoming,
+          imageId,
+          modelId: before.modelId,
+          origin: resolveOrigin(before, incoming, actor),
+        };
+        validateAnnotation(after);
+        this.update.run(toParams(after));
+        this.history.record(updateAction(before, after), before, after, actor);
+        result.updated.push(after);
+      }
+      for (const incoming of changes.added ?? []) {
+        if (incoming.imageId !== imageId) {
+          throw new Error(`annotation ${incoming.id} belongs to image ${incoming.imageId}, not ${imageId}`);
+        }
+        this.insertOne(incoming, actor);
+        result.added.push(incoming);
+      }
+      if (actor === 'human' && result.added.length + result.updated.length + result.removed.length > 0) {
+        this.touchImage.run(imageId);
+      }
+      return result;
+    })();
+  }
+
+  /**
+   * Replaces one model's predictions for one image: deletes only that model's pending, unedited
+   * predictions (never a person's, an edited, an accepted or a rejected one) and inserts the new ones.
+   */
+  replaceModelPredictions(imageId: ImageId, modelId: ModelId, predictions: readonly Prediction[]): Annotation[] {
+    return this.db.transaction(() => {
+      this.requireImage(imageId);
+      const stale = this.db
+        .prepare(
+          `SELECT ${columns} FROM annotations
+           WHERE image_id = ? AND model_id = ? AND origin = 'model' AND state = 'pending'`,
+        )
+        .all(imageId, modelId) as AnnotationRow[];
+      for (const row of stale) {
+        this.remove.run(row.id);
+        this.history.record('deleted', toAnnotation(row), null, 'model');
+      }
+      return predictions.map((p) => {
+        const annotation: Annotation = {
+          id: p.id ?? AnnotationId(randomUUID()),
+          imageId,
+          categoryId: p.categoryId,
+          bbox: p.bbox,
+          mask: p.mask,
+          score: p.score,
+          origin: 'model',
+          modelId,
+          state: 'pending',
+        };
+        this.insertOne(annotation, 'model');
+        return annotation;
+      });
+    })();
+  }
+
+  private insertOne(annotation: Annotation, actor: ChangeActor): void {
+    validateAnnotation(annotation);
+    try {
+      this.insert.run(toParams(annotation));
+    } catch (error) {
+      throw new Error(`annotation ${annotation.id}: ${describeConstraint(error)}`, { cause: error });
+    }
+    this.history.record('created', null, annotation, actor);
+  }
+
+  private requireImage(imageId: ImageId): void {
+    if (!this.imageExists.get(imageId)) throw new Error(`image ${imageId} does not exist`);
+  }
+
+  private requireOwn(imageId: ImageId, id: AnnotationId): Annotation {
+    const row = this.byId.get(id);
+    if (!row) throw new Error(`annotation ${id} does not exist`);
+    if (row.image_id !== imageId) throw new Error(`annotation ${id} belongs to image ${row.image_id}, not ${imageId}`);
+    return toAnnotation(row);
+  }
+}
+
+function describeConstraint(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (message.includes('UNIQUE constraint failed: annotations.id')) return 'an annotation with this id already exists';
+  if (message.includes('FOREIGN KEY')) return 'its category or model does not exist';
+  return message;
+}

@@ -1,0 +1,212 @@
+import type { Database, Statement } from 'better-sqlite3';
+import { IMAGE_STATUSES, ImageId, type ImageRecord, type ImageStatus } from '../../app/model/index.js';
+import type { CategoryId } from '../../app/model/index.js';
+
+/** What a folder scan learns about one file. `error` is the decoder's message when sharp could not read it. */
+export interface ImageFile {
+  readonly path: string;
+  readonly width: number;
+  readonly height: number;
+  readonly orientation: number;
+  readonly hash: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly error: string | null;
+}
+
+/** The few columns a rescan compares against the files it finds. */
+export interface ScanIndexEntry {
+  readonly id: ImageId;
+  readonly path: string;
+  readonly hash: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly missing: boolean;
+}
+
+/** A scan write: `id` updates that row (a changed or moved file), no id inserts a new image. */
+export interface ImageFileWrite {
+  readonly id?: ImageId;
+  readonly file: ImageFile;
+}
+
+export interface ImageQuery {
+  readonly status?: ImageStatus;
+  /** Only images with at least one (not rejected) annotation of this category. */
+  readonly categoryId?: CategoryId;
+  /** Case-insensitive substring of the relative path. */
+  readonly search?: string;
+  /** The cursor of the previous page. */
+  readonly after?: string | null;
+  readonly limit: number;
+}
+
+export interface ImagePage {
+  readonly items: ImageRecord[];
+  /** Pass as `after` to get the next page; null on the last page. */
+  readonly next: string | null;
+}
+
+export type StatusCounts = Record<ImageStatus, number>;
+
+interface ImageRow {
+  id: number;
+  path: string;
+  width: number;
+  height: number;
+  orientation: number;
+  hash: string;
+  status: ImageStatus;
+  error: string | null;
+  missing: number;
+}
+
+const imageColumns = 'id, path, width, height, orientation, hash, status, error, missing';
+
+export function toImageRecord(row: ImageRow): ImageRecord {
+  return {
+    id: ImageId(row.id),
+    path: row.path,
+    width: row.width,
+    height: row.height,
+    orientation: row.orientation,
+    hash: row.hash,
+    status: row.status,
+    error: row.error,
+    missing: row.missing === 1,
+  };
+}
+
+export const MAX_PAGE_SIZE = 1000;
+
+/**
+ * Images of the project. Pages are ordered by path and use keyset pagination (the cursor is the last
+ * path of the page), so every page of a 50,000-image project is an index range read.
+ */
+export class ImageRepository {
+  private readonly byId: Statement<[number], ImageRow>;
+  private readonly byPath: Statement<[string], ImageRow>;
+  private readonly insert: Statement;
+  private readonly updateFile: Statement;
+  private readonly setMissingStmt: Statement;
+  private readonly setStatusStmt: Statement;
+
+  constructor(private readonly db: Database) {
+    this.byId = db.prepare(`SELECT ${imageColumns} FROM images WHERE id = ?`);
+    this.byPath = db.prepare(`SELECT ${imageColumns} FROM images WHERE path = ?`);
+    this.insert = db.prepare(`
+      INSERT INTO images (path, width, height, orientation, hash, size, mtime_ms, status, error)
+      VALUES (@path, @width, @height, @orientation, @hash, @size, @mtimeMs, @status, @error)`);
+    // A file that decodes again leaves 'error' for 'new'; one that stops decoding becomes 'error';
+    // otherwise the review status is kept, because the annotations are kept.
+    this.updateFile = db.prepare(`
+      UPDATE images SET path = @path, width = @width, height = @height, orientation = @orientation,
+        hash = @hash, size = @size, mtime_ms = @mtimeMs, missing = 0, error = @error,
+        status = CASE WHEN @error IS NOT NULL THEN 'error' WHEN status = 'error' THEN 'new' ELSE status END,
+        updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+      WHERE id = @id`);
+    this.setMissingStmt = db.prepare(`
+      UPDATE images SET missing = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+      WHERE id = ? AND missing != ?`);
+    this.setStatusStmt = db.prepare(`
+      UPDATE images SET status = ?, error = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`);
+  }
+
+  get(id: ImageId): ImageRecord | undefined {
+    const row = this.byId.get(id);
+    return row && toImageRecord(row);
+  }
+
+  getByPath(path: string): ImageRecord | undefined {
+    const row = this.byPath.get(path);
+    return row && toImageRecord(row);
+  }
+
+  /** Every image's path, hash, size and mtime: what a rescan needs to tell new, changed and moved files apart. */
+  scanIndex(): ScanIndexEntry[] {
+    const rows = this.db
+      .prepare(`SELECT id, path, hash, size, mtime_ms AS mtimeMs, missing FROM images`)
+      .all() as { id: number; path: string; hash: string; size: number; mtimeMs: number; missing: number }[];
+    return rows.map((r) => ({ ...r, id: ImageId(r.id), missing: r.missing === 1 }));
+  }
+
+  /** Inserts new files and updates changed or moved ones, all in one transaction. Returns the ids in order. */
+  writeFiles(writes: readonly ImageFileWrite[]): ImageId[] {
+    return this.db.transaction(() =>
+      writes.map(({ id, file }) => {
+        const params = { ...file, mtimeMs: Math.round(file.mtimeMs) };
+        if (id === undefined) {
+          const status: ImageStatus = file.error === null ? 'new' : 'error';
+          return ImageId(Number(this.insert.run({ ...params, status }).lastInsertRowid));
+        }
+        if (this.updateFile.run({ ...params, id }).changes !== 1) throw new Error(`image ${id} does not exist`);
+        return id;
+      }),
+    )();
+  }
+
+  /** Marks images as missing (not found by the last scan) or found again. Their annotations are kept. */
+  setMissing(ids: readonly ImageId[], missing: boolean): number {
+    const flag = missing ? 1 : 0;
+    return this.db.transaction(() => ids.reduce((n, id) => n + this.setMissingStmt.run(flag, id, flag).changes, 0))();
+  }
+
+  setStatus(ids: ImageId | readonly ImageId[], status: ImageStatus, error: string | null = null): void {
+    if (!IMAGE_STATUSES.includes(status)) throw new Error(`unknown image status '${status}'`);
+    const list = typeof ids === 'number' ? [ids] : ids;
+    this.db.transaction(() => {
+      for (const id of list) {
+        if (this.setStatusStmt.run(status, status === 'error' ? error : null, id).changes !== 1) {
+          throw new Error(`image ${id} does not exist`);
+        }
+      }
+    })();
+  }
+
+  /** One page of images ordered by path. */
+  list(query: ImageQuery): ImagePage {
+    const limit = Math.max(1, Math.min(MAX_PAGE_SIZE, Math.floor(query.limit)));
+    const { sql, params } = pageQuery(query, limit + 1);
+    const rows = this.db.prepare(sql).all(params) as ImageRow[];
+    const items = rows.slice(0, limit).map(toImageRecord);
+    return { items, next: rows.length > limit ? (items.at(-1)?.path ?? null) : null };
+  }
+
+  /** Number of images in each status, from one grouped query over the status index. */
+  countByStatus(): StatusCounts {
+    const counts = Object.fromEntries(IMAGE_STATUSES.map((s) => [s, 0])) as StatusCounts;
+    const rows = this.db.prepare(`SELECT status, count(*) AS n FROM images GROUP BY status`).all() as {
+      status: ImageStatus;
+      n: number;
+    }[];
+    for (const { status, n } of rows) counts[status] = n;
+    return counts;
+  }
+
+  count(): number {
+    return (this.db.prepare(`SELECT count(*) AS n FROM images`).get() as { n: number }).n;
+  }
+}
+
+/** The SQL for one page; exported so tests can assert its query plan. */
+export function pageQuery(query: Omit<ImageQuery, 'limit'>, limit: number): { sql: string; params: Record<string, unknown> } {
+  const where = ['path > @after'];
+  const params: Record<string, unknown> = { after: query.after ?? '', limit };
+  if (query.status !== undefined) {
+    where.push('status = @status');
+    params.status = query.status;
+  }
+  if (query.categoryId !== undefined) {
+    where.push(`EXISTS (SELECT 1 FROM annotations a
+      WHERE a.image_id = images.id AND a.category_id = @categoryId AND a.state != 'rejected')`);
+    params.categoryId = query.categoryId;
+  }
+  if (query.search) {
+    where.push(`path LIKE @search ESCAPE '\\'`);
+    params.search = `%${query.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  }
+  return {
+    sql: `SELECT ${imageColumns} FROM images WHERE ${where.join(' AND ')} ORDER BY path LIMIT @limit`,
+    params,
+  };
+}

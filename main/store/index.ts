@@ -1,0 +1,39 @@
+/**
+ * The project store: one SQLite file per image folder (`<folder>/.loupe/project.db`), WAL, foreign keys on,
+ * numbered migrations in PRAGMA user_version (a newer database is refused with SchemaTooNewError).
+ *
+ *   const store = openProject(folder, { dbPath?, readonly? });   // ... store.close()
+ *
+ *   store.images      get(id) getByPath(path) list({status?, categoryId?, search?, after?, limit}) -> {items, next}
+ *                     countByStatus() count() setStatus(ids, status, error?) setMissing(ids, missing)
+ *                     scanIndex() writeFiles([{id?, file}])            (the last two are for the folder scan)
+ *   store.categories  list() get(id) getByName(name) create(name, color?) ensure(names) update(id, {name?, color?})
+ *   store.models      register({name, format, labels, card, path, sha256}) get(id) getBySha256(h) list()
+ *   store.annotations forImage(imageId) get(id)
+ *                     applyChanges(imageId, {added?, updated?, removed?}, actor = 'human') -> {added, updated, removed}
+ *                     replaceModelPredictions(imageId, modelId, predictions) -> Annotation[]
+ *   store.prelabel    start(modelId, params) finish(runId, status, error?) get(runId) list()
+ *                     recordOutcomes(runId, modelId, [{imageId, durationMs, predictions} | {imageId, durationMs, error}])
+ *                     pendingImageIds(modelId, imageIds?) resultsForRun(runId)
+ *   store.history     forAnnotation(id) forImage(imageId)     (written by annotations; never edited)
+ *   store.stats       summary() failedImages() instancesByClass()
+ *   store.transaction(fn)                                     (one transaction around several calls)
+ *
+ * Every method that writes several rows does it in one transaction.
+ */
+export { openProject, defaultDbPath, PROJECT_DIR, PROJECT_DB } from './project.js';
+export type { ProjectStore, OpenProjectOptions } from './project.js';
+export { SchemaTooNewError, migrate, schemaVersion, latestVersion } from './migrate.js';
+export type { Migration } from './migrate.js';
+export { migrations } from './migrations/index.js';
+export { MAX_PAGE_SIZE } from './images.js';
+export type { ImageFile, ImageFileWrite, ImagePage, ImageQuery, ScanIndexEntry, StatusCounts } from './images.js';
+export { CATEGORY_PALETTE } from './categories.js';
+export type { NewModel, StoredModel } from './models.js';
+export { validateAnnotation } from './annotations.js';
+export type { AnnotationChanges, AppliedChanges, Prediction } from './annotations.js';
+export { HISTORY_ACTIONS } from './history.js';
+export type { ChangeActor, HistoryAction, HistoryEntry } from './history.js';
+export { RUN_STATUSES } from './runs.js';
+export type { ImageOutcome, PrelabelResult, PrelabelRun, RunStatus } from './runs.js';
+export type { ClassCount, FailedImage, ProjectStats } from './stats.js';

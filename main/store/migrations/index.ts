@@ -1,0 +1,5 @@
+import type { Migration } from '../migrate.js';
+import { migration001 } from './001_initial.js';
+
+/** Every migration, in order; a new one is a new file appended here. */
+export const migrations: readonly Migration[] = [migration001];

@@ -1,0 +1,73 @@
+import type { Database } from 'better-sqlite3';
+import { CategoryId, ImageId, type ImageStatus } from '../../app/model/index.js';
+import type { ImageRepository, StatusCounts } from './images.js';
+
+export interface FailedImage {
+  readonly imageId: ImageId;
+  readonly path: string;
+  /** 'scan' when the file could not be decoded, otherwise the name of the model that failed on it. */
+  readonly stage: string;
+  readonly reason: string;
+}
+
+export interface ClassCount {
+  readonly categoryId: CategoryId;
+  readonly name: string;
+  readonly color: string;
+  /** Annotations of this class that are not rejected. */
+  readonly instances: number;
+}
+
+export interface ProjectStats {
+  readonly images: number;
+  readonly byStatus: StatusCounts;
+  readonly missing: number;
+  readonly failed: FailedImage[];
+  readonly classes: ClassCount[];
+}
+
+export class StatsRepository {
+  constructor(
+    private readonly db: Database,
+    private readonly images: ImageRepository,
+  ) {}
+
+  summary(): ProjectStats {
+    const byStatus = this.images.countByStatus();
+    return {
+      images: Object.values(byStatus).reduce((a, b) => a + b, 0),
+      byStatus,
+      missing: (this.db.prepare(`SELECT count(*) AS n FROM images WHERE missing = 1`).get() as { n: number }).n,
+      failed: this.failedImages(),
+      classes: this.instancesByClass(),
+    };
+  }
+
+  /** Files the scan could not decode and images a model failed on, with the reason, by path. */
+  failedImages(): FailedImage[] {
+    const rows = this.db
+      .prepare(
+        `SELECT id AS imageId, path, 'scan' AS stage, coalesce(error, 'unreadable') AS reason
+           FROM images WHERE status = ?
+         UNION ALL
+         SELECT i.id, i.path, m.name, coalesce(r.message, 'failed')
+           FROM prelabel_results r JOIN images i ON i.id = r.image_id JOIN models m ON m.id = r.model_id
+          WHERE r.ok = 0
+         ORDER BY path, stage`,
+      )
+      .all('error' satisfies ImageStatus) as { imageId: number; path: string; stage: string; reason: string }[];
+    return rows.map((r) => ({ ...r, imageId: ImageId(r.imageId) }));
+  }
+
+  /** Every category with its number of annotations that are not rejected. */
+  instancesByClass(): ClassCount[] {
+    const rows = this.db
+      .prepare(
+        `SELECT c.id AS categoryId, c.name, c.color,
+                (SELECT count(*) FROM annotations a WHERE a.category_id = c.id AND a.state != 'rejected') AS instances
+           FROM categories c ORDER BY c.id`,
+      )
+      .all() as { categoryId: number; name: string; color: string; instances: number }[];
+    return rows.map((r) => ({ ...r, categoryId: CategoryId(r.categoryId) }));
+  }
+}
