@@ -1,0 +1,117 @@
+// Graph outputs -> detections at full image resolution: score threshold, masks pasted or mapped back and
+// thresholded, masks to COCO RLE, bbox from the mask (from the box for box-only models).
+import type { ModelCard } from '../../app/model/card.js';
+import type { Bbox, Rle } from '../../app/model/types.js';
+import { encode, toBbox } from '../../app/geometry/rle.js';
+import { pasteBoxMask, thresholdImageMask, upsampleImageMask } from './masks.js';
+
+export interface Detection {
+  /** Index into the card's labels (never 0, the background). */
+  labelIndex: number;
+  label: string;
+  score: number;
+  bbox: Bbox;
+  /** Null for box-only models. */
+  mask: Rle | null;
+}
+
+export interface OutputTensor {
+  data: Float32Array | BigInt64Array | Int32Array | Float64Array;
+  dims: readonly number[];
+}
+
+export interface Thresholds {
+  score: number;
+  mask: number;
+}
+
+export interface ImageGeometry {
+  width: number;
+  height: number;
+  inputWidth: number;
+  inputHeight: number;
+  scaleX: number;
+  scaleY: number;
+}
+
+function floats(tensor: OutputTensor, name: string): Float32Array {
+  if (!(tensor.data instanceof Float32Array)) throw new Error(`output '${name}' is not float32`);
+  return tensor.data;
+}
+
+function fullResolutionBox(boxes: Float32Array, i: number, image: ImageGeometry): [number, number, number, number] {
+  return [boxes[i * 4]! / image.scaleX, boxes[i * 4 + 1]! / image.scaleY, boxes[i * 4 + 2]! / image.scaleX, boxes[i * 4 + 3]! / image.scaleY];
+}
+
+function clippedBbox(box: readonly [number, number, number, number], image: ImageGeometry): Bbox | null {
+  const x0 = Math.min(Math.max(box[0], 0), image.width);
+  const y0 = Math.min(Math.max(box[1], 0), image.height);
+  const x1 = Math.min(Math.max(box[2], 0), image.width);
+  const y1 = Math.min(Math.max(box[3], 0), image.height);
+  return x1 > x0 && y1 > y0 ? [x0, y0, x1 - x0, y1 - y0] : null;
+}
+
+/**
+ * Detections above the score threshold, highest score first. A detection whose mask is empty after thresholding
+ * is dropped: it would be an annotation with nothing in it.
+ */
+export function postprocess(
+  outputs: Readonly<Record<string, OutputTensor>>,
+  image: ImageGeometry,
+  card: ModelCard,
+  thresholds: Thresholds,
+): Detection[] {
+  const get = (name: string): OutputTensor => {
+    const tensor = outputs[name];
+    if (!tensor) throw new Error(`the model returned no output '${name}'`);
+    return tensor;
+  };
+  const boxes = floats(get(card.outputs.boxes), card.outputs.boxes);
+  const scores = floats(get(card.outputs.scores), card.outputs.scores);
+  const labels = get(card.outputs.labels).data;
+  const count = scores.length;
+  if (boxes.length !== count * 4 || labels.length !== count) {
+    throw new Error(`outputs disagree on the number of detections: ${count} scores, ${boxes.length / 4} boxes, ${labels.length} labels`);
+  }
+  const masks = card.outputs.masks === undefined ? null : get(card.outputs.masks);
+  const maskData = masks ? floats(masks, card.outputs.masks!) : null;
+  const maskHeight = masks ? masks.dims[2]! : 0;
+  const maskWidth = masks ? masks.dims[3]! : 0;
+  if (masks && masks.dims[0] !== count) {
+    throw new Error(`output '${card.outputs.masks}' has ${masks.dims[0]} masks for ${count} detections`);
+  }
+  const bitmap = maskData ? new Uint8Array(image.width * image.height) : null;
+
+  const order = [...Array(count).keys()].sort((a, b) => scores[b]! - scores[a]!);
+  const detections: Detection[] = [];
+  for (const i of order) {
+    const score = scores[i]!;
+    if (score < thresholds.score) break;
+    const labelIndex = Number(labels[i]);
+    const label = card.labels[labelIndex];
+    if (labelIndex <= 0 || label === undefined) continue;
+    const box = fullResolutionBox(boxes, i, image);
+    if (!maskData || !bitmap) {
+      const bbox = clippedBbox(box, image);
+      if (bbox) detections.push({ labelIndex, label, score, bbox, mask: null });
+      continue;
+    }
+    bitmap.fill(0);
+    const offset = i * maskWidth * maskHeight;
+    let pixels: number;
+    if (card.format === 'onnx-zoo-maskrcnn') {
+      if (maskWidth !== maskHeight) throw new Error(`per-box masks must be square, got ${maskHeight} x ${maskWidth}`);
+      pixels = pasteBoxMask(maskData, offset, maskWidth, box, thresholds.mask, bitmap, image.width, image.height);
+    } else if (maskWidth === image.width && maskHeight === image.height) {
+      pixels = thresholdImageMask(maskData, offset, thresholds.mask, bitmap);
+    } else if (maskWidth === image.inputWidth && maskHeight === image.inputHeight) {
+      pixels = upsampleImageMask(maskData, offset, maskWidth, maskHeight, thresholds.mask, bitmap, image.width, image.height);
+    } else {
+      throw new Error(`masks are ${maskWidth} x ${maskHeight}, expected the input size ${image.inputWidth} x ${image.inputHeight}`);
+    }
+    if (pixels === 0) continue;
+    const mask = encode({ width: image.width, height: image.height, data: bitmap });
+    detections.push({ labelIndex, label, score, bbox: toBbox(mask), mask });
+  }
+  return detections;
+}

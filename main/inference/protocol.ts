@@ -1,0 +1,41 @@
+// The messages between the inference worker and its client. Plain data only: they cross a worker_threads port
+// under Node and an Electron utilityProcess port in the desktop app.
+import type { ModelCard } from '../../app/model/card.js';
+import type { ImageFailureKind } from './decode.js';
+import type { ImagePrediction } from './pipeline.js';
+import type { ProviderChoice, ProviderReport } from './providers.js';
+import type { Thresholds } from './postprocess.js';
+
+export interface LoadSettings {
+  /** Path of the model card (.json); the .onnx is found from it. */
+  cardPath: string;
+  provider: ProviderChoice;
+  intraOpThreads?: number;
+  interOpThreads?: number;
+  scoreThreshold?: number;
+  maskThreshold?: number;
+  /** Images with more pixels than this fail as 'too-large' instead of being decoded. */
+  maxInputPixels?: number;
+  /** Images decoded ahead of the model run. */
+  prefetch?: number;
+}
+
+export interface ModelInfo {
+  card: ModelCard;
+  cardPath: string;
+  onnxPath: string;
+  provider: ProviderReport;
+  thresholds: Thresholds;
+}
+
+export type WorkerRequest =
+  | { type: 'load'; id: number; settings: LoadSettings }
+  | { type: 'predict'; id: number; file: string }
+  | { type: 'dispose'; id: number };
+
+export type WorkerResponse =
+  | { type: 'loaded'; id: number; info: ModelInfo }
+  | { type: 'prediction'; id: number; prediction: ImagePrediction }
+  | { type: 'image-failed'; id: number; kind: ImageFailureKind; message: string }
+  | { type: 'error'; id: number; name: string; message: string }
+  | { type: 'disposed'; id: number };

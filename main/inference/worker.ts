@@ -1,0 +1,53 @@
+// Entry of the inference worker: owns the onnxruntime session and runs the whole per-image pipeline, so the
+// process that hosts the UI and the database never decodes, runs the model or post-processes.
+import ort from 'onnxruntime-node';
+import { ImageFailure } from './decode.js';
+import { loadModel } from './model.js';
+import { InferencePipeline } from './pipeline.js';
+import type { WorkerRequest, WorkerResponse } from './protocol.js';
+import { parentTransport } from './transport.js';
+
+// Providers that fail to load are reported by createSession; ORT's own stderr lines would only repeat them.
+ort.env.logLevel = 'fatal';
+
+const transport = parentTransport();
+let pipeline: InferencePipeline | null = null;
+
+function failure(id: number, error: unknown): WorkerResponse {
+  const { name, message } = error instanceof Error ? error : new Error(String(error));
+  return { type: 'error', id, name, message };
+}
+
+async function handle(request: WorkerRequest): Promise<WorkerResponse> {
+  switch (request.type) {
+    case 'load': {
+      if (pipeline) await pipeline.dispose();
+      pipeline = null;
+      const model = await loadModel(request.settings.cardPath, request.settings);
+      pipeline = new InferencePipeline(model, request.settings);
+      const { card, cardPath, onnxPath, provider } = model;
+      return { type: 'loaded', id: request.id, info: { card, cardPath, onnxPath, provider, thresholds: pipeline.thresholds } };
+    }
+    case 'predict': {
+      if (!pipeline) throw new Error('no model is loaded');
+      try {
+        return { type: 'prediction', id: request.id, prediction: await pipeline.predict(request.file) };
+      } catch (error) {
+        if (error instanceof ImageFailure) return { type: 'image-failed', id: request.id, kind: error.kind, message: error.message };
+        return { type: 'image-failed', id: request.id, kind: 'model', message: (error as Error).message };
+      }
+    }
+    case 'dispose': {
+      await pipeline?.dispose();
+      pipeline = null;
+      return { type: 'disposed', id: request.id };
+    }
+  }
+}
+
+transport.onMessage((request) => {
+  handle(request).then(
+    (response) => transport.post(response),
+    (error: unknown) => transport.post(failure(request.id, error)),
+  );
+});

@@ -1,0 +1,366 @@
+// A bulk pre-label job: every image (or a selection, or only those without a result for the model) through the
+// inference worker, results written in batched transactions, resumable after a crash, pausable and cancellable.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { CategoryId, ImageId, ImageRecord, RunId } from '../../app/model/index.js';
+import { InferenceClient, type WorkerPort } from '../inference/client.js';
+import type { ImageFailureKind } from '../inference/decode.js';
+import type { ImagePrediction } from '../inference/pipeline.js';
+import type { LoadSettings, ModelInfo } from '../inference/protocol.js';
+import type { ProviderChoice, ProviderReport } from '../inference/providers.js';
+import type { ImageOutcome, Prediction, ProjectStore, StoredModel } from '../store/index.js';
+
+export type JobScope = 'all' | 'pending';
+
+export interface PrelabelJobOptions {
+  store: ProjectStore;
+  /** The model card (.json) to pre-label with. */
+  cardPath: string;
+  provider?: ProviderChoice;
+  /** Score threshold; the card's default when absent. */
+  threshold?: number;
+  /** 'all' re-runs every image; 'pending' only images without a successful result for this model. */
+  scope?: JobScope;
+  /** Limits the job to these images. */
+  imageIds?: readonly ImageId[];
+  intraOpThreads?: number;
+  interOpThreads?: number;
+  maxInputPixels?: number;
+  /** Images handed to the worker at once (it decodes the next while the current one runs). */
+  inFlight?: number;
+  /** Results written per transaction, at most; a batch is also written once `batchMs` has passed. */
+  batchSize?: number;
+  batchMs?: number;
+  /** Hosts the worker elsewhere (an Electron utilityProcess); a worker thread by default. */
+  workerPort?: () => WorkerPort;
+}
+
+export type JobState = 'running' | 'paused' | 'cancelled' | 'done' | 'failed';
+
+export interface JobProgress {
+  runId: RunId;
+  state: JobState;
+  total: number;
+  done: number;
+  failed: number;
+  imagesPerSecond: number;
+  /** Null until the rate is known. */
+  etaSeconds: number | null;
+}
+
+export interface JobSummary {
+  runId: RunId;
+  state: Exclude<JobState, 'running' | 'paused'>;
+  /** Images this job set out to do (after resuming, only those left). */
+  total: number;
+  done: number;
+  failed: number;
+  instancesByClass: Record<string, number>;
+  failures: { imageId: ImageId; path: string; kind: ImageFailureKind; message: string }[];
+  wallSeconds: number;
+  imagesPerSecond: number;
+  provider: ProviderReport;
+  /** Why the job stopped, when state is 'failed'. */
+  error: string | null;
+}
+
+export type PrelabelEvent =
+  | { type: 'progress'; progress: JobProgress }
+  | { type: 'image-done'; imageId: ImageId; path: string; instances: number }
+  | { type: 'image-failed'; imageId: ImageId; path: string; kind: ImageFailureKind; message: string }
+  /** A batch of results is committed: these images' annotations and statuses changed. */
+  | { type: 'batch-written'; imageIds: ImageId[] }
+  | { type: 'finished'; summary: JobSummary };
+
+const PAGE = 1000;
+
+async function sha256Of(file: string): Promise<string> {
+  return createHash('sha256').update(await readFile(file)).digest('hex');
+}
+
+function eligibleImages(store: ProjectStore): ImageRecord[] {
+  const images: ImageRecord[] = [];
+  let after: string | null = null;
+  do {
+    const page = store.images.list({ after, limit: PAGE });
+    for (const image of page.items) if (!image.missing && image.status !== 'error') images.push(image);
+    after = page.next;
+  } while (after !== null);
+  return images;
+}
+
+export class PrelabelJob {
+  private readonly listeners = new Set<(event: PrelabelEvent) => void>();
+  private state: JobState = 'running';
+  private resumeSignal: (() => void) | null = null;
+  private doneCount = 0;
+  private failedCount = 0;
+  private readonly instancesByClass: Record<string, number> = {};
+  private readonly failures: JobSummary['failures'] = [];
+  private pending: ImageOutcome[] = [];
+  private lastFlush = performance.now();
+  private activeMs = 0;
+  private activeSince = performance.now();
+  private ran = false;
+
+  private constructor(
+    private readonly options: PrelabelJobOptions,
+    private readonly client: InferenceClient,
+    readonly model: StoredModel,
+    readonly runId: RunId,
+    /** True when this job continues a run that was interrupted. */
+    readonly resumed: boolean,
+    private readonly queue: ImageRecord[],
+    private readonly categoryOf: Map<number, CategoryId>,
+  ) {}
+
+  /**
+   * Loads the model in a worker, registers it and its classes in the project, and works out what is left to do:
+   * a run of this model left 'running' by a crash is continued with the images it has no result for.
+   */
+  static async create(options: PrelabelJobOptions): Promise<PrelabelJob> {
+    const { store } = options;
+    const settings: LoadSettings = {
+      cardPath: options.cardPath,
+      provider: options.provider ?? 'auto',
+      ...(options.threshold !== undefined ? { scoreThreshold: options.threshold } : {}),
+      ...(options.intraOpThreads ? { intraOpThreads: options.intraOpThreads } : {}),
+      ...(options.interOpThreads ? { interOpThreads: options.interOpThreads } : {}),
+      ...(options.maxInputPixels ? { maxInputPixels: options.maxInputPixels } : {}),
+    };
+    const client = await InferenceClient.start(settings, options.workerPort?.());
+    try {
+      const info = client.model;
+      const sha256 = info.card.sha256 ?? (await sha256Of(info.onnxPath));
+      return store.transaction(() => {
+        const model = store.models.register({
+          name: info.card.name,
+          format: info.card.format,
+          labels: info.card.labels,
+          card: info.card,
+          path: info.onnxPath,
+          sha256,
+        });
+        const categories = store.categories.ensure(info.card.labels.slice(1));
+        const categoryOf = new Map(categories.map((category, i) => [i + 1, category.id] as const));
+        const { runId, resumed, queue } = PrelabelJob.plan(options, model, info);
+        return new PrelabelJob(options, client, model, runId, resumed, queue, categoryOf);
+      });
+    } catch (error) {
+      await client.dispose();
+      throw error;
+    }
+  }
+
+  private static plan(options: PrelabelJobOptions, model: StoredModel, info: ModelInfo) {
+    const { store } = options;
+    const scope = options.scope ?? 'all';
+    const wanted = options.imageIds ? new Set<number>(options.imageIds) : null;
+    const interrupted = store.prelabel.list().filter((run) => run.modelId === model.id && run.status === 'running');
+    const resume = interrupted.at(-1);
+    for (const stale of interrupted.slice(0, -1)) store.prelabel.finish(stale.id, 'failed', 'interrupted');
+
+    let queue: ImageRecord[];
+    if (scope === 'pending') {
+      const ids = store.prelabel.pendingImageIds(model.id, options.imageIds);
+      queue = ids.map((id) => store.images.get(id)).filter((image): image is ImageRecord => image !== undefined);
+    } else {
+      queue = eligibleImages(store).filter((image) => !wanted || wanted.has(image.id));
+      if (resume) {
+        const finished = new Set<number>(store.prelabel.resultsForRun(resume.id).map((result) => result.imageId));
+        queue = queue.filter((image) => !finished.has(image.id));
+      }
+    }
+    const params = { scope, threshold: info.thresholds.score, imageIds: options.imageIds?.length ?? null, provider: info.provider.provider };
+    const runId = resume ? resume.id : store.prelabel.start(model.id, params).id;
+    return { runId, resumed: resume !== undefined, queue };
+  }
+
+  get provider(): ProviderReport {
+    return this.client.model.provider;
+  }
+
+  get total(): number {
+    return this.queue.length + this.doneCount + this.failedCount;
+  }
+
+  on(listener: (event: PrelabelEvent) => void): { dispose(): void } {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  /** Stops handing out images; the ones in flight finish and are written. */
+  pause(): void {
+    if (this.state !== 'running') return;
+    this.state = 'paused';
+    this.activeMs += performance.now() - this.activeSince;
+    this.emitProgress();
+  }
+
+  resume(): void {
+    if (this.state !== 'paused') return;
+    this.state = 'running';
+    this.activeSince = performance.now();
+    this.resumeSignal?.();
+    this.emitProgress();
+  }
+
+  /** Ends the job after the images in flight; their results are written, the rest stay to do. */
+  cancel(): void {
+    if (this.state !== 'running' && this.state !== 'paused') return;
+    if (this.state === 'running') this.activeMs += performance.now() - this.activeSince;
+    this.state = 'cancelled';
+    this.resumeSignal?.();
+  }
+
+  progress(): JobProgress {
+    const seconds = (this.activeMs + (this.state === 'running' ? performance.now() - this.activeSince : 0)) / 1000;
+    const processed = this.doneCount + this.failedCount;
+    const imagesPerSecond = seconds > 0 ? processed / seconds : 0;
+    const left = this.total - processed;
+    return {
+      runId: this.runId,
+      state: this.state,
+      total: this.total,
+      done: this.doneCount,
+      failed: this.failedCount,
+      imagesPerSecond,
+      etaSeconds: imagesPerSecond > 0 ? left / imagesPerSecond : null,
+    };
+  }
+
+  /** Runs the job to its end (done, cancelled or failed) and disposes the worker. */
+  async run(): Promise<JobSummary> {
+    if (this.ran) throw new Error('a pre-label job runs once');
+    this.ran = true;
+    const started = performance.now();
+    this.activeSince = started;
+    const inFlightLimit = Math.max(1, this.options.inFlight ?? 3);
+    const inFlight = new Set<Promise<void>>();
+    let error: Error | null = null;
+    this.emitProgress();
+    try {
+      let next = 0;
+      while (next < this.queue.length && this.state !== 'cancelled') {
+        if (this.state === 'paused') {
+          await Promise.all(inFlight);
+          this.flush();
+          if (this.state === 'paused') await new Promise<void>((resolve) => (this.resumeSignal = resolve));
+          this.resumeSignal = null;
+          continue;
+        }
+        while (inFlight.size < inFlightLimit && next < this.queue.length && this.state === 'running') {
+          const task = this.process(this.queue[next++]!).finally(() => inFlight.delete(task));
+          inFlight.add(task);
+        }
+        await Promise.race(inFlight);
+      }
+      await Promise.all(inFlight);
+      this.flush();
+    } catch (caught) {
+      error = caught instanceof Error ? caught : new Error(String(caught));
+      await Promise.allSettled(inFlight);
+      try {
+        this.flush();
+      } catch {
+        // The error that stopped the job is the one to report.
+      }
+    } finally {
+      await this.client.dispose();
+    }
+    if (this.state === 'running' || this.state === 'paused') this.activeMs += performance.now() - this.activeSince;
+    const state = error ? 'failed' : this.state === 'cancelled' ? 'cancelled' : 'done';
+    this.state = state;
+    this.options.store.prelabel.finish(this.runId, state === 'done' ? 'completed' : state, error?.message ?? null);
+    const wallSeconds = (performance.now() - started) / 1000;
+    const processed = this.doneCount + this.failedCount;
+    const summary: JobSummary = {
+      runId: this.runId,
+      state,
+      total: this.total,
+      done: this.doneCount,
+      failed: this.failedCount,
+      instancesByClass: { ...this.instancesByClass },
+      failures: [...this.failures],
+      wallSeconds,
+      imagesPerSecond: this.activeMs > 0 ? processed / (this.activeMs / 1000) : 0,
+      provider: this.provider,
+      error: error?.message ?? null,
+    };
+    this.emitProgress();
+    this.emit({ type: 'finished', summary });
+    return summary;
+  }
+
+  private async process(image: ImageRecord): Promise<void> {
+    const file = path.join(this.options.store.folder, image.path);
+    const started = performance.now();
+    const outcome = await this.client.predict(file);
+    const durationMs = performance.now() - started;
+    if (outcome.ok) {
+      const mismatch = this.sizeMismatch(image, outcome.prediction);
+      if (!mismatch) {
+        this.succeeded(image, outcome.prediction, durationMs);
+        return;
+      }
+      this.failed(image, 'decode', mismatch, durationMs);
+      return;
+    }
+    this.failed(image, outcome.kind, outcome.message, durationMs);
+  }
+
+  private sizeMismatch(image: ImageRecord, prediction: ImagePrediction): string | null {
+    if (prediction.width === image.width && prediction.height === image.height) return null;
+    return `image changed since the scan: was ${image.width} x ${image.height}, now ${prediction.width} x ${prediction.height}; rescan the folder`;
+  }
+
+  private succeeded(image: ImageRecord, prediction: ImagePrediction, durationMs: number): void {
+    const predictions: Prediction[] = prediction.detections.map((detection) => ({
+      categoryId: this.categoryOf.get(detection.labelIndex)!,
+      bbox: detection.bbox,
+      mask: detection.mask,
+      score: Math.min(1, Math.max(0, detection.score)),
+    }));
+    for (const detection of prediction.detections) {
+      this.instancesByClass[detection.label] = (this.instancesByClass[detection.label] ?? 0) + 1;
+    }
+    this.doneCount++;
+    this.record({ imageId: image.id, durationMs, predictions });
+    this.emit({ type: 'image-done', imageId: image.id, path: image.path, instances: predictions.length });
+    this.emitProgress();
+  }
+
+  private failed(image: ImageRecord, kind: ImageFailureKind, message: string, durationMs: number): void {
+    this.failedCount++;
+    this.failures.push({ imageId: image.id, path: image.path, kind, message });
+    this.record({ imageId: image.id, durationMs, error: message });
+    this.emit({ type: 'image-failed', imageId: image.id, path: image.path, kind, message });
+    this.emitProgress();
+  }
+
+  private record(outcome: ImageOutcome): void {
+    this.pending.push(outcome);
+    const batchSize = this.options.batchSize ?? 16;
+    const batchMs = this.options.batchMs ?? 1000;
+    if (this.pending.length >= batchSize || performance.now() - this.lastFlush >= batchMs) this.flush();
+  }
+
+  /** Writes the pending outcomes in one transaction. */
+  private flush(): void {
+    this.lastFlush = performance.now();
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.options.store.prelabel.recordOutcomes(this.runId, this.model.id, batch);
+    this.emit({ type: 'batch-written', imageIds: batch.map((outcome) => outcome.imageId) });
+  }
+
+  private emitProgress(): void {
+    this.emit({ type: 'progress', progress: this.progress() });
+  }
+
+  private emit(event: PrelabelEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}
