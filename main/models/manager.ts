@@ -1,0 +1,258 @@
+// The model manager: lists the models in the shipped, user and project model folders, and adds new
+// ones (a card file, a filled-in form, an X-AnyLabeling config, or a download) without ever
+// replacing a file that is already there. Every added model is loaded once in onnxruntime to prove
+// its graph matches its card before it is listed.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { constants, copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import { parseModelCard, type ModelCard } from '../../app/model/card.js';
+import type { ModelFormat } from '../../app/model/types.js';
+import { loadModel, readModelCard } from '../inference/model.js';
+import { cardFromForm, type GraphNames } from './card-form.js';
+import { downloadFile, type DownloadProgress } from './download.js';
+import { readXAnyLabelingConfig } from './xanylabeling.js';
+
+export type ModelSource = 'shipped' | 'user' | 'project';
+
+export interface ModelFolder {
+  readonly source: ModelSource;
+  readonly dir: string;
+}
+
+export interface ModelEntry {
+  readonly source: ModelSource;
+  readonly name: string;
+  readonly format: ModelFormat;
+  /** Class names without the background. */
+  readonly classes: readonly string[];
+  readonly thresholds: { readonly score: number; readonly mask: number };
+  /** The card's `metrics` (mask AP50 and the like) when it has them. */
+  readonly metrics: Readonly<Record<string, unknown>> | null;
+  readonly cardPath: string;
+  readonly onnxPath: string;
+  readonly bytes: number;
+}
+
+export interface ModelListing {
+  readonly models: readonly ModelEntry[];
+  /** Cards that could not be read, each with the file and the reason; they are left untouched. */
+  readonly problems: readonly { readonly file: string; readonly message: string }[];
+}
+
+export class ModelExistsError extends Error {
+  override readonly name = 'ModelExistsError';
+  constructor(readonly file: string) {
+    super(`${file} already exists; it is never overwritten. Import under another name, or remove the old model first.`);
+  }
+}
+
+export class ModelImportError extends Error {
+  override readonly name = 'ModelImportError';
+}
+
+export async function listModels(folders: readonly ModelFolder[]): Promise<ModelListing> {
+  const models: ModelEntry[] = [];
+  const problems: { file: string; message: string }[] = [];
+  for (const folder of folders) {
+    let names: string[];
+    try {
+      names = (await readdir(folder.dir)).filter((name) => name.toLowerCase().endsWith('.json')).sort();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw error;
+    }
+    for (const name of names) {
+      const cardPath = path.join(folder.dir, name);
+      try {
+        const loaded = await readModelCard(cardPath);
+        const bytes = await stat(loaded.onnxPath).then(
+          (info) => info.size,
+          () => {
+            throw new ModelImportError(`${cardPath}: its model file ${loaded.onnxPath} is missing`);
+          },
+        );
+        models.push(entryOf(folder.source, loaded.card, cardPath, loaded.onnxPath, bytes));
+      } catch (error) {
+        problems.push({ file: cardPath, message: (error as Error).message });
+      }
+    }
+  }
+  return { models, problems };
+}
+
+function entryOf(source: ModelSource, card: ModelCard, cardPath: string, onnxPath: string, bytes: number): ModelEntry {
+  const metrics = card.metrics;
+  return {
+    source,
+    name: card.name,
+    format: card.format,
+    classes: card.labels.slice(1),
+    thresholds: { score: card.thresholds.score, mask: card.thresholds.mask },
+    metrics: metrics !== null && typeof metrics === 'object' && !Array.isArray(metrics) ? (metrics as Record<string, unknown>) : null,
+    cardPath,
+    onnxPath,
+    bytes,
+  };
+}
+
+export interface ImportTarget {
+  /** The user's or the project's model folder; created when missing. */
+  readonly dir: string;
+  readonly source: ModelSource;
+}
+
+/** Imports an .onnx with its card file (JSON); the card's `onnx` field is rewritten to the copy. */
+export async function importWithCard(onnxPath: string, cardPath: string, target: ImportTarget): Promise<ModelEntry> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(cardPath, 'utf8'));
+  } catch (error) {
+    throw new ModelImportError(`${cardPath}: cannot read the card: ${(error as Error).message}`);
+  }
+  return install(parseModelCard(json, cardPath), onnxPath, target);
+}
+
+/** Imports an .onnx with a card filled in by a person (see CardFormSchema). */
+export async function importWithForm(onnxPath: string, form: unknown, target: ImportTarget): Promise<ModelEntry> {
+  const card = cardFromForm(form, await readGraphNames(onnxPath), onnxPath);
+  return install(card, onnxPath, target);
+}
+
+export interface DownloadHooks {
+  readonly signal?: AbortSignal | undefined;
+  readonly onProgress?: ((progress: DownloadProgress) => void) | undefined;
+}
+
+/**
+ * Imports what an X-AnyLabeling config describes: its `model_path` is a file beside the YAML or a URL
+ * that is downloaded (resumable) first. `format` is needed when the config's `type` is not one Loupe
+ * runs. Returns the entry and the config fields that were ignored, with why.
+ */
+export async function importXAnyLabeling(
+  yamlPath: string,
+  target: ImportTarget,
+  options: { readonly format?: ModelFormat; readonly sha256?: string } & DownloadHooks = {},
+): Promise<{ entry: ModelEntry; ignored: readonly string[] }> {
+  const text = await readFile(yamlPath, 'utf8').catch((error: Error) => {
+    throw new ModelImportError(`${yamlPath}: cannot read: ${error.message}`);
+  });
+  const config = readXAnyLabelingConfig(text, yamlPath, options.format);
+  const entry =
+    config.model.kind === 'file'
+      ? await importWithForm(path.resolve(path.dirname(yamlPath), config.model.path), config.form, target)
+      : await downloadModel(config.model.url, config.form, target, options);
+  return { entry, ignored: config.ignored };
+}
+
+/**
+ * Downloads an .onnx (progress, cancel, resume, sha256) straight into the target folder and installs
+ * it with a card built from `form`. A cancelled download leaves `<name>.onnx.part` to resume from.
+ */
+export async function downloadModel(
+  url: string,
+  form: unknown,
+  target: ImportTarget,
+  options: { readonly sha256?: string | undefined } & DownloadHooks = {},
+): Promise<ModelEntry> {
+  const name = (form as { name?: unknown } | null)?.name;
+  if (typeof name !== 'string' || name.trim() === '') throw new ModelImportError(`${url}: the model needs a name`);
+  const { onnx, card } = await freePaths(target.dir, name);
+  await mkdir(target.dir, { recursive: true });
+  await downloadFile({ url, destination: onnx, sha256: options.sha256, signal: options.signal, onProgress: options.onProgress });
+  try {
+    const built = cardFromForm(form, await readGraphNames(onnx), url);
+    return await writeCardAndVerify(built, onnx, card, target.source);
+  } catch (error) {
+    await rm(onnx, { force: true });
+    throw error;
+  }
+}
+
+async function install(card: ModelCard, onnxSource: string, target: ImportTarget): Promise<ModelEntry> {
+  await stat(onnxSource).catch(() => {
+    throw new ModelImportError(`${onnxSource}: model file not found`);
+  });
+  const { onnx, card: cardPath } = await freePaths(target.dir, card.name);
+  await mkdir(target.dir, { recursive: true });
+  try {
+    await copyFile(onnxSource, onnx, constants.COPYFILE_EXCL);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new ModelExistsError(onnx);
+    throw error;
+  }
+  try {
+    return await writeCardAndVerify(card, onnx, cardPath, target.source);
+  } catch (error) {
+    await rm(onnx, { force: true });
+    throw error;
+  }
+}
+
+/** Writes the card beside `onnx` (exclusively), then proves the pair loads; removes the card if not. */
+async function writeCardAndVerify(card: ModelCard, onnx: string, cardPath: string, source: ModelSource): Promise<ModelEntry> {
+  const digest = await sha256Of(onnx);
+  if (card.sha256 !== undefined && card.sha256 !== digest) {
+    throw new ModelImportError(`${onnx}: sha256 ${digest} differs from ${card.sha256} in its card`);
+  }
+  const written: ModelCard = { ...card, onnx: path.basename(onnx), sha256: digest };
+  try {
+    await writeFile(cardPath, `${JSON.stringify(written, null, 2)}\n`, { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new ModelExistsError(cardPath);
+    throw error;
+  }
+  try {
+    const loaded = await loadModel(cardPath, { provider: 'cpu' });
+    await loaded.session.release();
+  } catch (error) {
+    await rm(cardPath, { force: true });
+    throw new ModelImportError(`import refused: ${(error as Error).message}`);
+  }
+  return entryOf(source, written, cardPath, onnx, (await stat(onnx)).size);
+}
+
+/** `<slug>.onnx` and `<slug>.json` in `dir`, refusing (never replacing) names already taken. */
+async function freePaths(dir: string, name: string): Promise<{ onnx: string; card: string }> {
+  const slug = slugify(name);
+  const onnx = path.join(dir, `${slug}.onnx`);
+  const card = path.join(dir, `${slug}.json`);
+  // A `<slug>.onnx.part` is an interrupted download of this very model: it is resumed, not refused.
+  for (const file of [onnx, card]) {
+    if (await stat(file).then(() => true, () => false)) throw new ModelExistsError(file);
+  }
+  return { onnx, card };
+}
+
+export function slugify(name: string): string {
+  const slug = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[-.]+|[-.]+$/g, '')
+    .slice(0, 80);
+  return slug === '' ? 'model' : slug;
+}
+
+/** The graph's input and output names, read by opening it in onnxruntime. */
+export async function readGraphNames(onnxPath: string): Promise<GraphNames> {
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(onnxPath);
+  } catch (error) {
+    throw new ModelImportError(`${onnxPath}: not a loadable ONNX model: ${(error as Error).message.split('\n')[0]}`);
+  }
+  try {
+    return { inputNames: [...session.inputNames], outputNames: [...session.outputNames] };
+  } finally {
+    await session.release();
+  }
+}
+
+async function sha256Of(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
