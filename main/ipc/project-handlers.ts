@@ -1,0 +1,108 @@
+// The contract's handlers over one open project: the store, and the pre-label and export services
+// where they are wired. The same map serves the bridge and Electron's ipcMain.
+import { NEEDS_REVIEW, type AnnotationChanges, type ParsedReq, type ProjectSummary, type Res, type RunProgress } from '../../app/ipc/contract.js';
+import type { ImageRecord, RunId } from '../../app/model/index.js';
+import type { ProjectStore } from '../store/index.js';
+import { HandlerError, type Handlers } from './handlers.js';
+
+export interface PrelabelService {
+  start(store: ProjectStore, request: ParsedReq<'prelabel.start'>): Promise<RunProgress>;
+  pause(runId: RunId): void;
+  resume(runId: RunId): void;
+  cancel(runId: RunId): void;
+}
+
+export type CocoExporter = (store: ProjectStore, options: { path?: string; reviewedOnly: boolean }) => Promise<Res<'export.coco'>>;
+
+export interface ProjectServices {
+  /** The open project; null when none is. */
+  current(): ProjectStore | null;
+  /** Opens (scanning) a folder as the current project. */
+  open(folder: string): Promise<ProjectStore>;
+  readonly prelabel?: PrelabelService;
+  readonly exportCoco?: CocoExporter;
+}
+
+export function createProjectHandlers(services: ProjectServices): Handlers {
+  const store = (): ProjectStore => {
+    const open = services.current();
+    if (!open) throw new HandlerError('conflict', 'no project is open');
+    return open;
+  };
+  const image = (id: number): ImageRecord => {
+    const found = store().images.get(id as ImageRecord['id']);
+    if (!found) throw new HandlerError('not-found', `image ${id} does not exist`);
+    return found;
+  };
+  const prelabel = (): PrelabelService => {
+    if (!services.prelabel) throw new HandlerError('failed', 'pre-labelling is not available in this build');
+    return services.prelabel;
+  };
+
+  return {
+    'project.open': async ({ folder }) => summary(await services.open(folder)),
+    'project.summary': () => summary(store()),
+
+    'images.list': ({ after, limit, filter }) => store().images.list({ ...filter, after: after ?? null, limit }),
+    'images.get': ({ id }) => image(id),
+    'images.setStatus': ({ id, status }) => {
+      image(id);
+      store().images.setStatus(id, status);
+      return image(id);
+    },
+    'images.nextToReview': ({ afterPath }) => {
+      const images = store().images;
+      const firstAfter = (after: string | null): ImageRecord | null => {
+        const candidates = NEEDS_REVIEW.flatMap((status) => images.list({ status, after, limit: 1 }).items);
+        candidates.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+        return candidates[0] ?? null;
+      };
+      return { image: firstAfter(afterPath) ?? (afterPath === null ? null : firstAfter(null)) };
+    },
+
+    'annotations.list': ({ imageId }) => {
+      image(imageId);
+      return { annotations: store().annotations.forImage(imageId) };
+    },
+    'annotations.apply': ({ imageId, changes }) => {
+      image(imageId);
+      store().annotations.applyChanges(imageId, toStoreChanges(changes), 'human');
+      return { annotations: store().annotations.forImage(imageId) };
+    },
+
+    'categories.list': () => ({ categories: store().categories.list() }),
+    'categories.create': ({ name, color }) => {
+      if (store().categories.getByName(name)) throw new HandlerError('conflict', `a class named '${name}' already exists`);
+      return store().categories.create(name, color);
+    },
+
+    'models.list': () => ({
+      models: store().models.list().map(({ id, name, format, labels, card, path }) => ({ id, name, format, labels, card, path })),
+    }),
+
+    'prelabel.start': (request) => prelabel().start(store(), request),
+    'prelabel.pause': ({ runId }) => (prelabel().pause(runId), { ok: true as const }),
+    'prelabel.resume': ({ runId }) => (prelabel().resume(runId), { ok: true as const }),
+    'prelabel.cancel': ({ runId }) => (prelabel().cancel(runId), { ok: true as const }),
+
+    'export.coco': ({ path, reviewedOnly }) => {
+      if (!services.exportCoco) throw new HandlerError('failed', 'COCO export is not available in this build');
+      if (path !== undefined && !path.toLowerCase().endsWith('.json')) throw new HandlerError('invalid-request', `export path must end in .json: ${path}`);
+      return services.exportCoco(store(), { reviewedOnly, ...(path === undefined ? {} : { path }) });
+    },
+  };
+}
+
+function summary(store: ProjectStore): ProjectSummary {
+  const byStatus = store.images.countByStatus();
+  return { folder: store.folder, total: Object.values(byStatus).reduce((a, b) => a + b, 0), byStatus };
+}
+
+/** The contract carries before/after for updates (for undo); the store needs only the after state. */
+function toStoreChanges(changes: AnnotationChanges) {
+  return {
+    added: changes.added,
+    updated: changes.updated.map((u) => u.after),
+    removed: changes.removed.map((a) => a.id),
+  };
+}
