@@ -1,0 +1,70 @@
+import { realpath, readdir, stat } from 'node:fs/promises';
+import { extname, join, relative, sep } from 'node:path';
+
+/** The extensions a scan picks up, lower case; matched case-insensitively. */
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.bmp', '.gif'] as const;
+
+/** Folders a scan never enters, besides every hidden one (name starting with a dot, which covers .loupe). */
+const SKIPPED_FOLDERS = new Set(['node_modules']);
+
+export interface FoundFile {
+  /** Relative to the scanned folder, with forward slashes. */
+  readonly path: string;
+  readonly absolutePath: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+export function isImageFileName(name: string): boolean {
+  return (IMAGE_EXTENSIONS as readonly string[]).includes(extname(name).toLowerCase());
+}
+
+const isInside = (root: string, target: string) => target === root || target.startsWith(root + sep);
+
+/**
+ * Lists the image files under `folder`, recursively, sorted by path. Hidden entries and node_modules are
+ * skipped; symbolic links are followed only when they resolve inside the folder, and each real folder is
+ * visited once, so links cannot leave the project or loop.
+ */
+export async function findImageFiles(folder: string): Promise<FoundFile[]> {
+  const root = await realpath(folder);
+  const visited = new Set<string>();
+  const found: FoundFile[] = [];
+
+  async function visit(dir: string, real: string): Promise<void> {
+    if (visited.has(real)) return;
+    visited.add(real);
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      if (entry.name.startsWith('.')) continue;
+      const path = join(dir, entry.name);
+      let isDir = entry.isDirectory();
+      let isFile = entry.isFile();
+      let target = join(real, entry.name);
+      if (entry.isSymbolicLink()) {
+        try {
+          target = await realpath(path);
+        } catch {
+          continue; // a dangling link
+        }
+        if (!isInside(root, target)) continue;
+        const info = await stat(target);
+        isDir = info.isDirectory();
+        isFile = info.isFile();
+      }
+      if (isDir && !SKIPPED_FOLDERS.has(entry.name)) {
+        await visit(path, target);
+      } else if (isFile && isImageFileName(entry.name)) {
+        const info = await stat(path);
+        found.push({
+          path: relative(folder, path).split(sep).join('/'),
+          absolutePath: path,
+          size: info.size,
+          mtimeMs: Math.round(info.mtimeMs),
+        });
+      }
+    }
+  }
+
+  await visit(folder, root);
+  return found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}

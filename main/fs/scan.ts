@@ -1,0 +1,118 @@
+import type { ImageId } from '../../app/model/index.js';
+import type { ImageFileWrite, ProjectStore, ScanIndexEntry } from '../store/index.js';
+import { findImageFiles, type FoundFile } from './imageFiles.js';
+import { probeImage } from './probe.js';
+
+export interface ScanProgress {
+  readonly phase: 'listing' | 'probing' | 'done';
+  /** Files probed so far (unchanged files count as done at once). */
+  readonly done: number;
+  readonly total: number;
+}
+
+export interface ScanOptions {
+  /** Files probed at once (hash + header); default 6. */
+  readonly concurrency?: number;
+  /** Rows written per transaction; default 500. */
+  readonly batchSize?: number;
+  readonly onProgress?: (progress: ScanProgress) => void;
+}
+
+export interface ScanSummary {
+  /** Image files found in the folder. */
+  readonly files: number;
+  readonly added: number;
+  /** Files at a known path whose size or time changed. */
+  readonly changed: number;
+  /** Known images found under a new path (same content hash); their annotations follow them. */
+  readonly moved: number;
+  readonly unchanged: number;
+  /** Known images no longer found; they stay, flagged missing, with their annotations. */
+  readonly missing: number;
+  /** Files the decoder could not read, stored with status 'error'. */
+  readonly errors: number;
+  readonly durationMs: number;
+}
+
+/**
+ * Scans the project folder into the store: adds new images, updates changed ones, follows moved or
+ * renamed files by content hash, flags vanished ones as missing. Never deletes an image or an annotation.
+ * Files whose size and modification time are unchanged are not read again.
+ */
+export async function scanFolder(store: ProjectStore, options: ScanOptions = {}): Promise<ScanSummary> {
+  const started = performance.now();
+  const concurrency = Math.max(1, options.concurrency ?? 6);
+  const batchSize = Math.max(1, options.batchSize ?? 500);
+  const report = options.onProgress ?? (() => {});
+
+  report({ phase: 'listing', done: 0, total: 0 });
+  const files = await findImageFiles(store.folder);
+  const known = new Map(store.images.scanIndex().map((entry) => [entry.path, entry]));
+  const present = new Set(files.map((f) => f.path));
+
+  const toProbe: FoundFile[] = [];
+  const foundAgain: ImageId[] = [];
+  for (const file of files) {
+    const entry = known.get(file.path);
+    if (entry && entry.size === file.size && entry.mtimeMs === file.mtimeMs) {
+      if (entry.missing) foundAgain.push(entry.id);
+    } else {
+      toProbe.push(file);
+    }
+  }
+  const vanishedByHash = groupByHash([...known.values()].filter((e) => !present.has(e.path)));
+
+  const counts = { added: 0, changed: 0, moved: 0, errors: 0 };
+  let pending: ImageFileWrite[] = [];
+  const flush = () => {
+    if (pending.length > 0) store.images.writeFiles(pending);
+    pending = [];
+  };
+
+  let done = files.length - toProbe.length;
+  report({ phase: 'probing', done, total: files.length });
+  await forEachConcurrently(toProbe, concurrency, async (file) => {
+    const probed = await probeImage(file);
+    if (probed.error !== null) counts.errors++;
+    const atPath = known.get(file.path);
+    const movedFrom = atPath ? undefined : vanishedByHash.get(probed.hash)?.shift();
+    const id = atPath?.id ?? movedFrom?.id;
+    if (atPath) counts.changed++;
+    else if (movedFrom) counts.moved++;
+    else counts.added++;
+    pending.push(id === undefined ? { file: probed } : { id, file: probed });
+    if (pending.length >= batchSize) flush();
+    report({ phase: 'probing', done: ++done, total: files.length });
+  });
+  flush();
+
+  const vanished = [...vanishedByHash.values()].flat().map((e) => e.id);
+  store.transaction(() => {
+    store.images.setMissing(foundAgain, false);
+    store.images.setMissing(vanished, true);
+  });
+  report({ phase: 'done', done: files.length, total: files.length });
+
+  return {
+    files: files.length,
+    ...counts,
+    unchanged: files.length - toProbe.length,
+    missing: vanished.length,
+    durationMs: performance.now() - started,
+  };
+}
+
+function groupByHash(entries: readonly ScanIndexEntry[]): Map<string, ScanIndexEntry[]> {
+  const groups = new Map<string, ScanIndexEntry[]>();
+  for (const entry of entries) groups.set(entry.hash, [...(groups.get(entry.hash) ?? []), entry]);
+  return groups;
+}
+
+/** Runs `task` over `items` with at most `limit` running at once; the first failure rejects. */
+export async function forEachConcurrently<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await task(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
