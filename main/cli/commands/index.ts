@@ -1,0 +1,6 @@
+import type { Command } from '../command.js';
+import { scanCommand } from './scan.js';
+import { statsCommand } from './stats.js';
+
+/** Every `loupe` subcommand, in the order `loupe --help` lists them. */
+export const commands: readonly Command[] = [scanCommand, statsCommand];

@@ -1,0 +1,38 @@
+import { scanFolder } from '../../fs/index.js';
+import { openStore, type Command } from '../command.js';
+
+export const scanCommand: Command = {
+  name: 'scan',
+  summary: 'find the images in a folder and record them in its project database',
+  usage: '<folder> [--db FILE]',
+  details: ['Rescanning adds new images, follows moved files and marks vanished ones missing; no annotation is deleted.'],
+  options: {},
+  positionals: ['folder'],
+  async run(args, io) {
+    const store = openStore(args);
+    try {
+      let shown = -1;
+      const summary = await scanFolder(store, {
+        onProgress: ({ phase, done, total }) => {
+          if (!io.interactive || phase !== 'probing') return;
+          const percent = total === 0 ? 100 : Math.floor((done / total) * 100);
+          if (percent !== shown) io.err(`\rscanning ${done}/${total} (${percent}%)`);
+          shown = percent;
+        },
+      });
+      if (io.interactive) io.err('\r\x1b[K');
+      const parts = [
+        `${summary.added} new`,
+        `${summary.changed} changed`,
+        `${summary.moved} moved`,
+        `${summary.unchanged} unchanged`,
+        `${summary.missing} missing`,
+        `${summary.errors} unreadable`,
+      ];
+      io.out(`${args.positionals[0]}: ${summary.files} images (${parts.join(', ')}) in ${(summary.durationMs / 1000).toFixed(1)} s\n`);
+      io.out(`database: ${store.dbPath}\n`);
+    } finally {
+      store.close();
+    }
+  },
+};
