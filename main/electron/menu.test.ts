@@ -1,0 +1,69 @@
+import type { MenuItemConstructorOptions } from 'electron';
+import { describe, expect, it } from 'vitest';
+import { toElectronMenu } from './menu.js';
+import { menuTemplate, type MenuCommand, type MenuSpec } from './menu-template.js';
+
+const base = { appName: 'Loupe', recent: ['/data/a', '/data/b'], projectOpen: true, isPackaged: true };
+
+function find(specs: readonly MenuSpec[], label: string): MenuSpec | undefined {
+  for (const spec of specs) {
+    if ((spec.kind === 'command' || spec.kind === 'submenu') && spec.label.replace('&', '') === label) return spec;
+    if (spec.kind === 'submenu') {
+      const inner = find(spec.items, label);
+      if (inner) return inner;
+    }
+  }
+  return undefined;
+}
+
+describe('menuTemplate', () => {
+  it('has File, Edit, View and Help on Windows and Linux, with the app and Window menus added on macOS', () => {
+    const labels = (platform: NodeJS.Platform) =>
+      menuTemplate({ ...base, platform }).map((m) => (m.kind === 'submenu' ? m.label.replace('&', '') : m.kind));
+    expect(labels('linux')).toEqual(['File', 'Edit', 'View', 'Help']);
+    expect(labels('win32')).toEqual(['File', 'Edit', 'View', 'Help']);
+    expect(labels('darwin')).toEqual(['Loupe', 'File', 'Edit', 'View', 'Window', 'Help']);
+  });
+
+  it('lists recent projects as commands, or a disabled placeholder', () => {
+    const menu = menuTemplate({ ...base, platform: 'linux' });
+    const recent = find(menu, 'Open Recent');
+    expect(recent?.kind === 'submenu' && recent.items.filter((i) => i.kind === 'command').map((i) => i.kind === 'command' && i.command)).toEqual([
+      { type: 'open-recent', folder: '/data/a' },
+      { type: 'open-recent', folder: '/data/b' },
+      { type: 'clear-recent' },
+    ]);
+    const none = find(menuTemplate({ ...base, recent: [], platform: 'linux' }), 'No Recent Projects');
+    expect(none).toMatchObject({ kind: 'command', enabled: false });
+  });
+
+  it('sends undo and redo to the editor with platform shortcuts, and disables export without a project', () => {
+    expect(find(menuTemplate({ ...base, platform: 'linux' }), 'Undo')).toMatchObject({ accelerator: 'CmdOrCtrl+Z', command: { type: 'undo' } });
+    expect(find(menuTemplate({ ...base, platform: 'linux' }), 'Redo')).toMatchObject({ accelerator: 'Ctrl+Y' });
+    expect(find(menuTemplate({ ...base, platform: 'darwin' }), 'Redo')).toMatchObject({ accelerator: 'Shift+Cmd+Z' });
+    expect(find(menuTemplate({ ...base, projectOpen: false, platform: 'linux' }), 'Export COCO…')).toMatchObject({ enabled: false });
+  });
+
+  it('offers developer tools only in unpackaged builds', () => {
+    const roles = (isPackaged: boolean) => JSON.stringify(menuTemplate({ ...base, isPackaged, platform: 'linux' }));
+    expect(roles(true)).not.toContain('toggleDevTools');
+    expect(roles(false)).toContain('toggleDevTools');
+  });
+});
+
+describe('toElectronMenu', () => {
+  it('maps roles, separators and submenus, and clicking a command sends it', () => {
+    const sent: MenuCommand[] = [];
+    const items = toElectronMenu(menuTemplate({ ...base, platform: 'linux' }), (c) => sent.push(c));
+    const file = items[0]!;
+    expect(file.label).toBe('&File');
+    const fileItems = file.submenu as MenuItemConstructorOptions[];
+    expect(fileItems[0]).toMatchObject({ label: 'Open Folder…', accelerator: 'CmdOrCtrl+O', enabled: true });
+    expect(fileItems.at(-1)).toEqual({ role: 'quit' });
+    expect(fileItems.some((i) => i.type === 'separator')).toBe(true);
+    (fileItems[0]!.click as () => void)();
+    const recent = (fileItems[1]!.submenu as MenuItemConstructorOptions[])[1]!;
+    (recent.click as () => void)();
+    expect(sent).toEqual([{ type: 'open-folder' }, { type: 'open-recent', folder: '/data/b' }]);
+  });
+});

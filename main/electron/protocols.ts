@@ -1,0 +1,89 @@
+// The two custom protocols as fetch-style handlers (Request in, Response out), which is exactly what
+// Electron's protocol.handle takes; written without electron so they are tested under Node.
+//   app://loupe/<file>            the packaged renderer (dist/renderer), with the CSP on every response
+//   loupe-image://files/<path>    an image of the open project folder, EXIF orientation applied
+//   loupe-image://thumbs/<path>   its cached thumbnail
+import { readFile, realpath } from 'node:fs/promises';
+import path from 'node:path';
+import { IMAGE_EXTENSIONS, imageForDisplay, ThumbnailCache } from '../bridge/media.js';
+import { resolveInsideRoot, UnsafePathError } from './safe-path.js';
+import { APP_HOST, APP_SCHEME, IMAGE_SCHEME, SECURITY_HEADERS } from './security.js';
+
+export type ProtocolHandler = (request: Request) => Promise<Response>;
+
+const STATIC_TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.map': 'application/json', '.svg': 'image/svg+xml',
+  '.png': 'image/png', '.ico': 'image/x-icon', '.woff2': 'font/woff2', '.wasm': 'application/wasm',
+};
+
+function respond(status: number, body: Uint8Array | string, type: string, extra: Record<string, string> = {}, head = false): Response {
+  return new Response(head ? null : body, { status, headers: { ...SECURITY_HEADERS, 'Content-Type': type, ...extra } });
+}
+
+function text(status: number, message: string): Response {
+  return respond(status, message, 'text/plain; charset=utf-8');
+}
+
+/** The part of `url` after `<scheme>://<host>/`, still percent-encoded; null when scheme or host differ. */
+function rawPathAfter(url: string, scheme: string, host: string): string | null {
+  const prefix = `${scheme}://${host}`;
+  if (!url.toLowerCase().startsWith(prefix)) return null;
+  const rest = url.slice(prefix.length).split(/[?#]/, 1)[0]!;
+  if (rest !== '' && !rest.startsWith('/')) return null;
+  return rest.slice(1);
+}
+
+async function guarded(request: Request, log: (message: string) => void, serve: () => Promise<Response>): Promise<Response> {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return text(405, 'method not allowed');
+  try {
+    return await serve();
+  } catch (error) {
+    if (error instanceof UnsafePathError) return text(error.status, error.message);
+    log(`protocol: ${request.url}: ${(error as Error).stack ?? String(error)}`);
+    return text(500, 'internal error');
+  }
+}
+
+export function createAppProtocolHandler(rendererDir: string, log: (message: string) => void = () => {}): ProtocolHandler {
+  return (request) =>
+    guarded(request, log, async () => {
+      const raw = rawPathAfter(request.url, APP_SCHEME, APP_HOST);
+      if (raw === null) return text(404, 'not an app:// URL of Loupe');
+      const file = await resolveInsideRoot(rendererDir, raw === '' ? 'index.html' : raw);
+      const type = STATIC_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+      return respond(200, await readFile(file), type, { 'Cache-Control': 'no-cache' }, request.method === 'HEAD');
+    });
+}
+
+export interface ImageProtocolOptions {
+  /** The open project folder; null while none is open. */
+  readonly folder: () => string | null;
+  readonly log?: (message: string) => void;
+}
+
+export function createImageProtocolHandler(options: ImageProtocolOptions): ProtocolHandler {
+  const log = options.log ?? (() => {});
+  let thumbnails: { folder: string; cache: ThumbnailCache } | null = null;
+  const thumbnailsOf = (folder: string): ThumbnailCache => {
+    if (thumbnails?.folder !== folder) thumbnails = { folder, cache: new ThumbnailCache(folder) };
+    return thumbnails.cache;
+  };
+
+  return (request) =>
+    guarded(request, log, async () => {
+      const folder = options.folder();
+      if (folder === null) return text(404, 'no project is open');
+      const kind = request.url.toLowerCase().startsWith(`${IMAGE_SCHEME}://thumbs/`) ? 'thumbs' : 'files';
+      const raw = rawPathAfter(request.url, IMAGE_SCHEME, kind);
+      if (raw === null) return text(404, 'expected loupe-image://files/<path> or loupe-image://thumbs/<path>');
+      const file = await resolveInsideRoot(folder, raw);
+      // Only the project's images: not its .loupe data (database, exports) nor other files.
+      const segments = path.relative(await realpath(folder), file).split(path.sep);
+      if (segments.some((segment) => segment.startsWith('.')) || !IMAGE_EXTENSIONS.has(path.extname(file).toLowerCase())) {
+        return text(403, 'not an image of this project');
+      }
+      const media = kind === 'files' ? await imageForDisplay(file) : await thumbnailsOf(folder).get(file);
+      return respond(200, media.body, media.type, { 'Cache-Control': 'private, max-age=3600' }, request.method === 'HEAD');
+    });
+}
