@@ -39,7 +39,40 @@ export const ModelCardOutputsSchema = z
   })
   .loose();
 
-export const ModelCardSchema = z
+/**
+ * tools/model/export.py writes cards in its own spelling: snake_case input fields (`min_size`, `pad_multiple`,
+ * `color`, `range`, `resize: 'in-graph' | 'caller'`) and each output as an object with its `name`, dtype and shape.
+ * This maps that spelling onto the schema's, so both kinds of card parse to the same ModelCard.
+ */
+function normaliseExportedCard(json: unknown): unknown {
+  if (!isRecord(json)) return json;
+  const card: Record<string, unknown> = { ...json };
+  if (isRecord(json.input)) {
+    const { min_size, max_size, color, range, pad_multiple, resize, ...rest } = json.input;
+    const input: Record<string, unknown> = { ...rest };
+    if (min_size !== undefined && input.minSize === undefined) input.minSize = min_size;
+    if (max_size !== undefined && input.maxSize === undefined) input.maxSize = max_size;
+    if (color !== undefined && input.channels === undefined) input.channels = color;
+    if (Array.isArray(range) && input.scale === undefined) input.scale = range[1];
+    if (pad_multiple !== undefined && input.sizeDivisor === undefined) input.sizeDivisor = pad_multiple;
+    if (resize !== undefined && input.resizesInternally === undefined) {
+      input.resizesInternally = resize === 'in-graph' ? true : resize === 'caller' ? false : resize;
+    }
+    card.input = input;
+  }
+  if (isRecord(json.outputs)) {
+    card.outputs = Object.fromEntries(
+      Object.entries(json.outputs).map(([key, value]) => [key, isRecord(value) && 'name' in value ? value.name : value]),
+    );
+  }
+  return card;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const CardFieldsSchema = z
   .object({
     name: z.string().min(1),
     format: z.enum(MODEL_FORMATS),
@@ -63,6 +96,8 @@ export const ModelCardSchema = z
       ctx.addIssue({ code: 'custom', path: ['outputs', 'masks'], message: 'format torchvision-fasterrcnn is box-only' });
     }
   });
+
+export const ModelCardSchema = z.preprocess(normaliseExportedCard, CardFieldsSchema);
 
 export type ModelCard = z.infer<typeof ModelCardSchema>;
 

@@ -181,8 +181,9 @@ export class PrelabelJob {
     return this.client.model.provider;
   }
 
+  /** Images this job set out to do. */
   get total(): number {
-    return this.queue.length + this.doneCount + this.failedCount;
+    return this.queue.length;
   }
 
   on(listener: (event: PrelabelEvent) => void): { dispose(): void } {

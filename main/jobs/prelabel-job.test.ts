@@ -1,0 +1,176 @@
+// The pre-label job on a real folder, a real SQLite project file and the real model in a worker.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AnnotationId, type Annotation, type ImageId } from '../../app/model/index.js';
+import { scanFolder } from '../fs/index.js';
+import { modelCards, randomScene, seededRandom, writeScene } from '../inference/testing.js';
+import { openProject, type ProjectStore } from '../store/index.js';
+import { PrelabelJob, type PrelabelEvent, type PrelabelJobOptions } from './prelabel-job.js';
+
+const cardPath = modelCards().maskrcnn;
+let folder: string;
+let store: ProjectStore;
+
+async function writeScenes(count: number, seed = 3): Promise<void> {
+  const random = seededRandom(seed);
+  for (let i = 0; i < count; i++) {
+    await writeScene(path.join(folder, `img-${String(i).padStart(2, '0')}.png`), randomScene(random, 320 + (i % 3) * 32, 256));
+  }
+}
+
+async function runJob(options: Partial<PrelabelJobOptions> = {}, onEvent?: (event: PrelabelEvent, job: PrelabelJob) => void) {
+  const job = await PrelabelJob.create({ store, cardPath, provider: 'cpu', threshold: 0.05, ...options });
+  const events: PrelabelEvent[] = [];
+  job.on((event) => {
+    events.push(event);
+    onEvent?.(event, job);
+  });
+  const summary = await job.run();
+  return { job, summary, events };
+}
+
+function resultsByImage(modelId: number): Map<number, number> {
+  const rows = store.db.prepare(`SELECT image_id AS imageId, count(*) AS n FROM prelabel_results WHERE model_id = ? GROUP BY image_id`).all(modelId) as {
+    imageId: number;
+    n: number;
+  }[];
+  return new Map(rows.map((row) => [row.imageId, row.n]));
+}
+
+function imageId(file: string): ImageId {
+  return store.images.getByPath(file)!.id;
+}
+
+beforeEach(async () => {
+  folder = await mkdtemp(path.join(tmpdir(), 'loupe-job-'));
+});
+
+afterEach(async () => {
+  if (store?.db.open) store.close();
+  await rm(folder, { recursive: true, force: true });
+});
+
+describe('a pre-label job', () => {
+  it('labels every good image and records each broken file with its reason', async () => {
+    await writeScenes(4);
+    await writeFile(path.join(folder, 'empty.jpg'), '');
+    await writeFile(path.join(folder, 'notes.png'), 'a text file with an image name');
+    const good = await readFile(path.join(folder, 'img-00.png'));
+    await writeFile(path.join(folder, 'truncated.png'), good.subarray(0, Math.floor(good.length * 0.6)));
+    store = openProject(folder);
+    await scanFolder(store);
+    // Broken after the scan: the job meets it first.
+    await writeFile(path.join(folder, 'img-03.png'), good.subarray(0, 200));
+
+    const { summary, events } = await runJob();
+
+    expect(summary.state).toBe('done');
+    const labeled = ['img-00.png', 'img-01.png', 'img-02.png'];
+    for (const file of labeled) {
+      const image = store.images.getByPath(file)!;
+      expect(image.status).toBe('predicted');
+      const annotations = store.annotations.forImage(image.id);
+      expect(annotations.length).toBeGreaterThan(0);
+      for (const a of annotations) {
+        expect(a).toMatchObject({ origin: 'model', modelId: expect.any(Number), state: 'pending' });
+        expect(a.mask!.size).toEqual([image.height, image.width]);
+      }
+    }
+    const failed = new Map(store.stats.failedImages().map((f) => [f.path, f.reason]));
+    expect([...failed.keys()].sort()).toEqual(['empty.jpg', 'img-03.png', 'notes.png', 'truncated.png']);
+    expect(failed.get('img-03.png')).toMatch(/^cannot decode: /);
+    for (const reason of failed.values()) expect(reason.length).toBeGreaterThan(5);
+    expect(store.images.getByPath('img-03.png')!.status).toBe('new');
+
+    const doneEvents = events.filter((e) => e.type === 'image-done');
+    expect(doneEvents.map((e) => e.type === 'image-done' && e.path).sort()).toEqual(labeled);
+    expect(events.some((e) => e.type === 'image-failed' && e.path === 'img-03.png')).toBe(true);
+    const last = events.filter((e) => e.type === 'progress').at(-1);
+    expect(last).toMatchObject({ type: 'progress', progress: { state: 'done', done: summary.done, failed: summary.failed } });
+    expect(events.at(-1)).toMatchObject({ type: 'finished', summary: { state: 'done' } });
+    expect(summary.done).toBe(3);
+    expect(Object.values(summary.instancesByClass).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(summary.provider.provider).toBe('cpu');
+    expect(store.prelabel.get(summary.runId)!.status).toBe('completed');
+  });
+
+  it("re-running replaces only the model's pending predictions and never touches what a person made", async () => {
+    await writeScenes(2);
+    store = openProject(folder);
+    await scanFolder(store);
+    const first = await runJob();
+    const image = imageId('img-00.png');
+    const predictions = store.annotations.forImage(image);
+    expect(predictions.length).toBeGreaterThanOrEqual(1);
+    const category = predictions[0]!.categoryId;
+    const human: Annotation = {
+      id: AnnotationId('human-box-1'),
+      imageId: image,
+      categoryId: category,
+      bbox: [5, 6, 20, 30],
+      mask: null,
+      score: null,
+      origin: 'human',
+      modelId: null,
+      state: 'pending',
+    };
+    const [target, ...rest] = predictions;
+    const edited: Annotation = { ...target!, bbox: [1, 1, 10, 10], mask: null };
+    store.annotations.applyChanges(image, { added: [human], updated: [edited] });
+    const accepted = rest[0] ? store.annotations.applyChanges(image, { updated: [{ ...rest[0], state: 'accepted' }] }).updated : [];
+    const personal = () => store.annotations.forImage(image).filter((a) => a.origin !== 'model' || a.state !== 'pending');
+    const before = personal();
+    expect(before.length).toBe(2 + accepted.length);
+    store.images.setStatus([image], 'reviewed');
+
+    const second = await runJob();
+
+    expect(second.summary.runId).not.toBe(first.summary.runId);
+    expect(personal()).toEqual(before);
+    const pending = store.annotations.forImage(image).filter((a) => a.origin === 'model' && a.state === 'pending');
+    const oldIds = new Set(predictions.map((p) => p.id));
+    expect(pending.every((a) => !oldIds.has(a.id))).toBe(true);
+    expect(store.images.get(image)!.status).toBe('reviewed');
+    expect([...resultsByImage(second.job.model.id).values()]).toEqual([1, 1]);
+  });
+
+  it('pauses, resumes and cancels after the image in flight, as its events show; a pending-only job does the rest', async () => {
+    await writeScenes(6);
+    store = openProject(folder);
+    await scanFolder(store);
+    let doneSeen = 0;
+    let pausedAt = -1;
+    const timeline: string[] = [];
+    const { summary, events, job } = await runJob({ inFlight: 1 }, (event, job) => {
+      if (event.type === 'progress') timeline.push(event.progress.state);
+      if (event.type !== 'image-done') return;
+      doneSeen++;
+      timeline.push(`done ${doneSeen}`);
+      if (doneSeen === 1) {
+        job.pause();
+        pausedAt = doneSeen;
+        setTimeout(() => {
+          timeline.push('resume');
+          job.resume();
+        }, 1500);
+      }
+      if (doneSeen === 3) job.cancel();
+    });
+    expect(pausedAt).toBe(1);
+    const resumeIndex = timeline.indexOf('resume');
+    // Nothing finished while paused; work went on after resume.
+    expect(timeline.slice(timeline.indexOf('paused'), resumeIndex).filter((t) => t.startsWith('done'))).toEqual([]);
+    expect(timeline.slice(resumeIndex)).toContain('done 2');
+    expect(summary.state).toBe('cancelled');
+    expect(summary.done).toBe(3);
+    expect(events.at(-1)).toMatchObject({ type: 'finished', summary: { state: 'cancelled', done: 3, total: 6 } });
+    expect(store.prelabel.get(summary.runId)!.status).toBe('cancelled');
+    expect(resultsByImage(job.model.id).size).toBe(3);
+
+    const rest = await runJob({ scope: 'pending' });
+    expect(rest.summary).toMatchObject({ state: 'done', total: 3, done: 3 });
+    expect([...resultsByImage(job.model.id).values()]).toEqual([1, 1, 1, 1, 1, 1]);
+  });
+});
