@@ -172,6 +172,14 @@ export const events = {
   'prelabel.progress': runProgressSchema,
   /** Images whose status or annotations changed outside the UI's own edits (e.g. a pre-label batch). */
   'images.changed': z.object({ ids: z.array(imageId) }),
+  /**
+   * A desktop menu item, shortcut or dropped folder asks the UI to act, so every action keeps one flow
+   * in the UI: 'open-folder' carries the folder main already chose (native dialog, recent list, drop).
+   */
+  'app.command': z.discriminatedUnion('command', [
+    z.object({ command: z.literal('open-folder'), folder: z.string().min(1) }),
+    z.object({ command: z.enum(['import-model', 'export-coco', 'undo', 'redo']) }),
+  ]),
 } as const;
 
 export type Channel = keyof typeof channels;
