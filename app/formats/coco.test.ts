@@ -1,0 +1,362 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { polygonsToRle } from '../geometry/polygon.js';
+import { area, encode, iou, type BitMask } from '../geometry/rle.js';
+import { AnnotationId, CategoryId, ImageId, ModelId } from '../model/ids.js';
+import type { Annotation, Category, ImageRecord, Rle } from '../model/types.js';
+import { buildCocoDataset, CocoError, parseCocoDataset, segmentationToRle, type CocoDataset } from './coco.js';
+
+const FIXTURE = '/work/shared/fixtures/coco-rle-cocoapi.json';
+const PYTHON = fileURLToPath(new URL('../../tools/model/.venv/bin/python', import.meta.url));
+
+function image(id: number, width: number, height: number, path = `photos/img-${id}.jpg`): ImageRecord {
+  return { id: ImageId(id), path, width, height, orientation: 1, hash: 'ab'.repeat(32), status: 'reviewed', error: null, missing: false };
+}
+
+const categories: Category[] = [
+  { id: CategoryId(1), name: 'cat', color: '#ff0000' },
+  { id: CategoryId(3), name: 'dog', color: '#00ff00' },
+];
+
+let serial = 0;
+function annotation(imageId: number, mask: Rle | null, fields: Partial<Annotation> = {}): Annotation {
+  return {
+    id: AnnotationId(`00000000-0000-4000-8000-${String(++serial).padStart(12, '0')}`),
+    imageId: ImageId(imageId),
+    categoryId: CategoryId(1),
+    bbox: [1, 2, 3, 4],
+    mask,
+    score: null,
+    origin: 'human',
+    modelId: null,
+    state: 'accepted',
+    ...fields,
+  };
+}
+
+function rect(width: number, height: number, x0: number, y0: number, w: number, h: number): BitMask {
+  const data = new Uint8Array(width * height);
+  for (let y = y0; y < y0 + h; y++) data.fill(1, y * width + x0, y * width + x0 + w);
+  return { width, height, data };
+}
+
+/** Through text, as a file would be. */
+function viaJson(dataset: CocoDataset): unknown {
+  return JSON.parse(JSON.stringify(dataset));
+}
+
+function errorOf(json: unknown): string {
+  try {
+    parseCocoDataset(json);
+  } catch (e) {
+    expect(e).toBeInstanceOf(CocoError);
+    return (e as Error).message;
+  }
+  throw new Error('expected parseCocoDataset to throw');
+}
+
+/** A valid dataset as plain JSON, for the error tests to break one thing in. */
+function validJson() {
+  return {
+    images: [{ id: 7, file_name: 'a.jpg', width: 40, height: 30 }],
+    categories: [{ id: 1, name: 'cat' }, { id: 2, name: 'dog' }],
+    annotations: [
+      { id: 1, image_id: 7, category_id: 1, bbox: [0, 0, 10, 10], area: 100, iscrowd: 0, segmentation: [[0, 0, 10, 0, 10, 10, 0, 10]] },
+      { id: 2, image_id: 7, category_id: 2, bbox: [0, 0, 40, 30], area: 1200, iscrowd: 1, segmentation: { size: [30, 40], counts: [0, 1200] } },
+      { id: 3, image_id: 7, category_id: 2, bbox: [0, 0, 40, 30], area: 0, iscrowd: 0, segmentation: { size: [30, 40], counts: encode(rect(40, 30, 0, 0, 0, 0)).counts } },
+    ],
+  };
+}
+
+describe('buildCocoDataset', () => {
+  const images = [image(2, 40, 30), image(1, 20, 10, 'nested/dir/b.png')];
+  const m1 = encode(rect(20, 10, 2, 3, 5, 4));
+  const m2 = encode(rect(40, 30, 10, 5, 8, 9));
+  const annotations = [
+    annotation(2, m2, { categoryId: CategoryId(3), bbox: [10, 5, 8, 9], score: 0.91, origin: 'model', modelId: ModelId(1) }),
+    annotation(1, m1, { bbox: [2, 3, 5, 4] }),
+    annotation(2, null, { bbox: [1.5, 2.5, 10, 4] }),
+    annotation(1, m1, { state: 'rejected', score: 0.2, origin: 'model', modelId: ModelId(1) }),
+  ];
+
+  it('writes images, categories and annotations the COCO way', () => {
+    const coco = buildCocoDataset({ images, categories, annotations, segmentation: 'rle', includeScores: false, info: { description: 'test' } });
+    expect(coco.info).toEqual({ description: 'test' });
+    expect(coco.images).toEqual([
+      { id: 2, file_name: 'photos/img-2.jpg', width: 40, height: 30 },
+      { id: 1, file_name: 'nested/dir/b.png', width: 20, height: 10 },
+    ]);
+    expect(coco.categories).toEqual([{ id: 1, name: 'cat' }, { id: 3, name: 'dog' }]);
+    // Ordered by image id, then as given; the rejected prediction is left out.
+    expect(coco.annotations).toEqual([
+      { id: 1, image_id: 1, category_id: 1, segmentation: { size: [10, 20], counts: m1.counts }, area: 20, bbox: [2, 3, 5, 4], iscrowd: 0 },
+      { id: 2, image_id: 2, category_id: 3, segmentation: { size: [30, 40], counts: m2.counts }, area: 72, bbox: [10, 5, 8, 9], iscrowd: 0 },
+      { id: 3, image_id: 2, category_id: 1, segmentation: [], area: 40, bbox: [1.5, 2.5, 10, 4], iscrowd: 0 },
+    ]);
+  });
+
+  it('writes scores only when asked, and only where there is one', () => {
+    const coco = buildCocoDataset({ images, categories, annotations, segmentation: 'rle', includeScores: true });
+    expect(coco.annotations.map((a) => a.score)).toEqual([undefined, 0.91, undefined]);
+    expect(coco.annotations.map((a) => 'score' in a)).toEqual([false, true, false]);
+  });
+
+  it('writes polygons when asked, filling holes', () => {
+    const ring = rect(20, 10, 2, 2, 10, 6);
+    ring.data.fill(0, 4 * 20 + 5, 4 * 20 + 8);
+    ring.data.fill(0, 5 * 20 + 5, 5 * 20 + 8);
+    const coco = buildCocoDataset({
+      images: [image(1, 20, 10)],
+      categories,
+      annotations: [annotation(1, encode(ring), { bbox: [2, 2, 10, 6] })],
+      segmentation: 'polygon',
+      includeScores: false,
+    });
+    const [a] = coco.annotations;
+    expect(Array.isArray(a!.segmentation)).toBe(true);
+    expect(a!.area).toBe(54);
+    expect(area(segmentationToRle(a!.segmentation, 10, 20)!)).toBe(60);
+  });
+
+  it('keeps a speck that simplification would drop', () => {
+    const coco = buildCocoDataset({
+      images: [image(1, 20, 10)],
+      categories,
+      annotations: [annotation(1, encode(rect(20, 10, 4, 4, 1, 1)))],
+      segmentation: 'polygon',
+      includeScores: false,
+    });
+    expect(coco.annotations[0]!.segmentation).toEqual([[5, 4.5, 4.5, 4, 4, 4.5, 4.5, 5]]);
+  });
+
+  it('refuses annotations whose image, category or mask size does not fit', () => {
+    const build = (a: Annotation) => () => buildCocoDataset({ images, categories, annotations: [a], segmentation: 'rle', includeScores: false });
+    const stray = annotation(9, null);
+    expect(build(stray)).toThrow(new CocoError(`annotation ${stray.id}`, 'its image 9 is not among the images to export'));
+    expect(build(annotation(1, null, { categoryId: CategoryId(2) }))).toThrow(/its category 2 is not among the categories/);
+    expect(build(annotation(1, m2))).toThrow(/mask is 30 x 40 but image nested\/dir\/b.png is 10 x 20/);
+  });
+});
+
+describe('parseCocoDataset', () => {
+  it('reads its own output back unchanged, keeping every RLE string', () => {
+    const masks = fc.sample(
+      fc.tuple(fc.nat(30), fc.nat(20), fc.nat(30), fc.nat(20)).map(([x, y, w, h]) => encode(rect(40, 30, Math.min(x, 39), Math.min(y, 29), Math.min(w, 40 - Math.min(x, 39)), Math.min(h, 30 - Math.min(y, 29))))),
+      { seed: 3, numRuns: 60 },
+    );
+    const annotations = masks.map((m, i) => annotation(1 + (i % 3), m, { score: i % 2 ? i / 100 : null }));
+    const coco = buildCocoDataset({
+      images: [image(1, 40, 30), image(2, 40, 30), image(3, 40, 30)],
+      categories,
+      annotations: [...annotations, annotation(3, null)],
+      segmentation: 'rle',
+      includeScores: true,
+    });
+    const back = parseCocoDataset(viaJson(coco));
+    expect(back).toEqual(coco);
+    const byImage = [1, 2, 3].flatMap((img) => masks.filter((_, i) => 1 + (i % 3) === img));
+    expect(back.annotations.slice(0, -1).map((a) => segmentationToRle(a.segmentation, 30, 40)!.counts)).toEqual(
+      byImage.map((m) => m.counts),
+    );
+  });
+
+  it('accepts polygons, plain RLE, compressed RLE, iscrowd and boxes without masks', () => {
+    const json = validJson();
+    json.annotations.push({ id: 4, image_id: 7, category_id: 1, bbox: [1, 1, 2, 2], area: 4, iscrowd: 0, segmentation: [] });
+    const coco = parseCocoDataset(json);
+    const [poly, plain, compressed, box] = coco.annotations.map((a) => segmentationToRle(a.segmentation, 30, 40));
+    expect(area(poly!)).toBe(100);
+    expect(plain).toEqual(encode(rect(40, 30, 0, 0, 40, 30)));
+    expect(compressed).toEqual(encode(rect(40, 30, 0, 0, 0, 0)));
+    expect(box).toBeNull();
+    expect(coco.annotations[1]!.iscrowd).toBe(1);
+  });
+
+  it('takes a missing bbox and area from the mask, and defaults iscrowd to 0', () => {
+    const coco = parseCocoDataset({
+      images: [{ id: 1, file_name: 'a.jpg', width: 20, height: 10 }],
+      categories: [{ id: 1, name: 'cat' }],
+      annotations: [{ id: 1, image_id: 1, category_id: 1, segmentation: [[2, 3, 7, 3, 7, 7, 2, 7]], score: 0.5 }],
+    });
+    expect(coco.annotations[0]).toEqual({
+      id: 1, image_id: 1, category_id: 1, segmentation: [[2, 3, 7, 3, 7, 7, 2, 7]], bbox: [2, 3, 5, 4], area: 20, iscrowd: 0, score: 0.5,
+    });
+  });
+
+  it('names the path and the reason for each kind of bad input', () => {
+    const cases: [(j: ReturnType<typeof validJson>) => unknown, string][] = [
+      [(j) => { j.annotations[1]!.segmentation = { size: [30, 40], counts: [600, 400] }; return j; },
+        'annotations[1].segmentation: RLE counts sum to 1000, expected 1200 (height 30 x width 40)'],
+      [(j) => { j.annotations[2]!.segmentation = { size: [30, 40], counts: compressCounts1000() }; return j; },
+        'annotations[2].segmentation: RLE counts sum to 1000, expected 1200 (height 30 x width 40)'],
+      [(j) => { j.annotations[0]!.segmentation = [[0, 0, 5, 5, 0, 5], [1, 1, 2, 2]]; return j; },
+        'annotations[0].segmentation[1]: polygon has 2 points, needs at least 3'],
+      [(j) => { j.annotations[0]!.category_id = 9; return j; }, 'annotations[0].category_id: 9 does not exist'],
+      [(j) => { j.annotations[2]!.image_id = 8; return j; }, 'annotations[2].image_id: 8 does not exist'],
+      [(j) => { j.annotations[2]!.segmentation = { size: [30, 40], counts: 'ab c' }; return j; },
+        'annotations[2].segmentation: RLE string has an invalid character " " at position 2'],
+      [(j) => { j.annotations[1]!.segmentation = { size: [30, 40], counts: [1300, -100] }; return j; },
+        'annotations[1].segmentation: RLE run 1 must be a non-negative integer, got -100'],
+      [(j) => { j.annotations[1]!.segmentation = { size: [20, 60], counts: [1200] }; return j; },
+        'annotations[1].segmentation.size: [20, 60] does not match image 7 (height 30 x width 40)'],
+      [(j) => { j.annotations[1]!.segmentation = { size: [30], counts: [30] } as never; return j; },
+        'annotations[1].segmentation.size: expected [height, width], got [30]'],
+      [(j) => { j.annotations[0]!.segmentation = 'polygon' as never; return j; },
+        'annotations[0].segmentation: expected polygons [[x1, y1, ...], ...] or RLE {size, counts}'],
+      [(j) => { j.annotations[0]!.segmentation = [[0, 0, 1, 'x', 2, 2]] as never; return j; },
+        'annotations[0].segmentation[0]: polygon coordinate 3 is not a finite number (x)'],
+      [(j) => { j.annotations[2]!.id = 1; return j; }, 'annotations[2].id: 1 is used twice'],
+      [(j) => { j.categories[1]!.name = 'cat'; return j; }, 'categories[1].name: "cat" is used twice'],
+      [(j) => { j.images.push({ ...j.images[0]! }); return j; }, 'images[1].id: 7 is used twice'],
+      [(j) => { (j.annotations[0] as { bbox: unknown }).bbox = [0, 0, 10]; return j; },
+        'annotations[0].bbox: Too small: expected array to have >=4 items'],
+      [(j) => { delete (j.images[0] as { width?: number }).width; return j; },
+        'images[0].width: Invalid input: expected number, received undefined'],
+      [(j) => { (j.annotations[2] as { image_id: unknown }).image_id = '7'; (j.annotations[1] as { id: unknown }).id = null; return j; },
+        'annotations[1].id: Invalid input: expected number, received null (and 1 more problem)'],
+      [() => [], '(top level): Invalid input: expected object, received array'],
+    ];
+    for (const [breakIt, message] of cases) expect(errorOf(breakIt(validJson()))).toBe(message);
+  });
+
+  it('rejects a box-only annotation without a bbox', () => {
+    const j = validJson();
+    j.annotations[0]!.segmentation = [];
+    delete (j.annotations[0] as { bbox?: unknown }).bbox;
+    expect(errorOf(j)).toBe('annotations[0].bbox: is missing, and there is no mask to take it from');
+  });
+});
+
+/** A compressed string whose runs add up to 1000. */
+function compressCounts1000(): string {
+  return encode({ width: 40, height: 25, data: new Uint8Array(1000) }).counts;
+}
+
+describe('polygon export', () => {
+  it('re-imports convex masks with IoU >= 0.9', () => {
+    const convex = fc
+      .record({
+        cx: fc.double({ min: 35, max: 65, noNaN: true }),
+        cy: fc.double({ min: 35, max: 45, noNaN: true }),
+        r: fc.double({ min: 12, max: 30, noNaN: true }),
+        squash: fc.double({ min: 0.7, max: 1, noNaN: true }),
+        n: fc.integer({ min: 3, max: 12 }),
+        turn: fc.double({ min: 0, max: Math.PI, noNaN: true }),
+      })
+      .map(({ cx, cy, r, squash, n, turn }) =>
+        Array.from({ length: n }, (_, i) => [cx + r * Math.cos(turn + (2 * Math.PI * i) / n), cy + squash * r * Math.sin(turn + (2 * Math.PI * i) / n)]).flat(),
+      );
+    fc.assert(
+      fc.property(convex, (poly) => {
+        const mask = polygonsToRle([poly], 80, 100);
+        const coco = buildCocoDataset({
+          images: [image(1, 100, 80)],
+          categories,
+          annotations: [annotation(1, mask)],
+          segmentation: 'polygon',
+          includeScores: false,
+        });
+        const back = parseCocoDataset(viaJson(coco));
+        const seg = back.annotations[0]!.segmentation;
+        expect(Array.isArray(seg) && seg.length > 0).toBe(true);
+        expect(iou(segmentationToRle(seg, 80, 100)!, mask)).toBeGreaterThanOrEqual(0.9);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+interface FixtureCase {
+  size: [number, number];
+  counts: string;
+  uncompressed_counts: number[];
+  area: number;
+  bbox: [number, number, number, number];
+}
+
+const hasFixture = existsSync(FIXTURE);
+describe.skipIf(!hasFixture)(hasFixture ? `importing the pycocotools strings in ${FIXTURE}` : `skipped: ${FIXTURE} is absent`, () => {
+  it('keeps compressed strings, compresses plain counts to the same strings, and exports them unchanged', () => {
+    const cases: FixtureCase[] = JSON.parse(readFileSync(FIXTURE, 'utf8')).cases;
+    const json = {
+      images: cases.map((c, i) => ({ id: i + 1, file_name: `${i}.jpg`, width: c.size[1], height: c.size[0] })),
+      categories: [{ id: 1, name: 'thing' }],
+      annotations: cases.flatMap((c, i) => [
+        { id: 2 * i + 1, image_id: i + 1, category_id: 1, segmentation: { size: c.size, counts: c.counts } },
+        { id: 2 * i + 2, image_id: i + 1, category_id: 1, segmentation: { size: c.size, counts: c.uncompressed_counts } },
+      ]),
+    };
+    const coco = parseCocoDataset(json);
+    const masks = coco.annotations.map((a) => {
+      const img = coco.images.find((im) => im.id === a.image_id)!;
+      return segmentationToRle(a.segmentation, img.height, img.width)!;
+    });
+    cases.forEach((c, i) => {
+      expect(masks[2 * i]!.counts).toBe(c.counts);
+      expect(masks[2 * i + 1]!.counts).toBe(c.counts);
+      expect(coco.annotations[2 * i]!.bbox).toEqual(c.bbox);
+      expect(coco.annotations[2 * i]!.area).toBe(c.area);
+    });
+    const exported = buildCocoDataset({
+      images: coco.images.map((im) => image(im.id, im.width, im.height)),
+      categories: [{ id: CategoryId(1), name: 'thing', color: '#000000' }],
+      annotations: coco.annotations.map((a, i) => annotation(a.image_id, masks[i]!, { bbox: a.bbox })),
+      segmentation: 'rle',
+      includeScores: false,
+    });
+    expect(exported.annotations.map((a) => (a.segmentation as { counts: string }).counts)).toEqual(masks.map((m) => m.counts));
+  });
+});
+
+const ORACLE = `
+import contextlib, json, sys
+from pycocotools.coco import COCO
+with contextlib.redirect_stdout(sys.stderr):
+    coco = COCO(sys.argv[1])
+out = []
+for ann in coco.dataset['annotations']:
+    rle = coco.annToRLE(ann)
+    out.append({'id': ann['id'], 'counts': rle['counts'].decode('ascii') if isinstance(rle['counts'], bytes) else rle['counts']})
+json.dump(out, sys.stdout)
+`;
+
+const hasPython = existsSync(PYTHON);
+describe.skipIf(!hasPython)(hasPython ? 'read by pycocotools' : `skipped: ${PYTHON} is missing (tools/model/setup-venv.sh makes it)`, () => {
+  it('loads our RLE and polygon exports and makes the same masks of them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loupe-coco-'));
+    try {
+      const masks: BitMask[] = fc.sample(
+        fc.tuple(fc.integer({ min: 0, max: 50 }), fc.integer({ min: 0, max: 30 }), fc.integer({ min: 3, max: 40 }), fc.integer({ min: 3, max: 30 })),
+        { seed: 5, numRuns: 40 },
+      ).map(([x, y, w, h]) => {
+        const m = rect(64, 48, x, y, Math.min(w, 64 - x), Math.min(h, 48 - y));
+        m.data[(y + 1) * 64 + x + 1] = 0;
+        return m;
+      });
+      for (const form of ['rle', 'polygon'] as const) {
+        const coco = buildCocoDataset({
+          images: [image(1, 64, 48)],
+          categories,
+          annotations: masks.map((m) => annotation(1, encode(m))),
+          segmentation: form,
+          includeScores: false,
+        });
+        const file = join(dir, `${form}.json`);
+        writeFileSync(file, JSON.stringify(coco));
+        const theirs: { id: number; counts: string }[] = JSON.parse(execFileSync(PYTHON, ['-c', ORACLE, file], { stdio: ['ignore', 'pipe', 'ignore'] }).toString());
+        expect(theirs.map((t) => t.counts)).toEqual(coco.annotations.map((a) => segmentationToRle(a.segmentation, 48, 64)!.counts));
+        if (form === 'rle') expect(theirs.map((t) => t.counts)).toEqual(masks.map((m) => encode(m).counts));
+        else theirs.forEach((t, i) => expect(iou({ size: [48, 64], counts: t.counts }, encode(masks[i]!))).toBeGreaterThan(0.85));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+
