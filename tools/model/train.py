@@ -30,7 +30,9 @@ def load_checkpoint(path: str | Path) -> dict:
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint does not exist")
     try:
-        state = torch.load(path, map_location="cpu")
+        # Plain tensors and containers only; torch 1.x's weights-only loader cannot read floats yet.
+        safe = {"weights_only": True} if int(torch.__version__.split(".")[0]) >= 2 else {}
+        state = torch.load(path, map_location="cpu", **safe)
     except Exception as error:  # torch raises several types for a damaged file
         raise CheckpointError(f"{path}: cannot be read as a checkpoint ({error})") from error
     for key in ("model", "classes", "architecture"):
