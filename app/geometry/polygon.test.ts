@@ -223,3 +223,22 @@ describe.skipIf(!hasPython)(hasPython ? 'against pycocotools' : `skipped: ${PYTH
     });
   });
 });
+
+describe('maskToPolygons at the image border', () => {
+  it('keeps every coordinate inside the image', () => {
+    fc.assert(
+      fc.property(convexPolygon(10), fc.constantFrom(0.5, 1, 3), (poly, tolerance) => {
+        // Shift the shape so it is cut by the top-left corner of the image.
+        const moved = poly.map((v, i) => v - (i % 2 === 0 ? 50 : 45));
+        const mask = polygonsToMask([moved], 60, 40);
+        for (const p of maskToPolygons(mask, tolerance)) {
+          p.forEach((v, i) => {
+            expect(v).toBeGreaterThanOrEqual(0);
+            expect(v).toBeLessThanOrEqual(i % 2 === 0 ? 60 : 40);
+          });
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

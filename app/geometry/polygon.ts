@@ -157,7 +157,8 @@ export function maskToPolygons(mask: BitMask, tolerance = 1): Polygon[] {
     const ring = outer.map(([x, y]) => ({ x: x! + x0, y: y! + y0 }));
     const points = tolerance > 0 ? simplifyRing(ring, tolerance) : ring.slice(0, -1);
     if (points.length < 3) continue;
-    polygons.push(points.flatMap((p) => [p.x, p.y]));
+    // Centred edges along the image border may lean a little outside it.
+    polygons.push(points.flatMap((p) => [clamp(p.x, mask.width), clamp(p.y, mask.height)]));
   }
   return polygons;
 }
@@ -221,6 +222,10 @@ function corner(before: Edge, after: Edge, vertex: Point, tolerance: number): Po
     if (Math.hypot(meet.x - vertex.x, meet.y - vertex.y) <= tolerance) return meet;
   }
   return { x: vertex.x + (before.shift.x + after.shift.x) / 2, y: vertex.y + (before.shift.y + after.shift.y) / 2 };
+}
+
+function clamp(v: number, max: number): number {
+  return Math.min(Math.max(v, 0), max);
 }
 
 function setBox(mask: BitMask): { x0: number; y0: number; x1: number; y1: number } | null {
