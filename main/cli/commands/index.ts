@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
+import { prelabelCommand } from './prelabel.js';
 import { scanCommand } from './scan.js';
 import { statsCommand } from './stats.js';
 
 /** Every `loupe` subcommand, in the order `loupe --help` lists them. */
-export const commands: readonly Command[] = [scanCommand, statsCommand];
+export const commands: readonly Command[] = [scanCommand, prelabelCommand, statsCommand];

@@ -1,0 +1,145 @@
+// `loupe prelabel` as a user runs it: a separate process on a real folder, killed with SIGKILL mid-job and run again.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AnnotationId, type Annotation } from '../../../app/model/index.js';
+import { modelCards, randomScene, seededRandom, writeScene } from '../../inference/testing.js';
+import { openProject } from '../../store/index.js';
+import { runLoupe } from '../testing.js';
+
+const bin = fileURLToPath(new URL('../../../bin/loupe.js', import.meta.url));
+const cardPath = modelCards().maskrcnn;
+const IMAGES = 14;
+let folder: string;
+
+beforeEach(async () => {
+  folder = await mkdtemp(path.join(tmpdir(), 'loupe-prelabel-'));
+  const random = seededRandom(5);
+  for (let i = 0; i < IMAGES; i++) {
+    await writeScene(path.join(folder, `img-${String(i).padStart(2, '0')}.png`), randomScene(random, 320, 240));
+  }
+  await writeFile(path.join(folder, 'zero.jpg'), '');
+  await writeFile(path.join(folder, 'readme.png'), 'plain text, not an image');
+});
+
+afterEach(async () => {
+  await rm(folder, { recursive: true, force: true });
+});
+
+interface ResultRow {
+  image_id: number;
+  ok: number;
+  instances: number;
+  run_id: number;
+}
+
+function readDb<T>(query: (db: Database.Database) => T): T {
+  const db = new Database(path.join(folder, '.loupe', 'project.db'), { readonly: true, fileMustExist: true });
+  try {
+    return query(db);
+  } finally {
+    db.close();
+  }
+}
+
+const results = () => readDb((db) => db.prepare(`SELECT image_id, ok, instances, run_id FROM prelabel_results ORDER BY image_id`).all() as ResultRow[]);
+const modelAnnotations = () =>
+  readDb((db) => db.prepare(`SELECT id, image_id FROM annotations WHERE origin = 'model' ORDER BY image_id, id`).all() as { id: string; image_id: number }[]);
+
+/** Starts `loupe prelabel` and kills it with SIGKILL once `killAfter` results are committed. */
+function prelabelAndKill(killAfter: number): Promise<{ signal: NodeJS.Signals | null; stderr: string }> {
+  const child = spawn(process.execPath, [bin, 'prelabel', folder, '--model', cardPath, '--threshold', '0.05'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const poll = setInterval(() => {
+    try {
+      if (results().length >= killAfter) child.kill('SIGKILL');
+    } catch {
+      // The database or its tables are not there yet.
+    }
+  }, 50);
+  return new Promise((resolve) => {
+    child.on('exit', (_code, signal) => {
+      clearInterval(poll);
+      resolve({ signal, stderr });
+    });
+  });
+}
+
+describe('loupe prelabel', () => {
+  it('resumes after kill -9 with exactly one result per image, leaving what a person made alone', async () => {
+    expect(runLoupe(['scan', folder]).status).toBe(0);
+    const store = openProject(folder);
+    const target = store.images.getByPath('img-13.png')!;
+    const [category] = store.categories.ensure(['circle']);
+    const human: Annotation = {
+      id: AnnotationId('drawn-by-a-person'),
+      imageId: target.id,
+      categoryId: category!.id,
+      bbox: [10, 10, 40, 30],
+      mask: null,
+      score: null,
+      origin: 'human',
+      modelId: null,
+      state: 'accepted',
+    };
+    store.annotations.applyChanges(target.id, { added: [human] });
+    store.close();
+
+    const killed = await prelabelAndKill(3);
+    expect(killed.signal).toBe('SIGKILL');
+    const beforeRestart = results();
+    expect(beforeRestart.length).toBeGreaterThanOrEqual(3);
+    expect(beforeRestart.length).toBeLessThan(IMAGES);
+    const annotationsBefore = modelAnnotations();
+    const runsBefore = readDb((db) => db.prepare(`SELECT id, status FROM prelabel_runs`).all());
+    expect(runsBefore).toEqual([{ id: 1, status: 'running' }]);
+
+    const resumed = runLoupe(['prelabel', folder, '--model', cardPath, '--threshold', '0.05']);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain(`resuming interrupted run 1: ${IMAGES - beforeRestart.length} images to pre-label`);
+    expect(resumed.stdout).toMatch(new RegExp(`${IMAGES - beforeRestart.length} of ${IMAGES - beforeRestart.length} images pre-labeled, 0 failed`));
+    expect(resumed.stdout).toMatch(/failures: 2\n(.*\n)*  readme\.png \(scan\): .+\n(.*\n)*  zero\.jpg \(scan\): .+/);
+    expect(resumed.stdout).toMatch(/provider cpu \(CUDA provider unavailable: .*; using CPU\)/);
+
+    const after = results();
+    expect(after.map((r) => r.image_id)).toEqual([...new Set(after.map((r) => r.image_id))]);
+    expect(after.length).toBe(IMAGES);
+    expect(after.every((r) => r.ok === 1 && r.run_id === 1)).toBe(true);
+    // Images finished before the kill were not predicted again.
+    const done = new Set(beforeRestart.map((r) => r.image_id));
+    const kept = modelAnnotations().filter((a) => done.has(a.image_id));
+    expect(kept).toEqual(annotationsBefore.filter((a) => done.has(a.image_id)));
+    // Each image holds exactly the predictions its one result counted: nothing doubled by the crash.
+    const perImage = readDb((db) =>
+      db.prepare(`SELECT image_id, count(*) AS n FROM annotations WHERE origin = 'model' GROUP BY image_id`).all() as { image_id: number; n: number }[],
+    );
+    const counted = new Map(perImage.map((row) => [row.image_id, row.n]));
+    for (const result of after) expect(counted.get(result.image_id) ?? 0).toBe(result.instances);
+
+    const check = openProject(folder);
+    expect(check.annotations.get(human.id)).toEqual(human);
+    expect(check.prelabel.list().map((run) => run.status)).toEqual(['completed']);
+    check.close();
+  });
+
+  it('refuses a threshold outside 0 to 1 and an unknown provider as usage errors', () => {
+    expect(runLoupe(['prelabel', folder, '--threshold', '2'])).toMatchObject({ status: 1, stderr: expect.stringContaining('--threshold must be a number from 0 to 1') });
+    expect(runLoupe(['prelabel', folder, '--provider', 'tpu'])).toMatchObject({
+      status: 1,
+      stderr: expect.stringContaining('--provider must be one of auto, cpu, cuda, dml, coreml'),
+    });
+  });
+
+  it('fails clearly when a forced provider cannot start', () => {
+    const cuda = runLoupe(['prelabel', folder, '--model', cardPath, '--provider', 'cuda']);
+    expect(cuda.status).toBe(2);
+    // A folder never scanned is scanned first; then the model load fails on the provider.
+    expect(cuda.stderr).toMatch(/^scanned .*: 16 images \(2 unreadable\)\n/);
+    expect(cuda.stderr).toMatch(/^loupe: .*\.json: CUDA provider \('cuda'\) could not start: .*supported on linux: auto, cuda, cpu/m);
+  });
+});
