@@ -1,0 +1,375 @@
+// The Konva stage: image (with mipmaps for big images), one bitmap per mask, boxes and labels, the
+// selected box's transformer, and the preview of the gesture in progress. Zoom to cursor, pan with
+// space-drag or the middle button, fit. It draws what it is told and reports pointer input in image
+// pixels; it holds no annotation state of its own.
+import Konva from 'konva';
+import type { Annotation, AnnotationId, Bbox, Category } from '../../app/model/index.js';
+import type { Point } from '../editor/mask-ops.js';
+import type { PointerInfo, Preview } from '../editor/tools/index.js';
+import { maskBitmap } from './mask-bitmap.js';
+
+export interface CanvasCallbacks {
+  pointer(kind: 'down' | 'move' | 'up', p: Point, info: PointerInfo): void;
+  /** The selected box was moved or resized with the transformer. */
+  boxChanged(id: AnnotationId, bbox: Bbox): void;
+  viewChanged?(): void;
+}
+
+export interface DisplayOptions {
+  readonly showMasks: boolean;
+  readonly showBoxes: boolean;
+  readonly showLabels: boolean;
+  /** Mask opacity, 0..1. */
+  readonly opacity: number;
+}
+
+export interface Scene {
+  readonly annotations: readonly Annotation[];
+  readonly categories: ReadonlyMap<number, Category>;
+  readonly visible: (a: Annotation) => boolean;
+  readonly selection: AnnotationId | null;
+  /** Whether the selected box gets move/resize handles (the select tool). */
+  readonly transformable: boolean;
+}
+
+const MIN_SCALE = 0.02;
+const MAX_SCALE = 40;
+const LABEL_FONT = 12;
+
+export class CanvasView {
+  readonly stage: Konva.Stage;
+  private readonly imageLayer = new Konva.Layer({ listening: false });
+  private readonly maskLayer = new Konva.Layer({ listening: false, imageSmoothingEnabled: false });
+  private readonly shapeLayer = new Konva.Layer();
+  private readonly overlayLayer = new Konva.Layer({ listening: false });
+  private readonly imageNode = new Konva.Image({ image: undefined, x: 0, y: 0 });
+  private readonly transformer = new Konva.Transformer({
+    rotateEnabled: false, keepRatio: false, ignoreStroke: true, flipEnabled: false,
+    anchorSize: 9, borderStroke: '#ffffff', anchorStroke: '#222222', anchorFill: '#ffffff',
+  });
+  private levels: { scale: number; source: CanvasImageSource }[] = [];
+  private imageSize = { width: 1, height: 1 };
+  private readonly bitmaps = new Map<AnnotationId, { key: string; node: Konva.Image }>();
+  private readonly boxes = new Map<AnnotationId, { key: string; rect: Konva.Rect; label: Konva.Label }>();
+  private display: DisplayOptions = { showMasks: true, showBoxes: true, showLabels: true, opacity: 0.45 };
+  private scene: Scene | null = null;
+  private panning: { x: number; y: number } | null = null;
+  private spaceHeld = false;
+  private readonly resizeObserver: ResizeObserver;
+  private readonly disposers: (() => void)[] = [];
+
+  constructor(private readonly container: HTMLDivElement, private readonly callbacks: CanvasCallbacks) {
+    this.stage = new Konva.Stage({ container, width: container.clientWidth || 800, height: container.clientHeight || 600 });
+    this.imageLayer.add(this.imageNode);
+    this.shapeLayer.add(this.transformer);
+    this.stage.add(this.imageLayer, this.maskLayer, this.shapeLayer, this.overlayLayer);
+    this.maskLayer.opacity(this.display.opacity);
+
+    this.stage.on('wheel', (e) => this.onWheel(e.evt));
+    this.stage.on('pointerdown', (e) => this.onPointerDown(e));
+    this.stage.on('pointermove', (e) => this.onPointerMove(e.evt));
+    this.stage.on('pointerup', (e) => this.onPointerUp(e.evt));
+    this.stage.container().addEventListener('contextmenu', (e) => e.preventDefault());
+    const keydown = (e: KeyboardEvent) => {
+      if (e.key === ' ' && !isTyping(e)) {
+        this.spaceHeld = true;
+        container.style.cursor = 'grab';
+        e.preventDefault();
+      }
+    };
+    const keyup = (e: KeyboardEvent) => {
+      if (e.key === ' ') {
+        this.spaceHeld = false;
+        container.style.cursor = '';
+      }
+    };
+    window.addEventListener('keydown', keydown);
+    window.addEventListener('keyup', keyup);
+    this.disposers.push(() => window.removeEventListener('keydown', keydown), () => window.removeEventListener('keyup', keyup));
+    this.resizeObserver = new ResizeObserver(() => this.resize());
+    this.resizeObserver.observe(container);
+  }
+
+  get scale(): number {
+    return this.stage.scaleX();
+  }
+
+  /** Shows a new image (already decoded) and fits it; mipmaps are built for big images. */
+  setImage(image: HTMLImageElement | HTMLCanvasElement, width: number, height: number): void {
+    this.imageSize = { width, height };
+    this.levels = buildMipmaps(image, width, height);
+    this.imageNode.setAttrs({ image: this.levels[0]!.source, width, height });
+    for (const { node } of this.bitmaps.values()) node.destroy();
+    this.bitmaps.clear();
+    for (const { rect, label } of this.boxes.values()) {
+      rect.destroy();
+      label.destroy();
+    }
+    this.boxes.clear();
+    this.transformer.nodes([]);
+    this.fit();
+  }
+
+  setDisplay(display: DisplayOptions): void {
+    this.display = display;
+    this.maskLayer.opacity(display.opacity);
+    if (this.scene) this.setScene(this.scene);
+  }
+
+  /** Brings the drawn instances in line with `scene`, rebuilding only bitmaps whose mask or colour changed. */
+  setScene(scene: Scene): void {
+    this.scene = scene;
+    const seen = new Set<AnnotationId>();
+    scene.annotations.forEach((a, index) => {
+      seen.add(a.id);
+      const color = scene.categories.get(a.categoryId)?.color ?? '#ffffff';
+      const shown = scene.visible(a);
+      this.syncMask(a, color, shown && this.display.showMasks, index);
+      this.syncBox(a, color, scene, shown);
+    });
+    for (const [id, { node }] of this.bitmaps) {
+      if (seen.has(id)) continue;
+      node.destroy();
+      this.bitmaps.delete(id);
+    }
+    for (const [id, { rect, label }] of this.boxes) {
+      if (seen.has(id)) continue;
+      rect.destroy();
+      label.destroy();
+      this.boxes.delete(id);
+    }
+    const selected = scene.selection ? this.boxes.get(scene.selection) : undefined;
+    const handles = selected && scene.transformable && selected.rect.visible() ? [selected.rect] : [];
+    for (const { rect } of this.boxes.values()) {
+      const active = handles.includes(rect);
+      rect.listening(active);
+      rect.draggable(active);
+    }
+    this.transformer.nodes(handles);
+    this.transformer.moveToTop();
+    this.scaleLabels();
+    this.stage.batchDraw();
+  }
+
+  setPreview(preview: Preview | null): void {
+    this.overlayLayer.destroyChildren();
+    if (preview) this.overlayLayer.add(...previewShapes(preview, this.scale));
+    this.overlayLayer.batchDraw();
+  }
+
+  fit(): void {
+    const { width, height } = this.imageSize;
+    const scale = Math.min(this.stage.width() / width, this.stage.height() / height) * 0.98;
+    this.stage.scale({ x: scale, y: scale });
+    this.stage.position({ x: (this.stage.width() - width * scale) / 2, y: (this.stage.height() - height * scale) / 2 });
+    this.afterViewChange();
+  }
+
+  /** Zooms by `factor` keeping the image point under `around` (stage pixels; default the centre) fixed. */
+  zoomBy(factor: number, around: Point = { x: this.stage.width() / 2, y: this.stage.height() / 2 }): void {
+    const old = this.scale;
+    const scale = Math.min(MAX_SCALE, Math.max(MIN_SCALE, old * factor));
+    const anchor = { x: (around.x - this.stage.x()) / old, y: (around.y - this.stage.y()) / old };
+    this.stage.scale({ x: scale, y: scale });
+    this.stage.position({ x: around.x - anchor.x * scale, y: around.y - anchor.y * scale });
+    this.afterViewChange();
+  }
+
+  panBy(dx: number, dy: number): void {
+    this.stage.position({ x: this.stage.x() + dx, y: this.stage.y() + dy });
+    this.stage.batchDraw();
+    this.callbacks.viewChanged?.();
+  }
+
+  /** Image pixels -> page (client) coordinates: for tests and for placing DOM overlays. */
+  toClient(p: Point): Point {
+    const rect = this.container.getBoundingClientRect();
+    return { x: rect.left + this.stage.x() + p.x * this.scale, y: rect.top + this.stage.y() + p.y * this.scale };
+  }
+
+  destroy(): void {
+    this.resizeObserver.disconnect();
+    for (const dispose of this.disposers) dispose();
+    this.stage.destroy();
+  }
+
+  private syncMask(a: Annotation, color: string, shown: boolean, index: number): void {
+    const existing = this.bitmaps.get(a.id);
+    if (!a.mask) {
+      existing?.node.destroy();
+      this.bitmaps.delete(a.id);
+      return;
+    }
+    const key = `${color}|${a.mask.counts}`;
+    let node = existing?.node;
+    if (!existing || existing.key !== key) {
+      existing?.node.destroy();
+      const bitmap = maskBitmap(a.mask, a.bbox, color);
+      if (!bitmap) return void this.bitmaps.delete(a.id);
+      node = new Konva.Image({ image: bitmap.canvas, x: bitmap.x, y: bitmap.y, listening: false });
+      this.maskLayer.add(node);
+      this.bitmaps.set(a.id, { key, node });
+    }
+    node!.visible(shown);
+    node!.zIndex(Math.min(index, this.maskLayer.children.length - 1));
+  }
+
+  private syncBox(a: Annotation, color: string, scene: Scene, shown: boolean): void {
+    const category = scene.categories.get(a.categoryId);
+    const selected = scene.selection === a.id;
+    const text = `${category?.name ?? '?'}${a.score !== null ? ` ${a.score.toFixed(2)}` : ''}${a.state === 'rejected' ? ' ✕' : ''}`;
+    const key = `${a.bbox.join()}|${color}|${text}|${selected}|${a.state}`;
+    let entry = this.boxes.get(a.id);
+    if (!entry) {
+      const rect = new Konva.Rect({ strokeScaleEnabled: false, listening: false, name: 'box' });
+      rect.on('dragend transformend', () => this.reportBox(a.id, rect));
+      const label = new Konva.Label({ listening: false });
+      label.add(new Konva.Tag({ cornerRadius: 2 }), new Konva.Text({ fontSize: LABEL_FONT, padding: 2, fill: '#000000', fontFamily: 'system-ui, sans-serif' }));
+      this.shapeLayer.add(rect, label);
+      entry = { key: '', rect, label };
+      this.boxes.set(a.id, entry);
+    }
+    if (entry.key !== key) {
+      const [x, y, w, h] = a.bbox;
+      entry.rect.setAttrs({
+        x, y, width: w, height: h, scaleX: 1, scaleY: 1, stroke: color,
+        strokeWidth: selected ? 3 : 1.5, dash: a.state === 'rejected' ? [6, 4] : a.origin === 'human' ? undefined : a.state === 'pending' ? [2, 2] : undefined,
+      });
+      entry.label.position({ x, y });
+      (entry.label.getTag() as Konva.Tag).fill(selected ? '#ffffff' : color);
+      (entry.label.getText() as Konva.Text).text(text);
+      entry.key = key;
+    }
+    entry.rect.visible(shown && (this.display.showBoxes || selected));
+    entry.label.visible(shown && this.display.showLabels);
+  }
+
+  private reportBox(id: AnnotationId, rect: Konva.Rect): void {
+    const bbox: Bbox = [rect.x(), rect.y(), rect.width() * rect.scaleX(), rect.height() * rect.scaleY()];
+    rect.scale({ x: 1, y: 1 });
+    this.callbacks.boxChanged(id, bbox);
+  }
+
+  private onWheel(e: WheelEvent): void {
+    e.preventDefault();
+    const pointer = this.stage.getPointerPosition();
+    if (!pointer) return;
+    if (e.ctrlKey || Math.abs(e.deltaY) >= Math.abs(e.deltaX)) this.zoomBy(Math.exp(-e.deltaY * 0.0015), pointer);
+    else this.panBy(-e.deltaX, 0);
+  }
+
+  private onPointerDown(e: Konva.KonvaEventObject<PointerEvent>): void {
+    const evt = e.evt;
+    if (evt.button === 1 || (evt.button === 0 && this.spaceHeld)) {
+      this.panning = { x: evt.clientX, y: evt.clientY };
+      this.container.style.cursor = 'grabbing';
+      evt.preventDefault();
+      return;
+    }
+    if (evt.button !== 0) return;
+    // Handles and the selected box belong to Konva's drag/transform; everything else goes to the tool.
+    if (e.target !== this.stage && (e.target.getParent() === this.transformer || e.target.draggable())) return;
+    this.callbacks.pointer('down', this.pointerImage(), { alt: evt.altKey, shift: evt.shiftKey });
+  }
+
+  private onPointerMove(evt: PointerEvent): void {
+    if (this.panning) {
+      this.panBy(evt.clientX - this.panning.x, evt.clientY - this.panning.y);
+      this.panning = { x: evt.clientX, y: evt.clientY };
+      return;
+    }
+    this.callbacks.pointer('move', this.pointerImage(), { alt: evt.altKey, shift: evt.shiftKey });
+  }
+
+  private onPointerUp(evt: PointerEvent): void {
+    if (this.panning) {
+      this.panning = null;
+      this.container.style.cursor = this.spaceHeld ? 'grab' : '';
+      return;
+    }
+    if (evt.button !== 0) return;
+    this.callbacks.pointer('up', this.pointerImage(), { alt: evt.altKey, shift: evt.shiftKey });
+  }
+
+  private pointerImage(): Point {
+    const p = this.stage.getPointerPosition() ?? { x: 0, y: 0 };
+    return { x: (p.x - this.stage.x()) / this.scale, y: (p.y - this.stage.y()) / this.scale };
+  }
+
+  private resize(): void {
+    const { clientWidth, clientHeight } = this.container;
+    if (clientWidth === 0 || clientHeight === 0) return;
+    this.stage.size({ width: clientWidth, height: clientHeight });
+    this.stage.batchDraw();
+  }
+
+  private afterViewChange(): void {
+    const scale = this.scale;
+    // The coarsest mipmap still at least as detailed as the screen; crisp pixels when zoomed far in.
+    const level = [...this.levels].reverse().find((l) => l.scale >= scale) ?? this.levels[0];
+    if (level && this.imageNode.image() !== level.source) this.imageNode.image(level.source);
+    this.imageLayer.imageSmoothingEnabled(scale < 2);
+    this.scaleLabels();
+    this.stage.batchDraw();
+    this.callbacks.viewChanged?.();
+  }
+
+  private scaleLabels(): void {
+    const inverse = 1 / this.scale;
+    for (const { label } of this.boxes.values()) label.scale({ x: inverse, y: inverse });
+    this.transformer.forceUpdate();
+  }
+}
+
+/** Full size plus halvings down to ~1024 px, so a 6000 px image zoomed out draws a small bitmap. */
+function buildMipmaps(image: HTMLImageElement | HTMLCanvasElement, width: number, height: number): { scale: number; source: CanvasImageSource }[] {
+  const levels: { scale: number; source: CanvasImageSource }[] = [{ scale: 1, source: image }];
+  let source: CanvasImageSource = image;
+  let scale = 1;
+  while (Math.max(width, height) * scale > 2048) {
+    scale /= 2;
+    const canvas = document.createElement('canvas');
+    canvas.width = Math.max(1, Math.round(width * scale));
+    canvas.height = Math.max(1, Math.round(height * scale));
+    const ctx = canvas.getContext('2d')!;
+    ctx.imageSmoothingQuality = 'high';
+    ctx.drawImage(source, 0, 0, canvas.width, canvas.height);
+    levels.push({ scale, source: canvas });
+    source = canvas;
+  }
+  return levels;
+}
+
+function previewShapes(preview: Preview, scale: number): Konva.Shape[] {
+  const px = 1 / scale;
+  switch (preview.kind) {
+    case 'box':
+      return [new Konva.Rect({ ...preview, x: preview.x, y: preview.y, width: preview.w, height: preview.h, stroke: '#ffffff', dash: [4 * px, 4 * px], strokeWidth: px * 1.5 })];
+    case 'polygon': {
+      const points = preview.points.flatMap((p) => [p.x, p.y]);
+      const cursor = preview.cursor ? [preview.cursor.x, preview.cursor.y] : [];
+      return [
+        new Konva.Line({ points: [...points, ...cursor], stroke: '#ffffff', strokeWidth: 1.5 * px, fill: 'rgba(255,255,255,0.15)', closed: preview.closable }),
+        ...preview.points.map((p, i) => new Konva.Circle({ x: p.x, y: p.y, radius: (i === 0 ? 5 : 3.5) * px, fill: i === 0 ? '#ffd400' : '#ffffff', stroke: '#000000', strokeWidth: px })),
+      ];
+    }
+    case 'stroke':
+      return [new Konva.Line({
+        points: preview.points.flatMap((p) => [p.x, p.y]), stroke: preview.erase ? 'rgba(0,0,0,0.6)' : 'rgba(255,255,255,0.6)',
+        strokeWidth: preview.radius * 2, lineCap: 'round', lineJoin: 'round',
+      })];
+    case 'vertices':
+      return preview.polygons.flatMap((poly, i) => [
+        new Konva.Line({ points: poly.flatMap((p) => [p.x, p.y]), closed: true, stroke: '#ffd400', strokeWidth: 1.5 * px }),
+        ...poly.map((p, j) => {
+          const active = preview.active?.polygon === i && preview.active.vertex === j;
+          return new Konva.Rect({ x: p.x - 3.5 * px, y: p.y - 3.5 * px, width: 7 * px, height: 7 * px, fill: active ? '#ffd400' : '#ffffff', stroke: '#000000', strokeWidth: px });
+        }),
+      ]);
+  }
+}
+
+function isTyping(e: KeyboardEvent): boolean {
+  const target = e.target as HTMLElement | null;
+  return !!target && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA' || target.isContentEditable);
+}

@@ -1,0 +1,21 @@
+// The renderer's one way to main: the preload's Api when Electron provides it, else the bridge's WebSocket.
+import type { Api } from '../../app/ipc/contract.js';
+import { createSocketApi } from '../../app/ipc/socket-client.js';
+
+declare global {
+  interface Window {
+    /** Set by the Electron preload. */
+    loupe?: Api;
+  }
+}
+
+export async function connectApi(): Promise<Api> {
+  if (window.loupe) return window.loupe;
+  const token = new URLSearchParams(location.search).get('token') ?? '';
+  const socket = new WebSocket(`ws://${location.host}/ipc?token=${encodeURIComponent(token)}`);
+  await new Promise<void>((resolve, reject) => {
+    socket.addEventListener('open', () => resolve(), { once: true });
+    socket.addEventListener('error', () => reject(new Error('could not connect to Loupe (is `loupe serve` still running?)')), { once: true });
+  });
+  return createSocketApi(socket, location.origin, token);
+}

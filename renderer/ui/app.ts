@@ -1,0 +1,476 @@
+// The review screen: image list, canvas, side panel and toolbar, wired to one ImageEditor per image.
+import { IMAGE_STATUSES, type Annotation, type AnnotationId, type Category, type CategoryId, type ImageRecord, type ImageStatus } from '../../app/model/index.js';
+import { AnnotationId as toAnnotationId } from '../../app/model/index.js';
+import type { Api, ProjectSummary, RunProgress } from '../../app/ipc/contract.js';
+import { CanvasView } from '../canvas/canvas-view.js';
+import { ImageEditor } from '../editor/image-editor.js';
+import { copyMask, fillHoles } from '../editor/mask-ops.js';
+import { actionFor, type Action } from '../editor/shortcuts.js';
+import { BoxTool, BrushTool, PolygonTool, SelectTool, VertexTool, type Tool, type ToolContext, type ToolName } from '../editor/tools/index.js';
+import { clear, h } from './dom.js';
+import { helpOverlay } from './help-overlay.js';
+import { ImageList } from './image-list.js';
+
+interface Settings {
+  tool: ToolName;
+  threshold: number;
+  brushRadius: number;
+  activeCategory: CategoryId | null;
+  showMasks: boolean;
+  showBoxes: boolean;
+  showLabels: boolean;
+  opacity: number;
+}
+
+const TOOL_LABELS: Record<ToolName, string> = { select: 'Select', box: 'Box', polygon: 'Polygon', vertices: 'Vertices', brush: 'Brush', eraser: 'Eraser' };
+
+export class App {
+  private summary: ProjectSummary | null = null;
+  private categories: Category[] = [];
+  private editor: ImageEditor | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private readonly tools: Record<ToolName, Tool>;
+  private readonly settings: Settings = {
+    tool: 'select', threshold: 0.5, brushRadius: 8, activeCategory: null, showMasks: true, showBoxes: true, showLabels: true, opacity: 0.45,
+  };
+  private readonly canvas: CanvasView;
+  private readonly list: ImageList;
+  private readonly el: Record<'toolbar' | 'panel' | 'status' | 'progress' | 'message', HTMLElement>;
+  private help: HTMLElement | null = null;
+  private run: RunProgress | null = null;
+  private opening = 0;
+  private renderQueued = false;
+  /** Milliseconds the last image switch took (list click to drawn); read by the benchmark. */
+  lastSwitchMs = 0;
+
+  constructor(private readonly root: HTMLElement, private readonly api: Api) {
+    const canvasHost = h('div', { class: 'canvas', 'data-testid': 'canvas' });
+    const listHost = h('aside', { class: 'images' });
+    this.el = {
+      toolbar: h('header', { class: 'toolbar' }),
+      panel: h('aside', { class: 'panel', 'data-testid': 'panel' }),
+      status: h('div', { class: 'statusbar', 'data-testid': 'statusbar' }),
+      progress: h('span', { class: 'progress', 'data-testid': 'progress' }),
+      message: h('span', { class: 'message', 'data-testid': 'message' }),
+    };
+    this.el.status.append(this.el.progress, this.el.message);
+    root.append(this.el.toolbar, h('div', { class: 'main' }, listHost, canvasHost, this.el.panel), this.el.status);
+    listHost.append(this.filters());
+    this.list = new ImageList(listHost, api, (image) => void this.open(image));
+
+    const ctx: ToolContext = {
+      editor: undefined as never,
+      activeCategory: () => this.settings.activeCategory,
+      brushRadius: () => this.settings.brushRadius,
+      tolerance: () => 6 / this.canvas.scale,
+      isVisible: (id) => {
+        const a = this.editor?.get(id as AnnotationId);
+        return !!a && this.isVisible(a);
+      },
+    };
+    Object.defineProperty(ctx, 'editor', { get: () => this.editor });
+    this.tools = {
+      select: new SelectTool(ctx), box: new BoxTool(ctx), polygon: new PolygonTool(ctx), vertices: new VertexTool(ctx),
+      brush: new BrushTool(ctx, false), eraser: new BrushTool(ctx, true),
+    };
+    this.canvas = new CanvasView(canvasHost, {
+      pointer: (kind, p, info) => {
+        if (!this.editor) return;
+        const tool = this.tools[this.settings.tool];
+        if (kind === 'down') tool.down(p, info);
+        else if (kind === 'move') tool.move(p);
+        else tool.up(p);
+        this.canvas.setPreview(tool.preview());
+        if (kind !== 'move') this.render();
+      },
+      boxChanged: (id, bbox) => this.editor?.setBox(id, bbox),
+      viewChanged: () => this.canvas.setPreview(this.tools[this.settings.tool].preview()),
+    });
+    window.addEventListener('keydown', (e) => this.onKey(e));
+    api.on('prelabel.progress', (progress) => {
+      this.run = progress;
+      this.renderStatus();
+      if (progress.state === 'done' || progress.state === 'cancelled' || progress.state === 'failed') void this.refreshAfterRun();
+    });
+    api.on('images.changed', ({ ids }) => {
+      if (this.editor && ids.includes(this.editor.image.id) && !this.editor.canUndo) void this.open(this.editor.image, true);
+    });
+  }
+
+  async start(): Promise<void> {
+    this.summary = await this.api.invoke('project.summary', {});
+    await this.loadCategories();
+    await this.list.setFilter({});
+    this.render();
+    const first = (await this.api.invoke('images.nextToReview', { afterPath: null })).image ?? this.list.loaded[0];
+    if (first) await this.open(first);
+  }
+
+  // ---- test and benchmark hooks ----
+
+  get currentEditor(): ImageEditor | null {
+    return this.editor;
+  }
+
+  get view(): CanvasView {
+    return this.canvas;
+  }
+
+  setTool(tool: ToolName): void {
+    this.tools[this.settings.tool].cancel();
+    this.settings.tool = tool;
+    this.canvas.setPreview(this.tools[tool].preview());
+    this.render();
+  }
+
+  /** Opens an image: pixels and annotations fetched together, then drawn. */
+  async open(image: ImageRecord, keepView = false): Promise<void> {
+    const started = performance.now();
+    const ticket = ++this.opening;
+    const picture = new Image();
+    picture.src = this.api.imageUrl(image);
+    const [{ annotations }] = await Promise.all([this.api.invoke('annotations.list', { imageId: image.id }), picture.decode()]);
+    if (ticket !== this.opening) return;
+    await this.editor?.whenSaved();
+    this.unsubscribe?.();
+    for (const tool of Object.values(this.tools)) tool.cancel();
+    this.editor = new ImageEditor({
+      image,
+      annotations,
+      newId: () => toAnnotationId(crypto.randomUUID()),
+      save: async (changes) => {
+        const stored = await this.api.invoke('annotations.apply', { imageId: image.id, changes });
+        void this.refreshImage(image.id);
+        return stored.annotations;
+      },
+    });
+    this.unsubscribe = this.editor.subscribe(() => this.render());
+    if (!keepView) this.canvas.setImage(picture, image.width, image.height);
+    this.list.highlight(image.id);
+    this.renderNow();
+    this.lastSwitchMs = performance.now() - started;
+  }
+
+  // ---- actions ----
+
+  async run_(action: Action): Promise<void> {
+    const editor = this.editor;
+    const selection = editor?.selection ?? null;
+    const selected = selection ? [selection] : [];
+    if (action.startsWith('tool.')) return this.setTool(action.slice(5) as ToolName);
+    if (action.startsWith('class.')) return this.pickClass(Number(action.slice(6)) - 1);
+    switch (action) {
+      case 'brush.smaller': this.settings.brushRadius = Math.max(1, Math.round(this.settings.brushRadius / 1.25)); break;
+      case 'brush.larger': this.settings.brushRadius = Math.min(200, Math.round(this.settings.brushRadius * 1.25) + 1); break;
+      case 'mask.fillHoles': {
+        const mask = selection && editor?.mask(selection);
+        if (mask) editor!.setMask(selection!, fillHoles(copyMask(mask)));
+        break;
+      }
+      case 'instance.delete': editor?.remove(selected); break;
+      case 'instance.accept': editor?.setState(selected, 'accepted'); break;
+      case 'instance.reject': editor?.setState(selected, 'rejected'); break;
+      case 'instance.acceptAbove': editor?.acceptAbove(this.settings.threshold); break;
+      case 'instance.next': this.selectNext(); break;
+      case 'instance.deselect': editor?.select(null); break;
+      case 'edit.undo': editor?.undo(); break;
+      case 'edit.redo': editor?.redo(); break;
+      case 'view.fit': this.canvas.fit(); break;
+      case 'view.zoomIn': this.canvas.zoomBy(1.25); break;
+      case 'view.zoomOut': this.canvas.zoomBy(0.8); break;
+      case 'view.masks': this.settings.showMasks = !this.settings.showMasks; break;
+      case 'view.boxes': this.settings.showBoxes = !this.settings.showBoxes; break;
+      case 'view.labels': this.settings.showLabels = !this.settings.showLabels; break;
+      case 'review.done': return this.markReviewedAndNext();
+      case 'image.next': return this.step(1);
+      case 'image.previous': return this.step(-1);
+      case 'help.toggle': return this.toggleHelp();
+    }
+    this.render();
+  }
+
+  async markReviewedAndNext(): Promise<void> {
+    const editor = this.editor;
+    if (!editor) return;
+    await editor.whenSaved();
+    const updated = await this.api.invoke('images.setStatus', { id: editor.image.id, status: 'reviewed' });
+    this.list.update(updated);
+    await this.refreshSummary();
+    const next = (await this.api.invoke('images.nextToReview', { afterPath: editor.image.path })).image;
+    if (next) await this.open(next);
+    else this.say('Every image is reviewed.');
+  }
+
+  private async step(direction: 1 | -1): Promise<void> {
+    if (!this.editor) return;
+    const next = await this.list.neighbour(this.editor.image.id, direction);
+    if (next) await this.open(next);
+  }
+
+  private pickClass(index: number): void {
+    const category = this.categories[index];
+    if (!category) return;
+    this.settings.activeCategory = category.id;
+    const selection = this.editor?.selection;
+    if (selection) this.editor!.setCategory([selection], category.id);
+    this.render();
+  }
+
+  private selectNext(): void {
+    const editor = this.editor;
+    if (!editor) return;
+    const visible = editor.annotations.filter((a) => this.isVisible(a));
+    if (visible.length === 0) return;
+    const i = visible.findIndex((a) => a.id === editor.selection);
+    editor.select(visible[(i + 1) % visible.length]!.id);
+  }
+
+  private toggleHelp(): void {
+    if (this.help) {
+      this.help.remove();
+      this.help = null;
+    } else {
+      this.help = helpOverlay(() => this.toggleHelp());
+      document.body.append(this.help);
+    }
+  }
+
+  private onKey(e: KeyboardEvent): void {
+    const target = e.target as HTMLElement;
+    if (target.tagName === 'INPUT' || target.tagName === 'SELECT' || target.tagName === 'TEXTAREA') return;
+    const tool = this.tools[this.settings.tool];
+    if (!e.ctrlKey && !e.metaKey && tool.key(e.key)) {
+      e.preventDefault();
+      this.canvas.setPreview(tool.preview());
+      return;
+    }
+    const action = actionFor(e);
+    if (!action) return;
+    e.preventDefault();
+    void this.run_(action).catch((error: unknown) => this.say(String(error instanceof Error ? error.message : error)));
+  }
+
+  private isVisible(a: Annotation): boolean {
+    return a.state !== 'rejected' && (a.score === null || a.origin !== 'model' || a.score >= this.settings.threshold);
+  }
+
+  // ---- data refresh ----
+
+  private async loadCategories(): Promise<void> {
+    this.categories = (await this.api.invoke('categories.list', {})).categories;
+    if (this.settings.activeCategory === null || !this.categories.some((c) => c.id === this.settings.activeCategory)) {
+      this.settings.activeCategory = this.categories[0]?.id ?? null;
+    }
+  }
+
+  private async refreshImage(id: ImageRecord['id']): Promise<void> {
+    this.list.update(await this.api.invoke('images.get', { id }));
+    await this.refreshSummary();
+  }
+
+  private async refreshSummary(): Promise<void> {
+    this.summary = await this.api.invoke('project.summary', {});
+    this.renderStatus();
+  }
+
+  private async refreshAfterRun(): Promise<void> {
+    await this.loadCategories();
+    await this.refreshSummary();
+    await this.list.setFilter(this.currentFilter());
+    if (this.editor && !this.editor.canUndo) await this.open(await this.api.invoke('images.get', { id: this.editor.image.id }), true);
+  }
+
+  private say(message: string): void {
+    this.el.message.textContent = message;
+  }
+
+  // ---- rendering ----
+
+  private render(): void {
+    if (this.renderQueued) return;
+    this.renderQueued = true;
+    requestAnimationFrame(() => this.renderNow());
+  }
+
+  private renderNow(): void {
+    this.renderQueued = false;
+    const editor = this.editor;
+    this.canvas.setDisplay({ showMasks: this.settings.showMasks, showBoxes: this.settings.showBoxes, showLabels: this.settings.showLabels, opacity: this.settings.opacity });
+    if (editor) {
+      this.canvas.setScene({
+        annotations: editor.annotations,
+        categories: new Map(this.categories.map((c) => [c.id, c])),
+        visible: (a) => this.isVisible(a),
+        selection: editor.selection,
+        transformable: this.settings.tool === 'select',
+      });
+    }
+    this.canvas.setPreview(this.tools[this.settings.tool].preview());
+    this.renderToolbar();
+    this.renderPanel();
+    this.renderStatus();
+  }
+
+  private filterStatus = h('select', { 'data-testid': 'filter-status', 'aria-label': 'Status' });
+  private filterClass = h('select', { 'data-testid': 'filter-class', 'aria-label': 'Class' });
+  private filterSearch = h('input', { type: 'search', placeholder: 'Search file names', 'data-testid': 'filter-search' });
+
+  private filters(): HTMLElement {
+    this.filterStatus.append(h('option', { value: '' }, 'All statuses'), ...IMAGE_STATUSES.map((s) => h('option', { value: s }, s)));
+    const apply = () => void this.list.setFilter(this.currentFilter());
+    this.filterStatus.addEventListener('change', apply);
+    this.filterClass.addEventListener('change', apply);
+    let timer = 0;
+    this.filterSearch.addEventListener('input', () => {
+      clearTimeout(timer);
+      timer = window.setTimeout(apply, 200);
+    });
+    return h('div', { class: 'filters' }, this.filterSearch, this.filterStatus, this.filterClass);
+  }
+
+  private currentFilter() {
+    const status = this.filterStatus.value as ImageStatus | '';
+    const categoryId = Number(this.filterClass.value);
+    const search = this.filterSearch.value.trim();
+    return {
+      ...(status ? { status } : {}),
+      ...(categoryId > 0 ? { categoryId } : {}),
+      ...(search ? { search } : {}),
+    };
+  }
+
+  private renderToolbar(): void {
+    const bar = this.el.toolbar;
+    clear(bar);
+    const s = this.settings;
+    const editor = this.editor;
+    const button = (label: string, action: Action, attrs: Record<string, string | boolean | undefined> = {}) =>
+      h('button', { ...attrs, 'data-action': action, onclick: () => void this.run_(action) }, label);
+    const range = (label: string, testid: string, min: number, max: number, step: number, value: number, set: (v: number) => void) => {
+      const input = h('input', { type: 'range', min, max, step, value, 'data-testid': testid });
+      input.addEventListener('input', () => {
+        set(Number(input.value));
+        this.render();
+      });
+      return h('label', { class: 'range' }, label, input, h('output', {}, String(value)));
+    };
+    const toggle = (label: string, testid: string, value: boolean, set: (v: boolean) => void) => {
+      const input = h('input', { type: 'checkbox', checked: value, 'data-testid': testid });
+      input.addEventListener('change', () => {
+        set(input.checked);
+        this.render();
+      });
+      return h('label', { class: 'toggle' }, input, label);
+    };
+    bar.append(
+      h('div', { class: 'group tools' }, ...(Object.keys(TOOL_LABELS) as ToolName[]).map((t) =>
+        button(TOOL_LABELS[t], `tool.${t}` as Action, { class: t === s.tool ? 'active' : undefined, 'aria-pressed': String(t === s.tool) }))),
+      range('Brush', 'brush-size', 1, 100, 1, s.brushRadius, (v) => (s.brushRadius = v)),
+      h('div', { class: 'group' },
+        button('Undo', 'edit.undo', { disabled: !editor?.canUndo }),
+        button('Redo', 'edit.redo', { disabled: !editor?.canRedo }),
+        button('Fill holes', 'mask.fillHoles', { disabled: !editor?.selection })),
+      range('Threshold', 'threshold', 0, 1, 0.01, s.threshold, (v) => (s.threshold = v)),
+      button('Accept ≥ threshold', 'instance.acceptAbove'),
+      range('Opacity', 'opacity', 0, 1, 0.05, s.opacity, (v) => (s.opacity = v)),
+      h('div', { class: 'group' },
+        toggle('Masks', 'show-masks', s.showMasks, (v) => (s.showMasks = v)),
+        toggle('Boxes', 'show-boxes', s.showBoxes, (v) => (s.showBoxes = v)),
+        toggle('Labels', 'show-labels', s.showLabels, (v) => (s.showLabels = v))),
+      h('div', { class: 'group right' },
+        h('button', { 'data-testid': 'prelabel', onclick: () => void this.prelabel() }, 'Pre-label'),
+        h('button', { 'data-testid': 'export', onclick: () => void this.exportCoco() }, 'Export COCO'),
+        button('Reviewed ⏎', 'review.done', { class: 'primary', 'data-testid': 'mark-reviewed' }),
+        button('?', 'help.toggle', { title: 'Shortcuts' })),
+    );
+  }
+
+  private renderPanel(): void {
+    const panel = this.el.panel;
+    clear(panel);
+    const editor = this.editor;
+    const byId = new Map(this.categories.map((c) => [c.id, c]));
+    const counts = new Map<number, number>();
+    for (const a of editor?.annotations ?? []) counts.set(a.categoryId, (counts.get(a.categoryId) ?? 0) + 1);
+    const instances = editor?.annotations ?? [];
+    panel.append(
+      h('h2', {}, editor ? editor.image.path : 'No image'),
+      h('h3', {}, `Instances (${instances.length})`),
+      h('div', { class: 'instances', 'data-testid': 'instances' }, ...instances.map((a) => {
+        const category = byId.get(a.categoryId);
+        return h('div', {
+          class: `instance${a.id === editor?.selection ? ' selected' : ''}${this.isVisible(a) ? '' : ' hidden'}`,
+          'data-annotation-id': a.id, 'data-state': a.state, 'data-origin': a.origin,
+          onclick: () => editor?.select(a.id),
+        },
+        h('span', { class: 'swatch', style: `background:${category?.color ?? '#fff'}` }),
+        h('span', { class: 'class' }, category?.name ?? '?'),
+        h('span', { class: 'score' }, a.score === null ? '—' : a.score.toFixed(2)),
+        h('span', { class: 'origin' }, a.origin),
+        h('span', { class: `state state-${a.state}` }, a.state));
+      })),
+      h('h3', {}, 'Classes'),
+      h('div', { class: 'classes', 'data-testid': 'classes' }, ...this.categories.map((c, i) => h('div', {
+        class: `category${c.id === this.settings.activeCategory ? ' active' : ''}`,
+        'data-category-id': c.id,
+        title: 'Click: use for new instances and reclassify the selection',
+        onclick: () => this.pickClass(i),
+      },
+      h('span', { class: 'swatch', style: `background:${c.color}` }),
+      h('kbd', {}, i < 9 ? String(i + 1) : ''),
+      h('span', { class: 'class' }, c.name),
+      h('span', { class: 'count' }, String(counts.get(c.id) ?? 0))))),
+      this.newClassForm(),
+    );
+    this.filterClass.replaceChildren(h('option', { value: '' }, 'All classes'),
+      ...this.categories.map((c) => h('option', { value: c.id, selected: String(c.id) === this.filterClass.value }, c.name)));
+  }
+
+  private newClassForm(): HTMLElement {
+    const input = h('input', { placeholder: 'New class', 'data-testid': 'new-class' });
+    return h('form', {
+      class: 'new-class',
+      onsubmit: (e: Event) => {
+        e.preventDefault();
+        const name = input.value.trim();
+        if (!name) return;
+        void this.api.invoke('categories.create', { name }).then(async (c) => {
+          await this.loadCategories();
+          this.settings.activeCategory = c.id;
+          this.render();
+        }, (error: Error) => this.say(error.message));
+      },
+    }, input);
+  }
+
+  private renderStatus(): void {
+    const summary = this.summary;
+    const reviewed = summary?.byStatus.reviewed ?? 0;
+    const total = summary?.total ?? 0;
+    let text = `Reviewed ${reviewed} / ${total}`;
+    if (this.run) text += ` · pre-label ${this.run.state}: ${this.run.done}/${this.run.total}${this.run.failed ? `, ${this.run.failed} failed` : ''}`;
+    if (this.editor?.saveError) text += ` · NOT SAVED: ${this.editor.saveError.message}`;
+    this.el.progress.textContent = text;
+    this.el.progress.dataset.reviewed = String(reviewed);
+  }
+
+  private async prelabel(): Promise<void> {
+    try {
+      const { models } = await this.api.invoke('models.list', {});
+      const model = models[0];
+      this.run = await this.api.invoke('prelabel.start', model ? { modelId: model.id } : {});
+      this.renderStatus();
+    } catch (error) {
+      this.say(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  private async exportCoco(): Promise<void> {
+    try {
+      const result = await this.api.invoke('export.coco', { reviewedOnly: false });
+      this.say(`Exported ${result.images} images, ${result.annotations} annotations to ${result.path}`);
+    } catch (error) {
+      this.say(error instanceof Error ? error.message : String(error));
+    }
+  }
+}
