@@ -1,0 +1,247 @@
+// Electron main process: wires the tested, Electron-free modules of this folder to Electron. Keep
+// logic out of here; every decision it makes is a call into security, protocols, ipc-guard, menus,
+// window-state, recent-projects, run-feedback or desktop-services.
+import { mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  app, BrowserWindow, dialog, ipcMain, Menu, nativeTheme, Notification, protocol, screen, session, shell, utilityProcess,
+  type WebContents,
+} from 'electron';
+import type { EventName, EventPayload } from '../../app/ipc/contract.js';
+import { utilityProcessPort, workerEntryPath } from '../inference/client.js';
+import { createDispatcher } from '../ipc/handlers.js';
+import { createProjectHandlers } from '../ipc/project-handlers.js';
+import { createDesktopServices } from './desktop-services.js';
+import { EVENT_CHANNEL, guardInvoke, INVOKE_CHANNEL } from './ipc-guard.js';
+import { toElectronMenu } from './menu.js';
+import { menuTemplate, type MenuCommand } from './menu-template.js';
+import { createAppProtocolHandler, createImageProtocolHandler } from './protocols.js';
+import { addRecent, loadRecent, removeRecent, saveRecent } from './recent-projects.js';
+import { progressBarState, runEndNotice } from './run-feedback.js';
+import { APP_ENTRY, APP_SCHEME, droppedPathFromUrl, IMAGE_SCHEME } from './security.js';
+import { loadWindowState, MIN_SIZE, placeWindow, saveWindowState } from './window-state.js';
+
+/** The app root: dist/main/electron/main.js -> root (inside app.asar when packaged). */
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/** Files native code reads (onnxruntime, sharp) live beside the asar, unpacked. */
+const unpacked = (p: string) => p.replace(`${path.sep}app.asar${path.sep}`, `${path.sep}app.asar.unpacked${path.sep}`);
+const paths = {
+  renderer: path.join(root, 'dist', 'renderer'),
+  preload: path.join(root, 'dist', 'electron', 'preload.cjs'),
+  shippedModels: unpacked(path.join(root, 'resources', 'models')),
+  icon: path.join(root, 'resources', 'icons', 'icon.png'),
+  readme: path.join(root, 'README.md'),
+  userModels: () => path.join(app.getPath('userData'), 'models'),
+  recent: () => path.join(app.getPath('userData'), 'recent-projects.json'),
+  windowState: () => path.join(app.getPath('userData'), 'window-state.json'),
+};
+
+const log = (message: string) => console.error(`[loupe] ${message}`);
+
+// Before 'ready': both schemes behave like https (standard, secure origin, fetch-able); nothing else is privileged.
+protocol.registerSchemesAsPrivileged([
+  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+  { scheme: IMAGE_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+]);
+
+let window: BrowserWindow | null = null;
+let recent: string[] = [];
+
+function emit<E extends EventName>(event: E, payload: EventPayload<E>): void {
+  if (window && !window.isDestroyed()) window.webContents.send(EVENT_CHANNEL, event, payload);
+}
+
+const services = createDesktopServices({
+  modelFolders: (store) => [
+    { source: 'shipped', dir: paths.shippedModels },
+    { source: 'user', dir: paths.userModels() },
+    { source: 'project', dir: path.join(store.folder, '.loupe', 'models') },
+  ],
+  workerPort: () => utilityProcessPort(utilityProcess.fork(workerEntryPath(), [], { serviceName: 'Loupe inference', stdio: 'inherit' })),
+  emit,
+  onProgress: (progress) => {
+    const bar = progressBarState(progress);
+    window?.setProgressBar(bar.value, { mode: bar.mode });
+  },
+  onFinished: (summary) => {
+    if (Notification.isSupported()) new Notification({ ...runEndNotice(summary), silent: false }).show();
+    if (window && !window.isFocused()) window.flashFrame(true);
+  },
+  log,
+});
+
+/** Opening a project through any path (UI, menu, drop) also files it under Open Recent. */
+const handlers = createProjectHandlers({
+  ...services,
+  async open(folder) {
+    const store = await services.open(folder);
+    recent = addRecent(recent, store.folder);
+    await saveRecent(paths.recent(), recent);
+    rebuildMenu();
+    return store;
+  },
+});
+const invoke = guardInvoke(createDispatcher(handlers, (error, channel) => log(`${channel}: ${(error as Error).stack ?? String(error)}`)), log);
+
+function sendCommand(payload: EventPayload<'app.command'>): void {
+  emit('app.command', payload);
+}
+
+async function openFolderIfDirectory(folder: string): Promise<boolean> {
+  const isDirectory = await stat(folder).then((info) => info.isDirectory(), () => false);
+  if (isDirectory) sendCommand({ command: 'open-folder', folder });
+  return isDirectory;
+}
+
+async function runMenuCommand(command: MenuCommand): Promise<void> {
+  switch (command.type) {
+    case 'open-folder': {
+      const options = { title: 'Open image folder', properties: ['openDirectory' as const] };
+      const chosen = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
+      if (!chosen.canceled && chosen.filePaths[0]) sendCommand({ command: 'open-folder', folder: chosen.filePaths[0] });
+      return;
+    }
+    case 'open-recent':
+      if (!(await openFolderIfDirectory(command.folder))) {
+        recent = removeRecent(recent, command.folder);
+        await saveRecent(paths.recent(), recent);
+        rebuildMenu();
+        await dialog.showMessageBox({ type: 'warning', message: `${command.folder} is no longer there`, detail: 'It was removed from the recent projects.' });
+      }
+      return;
+    case 'clear-recent':
+      recent = [];
+      await saveRecent(paths.recent(), recent);
+      rebuildMenu();
+      return;
+    case 'show-model-folder':
+      await mkdir(paths.userModels(), { recursive: true });
+      await shell.openPath(paths.userModels());
+      return;
+    case 'open-docs':
+      await shell.openPath(paths.readme);
+      return;
+    case 'import-model':
+    case 'export-coco':
+    case 'undo':
+    case 'redo':
+      sendCommand({ command: command.type });
+      return;
+  }
+}
+
+function rebuildMenu(): void {
+  const template = menuTemplate({
+    platform: process.platform,
+    appName: app.name,
+    recent,
+    projectOpen: services.current() !== null,
+    isPackaged: app.isPackaged,
+  });
+  const onCommand = (command: MenuCommand) => void runMenuCommand(command).catch((error: unknown) => log(`menu ${command.type}: ${String(error)}`));
+  Menu.setApplicationMenu(Menu.buildFromTemplate(toElectronMenu(template, onCommand)));
+}
+
+/** Every web contents ever created: no new windows, no navigation (a dropped folder opens instead), no webviews. */
+function harden(contents: WebContents): void {
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  contents.on('will-navigate', (event) => {
+    event.preventDefault();
+    const dropped = droppedPathFromUrl(event.url);
+    if (dropped !== null) void openFolderIfDirectory(dropped);
+  });
+  contents.on('will-redirect', (event) => event.preventDefault());
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+}
+
+const backgroundColor = () => (nativeTheme.shouldUseDarkColors ? '#1b1d21' : '#f6f7f9');
+
+async function createWindow(): Promise<void> {
+  const displays = [screen.getPrimaryDisplay(), ...screen.getAllDisplays().filter((d) => d.id !== screen.getPrimaryDisplay().id)];
+  const placement = placeWindow(await loadWindowState(paths.windowState(), log), displays.map((d) => d.workArea));
+  const win = new BrowserWindow({
+    ...(placement.x !== undefined && { x: placement.x, y: placement.y }),
+    width: placement.width,
+    height: placement.height,
+    minWidth: MIN_SIZE.width,
+    minHeight: MIN_SIZE.height,
+    show: false,
+    title: 'Loupe',
+    icon: paths.icon,
+    backgroundColor: backgroundColor(),
+    webPreferences: {
+      preload: paths.preload,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      experimentalFeatures: false,
+      webviewTag: false,
+      // Lets a folder dropped on the window reach 'will-navigate', where it is opened instead.
+      navigateOnDragDrop: true,
+      spellcheck: false,
+      safeDialogs: true,
+    },
+  });
+  window = win;
+  if (placement.maximized) win.maximize();
+  win.once('ready-to-show', () => win.show());
+  win.on('focus', () => win.flashFrame(false));
+
+  let closing = false;
+  win.on('close', (event) => {
+    if (closing) return;
+    // Save where the window is and end a run cleanly (results in flight are written) before it goes.
+    event.preventDefault();
+    closing = true;
+    const state = { bounds: win.getNormalBounds(), maximized: win.isMaximized() };
+    void Promise.allSettled([saveWindowState(paths.windowState(), state), services.close()]).then(() => win.destroy());
+  });
+  win.on('closed', () => {
+    window = null;
+  });
+  await win.loadURL(APP_ENTRY);
+}
+
+async function ready(): Promise<void> {
+  nativeTheme.themeSource = 'system';
+  nativeTheme.on('updated', () => window?.setBackgroundColor(backgroundColor()));
+
+  const defaultSession = session.defaultSession;
+  defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  defaultSession.setPermissionCheckHandler(() => false);
+  // Nothing in the app talks to the network; refuse it even if a bug tried.
+  defaultSession.webRequest.onBeforeRequest({ urls: ['http://*/*', 'https://*/*', 'ws://*/*', 'wss://*/*'] }, (_details, callback) =>
+    callback({ cancel: true }),
+  );
+  protocol.handle(APP_SCHEME, createAppProtocolHandler(paths.renderer, log));
+  protocol.handle(IMAGE_SCHEME, createImageProtocolHandler({ folder: () => services.current()?.folder ?? null, log }));
+
+  ipcMain.handle(INVOKE_CHANNEL, (event, channel: unknown, request: unknown) => invoke(event.senderFrame?.url, channel, request));
+
+  recent = await loadRecent(paths.recent(), log);
+  rebuildMenu();
+  await createWindow();
+}
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.on('second-instance', () => {
+    if (window?.isMinimized()) window.restore();
+    window?.focus();
+  });
+  app.on('web-contents-created', (_event, contents) => harden(contents));
+  app.on('window-all-closed', () => app.quit());
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0 && app.isReady()) void createWindow();
+  });
+  app.whenReady().then(ready, (error: unknown) => {
+    log(`startup failed: ${(error as Error).stack ?? String(error)}`);
+    app.exit(1);
+  });
+}
