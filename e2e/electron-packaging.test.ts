@@ -1,0 +1,88 @@
+// Checks electron-builder.yml without building an installer (that needs the Electron binary, which
+// cannot be downloaded here): electron-builder's own schema accepts it, it packages what the app
+// loads, and every native file of a production dependency is unpacked from the asar.
+import { execFileSync } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { minimatch } from 'minimatch';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+
+interface BuilderConfig {
+  directories: { app: string; output: string };
+  /** electron-builder normalises `files` to file sets. */
+  files: { filter: string[] }[];
+  asarUnpack: string[];
+  linux: { target: string[] };
+  win: { target: { target: string }[] };
+  mac: { target: { target: string }[] };
+}
+let config: BuilderConfig;
+
+beforeAll(async () => {
+  const { getConfig, validateConfiguration } = require('app-builder-lib/out/util/config/config');
+  const { DebugLogger } = require('builder-util');
+  config = await getConfig(root, path.join(root, 'electron-builder.yml'), null);
+  await validateConfiguration(config, new DebugLogger(false));
+});
+
+const included = (file: string) => {
+  let result = false;
+  for (const pattern of config.files.flatMap((set) => set.filter)) {
+    if (pattern.startsWith('!')) {
+      if (minimatch(file, pattern.slice(1), { dot: true })) result = false;
+    } else if (minimatch(file, pattern, { dot: true })) {
+      result = true;
+    }
+  }
+  return result;
+};
+
+async function nativeFiles(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name !== 'node_modules') found.push(...(await nativeFiles(full)));
+    } else if (/\.(node|dll|dylib)$|\.so(\.\d+)*$/.test(entry.name)) {
+      found.push(full);
+    }
+  }
+  return found;
+}
+
+describe('electron-builder.yml', () => {
+  it('targets AppImage and deb, NSIS and dmg, with this folder as the app directory', () => {
+    expect(config.directories).toMatchObject({ app: '.', output: 'release' });
+    expect(config.linux.target).toEqual(['AppImage', 'deb']);
+    expect(config.win.target.map((t) => t.target)).toEqual(['nsis']);
+    expect(config.mac.target.map((t) => t.target)).toEqual(['dmg']);
+  });
+
+  it('packages the entry point, the preload bundle, the renderer, the models and the icon', async () => {
+    const pkg = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8'));
+    expect(pkg.main).toBe('dist/main/electron/main.js');
+    for (const file of [pkg.main, 'dist/electron/preload.cjs', 'dist/renderer/index.html', 'dist/main/inference/worker.js', 'dist/app/ipc/contract.js', 'resources/models/default.onnx', 'resources/icons/icon.png']) {
+      expect(included(file), file).toBe(true);
+    }
+    for (const file of ['main/electron/main.ts', 'dist/main/electron/main.test.js', 'dist/main/electron/main.js.map', 'tools/model/train.py', 'e2e/electron.test.ts']) {
+      expect(included(file), file).toBe(false);
+    }
+  });
+
+  it('unpacks every native library of the production dependencies, and the models', async () => {
+    const modules = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: root, encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.includes(`${path.sep}node_modules${path.sep}`));
+    const natives = (await Promise.all(modules.map(nativeFiles))).flat().map((file) => path.relative(root, file).split(path.sep).join('/'));
+    expect(natives.some((file) => file.includes('better_sqlite3.node'))).toBe(true);
+    expect(natives.some((file) => file.includes('libonnxruntime.so'))).toBe(true);
+    const packed = natives.filter((file) => !config.asarUnpack.some((pattern) => minimatch(file, pattern, { dot: true })));
+    expect(packed).toEqual([]);
+    expect(config.asarUnpack.some((pattern) => minimatch('resources/models/default.onnx', pattern))).toBe(true);
+  });
+});
