@@ -14,10 +14,13 @@ export function bboxArea([, , w, h]: Bbox): number {
 
 /** Intersection over union, as pycocotools' bbox iou (without crowd); 0 when the boxes do not overlap. */
 export function bboxIou(a: Bbox, b: Bbox): number {
-  const w = Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]);
-  const h = Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]);
-  if (w <= 0 || h <= 0) return 0;
-  const intersection = w * h;
+  // min(right edges) - max(left edges), written so that it never exceeds either width: x + w - x can round
+  // above w, which would put the IoU above 1.
+  const w = Math.min(a[2], b[2], a[0] + a[2] - b[0], b[0] + b[2] - a[0]);
+  const h = Math.min(a[3], b[3], a[1] + a[3] - b[1], b[1] + b[3] - a[1]);
+  const intersection = w > 0 && h > 0 ? w * h : 0;
+  // Checked after multiplying: two tiny sides can multiply to 0.
+  if (intersection === 0) return 0;
   return intersection / (bboxArea(a) + bboxArea(b) - intersection);
 }
 

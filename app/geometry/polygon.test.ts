@@ -153,14 +153,19 @@ describe('maskToPolygons', () => {
     return iou(encode(polygonsToMask(maskToPolygons(mask, tolerance), 120, 110)), encode(mask));
   }
 
-  // Sampling 1,500 shapes each, the lowest IoUs were 0.969 (tolerance 0.5, >= 10 px) and 0.958 (tolerance 1,
-  // >= 30 px); a 10 px triangle simplified by 1 px can lose a tenth of its pixels, whatever the method.
-  it('polygon -> mask -> polygon keeps IoU >= 0.95 for convex shapes 10 px across or more at tolerance 0.5', () => {
-    fc.assert(fc.property(convexPolygon(10), (poly) => roundTripIou(poly, 0.5) >= 0.95), { numRuns: 300 });
+  // Sampling 8,000 shapes each, the lowest IoUs were 1.000 (tolerance 0.25, >= 10 px), 0.960 (tolerance 0.5,
+  // >= 15 px) and 0.966 (tolerance 1, >= 40 px). Below a quarter pixel the outline stays closer to the traced one
+  // than any pixel centre, so nothing changes; a 20 px triangle simplified by 1 px can lose 7% of its pixels.
+  it('polygon -> mask -> polygon keeps IoU >= 0.99 for convex shapes 10 px across or more at tolerance 0.25', () => {
+    fc.assert(fc.property(convexPolygon(10), (poly) => roundTripIou(poly, 0.25) >= 0.99), { numRuns: 300 });
   });
 
-  it('polygon -> mask -> polygon keeps IoU >= 0.95 for convex shapes 30 px across or more at tolerance 1', () => {
-    fc.assert(fc.property(convexPolygon(30), (poly) => roundTripIou(poly, 1) >= 0.95), { numRuns: 300 });
+  it('polygon -> mask -> polygon keeps IoU >= 0.95 for convex shapes 15 px across or more at tolerance 0.5', () => {
+    fc.assert(fc.property(convexPolygon(15), (poly) => roundTripIou(poly, 0.5) >= 0.95), { numRuns: 300 });
+  });
+
+  it('polygon -> mask -> polygon keeps IoU >= 0.95 for convex shapes 40 px across or more at tolerance 1', () => {
+    fc.assert(fc.property(convexPolygon(40), (poly) => roundTripIou(poly, 1) >= 0.95), { numRuns: 300 });
   });
 
   it('does not shrink shapes as plain Douglas-Peucker does: edges are centred on the outline they replace', () => {
