@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
+import { FileError } from '../fs/fileError.js';
 import { defaultDbPath, openProject, type ProjectStore } from '../store/index.js';
 
 /** Where a command writes: stdout for results, stderr for progress. */
@@ -42,14 +43,8 @@ export class UsageError extends Error {
 }
 
 /** A failure about one file or folder: exit status 2, printed as `loupe: <file>: <reason>`. */
-export class CliError extends Error {
+export class CliError extends FileError {
   override name = 'CliError';
-  constructor(
-    readonly file: string,
-    readonly reason: string,
-  ) {
-    super(`${file}: ${reason}`);
-  }
 }
 
 export const stringValue = (args: ParsedArgs, name: string): string | undefined => {

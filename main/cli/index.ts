@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { CliError, UsageError, type CliIo, type Command, type ParsedArgs } from './command.js';
+import { FileError } from '../fs/fileError.js';
+import { UsageError, type CliIo, type Command, type ParsedArgs } from './command.js';
 import { commands } from './commands/index.js';
 
 export { CliError, UsageError } from './command.js';
@@ -77,7 +78,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo, list:
       io.err(`loupe: ${error.message}\n${command ? `usage: loupe ${command.name} ${command.usage}\n` : ''}`);
       return EXIT_USAGE;
     }
-    if (error instanceof CliError) {
+    if (error instanceof FileError) {
       io.err(`loupe: ${error.file}: ${oneLine(error.reason)}\n`);
       return EXIT_FAILURE;
     }

@@ -4,3 +4,7 @@ export { findImageFiles, isImageFileName, IMAGE_EXTENSIONS } from './imageFiles.
 export type { FoundFile } from './imageFiles.js';
 export { probeImage, openImage, hashFile, displayedSize } from './probe.js';
 export { decodeBmp, encodeBmp, readBmpHeader } from './bmp.js';
+export { writeFileAtomic } from './atomicWrite.js';
+export { FileError } from './fileError.js';
+export { readCocoFile, importCocoFile, exportCocoFile } from './cocoFiles.js';
+export type { CocoExportResult } from './cocoFiles.js';

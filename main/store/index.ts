@@ -37,3 +37,5 @@ export type { ChangeActor, HistoryAction, HistoryEntry } from './history.js';
 export { RUN_STATUSES } from './runs.js';
 export type { ImageOutcome, PrelabelResult, PrelabelRun, RunStatus } from './runs.js';
 export type { ClassCount, FailedImage, ProjectStats } from './stats.js';
+export { projectToCoco, importCoco } from './coco.js';
+export type { CocoExportOptions, CocoImportReport } from './coco.js';

@@ -1,7 +1,9 @@
 import type { Command } from '../command.js';
+import { exportCommand } from './export.js';
+import { importCommand } from './import.js';
 import { prelabelCommand } from './prelabel.js';
 import { scanCommand } from './scan.js';
 import { statsCommand } from './stats.js';
 
 /** Every `loupe` subcommand, in the order `loupe --help` lists them. */
-export const commands: readonly Command[] = [scanCommand, prelabelCommand, statsCommand];
+export const commands: readonly Command[] = [scanCommand, prelabelCommand, statsCommand, importCommand, exportCommand];

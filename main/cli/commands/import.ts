@@ -1,0 +1,40 @@
+import { resolve } from 'node:path';
+import { importCocoFile } from '../../fs/cocoFiles.js';
+import { openStore, stringValue, UsageError, type Command } from '../command.js';
+
+const MAX_NAMES = 10;
+
+export const importCommand: Command = {
+  name: 'import',
+  summary: 'add the annotations of a COCO file to a scanned folder',
+  usage: '<folder> --coco FILE [--db FILE]',
+  details: [
+    '--coco FILE  COCO instances JSON; segmentation as polygons, plain or compressed RLE',
+    'Images are matched by file_name (path relative to the folder), categories by name (new ones are created).',
+    'The whole file is checked first: on any problem nothing is written.',
+  ],
+  options: { coco: { type: 'string' } },
+  positionals: ['folder'],
+  async run(args, io) {
+    const coco = stringValue(args, 'coco');
+    if (!coco) throw new UsageError('import needs --coco FILE');
+    const store = openStore(args, { mustExist: true });
+    try {
+      const report = await importCocoFile(store, resolve(coco));
+      const created = report.newCategories.length > 0 ? `, new categories: ${report.newCategories.join(', ')}` : '';
+      const duplicates = report.alreadyPresent > 0 ? `; ${report.alreadyPresent} already present, not added again` : '';
+      io.out(`${coco}: imported ${report.imported} annotations into ${report.images} images${created}${duplicates}\n`);
+      if (report.notInProject.length > 0) {
+        const count = report.notInProject.reduce((n, i) => n + i.annotations, 0);
+        const names = report.notInProject.slice(0, MAX_NAMES).map((i) => i.fileName);
+        const more = report.notInProject.length > MAX_NAMES ? ` and ${report.notInProject.length - MAX_NAMES} more` : '';
+        io.err(
+          `loupe: ${coco}: ${count} annotations for ${report.notInProject.length} images not in the project were not imported: ` +
+            `${names.join(', ')}${more}\n`,
+        );
+      }
+    } finally {
+      store.close();
+    }
+  },
+};

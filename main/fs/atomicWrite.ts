@@ -1,0 +1,28 @@
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { FileError } from './fileError.js';
+
+/**
+ * Writes a file so that readers see the old content or the whole new one, never a part: the data goes to a
+ * temporary file in the same folder, is flushed to disk, and is renamed over the target.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const folder = dirname(path);
+  const info = await stat(folder).catch(() => null);
+  if (!info?.isDirectory()) throw new FileError(folder, 'no such folder to write into');
+  const temporary = join(folder, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const handle = await open(temporary, 'wx');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
