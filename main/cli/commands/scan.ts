@@ -29,10 +29,12 @@ export const scanCommand: Command = {
         `${summary.missing} missing`,
         `${summary.errors} unreadable`,
       ];
-      io.out(`${args.positionals[0]}: ${summary.files} images (${parts.join(', ')}) in ${(summary.durationMs / 1000).toFixed(1)} s\n`);
+      io.out(`${args.positionals[0]}: ${summary.files} images (${parts.join(', ')}) in ${formatDuration(summary.durationMs)}\n`);
       io.out(`database: ${store.dbPath}\n`);
     } finally {
       store.close();
     }
   },
 };
+
+const formatDuration = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
