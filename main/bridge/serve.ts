@@ -1,0 +1,68 @@
+// `loupe serve`: one project folder behind the bridge, with the same services the desktop app uses.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createDesktopServices, type DesktopServices } from '../electron/desktop-services.js';
+import { exportCoco } from '../ipc/coco-export.js';
+import { createDispatcher } from '../ipc/handlers.js';
+import { createProjectHandlers } from '../ipc/project-handlers.js';
+import type { ModelFolder } from '../models/manager.js';
+import { startBridge, type Bridge } from './server.js';
+
+export interface ServeOptions {
+  readonly port?: number;
+  /** Extra model folder searched before the shipped one (e.g. the folder of a --model card). */
+  readonly modelDir?: string;
+  readonly token?: string;
+  readonly log?: (message: string) => void;
+}
+
+export interface Serving {
+  readonly bridge: Bridge;
+  readonly services: DesktopServices;
+  close(): Promise<void>;
+}
+
+/** The repository root, from main/bridge or dist/main/bridge alike. */
+export function repoRoot(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return here.includes(`${path.sep}dist${path.sep}`) ? path.resolve(here, '../../..') : path.resolve(here, '../..');
+}
+
+export async function serveFolder(folder: string, options: ServeOptions = {}): Promise<Serving> {
+  const root = repoRoot();
+  const rendererDir = path.join(root, 'dist', 'renderer');
+  if (!existsSync(path.join(rendererDir, 'index.html'))) {
+    throw new Error(`${rendererDir}: the renderer is not built; run \`npm run build:renderer\``);
+  }
+  const log = options.log ?? ((message: string) => void process.stderr.write(`${message}\n`));
+  const modelFolders: ModelFolder[] = [
+    ...(options.modelDir ? [{ source: 'user' as const, dir: path.resolve(options.modelDir) }] : []),
+    { source: 'shipped', dir: path.join(root, 'resources', 'models') },
+  ];
+  let bridge: Bridge | null = null;
+  const services = createDesktopServices({
+    modelFolders: () => modelFolders,
+    emit: (event, payload) => bridge?.emit(event, payload),
+    log,
+  });
+  await services.open(folder);
+  const handlers = createProjectHandlers({ current: services.current, open: services.open, prelabel: services.prelabel, exportCoco });
+  bridge = await startBridge({
+    folder: path.resolve(folder),
+    rendererDir,
+    dispatch: createDispatcher(handlers, (error, channel) => log(`${channel}: ${error instanceof Error ? error.stack : String(error)}`)),
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    ...(options.token !== undefined ? { token: options.token } : {}),
+    log,
+  });
+  const started = bridge;
+  return {
+    bridge: started,
+    services,
+    async close() {
+      await started.close();
+      await services.close();
+    },
+  };
+}
