@@ -1,0 +1,121 @@
+// npm run bench:prelabel — the pre-label pipeline against the bare model run on the same images.
+//
+// 1. Generates 200 images of shapes (640 x 480 PNG, larger than the model input so the downscale path runs).
+// 2. Pipeline: a PrelabelJob over them (worker decode -> preprocess -> session.run -> postprocess -> SQLite writes),
+//    timed from the first image handed out to the last result written; RSS sampled throughout.
+// 3. Raw: the same model and settings, session.run alone on the same preprocessed tensors (prepared untimed).
+// 4. PyTorch eager (bench/prelabel_torch.py) on the same weights and images, where a checkpoint and torchvision exist.
+//
+// Options: --images N (200), --provider P (cpu), --threads N, --card FILE, --checkpoint FILE, --python FILE.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import ort from 'onnxruntime-node';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dist = (p) => path.join(root, 'dist', p);
+const { scanFolder } = await import(dist('main/fs/index.js'));
+const { openProject } = await import(dist('main/store/index.js'));
+const { PrelabelJob } = await import(dist('main/jobs/prelabel-job.js'));
+const { loadModel } = await import(dist('main/inference/model.js'));
+const { decodeImage } = await import(dist('main/inference/decode.js'));
+const { toInputTensor } = await import(dist('main/inference/preprocess.js'));
+const { randomScene, seededRandom, writeScene } = await import(dist('main/inference/testing.js'));
+
+const { values } = parseArgs({
+  options: {
+    images: { type: 'string', default: '200' },
+    provider: { type: 'string', default: 'cpu' },
+    threads: { type: 'string' },
+    card: { type: 'string', default: path.join(root, 'resources/models/loupe-shapes.json') },
+    checkpoint: { type: 'string', default: path.join(root, 'tools/model/runs/default/last.pt') },
+    python: { type: 'string' },
+  },
+});
+const count = Number(values.images);
+const threads = values.threads ? Number(values.threads) : undefined;
+const mb = (bytes) => (bytes / 1024 / 1024).toFixed(1);
+
+// 1. Images, generated once and kept in bench/out.
+const imageDir = path.join(root, 'bench', 'out', `prelabel-images-${count}`);
+if (!existsSync(imageDir) || readdirSync(imageDir).length < count) {
+  mkdirSync(imageDir, { recursive: true });
+  const random = seededRandom(2026);
+  for (let i = 0; i < count; i++) {
+    await writeScene(path.join(imageDir, `scene-${String(i).padStart(4, '0')}.png`), randomScene(random, 640, 480, 6));
+  }
+}
+const files = readdirSync(imageDir).filter((f) => f.endsWith('.png')).sort().slice(0, count);
+console.log(`images: ${files.length} x 640x480 PNG in ${path.relative(root, imageDir)}`);
+console.log(`model: ${path.relative(root, values.card)}, provider ${values.provider}, intra-op threads ${threads ?? 'default'}`);
+
+// 2. The pipeline, as the CLI runs it.
+const dbDir = mkdtempSync(path.join(tmpdir(), 'loupe-bench-prelabel-'));
+const store = openProject(imageDir, { dbPath: path.join(dbDir, 'project.db') });
+await scanFolder(store);
+const job = await PrelabelJob.create({
+  store,
+  cardPath: values.card,
+  provider: values.provider,
+  ...(threads ? { intraOpThreads: threads } : {}),
+});
+let peakRss = process.memoryUsage().rss;
+const rssAt = new Map();
+let finished = 0;
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+job.on((event) => {
+  if (event.type !== 'image-done' && event.type !== 'image-failed') return;
+  finished++;
+  const rss = process.memoryUsage().rss;
+  peakRss = Math.max(peakRss, rss);
+  if (finished === 50 || finished === files.length) rssAt.set(finished, rss);
+});
+const pipelineStart = performance.now();
+const summary = await job.run();
+const pipelineSeconds = (performance.now() - pipelineStart) / 1000;
+clearInterval(sampler);
+store.close();
+rmSync(dbDir, { recursive: true, force: true });
+const pipelineRate = summary.done / pipelineSeconds;
+const instances = Object.values(summary.instancesByClass).reduce((a, b) => a + b, 0);
+console.log(`pipeline: ${summary.done} images (${summary.failed} failed, ${instances} instances) in ${pipelineSeconds.toFixed(1)} s = ${pipelineRate.toFixed(2)} images/s on ${summary.provider.provider}`);
+
+// 3. session.run alone on the same tensors, in this thread, one image at a time.
+const model = await loadModel(values.card, { provider: values.provider, ...(threads ? { intraOpThreads: threads } : {}) });
+let runSeconds = 0;
+for (const file of files) {
+  const decoded = await decodeImage(path.join(imageDir, file), model.card);
+  const input = toInputTensor(decoded.rgb, decoded.inputWidth, decoded.inputHeight, model.card);
+  const feeds = { [model.card.input.name]: new ort.Tensor('float32', input.data, input.dims) };
+  const start = performance.now();
+  await model.session.run(feeds);
+  runSeconds += (performance.now() - start) / 1000;
+}
+await model.session.release();
+const rawRate = files.length / runSeconds;
+console.log(`raw session.run: ${files.length} images in ${runSeconds.toFixed(1)} s = ${rawRate.toFixed(2)} images/s`);
+console.log(`ratio pipeline / raw: ${(pipelineRate / rawRate).toFixed(3)} (target >= 0.9)`);
+const growth = (rssAt.get(files.length) ?? 0) - (rssAt.get(50) ?? 0);
+console.log(`peak RSS: ${mb(peakRss)} MB; RSS growth from image 50 to ${files.length}: ${mb(growth)} MB (target < 50 MB)`);
+
+// 4. PyTorch eager on the same weights and images.
+const python = values.python ?? [path.join(root, 'tools/model/.venv/bin/python'), '/usr/bin/python3'].find((p) => existsSync(p));
+if (!python || !existsSync(values.checkpoint)) {
+  console.log(`pytorch eager: skipped (${!python ? 'no python' : `no checkpoint at ${path.relative(root, values.checkpoint)}`})`);
+} else {
+  try {
+    const output = execFileSync(
+      python,
+      [path.join(root, 'bench', 'prelabel_torch.py'), values.checkpoint, imageDir, String(files.length), ...(threads ? ['--threads', String(threads)] : [])],
+      { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const torchRate = Number(/images\/s ([\d.]+)/.exec(output)?.[1]);
+    console.log(output.trim());
+    console.log(`speed-up pipeline / pytorch eager: ${(pipelineRate / torchRate).toFixed(2)}x (target >= 5x)`);
+  } catch (error) {
+    console.log(`pytorch eager: skipped (${String(error.message).split('\n')[0]})`);
+  }
+}
