@@ -41,7 +41,7 @@ const log = (message: string) => console.error(`[loupe] ${message}`);
 
 // Before 'ready': both schemes behave like https (standard, secure origin, fetch-able); nothing else is privileged.
 protocol.registerSchemesAsPrivileged([
-  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true } },
   { scheme: IMAGE_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
 ]);
 
@@ -171,7 +171,7 @@ async function createWindow(): Promise<void> {
     icon: paths.icon,
     backgroundColor: backgroundColor(),
     webPreferences: {
-      preload: paths.preload,
+      preload: paths.preload, // eng-disable PRELOAD_JS_CHECK (reviewed: it exposes only the contract Api, see preload-api.ts)
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
@@ -185,6 +185,8 @@ async function createWindow(): Promise<void> {
       navigateOnDragDrop: true,
       spellcheck: false,
       safeDialogs: true,
+      // Middle-click could otherwise try to open links in new windows (denied anyway by setWindowOpenHandler).
+      disableBlinkFeatures: 'Auxclick',
     },
   });
   window = win;
