@@ -63,6 +63,17 @@ describe('scanFolder', () => {
     expect(store.stats.failedImages().map((f) => f.path)).toEqual(['corrupt.webp', 'empty.jpg', 'text.png']);
   });
 
+  it('finds a file cut short only when asked to verify', async () => {
+    const whole = readFileSync(await writeImage(folder, 'cut.jpg', { width: 400, height: 300 }));
+    writeFileSync(join(folder, 'cut.jpg'), whole.subarray(0, Math.floor(whole.length / 2)));
+    await writeImage(folder, 'fine.png');
+    expect(await scanFolder(store)).toMatchObject({ errors: 0 });
+    expect(store.images.getByPath('cut.jpg')).toMatchObject({ status: 'new', width: 400 });
+    expect(await scanFolder(store, { verify: true })).toMatchObject({ files: 2, changed: 0, unchanged: 2, errors: 1 });
+    expect(store.images.getByPath('cut.jpg')).toMatchObject({ status: 'error', error: expect.stringMatching(/premature end of JPEG|treated as error/i) });
+    expect(store.images.getByPath('fine.png')).toMatchObject({ status: 'new' });
+  });
+
   it('opens every accepted format for decoding, BMP included', async () => {
     await writeImage(folder, 'x.bmp', { width: 13, height: 7, seed: 5 });
     await writeImage(folder, 'x.png', { width: 13, height: 7, seed: 5 });

@@ -16,6 +16,8 @@ export interface ScanOptions {
   /** Rows written per transaction; default 500. */
   readonly batchSize?: number;
   readonly onProgress?: (progress: ScanProgress) => void;
+  /** Decode every image fully (slower) to catch files whose header is intact but whose data is cut short. */
+  readonly verify?: boolean;
 }
 
 export interface ScanSummary {
@@ -37,7 +39,7 @@ export interface ScanSummary {
 /**
  * Scans the project folder into the store: adds new images, updates changed ones, follows moved or
  * renamed files by content hash, flags vanished ones as missing. Never deletes an image or an annotation.
- * Files whose size and modification time are unchanged are not read again.
+ * Files whose size and modification time are unchanged are not read again (unless `verify`).
  */
 export async function scanFolder(store: ProjectStore, options: ScanOptions = {}): Promise<ScanSummary> {
   const started = performance.now();
@@ -54,7 +56,7 @@ export async function scanFolder(store: ProjectStore, options: ScanOptions = {})
   const foundAgain: ImageId[] = [];
   for (const file of files) {
     const entry = known.get(file.path);
-    if (entry && entry.size === file.size && entry.mtimeMs === file.mtimeMs) {
+    if (entry && !options.verify && entry.size === file.size && entry.mtimeMs === file.mtimeMs) {
       if (entry.missing) foundAgain.push(entry.id);
     } else {
       toProbe.push(file);
@@ -62,7 +64,7 @@ export async function scanFolder(store: ProjectStore, options: ScanOptions = {})
   }
   const vanishedByHash = groupByHash([...known.values()].filter((e) => !present.has(e.path)));
 
-  const counts = { added: 0, changed: 0, moved: 0, errors: 0 };
+  const counts = { added: 0, changed: 0, moved: 0, unchanged: files.length - toProbe.length, errors: 0 };
   let pending: ImageFileWrite[] = [];
   const flush = () => {
     if (pending.length > 0) store.images.writeFiles(pending);
@@ -72,13 +74,15 @@ export async function scanFolder(store: ProjectStore, options: ScanOptions = {})
   let done = files.length - toProbe.length;
   report({ phase: 'probing', done, total: files.length });
   await forEachConcurrently(toProbe, concurrency, async (file) => {
-    const probed = await probeImage(file);
+    const probed = await probeImage(file, { verify: options.verify ?? false });
     if (probed.error !== null) counts.errors++;
     const atPath = known.get(file.path);
     const movedFrom = atPath ? undefined : vanishedByHash.get(probed.hash)?.shift();
     const id = atPath?.id ?? movedFrom?.id;
-    if (atPath) counts.changed++;
-    else if (movedFrom) counts.moved++;
+    if (atPath) {
+      if (atPath.hash === probed.hash && atPath.size === probed.size && atPath.mtimeMs === probed.mtimeMs) counts.unchanged++;
+      else counts.changed++;
+    } else if (movedFrom) counts.moved++;
     else counts.added++;
     pending.push(id === undefined ? { file: probed } : { id, file: probed });
     if (pending.length >= batchSize) flush();
@@ -96,7 +100,6 @@ export async function scanFolder(store: ProjectStore, options: ScanOptions = {})
   return {
     files: files.length,
     ...counts,
-    unchanged: files.length - toProbe.length,
     missing: vanished.length,
     durationMs: performance.now() - started,
   };

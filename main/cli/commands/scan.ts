@@ -4,15 +4,19 @@ import { openStore, type Command } from '../command.js';
 export const scanCommand: Command = {
   name: 'scan',
   summary: 'find the images in a folder and record them in its project database',
-  usage: '<folder> [--db FILE]',
-  details: ['Rescanning adds new images, follows moved files and marks vanished ones missing; no annotation is deleted.'],
-  options: {},
+  usage: '<folder> [--verify] [--db FILE]',
+  details: [
+    '--verify  decode every image fully (slower) to find files cut short; by default only headers are read',
+    'Rescanning adds new images, follows moved files and marks vanished ones missing; no annotation is deleted.',
+  ],
+  options: { verify: { type: 'boolean' } },
   positionals: ['folder'],
   async run(args, io) {
     const store = openStore(args);
     try {
       let shown = -1;
       const summary = await scanFolder(store, {
+        verify: args.values.verify === true,
         onProgress: ({ phase, done, total }) => {
           if (!io.interactive || phase !== 'probing') return;
           const percent = total === 0 ? 100 : Math.floor((done / total) * 100);
