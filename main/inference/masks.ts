@@ -1,4 +1,35 @@
-// Turning a model's mask probabilities into full-resolution binary masks.
+// Turning a model's mask probabilities into full-resolution binary masks. Each mask is built only over the
+// rectangle it can cover (a RegionMask) and run-length encoded from there, so a 12-megapixel photo costs per
+// detection what its box covers, not what the whole image does.
+import { fromCounts } from '../../app/geometry/rle.js';
+import type { Rle } from '../../app/model/types.js';
+
+/** A binary mask over the rectangle [x0, x0 + width) x [y0, y0 + height) of an image; 0 everywhere else. */
+export interface RegionMask {
+  x0: number;
+  y0: number;
+  width: number;
+  height: number;
+  /** Row-major, 0 or 1. */
+  data: Uint8Array;
+  /** Pixels set. */
+  pixels: number;
+}
+
+interface Window {
+  /** Where the resized probability map lands in the image: top-left corner and size. */
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+interface Clip {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
 
 /** Bilinear sampling positions along one axis, as PyTorch's interpolate(mode='bilinear', align_corners=False). */
 function bilinearAxis(inSize: number, outSize: number, first: number, count: number) {
@@ -16,52 +47,49 @@ function bilinearAxis(inSize: number, outSize: number, first: number, count: num
   return { i0, i1, w1 };
 }
 
-/**
- * Writes 1 into `out` (row-major, outWidth x outHeight) wherever the bilinearly resized probability map exceeds the
- * threshold, within the output window [x0, x1) x [y0, y1). `window` places the whole resized map in output space:
- * its top-left corner and size. Returns the number of pixels set.
- */
+/** Resizes a probability map bilinearly into `window` and thresholds it, computing only the pixels inside `clip`. */
 function thresholdResized(
   probabilities: Float32Array,
   offset: number,
   inWidth: number,
   inHeight: number,
-  window: { left: number; top: number; width: number; height: number },
-  clip: { x0: number; y0: number; x1: number; y1: number },
+  window: Window,
+  clip: Clip,
   threshold: number,
-  out: Uint8Array,
-  outWidth: number,
-): number {
-  const columns = clip.x1 - clip.x0;
-  const rows = clip.y1 - clip.y0;
-  if (columns <= 0 || rows <= 0) return 0;
-  const xs = bilinearAxis(inWidth, window.width, clip.x0 - window.left, columns);
-  const ys = bilinearAxis(inHeight, window.height, clip.y0 - window.top, rows);
-  let set = 0;
-  for (let r = 0; r < rows; r++) {
+): RegionMask {
+  const width = Math.max(0, clip.x1 - clip.x0);
+  const height = Math.max(0, clip.y1 - clip.y0);
+  const data = new Uint8Array(width * height);
+  const region: RegionMask = { x0: clip.x0, y0: clip.y0, width, height, data, pixels: 0 };
+  if (width === 0 || height === 0) return region;
+  const xs = bilinearAxis(inWidth, window.width, clip.x0 - window.left, width);
+  const ys = bilinearAxis(inHeight, window.height, clip.y0 - window.top, height);
+  let pixels = 0;
+  for (let r = 0; r < height; r++) {
     const top = offset + ys.i0[r]! * inWidth;
     const bottom = offset + ys.i1[r]! * inWidth;
     const wy = ys.w1[r]!;
-    let index = (clip.y0 + r) * outWidth + clip.x0;
-    for (let c = 0; c < columns; c++, index++) {
+    let index = r * width;
+    for (let c = 0; c < width; c++, index++) {
       const a = xs.i0[c]!;
       const b = xs.i1[c]!;
       const wx = xs.w1[c]!;
       const upper = probabilities[top + a]! + (probabilities[top + b]! - probabilities[top + a]!) * wx;
       const lower = probabilities[bottom + a]! + (probabilities[bottom + b]! - probabilities[bottom + a]!) * wx;
       if (upper + (lower - upper) * wy > threshold) {
-        out[index] = 1;
-        set++;
+        data[index] = 1;
+        pixels++;
       }
     }
   }
-  return set;
+  region.pixels = pixels;
+  return region;
 }
 
 /**
- * Pastes one per-box mask (size x size probabilities, e.g. 28 x 28) into a full image, the way torchvision's
+ * Pastes one per-box mask (size x size probabilities, e.g. 28 x 28) into the image the way torchvision's
  * paste_masks_in_image and Detectron do: pad the mask by one cell, grow the box by the same ratio, round the box
- * to whole pixels, resize bilinearly into it, then threshold. Returns the number of pixels set.
+ * to whole pixels, resize bilinearly into it, then threshold.
  */
 export function pasteBoxMask(
   probabilities: Float32Array,
@@ -69,10 +97,9 @@ export function pasteBoxMask(
   size: number,
   box: readonly [number, number, number, number],
   threshold: number,
-  out: Uint8Array,
   imageWidth: number,
   imageHeight: number,
-): number {
+): RegionMask {
   const padded = size + 2;
   const paddedMask = new Float32Array(padded * padded);
   for (let y = 0; y < size; y++) {
@@ -89,81 +116,95 @@ export function pasteBoxMask(
   const top = Math.trunc(centerY - halfHeight);
   const right = Math.trunc(centerX + halfWidth);
   const bottom = Math.trunc(centerY + halfHeight);
-  const width = Math.max(right - left + 1, 1);
-  const height = Math.max(bottom - top + 1, 1);
   return thresholdResized(
     paddedMask,
     0,
     padded,
     padded,
-    { left, top, width, height },
+    { left, top, width: Math.max(right - left + 1, 1), height: Math.max(bottom - top + 1, 1) },
     { x0: Math.max(left, 0), y0: Math.max(top, 0), x1: Math.min(right + 1, imageWidth), y1: Math.min(bottom + 1, imageHeight) },
     threshold,
-    out,
-    imageWidth,
   );
 }
 
+/** The smallest rectangle holding every value of a probability map above `floor`; null when there is none. */
+function extent(probabilities: Float32Array, offset: number, width: number, height: number, floor: number): Clip | null {
+  let x0 = width;
+  let y0 = height;
+  let x1 = -1;
+  let y1 = -1;
+  for (let y = 0; y < height; y++) {
+    const row = offset + y * width;
+    for (let x = 0; x < width; x++) {
+      if (probabilities[row + x]! > floor) {
+        if (x < x0) x0 = x;
+        if (x > x1) x1 = x;
+        if (y < y0) y0 = y;
+        if (y > y1) y1 = y;
+      }
+    }
+  }
+  return x1 < 0 ? null : { x0, y0, x1: x1 + 1, y1: y1 + 1 };
+}
+
 /**
- * Maps a full-image probability map computed on a downscaled input (inWidth x inHeight) back to the full image:
- * bilinear upsampling, limited to the region where the map is non-zero, then threshold. Returns pixels set.
+ * A full-image probability map to a binary mask of the full image. When the map was computed on a downscaled
+ * input (inWidth x inHeight smaller than the image), it is upsampled bilinearly over the region where it is
+ * non-zero, then thresholded.
  */
-export function upsampleImageMask(
+export function imageMask(
   probabilities: Float32Array,
   offset: number,
   inWidth: number,
   inHeight: number,
   threshold: number,
-  out: Uint8Array,
   imageWidth: number,
   imageHeight: number,
-): number {
-  let minX = inWidth;
-  let minY = inHeight;
-  let maxX = -1;
-  let maxY = -1;
-  for (let y = 0; y < inHeight; y++) {
-    const row = offset + y * inWidth;
-    for (let x = 0; x < inWidth; x++) {
-      if (probabilities[row + x]! > 0) {
-        if (x < minX) minX = x;
-        if (x > maxX) maxX = x;
-        if (y < minY) minY = y;
-        if (y > maxY) maxY = y;
-      }
-    }
-  }
-  if (maxX < 0) return 0;
+): RegionMask {
+  const same = inWidth === imageWidth && inHeight === imageHeight;
+  // Interpolated values never exceed their neighbours, so only cells above the threshold (or, when resizing,
+  // above zero) can light an output pixel.
+  const found = extent(probabilities, offset, inWidth, inHeight, same ? threshold : 0);
+  if (!found) return { x0: 0, y0: 0, width: 0, height: 0, data: new Uint8Array(0), pixels: 0 };
   const sx = imageWidth / inWidth;
   const sy = imageHeight / inHeight;
-  // Output pixels whose bilinear footprint can touch a non-zero input cell.
-  const clip = {
-    x0: Math.max(0, Math.floor((minX - 1) * sx)),
-    y0: Math.max(0, Math.floor((minY - 1) * sy)),
-    x1: Math.min(imageWidth, Math.ceil((maxX + 2) * sx)),
-    y1: Math.min(imageHeight, Math.ceil((maxY + 2) * sy)),
-  };
-  return thresholdResized(
-    probabilities,
-    offset,
-    inWidth,
-    inHeight,
-    { left: 0, top: 0, width: imageWidth, height: imageHeight },
-    clip,
-    threshold,
-    out,
-    imageWidth,
-  );
+  const clip = same
+    ? found
+    : {
+        x0: Math.max(0, Math.floor((found.x0 - 1) * sx)),
+        y0: Math.max(0, Math.floor((found.y0 - 1) * sy)),
+        x1: Math.min(imageWidth, Math.ceil((found.x1 + 1) * sx)),
+        y1: Math.min(imageHeight, Math.ceil((found.y1 + 1) * sy)),
+      };
+  return thresholdResized(probabilities, offset, inWidth, inHeight, { left: 0, top: 0, width: imageWidth, height: imageHeight }, clip, threshold);
 }
 
-/** Thresholds a full-image probability map that is already at the image's size. Returns pixels set. */
-export function thresholdImageMask(probabilities: Float32Array, offset: number, threshold: number, out: Uint8Array): number {
-  let set = 0;
-  for (let i = 0; i < out.length; i++) {
-    if (probabilities[offset + i]! > threshold) {
-      out[i] = 1;
-      set++;
+/** COCO RLE of a region mask placed in an imageWidth x imageHeight image (column-major runs, zeros first). */
+export function regionToRle(region: RegionMask, imageWidth: number, imageHeight: number): Rle {
+  const counts: number[] = [];
+  let value = 0;
+  let run = 0;
+  const push = (bit: number, length: number) => {
+    if (length === 0) return;
+    if (bit === value) {
+      run += length;
+    } else {
+      counts.push(run);
+      value = bit;
+      run = length;
     }
+  };
+  const { x0, y0, width, height, data } = region;
+  for (let x = 0; x < imageWidth; x++) {
+    const inside = x >= x0 && x < x0 + width;
+    if (!inside || height === 0) {
+      push(0, imageHeight);
+      continue;
+    }
+    push(0, y0);
+    for (let y = 0, index = x - x0; y < height; y++, index += width) push(data[index]!, 1);
+    push(0, imageHeight - y0 - height);
   }
-  return set;
+  counts.push(run);
+  return fromCounts([imageHeight, imageWidth], counts);
 }

@@ -2,8 +2,8 @@
 // thresholded, masks to COCO RLE, bbox from the mask (from the box for box-only models).
 import type { ModelCard } from '../../app/model/card.js';
 import type { Bbox, Rle } from '../../app/model/types.js';
-import { encode, toBbox } from '../../app/geometry/rle.js';
-import { pasteBoxMask, thresholdImageMask, upsampleImageMask } from './masks.js';
+import { toBbox } from '../../app/geometry/rle.js';
+import { imageMask, pasteBoxMask, regionToRle, type RegionMask } from './masks.js';
 
 export interface Detection {
   /** Index into the card's labels (never 0, the background). */
@@ -80,7 +80,6 @@ export function postprocess(
   if (masks && masks.dims[0] !== count) {
     throw new Error(`output '${card.outputs.masks}' has ${masks.dims[0]} masks for ${count} detections`);
   }
-  const bitmap = maskData ? new Uint8Array(image.width * image.height) : null;
 
   const order = [...Array(count).keys()].sort((a, b) => scores[b]! - scores[a]!);
   const detections: Detection[] = [];
@@ -91,26 +90,23 @@ export function postprocess(
     const label = card.labels[labelIndex];
     if (labelIndex <= 0 || label === undefined) continue;
     const box = fullResolutionBox(boxes, i, image);
-    if (!maskData || !bitmap) {
+    if (!maskData) {
       const bbox = clippedBbox(box, image);
       if (bbox) detections.push({ labelIndex, label, score, bbox, mask: null });
       continue;
     }
-    bitmap.fill(0);
     const offset = i * maskWidth * maskHeight;
-    let pixels: number;
+    let region: RegionMask;
     if (card.format === 'onnx-zoo-maskrcnn') {
       if (maskWidth !== maskHeight) throw new Error(`per-box masks must be square, got ${maskHeight} x ${maskWidth}`);
-      pixels = pasteBoxMask(maskData, offset, maskWidth, box, thresholds.mask, bitmap, image.width, image.height);
-    } else if (maskWidth === image.width && maskHeight === image.height) {
-      pixels = thresholdImageMask(maskData, offset, thresholds.mask, bitmap);
+      region = pasteBoxMask(maskData, offset, maskWidth, box, thresholds.mask, image.width, image.height);
     } else if (maskWidth === image.inputWidth && maskHeight === image.inputHeight) {
-      pixels = upsampleImageMask(maskData, offset, maskWidth, maskHeight, thresholds.mask, bitmap, image.width, image.height);
+      region = imageMask(maskData, offset, maskWidth, maskHeight, thresholds.mask, image.width, image.height);
     } else {
       throw new Error(`masks are ${maskWidth} x ${maskHeight}, expected the input size ${image.inputWidth} x ${image.inputHeight}`);
     }
-    if (pixels === 0) continue;
-    const mask = encode({ width: image.width, height: image.height, data: bitmap });
+    if (region.pixels === 0) continue;
+    const mask = regionToRle(region, image.width, image.height);
     detections.push({ labelIndex, label, score, bbox: toBbox(mask), mask });
   }
   return detections;
