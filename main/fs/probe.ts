@@ -60,19 +60,20 @@ async function readHeaderOnly(path: string): Promise<Header> {
  * read unless `verify`, which decodes the whole image (about 50 ms for 12 megapixels) to catch truncated files.
  */
 export async function probeImage(file: FoundFile, options: { verify?: boolean } = {}): Promise<ImageFile> {
+  const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).trim();
   const [hash, header] = await Promise.all([
-    hashFile(file.absolutePath),
+    // A file that cannot even be read (gone since the listing, no permission) is recorded, not fatal.
+    hashFile(file.absolutePath).catch((error: unknown) => ({ unreadable: messageOf(error) })),
     readHeader(file.absolutePath, options.verify ?? false).then(
       (h) => ({ ok: true as const, ...h }),
-      (error: unknown) => ({ ok: false as const, message: error instanceof Error ? error.message : String(error) }),
+      (error: unknown) => ({ ok: false as const, message: messageOf(error) }),
     ),
   ]);
-  const base = { path: file.path, hash, size: file.size, mtimeMs: file.mtimeMs };
-  if (!header.ok) {
-    return { ...base, width: 0, height: 0, orientation: 1, error: header.message.trim() || 'unreadable image' };
-  }
+  const base = { path: file.path, size: file.size, mtimeMs: file.mtimeMs, width: 0, height: 0, orientation: 1 };
+  if (typeof hash !== 'string') return { ...base, hash: '', error: hash.unreadable || 'unreadable file' };
+  if (!header.ok) return { ...base, hash, error: header.message || 'unreadable image' };
   const orientation = header.orientation >= 1 && header.orientation <= 8 ? header.orientation : 1;
-  return { ...base, ...displayedSize(header.width, header.height, orientation), orientation, error: null };
+  return { ...base, hash, ...displayedSize(header.width, header.height, orientation), orientation, error: null };
 }
 
 /**

@@ -7,7 +7,7 @@ import { AnnotationId } from '../../app/model/index.js';
 import { openProject, type ProjectStore } from '../store/index.js';
 import { writeImage } from './fixtures.js';
 import { findImageFiles } from './imageFiles.js';
-import { openImage } from './probe.js';
+import { openImage, probeImage } from './probe.js';
 import { scanFolder, type ScanProgress } from './scan.js';
 
 let folder: string;
@@ -72,6 +72,14 @@ describe('scanFolder', () => {
     expect(await scanFolder(store, { verify: true })).toMatchObject({ files: 2, changed: 0, unchanged: 2, errors: 1 });
     expect(store.images.getByPath('cut.jpg')).toMatchObject({ status: 'error', error: expect.stringMatching(/premature end of JPEG|treated as error/i) });
     expect(store.images.getByPath('fine.png')).toMatchObject({ status: 'new' });
+  });
+
+  it('records a file that vanished between listing and probing instead of failing the scan', async () => {
+    const gone = { path: 'gone.jpg', absolutePath: join(folder, 'gone.jpg'), size: 10, mtimeMs: 1 };
+    expect(await probeImage(gone)).toEqual({
+      path: 'gone.jpg', size: 10, mtimeMs: 1, width: 0, height: 0, orientation: 1, hash: '',
+      error: expect.stringContaining('ENOENT'),
+    });
   });
 
   it('opens every accepted format for decoding, BMP included', async () => {

@@ -77,7 +77,7 @@ export async function scanFolder(store: ProjectStore, options: ScanOptions = {})
     const probed = await probeImage(file, { verify: options.verify ?? false });
     if (probed.error !== null) counts.errors++;
     const atPath = known.get(file.path);
-    const movedFrom = atPath ? undefined : vanishedByHash.get(probed.hash)?.shift();
+    const movedFrom = atPath || probed.hash === '' ? undefined : vanishedByHash.get(probed.hash)?.shift();
     const id = atPath?.id ?? movedFrom?.id;
     if (atPath) {
       if (atPath.hash === probed.hash && atPath.size === probed.size && atPath.mtimeMs === probed.mtimeMs) counts.unchanged++;
