@@ -54,6 +54,7 @@ export class CanvasView {
   private display: DisplayOptions = { showMasks: true, showBoxes: true, showLabels: true, opacity: 0.45 };
   private scene: Scene | null = null;
   private panning: { x: number; y: number } | null = null;
+  private pressOnBox: { x: number; y: number } | null = null;
   private spaceHeld = false;
   private readonly resizeObserver: ResizeObserver;
   private readonly disposers: (() => void)[] = [];
@@ -221,7 +222,8 @@ export class CanvasView {
     const key = `${a.bbox.join()}|${color}|${text}|${selected}|${a.state}`;
     let entry = this.boxes.get(a.id);
     if (!entry) {
-      const rect = new Konva.Rect({ strokeScaleEnabled: false, listening: false, name: 'box' });
+      // The transparent fill makes the whole box grabbable when it is the selected, draggable one.
+      const rect = new Konva.Rect({ strokeScaleEnabled: false, listening: false, name: 'box', fill: 'rgba(0,0,0,0)' });
       rect.on('dragend transformend', () => this.reportBox(a.id, rect));
       const label = new Konva.Label({ listening: false });
       label.add(new Konva.Tag({ cornerRadius: 2 }), new Konva.Text({ fontSize: LABEL_FONT, padding: 2, fill: '#000000', fontFamily: 'system-ui, sans-serif' }));
@@ -267,8 +269,12 @@ export class CanvasView {
       return;
     }
     if (evt.button !== 0) return;
-    // Handles and the selected box belong to Konva's drag/transform; everything else goes to the tool.
-    if (e.target !== this.stage && (e.target.getParent() === this.transformer || e.target.draggable())) return;
+    if (e.target !== this.stage && e.target.getParent() === this.transformer) return; // a resize handle
+    if (e.target !== this.stage && e.target.draggable()) {
+      // The selected box: Konva drags it; a press that does not move is a click for the tool (on release).
+      this.pressOnBox = { x: evt.clientX, y: evt.clientY };
+      return;
+    }
     this.callbacks.pointer('down', this.pointerImage(), { alt: evt.altKey, shift: evt.shiftKey });
   }
 
@@ -288,7 +294,17 @@ export class CanvasView {
       return;
     }
     if (evt.button !== 0) return;
-    this.callbacks.pointer('up', this.pointerImage(), { alt: evt.altKey, shift: evt.shiftKey });
+    const info = { alt: evt.altKey, shift: evt.shiftKey };
+    const press = this.pressOnBox;
+    this.pressOnBox = null;
+    if (press) {
+      if (Math.hypot(evt.clientX - press.x, evt.clientY - press.y) < 3) {
+        this.callbacks.pointer('down', this.pointerImage(), info);
+        this.callbacks.pointer('up', this.pointerImage(), info);
+      }
+      return;
+    }
+    this.callbacks.pointer('up', this.pointerImage(), info);
   }
 
   private pointerImage(): Point {

@@ -458,7 +458,10 @@ export class App {
     try {
       const { models } = await this.api.invoke('models.list', {});
       const model = models[0];
-      this.run = await this.api.invoke('prelabel.start', model ? { modelId: model.id } : {});
+      // Keep every prediction the slider could show: a slider set below the card's threshold lowers it.
+      const cardThreshold = Number((model?.card.thresholds as { score?: unknown } | undefined)?.score ?? 0.5);
+      const threshold = Math.min(Number.isFinite(cardThreshold) ? cardThreshold : 0.5, this.settings.threshold);
+      this.run = await this.api.invoke('prelabel.start', { ...(model ? { modelId: model.id } : {}), threshold });
       this.renderStatus();
     } catch (error) {
       this.say(error instanceof Error ? error.message : String(error));

@@ -1,0 +1,75 @@
+// Shared e2e setup: a copy of the sample folder, `loupe serve` on it (in this process, with the real
+// store, scan, inference worker and bridge), and Debian's Chromium driven by playwright-core.
+import { execFileSync } from 'node:child_process';
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { repoRoot, serveFolder, type Serving } from '../main/bridge/serve.js';
+
+export const ROOT = repoRoot();
+export const ARTIFACTS = path.join(ROOT, 'test-results', 'e2e');
+
+export const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+/** The shipped model when it exists, else the smoke model trained by tools/model. */
+export function modelCard(): string {
+  const shipped = path.join(ROOT, 'resources', 'models', 'loupe-shapes.json');
+  if (existsSync(shipped)) return shipped;
+  return path.join(ROOT, 'tools', 'model', 'runs', 'smoke', 'smoke.json');
+}
+
+export interface Session {
+  readonly folder: string;
+  readonly serving: Serving;
+  readonly browser: Browser;
+  readonly page: Page;
+  readonly errors: string[];
+  close(): Promise<void>;
+}
+
+export async function startSession(name: string): Promise<Session> {
+  for (const built of ['dist/main/inference/worker.js']) {
+    if (!existsSync(path.join(ROOT, built))) throw new Error(`${built} is missing; run \`npm run build\` first`);
+  }
+  execFileSync(process.execPath, [path.join(ROOT, 'renderer', 'build.mjs')], { stdio: 'inherit' });
+  await mkdir(ARTIFACTS, { recursive: true });
+  const work = await mkdtemp(path.join(tmpdir(), `loupe-e2e-${name}-`));
+  const folder = path.join(work, 'samples');
+  await cp(path.join(ROOT, 'resources', 'samples'), folder, { recursive: true, filter: (src) => !src.includes(`${path.sep}.loupe`) });
+  // A model folder holding just the chosen model, so it is the one pre-labelling picks.
+  const models = path.join(work, 'models');
+  await mkdir(models);
+  const card = modelCard();
+  for (const file of [card, card.replace(/\.json$/, '.onnx')]) await cp(file, path.join(models, path.basename(file)));
+  const serving = await serveFolder(folder, { modelDir: models, log: () => {} });
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !message.text().includes('favicon')) errors.push(message.text());
+  });
+  return {
+    folder,
+    serving,
+    browser,
+    page,
+    errors,
+    async close() {
+      await browser.close();
+      await serving.close();
+      await rm(work, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function openApp(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.waitForSelector('#app[data-ready="true"]', { timeout: 20_000 });
+}
+
+export const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
