@@ -10,6 +10,7 @@ import {
 } from 'electron';
 import type { EventName, EventPayload } from '../../app/ipc/contract.js';
 import { utilityProcessPort, workerEntryPath } from '../inference/client.js';
+import { exportCoco } from '../ipc/coco-export.js';
 import { createDispatcher } from '../ipc/handlers.js';
 import { createProjectHandlers } from '../ipc/project-handlers.js';
 import { createDesktopServices } from './desktop-services.js';
@@ -19,7 +20,7 @@ import { menuTemplate, type MenuCommand } from './menu-template.js';
 import { createAppProtocolHandler, createImageProtocolHandler } from './protocols.js';
 import { addRecent, loadRecent, removeRecent, saveRecent } from './recent-projects.js';
 import { progressBarState, runEndNotice } from './run-feedback.js';
-import { APP_ENTRY, APP_SCHEME, droppedPathFromUrl, IMAGE_SCHEME } from './security.js';
+import { APP_ENTRY, APP_SCHEME, droppedPathFromUrl, folderFromArgv, IMAGE_SCHEME } from './security.js';
 import { loadWindowState, MIN_SIZE, placeWindow, saveWindowState } from './window-state.js';
 
 /** The app root: dist/main/electron/main.js -> root (inside app.asar when packaged). */
@@ -52,8 +53,12 @@ function emit<E extends EventName>(event: E, payload: EventPayload<E>): void {
   if (window && !window.isDestroyed()) window.webContents.send(EVENT_CHANNEL, event, payload);
 }
 
+/** `--model-dir=DIR` adds a model folder searched first (development, tests). */
+const extraModelDir = app.commandLine.getSwitchValue('model-dir');
+
 const services = createDesktopServices({
   modelFolders: (store) => [
+    ...(extraModelDir ? [{ source: 'user' as const, dir: path.resolve(extraModelDir) }] : []),
     { source: 'shipped', dir: paths.shippedModels },
     { source: 'user', dir: paths.userModels() },
     { source: 'project', dir: path.join(store.folder, '.loupe', 'models') },
@@ -74,6 +79,7 @@ const services = createDesktopServices({
 /** Opening a project through any path (UI, menu, drop) also files it under Open Recent. */
 const handlers = createProjectHandlers({
   ...services,
+  exportCoco,
   async open(folder) {
     const store = await services.open(folder);
     recent = addRecent(recent, store.folder);
@@ -82,7 +88,16 @@ const handlers = createProjectHandlers({
     return store;
   },
 });
-const invoke = guardInvoke(createDispatcher(handlers, (error, channel) => log(`${channel}: ${(error as Error).stack ?? String(error)}`)), log);
+const dispatch = createDispatcher(handlers, (error, channel) => log(`${channel}: ${(error as Error).stack ?? String(error)}`));
+const invoke = guardInvoke(dispatch, log);
+
+/** `loupe <folder>`: the project is open before the UI first asks for it. */
+async function openFromCommandLine(argv: readonly string[]): Promise<void> {
+  const folder = folderFromArgv(argv, app.isPackaged);
+  if (folder === null) return;
+  const reply = await dispatch('project.open', { folder: path.resolve(folder) });
+  if (!reply.ok) dialog.showErrorBox('Could not open the folder', reply.error.message);
+}
 
 function sendCommand(payload: EventPayload<'app.command'>): void {
   emit('app.command', payload);
@@ -227,15 +242,18 @@ async function ready(): Promise<void> {
 
   recent = await loadRecent(paths.recent(), log);
   rebuildMenu();
+  await openFromCommandLine(process.argv);
   await createWindow();
 }
 
 if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
-  app.on('second-instance', () => {
+  app.on('second-instance', (_event, argv, workingDirectory) => {
     if (window?.isMinimized()) window.restore();
     window?.focus();
+    const folder = folderFromArgv(argv, app.isPackaged);
+    if (folder !== null) void openFolderIfDirectory(path.resolve(workingDirectory, folder));
   });
   app.on('web-contents-created', (_event, contents) => harden(contents));
   app.on('window-all-closed', () => app.quit());

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CONTENT_SECURITY_POLICY, droppedPathFromUrl, isTrustedSenderUrl } from './security.js';
+import { CONTENT_SECURITY_POLICY, droppedPathFromUrl, folderFromArgv, isTrustedSenderUrl } from './security.js';
 
 describe('isTrustedSenderUrl', () => {
   it('trusts only pages on app://loupe', () => {
@@ -38,5 +38,14 @@ describe('droppedPathFromUrl', () => {
     expect(droppedPathFromUrl('file://server/share/x', 'linux')).toBeNull();
     expect(droppedPathFromUrl('file:///tmp/a%00b', 'linux')).toBeNull();
     expect(droppedPathFromUrl('nonsense', 'linux')).toBeNull();
+  });
+});
+
+describe('folderFromArgv', () => {
+  it('takes the first operand after the executable (and the app path in development)', () => {
+    expect(folderFromArgv(['/opt/Loupe/loupe', '/data/shots'], true)).toBe('/data/shots');
+    expect(folderFromArgv(['/usr/bin/electron', '.', '--model-dir=/m', '/data/shots'], false)).toBe('/data/shots');
+    expect(folderFromArgv(['/usr/bin/electron', '.'], false)).toBeNull();
+    expect(folderFromArgv(['/opt/Loupe/loupe', '--no-sandbox'], true)).toBeNull();
   });
 });

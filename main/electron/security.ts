@@ -80,3 +80,12 @@ export function droppedPathFromUrl(url: string, platform: NodeJS.Platform = proc
   }
   return withoutSlash;
 }
+
+/**
+ * The project folder named on the command line (`loupe <folder>`, or `electron . <folder>` in
+ * development), if any; Chromium and Electron switches (`--x`) are skipped.
+ */
+export function folderFromArgv(argv: readonly string[], isPackaged: boolean): string | null {
+  const operands = argv.slice(isPackaged ? 1 : 2).filter((arg) => !arg.startsWith('-'));
+  return operands[0] ?? null;
+}
