@@ -94,6 +94,11 @@ describe('a pre-label job', () => {
     expect(Object.values(summary.instancesByClass).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     expect(summary.provider.provider).toBe('cpu');
     expect(store.prelabel.get(summary.runId)!.status).toBe('completed');
+
+    // Only the images without a successful result are tried again.
+    const retry = await runJob({ scope: 'pending' });
+    expect(retry.job.resumed).toBe(false);
+    expect(retry.summary).toMatchObject({ total: summary.failures.length, done: 0, failed: summary.failures.length });
   });
 
   it("re-running replaces only the model's pending predictions and never touches what a person made", async () => {
@@ -136,7 +141,7 @@ describe('a pre-label job', () => {
     expect([...resultsByImage(second.job.model.id).values()]).toEqual([1, 1]);
   });
 
-  it('pauses, resumes and cancels after the image in flight, as its events show; a pending-only job does the rest', async () => {
+  it('pauses, resumes and cancels after the image in flight, as its events show; running it again does the rest', async () => {
     await writeScenes(6);
     store = openProject(folder);
     await scanFolder(store);
@@ -169,8 +174,11 @@ describe('a pre-label job', () => {
     expect(store.prelabel.get(summary.runId)!.status).toBe('cancelled');
     expect(resultsByImage(job.model.id).size).toBe(3);
 
-    const rest = await runJob({ scope: 'pending' });
-    expect(rest.summary).toMatchObject({ state: 'done', total: 3, done: 3 });
+    // The same job again continues the cancelled run with the images it had not done.
+    const rest = await runJob();
+    expect(rest.job.resumed).toBe(true);
+    expect(rest.summary).toMatchObject({ runId: summary.runId, state: 'done', total: 3, done: 3 });
     expect([...resultsByImage(job.model.id).values()]).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(store.prelabel.list().map((run) => run.status)).toEqual(['completed']);
   });
 });

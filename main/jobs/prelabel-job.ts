@@ -153,26 +153,37 @@ export class PrelabelJob {
     }
   }
 
+  /**
+   * The run to write into and the images left. The latest run of this model that did not complete (killed,
+   * crashed, cancelled or failed) is continued when it had the same scope and threshold: its images that already
+   * have a result from it are skipped. Older unfinished runs are closed as interrupted.
+   */
   private static plan(options: PrelabelJobOptions, model: StoredModel, info: ModelInfo) {
     const { store } = options;
     const scope = options.scope ?? 'all';
-    const wanted = options.imageIds ? new Set<number>(options.imageIds) : null;
-    const interrupted = store.prelabel.list().filter((run) => run.modelId === model.id && run.status === 'running');
-    const resume = interrupted.at(-1);
-    for (const stale of interrupted.slice(0, -1)) store.prelabel.finish(stale.id, 'failed', 'interrupted');
+    const params = { scope, threshold: info.thresholds.score, images: options.imageIds?.length ?? null };
+    const runs = store.prelabel.list().filter((run) => run.modelId === model.id);
+    const last = runs.at(-1);
+    const resume =
+      last && last.status !== 'completed' && last.params.scope === params.scope && last.params.threshold === params.threshold
+        ? last
+        : undefined;
+    for (const run of runs) {
+      if (run.status === 'running' && run !== resume) store.prelabel.finish(run.id, 'failed', 'interrupted');
+    }
 
     let queue: ImageRecord[];
     if (scope === 'pending') {
       const ids = store.prelabel.pendingImageIds(model.id, options.imageIds);
       queue = ids.map((id) => store.images.get(id)).filter((image): image is ImageRecord => image !== undefined);
     } else {
+      const wanted = options.imageIds ? new Set<number>(options.imageIds) : null;
       queue = eligibleImages(store).filter((image) => !wanted || wanted.has(image.id));
-      if (resume) {
-        const finished = new Set<number>(store.prelabel.resultsForRun(resume.id).map((result) => result.imageId));
-        queue = queue.filter((image) => !finished.has(image.id));
-      }
     }
-    const params = { scope, threshold: info.thresholds.score, imageIds: options.imageIds?.length ?? null, provider: info.provider.provider };
+    if (resume) {
+      const finished = new Set<number>(store.prelabel.resultsForRun(resume.id).map((result) => result.imageId));
+      queue = queue.filter((image) => !finished.has(image.id));
+    }
     const runId = resume ? resume.id : store.prelabel.start(model.id, params).id;
     return { runId, resumed: resume !== undefined, queue };
   }
