@@ -105,6 +105,46 @@ export const runProgressSchema = z.object({
   rate: z.number().nonnegative(),
 });
 
+/** A model file pair (.onnx + card) found in the shipped, user or project model folder. */
+export const installedModelSchema = z.object({
+  /** Its id in the open project (registered by its sha256), or null when no project is open. */
+  id: modelId.nullable(),
+  source: z.enum(['shipped', 'user', 'project']),
+  name: z.string(),
+  format: z.enum(MODEL_FORMATS),
+  /** Class names, without the background. */
+  classes: z.array(z.string()),
+  thresholds: z.object({ score: z.number(), mask: z.number() }),
+  metrics: z.record(z.string(), z.unknown()).nullable(),
+  cardPath: z.string(),
+  onnxPath: z.string(),
+  bytes: z.number().int().nonnegative(),
+});
+
+const path4k = z.string().min(1).max(4096);
+/** A card filled in by a person; main checks it field by field (main/models/card-form.ts). */
+export const cardFormSchema = z.object({
+  name: z.string().max(200),
+  format: z.string().max(100),
+  labels: z.array(z.string().max(200)).max(10_000),
+  scoreThreshold: z.number().optional(),
+  maskThreshold: z.number().optional(),
+  minSize: z.number().optional(),
+  maxSize: z.number().optional(),
+});
+/** Where an imported or downloaded model is copied: the user's model folder, or the open project's. */
+const modelTarget = z.enum(['user', 'project']).default('user');
+
+export const modelDownloadSchema = z.object({
+  downloadId: z.number().int().positive(),
+  state: z.enum(['running', 'done', 'failed', 'cancelled']),
+  received: z.number().int().nonnegative(),
+  total: z.number().int().nonnegative().nullable(),
+  /** Why it failed or stopped; a cancelled download keeps its partial file and resumes when started again. */
+  error: z.string().nullable(),
+  model: installedModelSchema.nullable(),
+});
+
 const empty = z.object({}).strict();
 const ok = z.object({ ok: z.literal(true) });
 
@@ -144,6 +184,35 @@ export const channels = {
   },
 
   'models.list': { req: empty, res: z.object({ models: z.array(modelRecordSchema) }) },
+  /** The model files installed (shipped, user, open project), unreadable cards with why, and the execution providers this platform offers. */
+  'models.installed': {
+    req: empty,
+    res: z.object({
+      models: z.array(installedModelSchema),
+      problems: z.array(z.object({ file: z.string(), message: z.string() })),
+      providers: z.array(z.string()),
+    }),
+  },
+  /** Copies a model into a model folder (never overwriting) after loading it once to check the graph against its card. */
+  'models.import': {
+    req: z.discriminatedUnion('kind', [
+      z.object({ kind: z.literal('card'), onnxPath: path4k, cardPath: path4k, target: modelTarget }),
+      z.object({ kind: z.literal('form'), onnxPath: path4k, form: cardFormSchema, target: modelTarget }),
+      z.object({ kind: z.literal('xanylabeling'), yamlPath: path4k, format: z.enum(MODEL_FORMATS).optional(), target: modelTarget }),
+    ]),
+    res: z.object({ model: installedModelSchema, ignored: z.array(z.string()) }),
+  },
+  /** Starts a download (progress in 'models.download' events); the same URL and name again resumes a cancelled one. */
+  'models.download': {
+    req: z.object({
+      url: z.string().url().max(4096),
+      sha256: z.string().regex(/^[0-9a-fA-F]{64}$/).optional(),
+      form: cardFormSchema,
+      target: modelTarget,
+    }),
+    res: z.object({ downloadId: z.number().int().positive() }),
+  },
+  'models.cancelDownload': { req: z.object({ downloadId: z.number().int().positive() }), res: ok },
 
   'prelabel.start': {
     req: z.object({
@@ -172,6 +241,7 @@ export const events = {
   'prelabel.progress': runProgressSchema,
   /** Images whose status or annotations changed outside the UI's own edits (e.g. a pre-label batch). */
   'images.changed': z.object({ ids: z.array(imageId) }),
+  'models.download': modelDownloadSchema,
   /**
    * A desktop menu item, shortcut or dropped folder asks the UI to act, so every action keeps one flow
    * in the UI: 'open-folder' carries the folder main already chose (native dialog, recent list, drop).

@@ -12,6 +12,14 @@ export interface PrelabelService {
   cancel(runId: RunId): void;
 }
 
+/** The model manager as the handlers see it (main/models/service.ts); `store` is the open project, if any. */
+export interface ModelService {
+  installed(store: ProjectStore | null): Promise<Res<'models.installed'>>;
+  import(store: ProjectStore | null, request: ParsedReq<'models.import'>): Promise<Res<'models.import'>>;
+  download(store: ProjectStore | null, request: ParsedReq<'models.download'>): Promise<Res<'models.download'>>;
+  cancelDownload(downloadId: number): void;
+}
+
 export type CocoExporter = (store: ProjectStore, options: { path?: string; reviewedOnly: boolean }) => Promise<Res<'export.coco'>>;
 
 export interface ProjectServices {
@@ -21,6 +29,7 @@ export interface ProjectServices {
   open(folder: string): Promise<ProjectStore>;
   readonly prelabel?: PrelabelService;
   readonly exportCoco?: CocoExporter;
+  readonly models?: ModelService;
 }
 
 export function createProjectHandlers(services: ProjectServices): Handlers {
@@ -33,6 +42,10 @@ export function createProjectHandlers(services: ProjectServices): Handlers {
     const found = store().images.get(id as ImageRecord['id']);
     if (!found) throw new HandlerError('not-found', `image ${id} does not exist`);
     return found;
+  };
+  const models = (): ModelService => {
+    if (!services.models) throw new HandlerError('failed', 'the model manager is not available in this build');
+    return services.models;
   };
   const prelabel = (): PrelabelService => {
     if (!services.prelabel) throw new HandlerError('failed', 'pre-labelling is not available in this build');
@@ -79,6 +92,11 @@ export function createProjectHandlers(services: ProjectServices): Handlers {
     'models.list': () => ({
       models: store().models.list().map(({ id, name, format, labels, card, path }) => ({ id, name, format, labels, card, path })),
     }),
+
+    'models.installed': () => models().installed(services.current()),
+    'models.import': (request) => models().import(services.current(), request),
+    'models.download': (request) => models().download(services.current(), request),
+    'models.cancelDownload': ({ downloadId }) => (models().cancelDownload(downloadId), { ok: true as const }),
 
     'prelabel.start': (request) => prelabel().start(store(), request),
     'prelabel.pause': ({ runId }) => (prelabel().pause(runId), { ok: true as const }),

@@ -39,6 +39,14 @@ export class CardFormError extends Error {
   override readonly name = 'CardFormError';
 }
 
+/** Checks a filled-in form, naming every field that is wrong; `source` starts the message. */
+export function parseCardForm(input: unknown, source: string): z.output<typeof CardFormSchema> {
+  const parsed = CardFormSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(form)'}: ${issue.message}`);
+  throw new CardFormError(`${source}: ${problems.join('; ')}`);
+}
+
 /** How each format's graph wants its input; torchvision graphs resize internally, ONNX Zoo ones do not. */
 const INPUT_PRESETS: Record<ModelFormat, Omit<ModelCard['input'], 'name'>> = {
   'torchvision-maskrcnn': { minSize: 800, maxSize: 1333, channels: 'RGB', scale: 1, mean: [0, 0, 0], sizeDivisor: 1, resizesInternally: true },
@@ -59,12 +67,7 @@ const INPUT_PRESETS: Record<ModelFormat, Omit<ModelCard['input'], 'name'>> = {
  * three formats emit them: boxes, labels, scores, then masks.
  */
 export function cardFromForm(input: unknown, graph: GraphNames, source: string): ModelCard {
-  const parsed = CardFormSchema.safeParse(input);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(form)'}: ${issue.message}`);
-    throw new CardFormError(`${source}: ${problems.join('; ')}`);
-  }
-  const form = parsed.data;
+  const form = parseCardForm(input, source);
   const boxOnly = form.format === 'torchvision-fasterrcnn';
   const wanted = boxOnly ? 3 : 4;
   if (graph.inputNames.length !== 1 || graph.outputNames.length !== wanted) {

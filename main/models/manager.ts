@@ -10,7 +10,7 @@ import ort from 'onnxruntime-node';
 import { parseModelCard, type ModelCard } from '../../app/model/card.js';
 import type { ModelFormat } from '../../app/model/types.js';
 import { loadModel, readModelCard } from '../inference/model.js';
-import { cardFromForm, type GraphNames } from './card-form.js';
+import { cardFromForm, parseCardForm, type GraphNames } from './card-form.js';
 import { downloadFile, type DownloadProgress } from './download.js';
 import { readXAnyLabelingConfig } from './xanylabeling.js';
 
@@ -33,6 +33,8 @@ export interface ModelEntry {
   readonly cardPath: string;
   readonly onnxPath: string;
   readonly bytes: number;
+  /** The whole card, as validated. */
+  readonly card: ModelCard;
 }
 
 export interface ModelListing {
@@ -94,6 +96,7 @@ function entryOf(source: ModelSource, card: ModelCard, cardPath: string, onnxPat
     cardPath,
     onnxPath,
     bytes,
+    card,
   };
 }
 
@@ -156,8 +159,7 @@ export async function downloadModel(
   target: ImportTarget,
   options: { readonly sha256?: string | undefined } & DownloadHooks = {},
 ): Promise<ModelEntry> {
-  const name = (form as { name?: unknown } | null)?.name;
-  if (typeof name !== 'string' || name.trim() === '') throw new ModelImportError(`${url}: the model needs a name`);
+  const { name } = parseCardForm(form, url);
   const { onnx, card } = await freePaths(target.dir, name);
   await mkdir(target.dir, { recursive: true });
   await downloadFile({ url, destination: onnx, sha256: options.sha256, signal: options.signal, onProgress: options.onProgress });

@@ -1,0 +1,187 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventPayload, Reply } from '../../app/ipc/contract.js';
+import { createDispatcher, type Dispatch } from '../ipc/handlers.js';
+import { createProjectHandlers } from '../ipc/project-handlers.js';
+import { openProject, type ProjectStore } from '../store/index.js';
+import { partPath } from './download.js';
+import { createModelService, projectModelDir } from './service.js';
+
+const fixtureScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'tiny_rcnn.py');
+let base: string;
+let onnx: string;
+let onnxBytes: Buffer;
+let store: ProjectStore | null = null;
+let dispatch: Dispatch;
+let server: Server;
+let origin: string;
+let slow = false;
+const ranges: (string | undefined)[] = [];
+const events: EventPayload<'models.download'>[] = [];
+
+const shippedCard = {
+  name: 'Shipped shapes', format: 'torchvision-maskrcnn', labels: ['__background__', 'circle', 'star'],
+  input: { name: 'images', minSize: 256, maxSize: 640 }, outputs: { boxes: 'boxes', labels: 'labels', scores: 'scores', masks: 'masks' },
+  metrics: { maskAP50: 0.9 },
+};
+
+beforeAll(async () => {
+  base = await mkdtemp(path.join(tmpdir(), 'loupe-model-service-'));
+  await mkdir(path.join(base, 'shipped'));
+  await mkdir(path.join(base, 'project'));
+  onnx = path.join(base, 'shipped', 'shapes.onnx');
+  execFileSync('/usr/bin/python3', [fixtureScript, onnx]);
+  onnxBytes = await readFile(onnx);
+  await writeFile(path.join(base, 'shipped', 'shapes.json'), JSON.stringify(shippedCard));
+  const big = onnxBytes;
+  server = createServer((req, res) => {
+    if (req.url !== '/m.onnx') return void res.writeHead(404).end();
+    ranges.push(req.headers.range);
+    const start = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0);
+    const body = big.subarray(start);
+    res.writeHead(start > 0 ? 206 : 200, {
+      'Content-Length': body.length,
+      ...(start > 0 && { 'Content-Range': `bytes ${start}-${big.length - 1}/${big.length}` }),
+    });
+    if (!slow) return void res.end(body);
+    // A few bytes at a time: long enough for a cancel to land mid-transfer.
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (res.destroyed) return clearInterval(timer);
+      const next = body.subarray(sent, sent + 16);
+      sent += next.length;
+      if (sent >= body.length) {
+        clearInterval(timer);
+        res.end(next);
+      } else {
+        res.write(next);
+      }
+    }, 20);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const models = createModelService({
+    shippedDir: path.join(base, 'shipped'),
+    userDir: path.join(base, 'user'),
+    emit: (_event, payload) => events.push(payload),
+    progressIntervalMs: 0,
+  });
+  dispatch = createDispatcher(createProjectHandlers({ current: () => store, open: async () => store!, models }));
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  server.close();
+  store?.close();
+  await rm(base, { recursive: true, force: true });
+});
+
+async function call<T>(channel: string, request: unknown): Promise<T> {
+  const reply = (await dispatch(channel, request)) as Reply<T>;
+  if (!reply.ok) throw Object.assign(new Error(reply.error.message), { code: reply.error.code });
+  return reply.value;
+}
+
+async function refusal(channel: string, request: unknown): Promise<{ code: string; message: string }> {
+  const reply = await dispatch(channel, request);
+  expect(reply.ok).toBe(false);
+  return (reply as { error: { code: string; message: string } }).error;
+}
+
+async function finished(downloadId: number): Promise<EventPayload<'models.download'>> {
+  await expect.poll(() => events.find((e) => e.downloadId === downloadId && e.state !== 'running'), { timeout: 20_000 }).toBeTruthy();
+  return events.find((e) => e.downloadId === downloadId && e.state !== 'running')!;
+}
+
+type Installed = { models: { id: number | null; source: string; name: string; classes: string[]; onnxPath: string }[]; providers: string[] };
+const form = (name: string) => ({ name, format: 'torchvision-maskrcnn', labels: ['circle', 'star'] });
+
+describe('models.* channels over the model manager', () => {
+  it('lists the shipped model with its classes and metrics, and the providers this platform offers', async () => {
+    const listed = await call<Installed>('models.installed', {});
+    expect(listed.models).toMatchObject([{ id: null, source: 'shipped', name: 'Shipped shapes', classes: ['circle', 'star'], metrics: { maskAP50: 0.9 } }]);
+    expect(listed.providers).toContain('cpu');
+  });
+
+  it('registers listed models in the open project, so the UI can pre-label with their id', async () => {
+    store = openProject(path.join(base, 'project'));
+    const listed = await call<Installed>('models.installed', {});
+    const id = listed.models[0]!.id!;
+    expect(id).toBeGreaterThan(0);
+    expect(store.models.get(id as never)).toMatchObject({
+      name: 'Shipped shapes', path: onnx, sha256: createHash('sha256').update(onnxBytes).digest('hex'),
+    });
+    expect((await call<Installed>('models.installed', {})).models[0]!.id).toBe(id);
+  });
+
+  it('imports from a form into the project folder, and refuses a second import of the same name', async () => {
+    const imported = await call<{ model: { source: string; onnxPath: string; id: number } }>('models.import', {
+      kind: 'form', onnxPath: onnx, form: form('Mine'), target: 'project',
+    });
+    expect(imported.model.source).toBe('project');
+    expect(imported.model.onnxPath).toBe(path.join(projectModelDir(store!), 'mine.onnx'));
+    const again = await refusal('models.import', { kind: 'form', onnxPath: onnx, form: form('Mine'), target: 'project' });
+    expect(again.code).toBe('conflict');
+    expect(again.message).toMatch(/mine\.onnx already exists; it is never overwritten/);
+  });
+
+  it('answers bad forms and files as invalid requests that say what is wrong', async () => {
+    const badForm = await refusal('models.import', { kind: 'form', onnxPath: onnx, form: { ...form('x'), labels: [] }, target: 'user' });
+    expect(badForm).toMatchObject({ code: 'invalid-request' });
+    expect(badForm.message).toMatch(/labels: list at least one class/);
+    const yaml = path.join(base, 'yolo.yaml');
+    await writeFile(yaml, 'type: yolov8_seg\nname: y\nmodel_path: shapes.onnx\nclasses: [a]\n');
+    const yolo = await refusal('models.import', { kind: 'xanylabeling', yamlPath: yaml });
+    expect(yolo.code).toBe('invalid-request');
+    expect(yolo.message).toMatch(/type "yolov8_seg" has no Loupe format/);
+    const shape = await refusal('models.import', { kind: 'card', onnxPath: onnx });
+    expect(shape.code).toBe('invalid-request');
+  });
+
+  it('downloads with progress events ending in done, and a wrong checksum ends in failed', async () => {
+    const sha = createHash('sha256').update(onnxBytes).digest('hex');
+    const { downloadId } = await call<{ downloadId: number }>('models.download', { url: `${origin}/m.onnx`, sha256: sha, form: form('Fetched') });
+    const done = await finished(downloadId);
+    expect(done).toMatchObject({ state: 'done', received: onnxBytes.length, total: onnxBytes.length, error: null, model: { name: 'Fetched', source: 'user' } });
+    expect(events.filter((e) => e.downloadId === downloadId && e.state === 'running').length).toBeGreaterThan(0);
+
+    const wrong = await call<{ downloadId: number }>('models.download', { url: `${origin}/m.onnx`, sha256: 'a'.repeat(64), form: form('Wrong sum') });
+    expect(await finished(wrong.downloadId)).toMatchObject({ state: 'failed', error: expect.stringMatching(/sha256 mismatch/) });
+    expect(existsSync(path.join(base, 'user', 'wrong-sum.onnx'))).toBe(false);
+  });
+
+  it('cancels a download, keeps the partial file, and resumes it when started again', async () => {
+    slow = true;
+    try {
+      const { downloadId } = await call<{ downloadId: number }>('models.download', { url: `${origin}/m.onnx`, form: form('Slow') });
+      await expect.poll(() => events.some((e) => e.downloadId === downloadId && e.received > 64)).toBe(true);
+      await call('models.cancelDownload', { downloadId });
+      expect(await finished(downloadId)).toMatchObject({ state: 'cancelled', error: expect.stringMatching(/cancelled/) });
+      expect(existsSync(partPath(path.join(base, 'user', 'slow.onnx')))).toBe(true);
+      expect((await refusal('models.cancelDownload', { downloadId })).code).toBe('not-found');
+    } finally {
+      slow = false;
+    }
+    const resumed = await call<{ downloadId: number }>('models.download', { url: `${origin}/m.onnx`, form: form('Slow') });
+    expect(await finished(resumed.downloadId)).toMatchObject({ state: 'done', model: { name: 'Slow' } });
+    expect(ranges.at(-1)).toMatch(/^bytes=[1-9]\d*-$/);
+    expect(await readFile(path.join(base, 'user', 'slow.onnx'))).toEqual(onnxBytes);
+  });
+
+  it('refuses a download whose form is wrong before fetching anything', async () => {
+    const error = await refusal('models.download', { url: `${origin}/m.onnx`, form: { ...form('x'), format: 'yolo' } });
+    expect(error.code).toBe('invalid-request');
+    expect(error.message).toMatch(/format must be one of/);
+  });
+});
