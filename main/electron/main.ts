@@ -12,6 +12,7 @@ import type { EventName, EventPayload } from '../../app/ipc/contract.js';
 import { utilityProcessPort, workerEntryPath } from '../inference/client.js';
 import { exportCoco } from '../ipc/coco-export.js';
 import { createDispatcher } from '../ipc/handlers.js';
+import { createModelService, modelFolders } from '../models/service.js';
 import { createProjectHandlers } from '../ipc/project-handlers.js';
 import { createDesktopServices } from './desktop-services.js';
 import { EVENT_CHANNEL, guardInvoke, INVOKE_CHANNEL } from './ipc-guard.js';
@@ -56,13 +57,15 @@ function emit<E extends EventName>(event: E, payload: EventPayload<E>): void {
 /** `--model-dir=DIR` adds a model folder searched first (development, tests). */
 const extraModelDir = app.commandLine.getSwitchValue('model-dir');
 
+const modelPlaces = {
+  shippedDir: paths.shippedModels,
+  userDir: paths.userModels(),
+  extraFolders: extraModelDir ? [{ source: 'user' as const, dir: path.resolve(extraModelDir) }] : [],
+};
+const models = createModelService({ ...modelPlaces, emit: (event, payload) => emit(event, payload) });
+
 const services = createDesktopServices({
-  modelFolders: (store) => [
-    ...(extraModelDir ? [{ source: 'user' as const, dir: path.resolve(extraModelDir) }] : []),
-    { source: 'shipped', dir: paths.shippedModels },
-    { source: 'user', dir: paths.userModels() },
-    { source: 'project', dir: path.join(store.folder, '.loupe', 'models') },
-  ],
+  modelFolders: (store) => modelFolders(modelPlaces, store),
   workerPort: () => utilityProcessPort(utilityProcess.fork(workerEntryPath(), [], { serviceName: 'Loupe inference', stdio: 'inherit' })),
   emit,
   onProgress: (progress) => {
@@ -80,6 +83,7 @@ const services = createDesktopServices({
 const handlers = createProjectHandlers({
   ...services,
   exportCoco,
+  models,
   async open(folder) {
     const store = await services.open(folder);
     recent = addRecent(recent, store.folder);
