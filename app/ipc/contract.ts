@@ -219,6 +219,8 @@ export const channels = {
       modelId: modelId.optional(),
       imageIds: z.array(imageId).max(1_000_000).optional(),
       threshold: z.number().min(0).max(1).optional(),
+      /** Execution provider ('auto' tries the platform's accelerator, then the CPU); one of `models.installed`'s providers. */
+      provider: z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml']).optional(),
     }),
     res: runProgressSchema,
   },

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventName, EventPayload, RunProgress } from '../../app/ipc/contract.js';
+import { channels } from '../../app/ipc/contract.js';
+import { PROVIDER_CHOICES } from '../inference/providers.js';
 import { HandlerError } from '../ipc/handlers.js';
 import { openProject } from '../store/index.js';
 import { createDesktopServices, type DesktopServices } from './desktop-services.js';
@@ -92,5 +94,15 @@ describe('desktop services', () => {
     await expect(empty.prelabel.start(store, { modelId: 999 as never })).rejects.toThrow('model 999 does not exist');
     expect(() => empty.prelabel.cancel(5 as never)).toThrow('run 5 is not in progress');
     await empty.close();
+  });
+
+  it('passes the chosen execution provider to the run, which refuses one this platform lacks', async () => {
+    expect(channels['prelabel.start'].req.shape.provider.unwrap().options).toEqual([...PROVIDER_CHOICES]);
+    const chosen = services();
+    const store = await chosen.open(folder);
+    const foreign = process.platform === 'darwin' ? 'dml' : 'coreml';
+    await expect(chosen.prelabel.start(store, { provider: foreign })).rejects.toThrow(new RegExp(`\\('${foreign}'\\) is not available on ${process.platform}`));
+    expect(chosen.busy()).toBe(false);
+    await chosen.close();
   });
 });

@@ -81,6 +81,7 @@ export function createDesktopServices(options: DesktopServicesOptions): DesktopS
         scope: 'pending',
         ...(request.imageIds !== undefined && { imageIds: request.imageIds }),
         ...(request.threshold !== undefined && { threshold: request.threshold }),
+        ...(request.provider !== undefined && { provider: request.provider }),
         ...(options.workerPort !== undefined && { workerPort: options.workerPort }),
       });
       job.on((event) => {
