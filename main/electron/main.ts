@@ -44,7 +44,7 @@ const log = (message: string) => console.error(`[loupe] ${message}`);
 // Before 'ready': both schemes behave like https (standard, secure origin, fetch-able); nothing else is privileged.
 protocol.registerSchemesAsPrivileged([
   { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true } },
-  { scheme: IMAGE_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+  { scheme: IMAGE_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true } },
 ]);
 
 let window: BrowserWindow | null = null;

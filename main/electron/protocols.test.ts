@@ -75,6 +75,7 @@ describe('loupe-image:// protocol', () => {
     const response = await get(images, 'loupe-image://files/sub%20dir/rotated.jpg');
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('image/jpeg');
+    expect(response.headers.get('access-control-allow-origin')).toBe('app://loupe');
     const meta = await sharp(Buffer.from(await response.arrayBuffer())).metadata();
     expect([meta.width, meta.height, meta.orientation ?? 1]).toEqual([20, 40, 1]);
     const png = await get(images, 'loupe-image://files/plain.png');

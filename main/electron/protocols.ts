@@ -7,7 +7,7 @@ import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { IMAGE_EXTENSIONS, imageForDisplay, ThumbnailCache } from '../bridge/media.js';
 import { resolveInsideRoot, UnsafePathError } from './safe-path.js';
-import { APP_HOST, APP_SCHEME, IMAGE_SCHEME, SECURITY_HEADERS } from './security.js';
+import { APP_HOST, APP_ORIGIN, APP_SCHEME, IMAGE_SCHEME, SECURITY_HEADERS } from './security.js';
 
 export type ProtocolHandler = (request: Request) => Promise<Response>;
 
@@ -84,6 +84,8 @@ export function createImageProtocolHandler(options: ImageProtocolOptions): Proto
         return text(403, 'not an image of this project');
       }
       const media = kind === 'files' ? await imageForDisplay(file) : await thumbnailsOf(folder).get(file);
-      return respond(200, media.body, media.type, { 'Cache-Control': 'private, max-age=3600' }, request.method === 'HEAD');
+      // CORS for our page only: an <img crossorigin> from app://loupe can then be read back from a canvas untainted.
+      const headers = { 'Cache-Control': 'private, max-age=3600', 'Access-Control-Allow-Origin': APP_ORIGIN, Vary: 'Origin' };
+      return respond(200, media.body, media.type, headers, request.method === 'HEAD');
     });
 }
