@@ -6,7 +6,7 @@ import Konva from 'konva';
 import type { Annotation, AnnotationId, Bbox, Category } from '../../app/model/index.js';
 import type { Point } from '../editor/mask-ops.js';
 import type { PointerInfo, Preview } from '../editor/tools/index.js';
-import { maskBitmap } from './mask-bitmap.js';
+import { maskBitmap, type MaskBitmap } from './mask-bitmap.js';
 
 export interface CanvasCallbacks {
   pointer(kind: 'down' | 'move' | 'up', p: Point, info: PointerInfo): void;
@@ -38,8 +38,8 @@ const LABEL_FONT = 12;
 
 export class CanvasView {
   readonly stage: Konva.Stage;
-  private readonly imageLayer = new Konva.Layer({ listening: false });
-  private readonly maskLayer = new Konva.Layer({ listening: false, imageSmoothingEnabled: false });
+  /** The image and the mask composite share one layer: one canvas fewer for the browser to composite each frame. */
+  private readonly pictureLayer = new Konva.Layer({ listening: false });
   private readonly shapeLayer = new Konva.Layer();
   private readonly overlayLayer = new Konva.Layer({ listening: false });
   private readonly imageNode = new Konva.Image({ image: undefined, x: 0, y: 0 });
@@ -49,8 +49,28 @@ export class CanvasView {
   });
   private levels: { scale: number; source: CanvasImageSource }[] = [];
   private imageSize = { width: 1, height: 1 };
-  private readonly bitmaps = new Map<AnnotationId, { key: string; node: Konva.Image }>();
-  private readonly boxes = new Map<AnnotationId, { key: string; rect: Konva.Rect; label: Konva.Label }>();
+  /** Each mask's own bitmap (its box, in its class colour), rebuilt only when its mask or colour changes. */
+  private readonly bitmaps = new Map<AnnotationId, { key: string; bitmap: MaskBitmap | null }>();
+  /**
+   * All visible masks drawn into one image-sized canvas, each at the mask opacity, so a frame of pan or
+   * zoom draws one bitmap instead of hundreds. Re-composed only when the scene or display changes.
+   */
+  private readonly composite = document.createElement('canvas');
+  private readonly compositeNode = new Konva.Shape({
+    listening: false,
+    sceneFunc: (context) => {
+      // Mask pixels stay crisp (nearest neighbour) while the image below is smoothed when zoomed out.
+      const native = (context as unknown as { _context: CanvasRenderingContext2D })._context;
+      const smoothing = native.imageSmoothingEnabled;
+      native.imageSmoothingEnabled = false;
+      native.drawImage(this.composite, 0, 0, this.imageSize.width, this.imageSize.height);
+      native.imageSmoothingEnabled = smoothing;
+    },
+  });
+  private compositeKey = '';
+  private compositeScale = 1;
+  private composedBitmaps: MaskBitmap[] = [];
+  private readonly boxes = new Map<AnnotationId, { key: string; labelKey: string; rect: Konva.Rect; label: Konva.Label }>();
   private display: DisplayOptions = { showMasks: true, showBoxes: true, showLabels: true, opacity: 0.45 };
   private scene: Scene | null = null;
   private panning: { x: number; y: number } | null = null;
@@ -61,10 +81,9 @@ export class CanvasView {
 
   constructor(private readonly container: HTMLDivElement, private readonly callbacks: CanvasCallbacks) {
     this.stage = new Konva.Stage({ container, width: container.clientWidth || 800, height: container.clientHeight || 600 });
-    this.imageLayer.add(this.imageNode);
+    this.pictureLayer.add(this.imageNode, this.compositeNode);
     this.shapeLayer.add(this.transformer);
-    this.stage.add(this.imageLayer, this.maskLayer, this.shapeLayer, this.overlayLayer);
-    this.maskLayer.opacity(this.display.opacity);
+    this.stage.add(this.pictureLayer, this.shapeLayer, this.overlayLayer);
 
     this.stage.on('wheel', (e) => this.onWheel(e.evt));
     this.stage.on('pointerdown', (e) => this.onPointerDown(e));
@@ -100,8 +119,13 @@ export class CanvasView {
     this.imageSize = { width, height };
     this.levels = buildMipmaps(image, width, height);
     this.imageNode.setAttrs({ image: this.levels[0]!.source, width, height });
-    for (const { node } of this.bitmaps.values()) node.destroy();
     this.bitmaps.clear();
+    // Large images get a smaller composite (at most ~24 MP); masks are nearest-neighbour scaled into it.
+    this.compositeScale = Math.min(1, Math.sqrt(24e6 / (width * height)));
+    this.composite.width = Math.max(1, Math.round(width * this.compositeScale));
+    this.composite.height = Math.max(1, Math.round(height * this.compositeScale));
+
+    this.compositeKey = '';
     for (const { rect, label } of this.boxes.values()) {
       rect.destroy();
       label.destroy();
@@ -111,28 +135,26 @@ export class CanvasView {
     this.fit();
   }
 
+  /** Takes effect at the next setScene. */
   setDisplay(display: DisplayOptions): void {
     this.display = display;
-    this.maskLayer.opacity(display.opacity);
-    if (this.scene) this.setScene(this.scene);
   }
 
   /** Brings the drawn instances in line with `scene`, rebuilding only bitmaps whose mask or colour changed. */
   setScene(scene: Scene): void {
     this.scene = scene;
     const seen = new Set<AnnotationId>();
-    scene.annotations.forEach((a, index) => {
+    const drawn: { id: AnnotationId; bitmap: MaskBitmap }[] = [];
+    for (const a of scene.annotations) {
       seen.add(a.id);
       const color = scene.categories.get(a.categoryId)?.color ?? '#ffffff';
       const shown = scene.visible(a);
-      this.syncMask(a, color, shown && this.display.showMasks, index);
+      const bitmap = this.maskBitmapOf(a, color);
+      if (bitmap && shown && this.display.showMasks) drawn.push({ id: a.id, bitmap });
       this.syncBox(a, color, scene, shown);
-    });
-    for (const [id, { node }] of this.bitmaps) {
-      if (seen.has(id)) continue;
-      node.destroy();
-      this.bitmaps.delete(id);
     }
+    for (const id of this.bitmaps.keys()) if (!seen.has(id)) this.bitmaps.delete(id);
+    this.compose(drawn, scene.selection);
     for (const [id, { rect, label }] of this.boxes) {
       if (seen.has(id)) continue;
       rect.destroy();
@@ -145,6 +167,8 @@ export class CanvasView {
       const active = handles.includes(rect);
       rect.listening(active);
       rect.draggable(active);
+      // Only the selected box is filled (transparently, to be grabbable): filling every box costs each frame.
+      rect.fillEnabled(active);
     }
     this.transformer.nodes(handles);
     this.transformer.moveToTop();
@@ -153,9 +177,12 @@ export class CanvasView {
   }
 
   setPreview(preview: Preview | null): void {
+    const wasShown = this.overlayLayer.visible();
     this.overlayLayer.destroyChildren();
+    // An empty overlay is hidden, so the browser does not composite an empty canvas every frame.
+    this.overlayLayer.visible(preview !== null);
     if (preview) this.overlayLayer.add(...previewShapes(preview, this.scale));
-    this.overlayLayer.batchDraw();
+    if (preview || wasShown) this.overlayLayer.batchDraw();
   }
 
   fit(): void {
@@ -194,25 +221,36 @@ export class CanvasView {
     this.stage.destroy();
   }
 
-  private syncMask(a: Annotation, color: string, shown: boolean, index: number): void {
-    const existing = this.bitmaps.get(a.id);
+  private maskBitmapOf(a: Annotation, color: string): MaskBitmap | null {
     if (!a.mask) {
-      existing?.node.destroy();
       this.bitmaps.delete(a.id);
-      return;
+      return null;
     }
     const key = `${color}|${a.mask.counts}`;
-    let node = existing?.node;
-    if (!existing || existing.key !== key) {
-      existing?.node.destroy();
-      const bitmap = maskBitmap(a.mask, a.bbox, color);
-      if (!bitmap) return void this.bitmaps.delete(a.id);
-      node = new Konva.Image({ image: bitmap.canvas, x: bitmap.x, y: bitmap.y, listening: false });
-      this.maskLayer.add(node);
-      this.bitmaps.set(a.id, { key, node });
+    const existing = this.bitmaps.get(a.id);
+    if (existing?.key === key) return existing.bitmap;
+    const bitmap = maskBitmap(a.mask, a.bbox, color);
+    this.bitmaps.set(a.id, { key, bitmap });
+    return bitmap;
+  }
+
+  private compose(drawn: readonly { id: AnnotationId; bitmap: MaskBitmap }[], selection: AnnotationId | null): void {
+    const opacity = this.display.opacity;
+    // Bitmaps are replaced, never changed, when a mask or colour changes: the same list means the same picture.
+    const key = `${opacity}|${selection}`;
+    if (key === this.compositeKey && this.composedBitmaps.length === drawn.length && drawn.every((d, i) => this.composedBitmaps[i] === d.bitmap)) return;
+    this.compositeKey = key;
+    this.composedBitmaps = drawn.map((d) => d.bitmap);
+    const ctx = this.composite.getContext('2d')!;
+    const s = this.compositeScale;
+    ctx.imageSmoothingEnabled = false;
+    ctx.clearRect(0, 0, this.composite.width, this.composite.height);
+    for (const { id, bitmap } of drawn) {
+      ctx.globalAlpha = id === selection ? Math.min(1, opacity + 0.25) : opacity;
+      ctx.drawImage(bitmap.canvas, bitmap.x * s, bitmap.y * s, bitmap.canvas.width * s, bitmap.canvas.height * s);
     }
-    node!.visible(shown);
-    node!.zIndex(Math.min(index, this.maskLayer.children.length - 1));
+    ctx.globalAlpha = 1;
+    this.pictureLayer.batchDraw();
   }
 
   private syncBox(a: Annotation, color: string, scene: Scene, shown: boolean): void {
@@ -223,12 +261,15 @@ export class CanvasView {
     let entry = this.boxes.get(a.id);
     if (!entry) {
       // The transparent fill makes the whole box grabbable when it is the selected, draggable one.
-      const rect = new Konva.Rect({ strokeScaleEnabled: false, listening: false, name: 'box', fill: 'rgba(0,0,0,0)' });
+      const rect = new Konva.Rect({
+        strokeScaleEnabled: false, listening: false, name: 'box', fill: 'rgba(0,0,0,0)', fillEnabled: false,
+        perfectDrawEnabled: false, shadowForStrokeEnabled: false,
+      });
       rect.on('dragend transformend', () => this.reportBox(a.id, rect));
-      const label = new Konva.Label({ listening: false });
+      const label = new Konva.Label({ listening: false, perfectDrawEnabled: false });
       label.add(new Konva.Tag({ cornerRadius: 2 }), new Konva.Text({ fontSize: LABEL_FONT, padding: 2, fill: '#000000', fontFamily: 'system-ui, sans-serif' }));
       this.shapeLayer.add(rect, label);
-      entry = { key: '', rect, label };
+      entry = { key: '', labelKey: '', rect, label };
       this.boxes.set(a.id, entry);
     }
     if (entry.key !== key) {
@@ -238,9 +279,13 @@ export class CanvasView {
         strokeWidth: selected ? 3 : 1.5, dash: a.state === 'rejected' ? [6, 4] : a.origin === 'human' ? undefined : a.state === 'pending' ? [2, 2] : undefined,
       });
       entry.label.position({ x, y });
+      entry.key = key;
+    }
+    const labelKey = `${text}|${selected ? '#ffffff' : color}`;
+    if (entry.labelKey !== labelKey) {
       (entry.label.getTag() as Konva.Tag).fill(selected ? '#ffffff' : color);
       (entry.label.getText() as Konva.Text).text(text);
-      entry.key = key;
+      entry.labelKey = labelKey;
     }
     entry.rect.visible(shown && (this.display.showBoxes || selected));
     entry.label.visible(shown && this.display.showLabels);
@@ -324,7 +369,7 @@ export class CanvasView {
     // The coarsest mipmap still at least as detailed as the screen; crisp pixels when zoomed far in.
     const level = [...this.levels].reverse().find((l) => l.scale >= scale) ?? this.levels[0];
     if (level && this.imageNode.image() !== level.source) this.imageNode.image(level.source);
-    this.imageLayer.imageSmoothingEnabled(scale < 2);
+    this.pictureLayer.imageSmoothingEnabled(scale < 2);
     this.scaleLabels();
     this.stage.batchDraw();
     this.callbacks.viewChanged?.();

@@ -10,6 +10,7 @@ import { BoxTool, BrushTool, PolygonTool, SelectTool, VertexTool, type Tool, typ
 import { clear, h } from './dom.js';
 import { helpOverlay } from './help-overlay.js';
 import { ImageList } from './image-list.js';
+import { PictureCache } from './picture-cache.js';
 
 interface Settings {
   tool: ToolName;
@@ -40,6 +41,7 @@ export class App {
   private run: RunProgress | null = null;
   private opening = 0;
   private renderQueued = false;
+  private readonly pictures = new PictureCache((image) => this.api.imageUrl(image));
   /** Milliseconds the last image switch took (list click to drawn); read by the benchmark. */
   lastSwitchMs = 0;
 
@@ -116,6 +118,11 @@ export class App {
     return this.canvas;
   }
 
+  /** The images loaded into the list so far, in list order. */
+  get listedImages(): readonly ImageRecord[] {
+    return this.list.loaded;
+  }
+
   setTool(tool: ToolName): void {
     this.tools[this.settings.tool].cancel();
     this.settings.tool = tool;
@@ -127,9 +134,7 @@ export class App {
   async open(image: ImageRecord, keepView = false): Promise<void> {
     const started = performance.now();
     const ticket = ++this.opening;
-    const picture = new Image();
-    picture.src = this.api.imageUrl(image);
-    const [{ annotations }] = await Promise.all([this.api.invoke('annotations.list', { imageId: image.id }), picture.decode()]);
+    const [{ annotations }, picture] = await Promise.all([this.api.invoke('annotations.list', { imageId: image.id }), this.pictures.get(image)]);
     if (ticket !== this.opening) return;
     await this.editor?.whenSaved();
     this.unsubscribe?.();
@@ -149,6 +154,8 @@ export class App {
     this.list.highlight(image.id);
     this.renderNow();
     this.lastSwitchMs = performance.now() - started;
+    // The review flow goes forward: have the next image decoded before it is asked for.
+    void this.list.neighbour(image.id, 1).then((next) => next && this.pictures.get(next)).catch(() => {});
   }
 
   // ---- actions ----
