@@ -46,6 +46,8 @@ function sessionOptions(provider: ProviderName, settings: SessionSettings): ort.
   return {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
+    // Idle intra-op threads would otherwise spin, taking the cores that decode the next image meanwhile.
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
     ...(settings.intraOpThreads ? { intraOpNumThreads: settings.intraOpThreads } : {}),
     ...(settings.interOpThreads ? { interOpNumThreads: settings.interOpThreads } : {}),
   };

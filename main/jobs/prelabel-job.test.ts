@@ -164,6 +164,10 @@ describe('a pre-label job', () => {
       if (doneSeen === 3) job.cancel();
     });
     expect(pausedAt).toBe(1);
+    // Paused means idle: the 'paused' event comes once nothing is in flight, before any further image.
+    const pausedEvent = events.findIndex((e) => e.type === 'paused');
+    expect(events[pausedEvent]).toMatchObject({ type: 'paused', progress: { state: 'paused', done: 1 } });
+    expect(events.slice(0, pausedEvent).filter((e) => e.type === 'image-done')).toHaveLength(1);
     const resumeIndex = timeline.indexOf('resume');
     // Nothing finished while paused; work went on after resume.
     expect(timeline.slice(timeline.indexOf('paused'), resumeIndex).filter((t) => t.startsWith('done'))).toEqual([]);

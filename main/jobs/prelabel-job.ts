@@ -71,6 +71,8 @@ export type PrelabelEvent =
   | { type: 'image-failed'; imageId: ImageId; path: string; kind: ImageFailureKind; message: string }
   /** A batch of results is committed: these images' annotations and statuses changed. */
   | { type: 'batch-written'; imageIds: ImageId[] }
+  /** After pause(), once the images in flight have finished and been written: the job is idle. */
+  | { type: 'paused'; progress: JobProgress }
   | { type: 'finished'; summary: JobSummary };
 
 const PAGE = 1000;
@@ -258,7 +260,10 @@ export class PrelabelJob {
         if (this.state === 'paused') {
           await Promise.all(inFlight);
           this.flush();
-          if (this.state === 'paused') await new Promise<void>((resolve) => (this.resumeSignal = resolve));
+          if (this.state === 'paused') {
+            this.emit({ type: 'paused', progress: this.progress() });
+            await new Promise<void>((resolve) => (this.resumeSignal = resolve));
+          }
           this.resumeSignal = null;
           continue;
         }
