@@ -20,7 +20,18 @@ export type MenuRole =
   | 'minimize' | 'zoom' | 'front' | 'window' | 'help' | 'appMenu' | 'fileMenu' | 'editMenu' | 'viewMenu' | 'windowMenu';
 
 export type MenuSpec =
-  | { readonly kind: 'command'; readonly label: string; readonly accelerator?: string; readonly enabled?: boolean; readonly command: MenuCommand }
+  | {
+      readonly kind: 'command';
+      readonly label: string;
+      readonly accelerator?: string;
+      /**
+       * Shows the shortcut in the menu but lets the key reach the page, whose own handler knows the
+       * context (undo in a text field is the field's, on the canvas the editor's).
+       */
+      readonly keyGoesToPage?: boolean;
+      readonly enabled?: boolean;
+      readonly command: MenuCommand;
+    }
   | { readonly kind: 'role'; readonly role: MenuRole }
   | { readonly kind: 'separator' }
   | { readonly kind: 'submenu'; readonly label: string; readonly role?: MenuRole; readonly items: readonly MenuSpec[] };
@@ -57,7 +68,7 @@ export function menuTemplate(context: MenuContext): MenuSpec[] {
       { kind: 'command', label: 'Open Folder…', accelerator: 'CmdOrCtrl+O', command: { type: 'open-folder' } },
       { kind: 'submenu', label: 'Open Recent', items: recentItems },
       separator,
-      { kind: 'command', label: 'Import Model…', accelerator: 'CmdOrCtrl+Shift+I', command: { type: 'import-model' } },
+      { kind: 'command', label: 'Import Model…', command: { type: 'import-model' } },
       { kind: 'command', label: 'Export COCO…', accelerator: 'CmdOrCtrl+E', enabled: context.projectOpen, command: { type: 'export-coco' } },
       separator,
       role(mac ? 'close' : 'quit'),
@@ -68,8 +79,8 @@ export function menuTemplate(context: MenuContext): MenuSpec[] {
     kind: 'submenu',
     label: '&Edit',
     items: [
-      { kind: 'command', label: 'Undo', accelerator: 'CmdOrCtrl+Z', command: { type: 'undo' } },
-      { kind: 'command', label: 'Redo', accelerator: mac ? 'Shift+Cmd+Z' : 'Ctrl+Y', command: { type: 'redo' } },
+      { kind: 'command', label: 'Undo', accelerator: 'CmdOrCtrl+Z', keyGoesToPage: true, command: { type: 'undo' } },
+      { kind: 'command', label: 'Redo', accelerator: mac ? 'Shift+Cmd+Z' : 'Ctrl+Y', keyGoesToPage: true, command: { type: 'redo' } },
       separator,
       role('cut'),
       role('copy'),

@@ -44,6 +44,22 @@ describe('menuTemplate', () => {
     expect(find(menuTemplate({ ...base, projectOpen: false, platform: 'linux' }), 'Export COCO…')).toMatchObject({ enabled: false });
   });
 
+  it('registers no shortcut twice, nor one the editor uses without the menu', () => {
+    for (const isPackaged of [true, false]) {
+      const accelerators: string[] = [];
+      const walk = (specs: readonly MenuSpec[]) => {
+        for (const spec of specs) {
+          if (spec.kind === 'submenu') walk(spec.items);
+          if (spec.kind === 'command' && spec.accelerator && !spec.keyGoesToPage) accelerators.push(spec.accelerator);
+        }
+      };
+      walk(menuTemplate({ ...base, isPackaged, platform: 'linux' }));
+      expect(new Set(accelerators).size).toBe(accelerators.length);
+      // Chromium's devtools shortcut, used by the toggleDevTools role in development builds.
+      expect(accelerators).not.toContain('CmdOrCtrl+Shift+I');
+    }
+  });
+
   it('offers developer tools only in unpackaged builds', () => {
     const roles = (isPackaged: boolean) => JSON.stringify(menuTemplate({ ...base, isPackaged, platform: 'linux' }));
     expect(roles(true)).not.toContain('toggleDevTools');
@@ -65,5 +81,12 @@ describe('toElectronMenu', () => {
     const recent = (fileItems[1]!.submenu as MenuItemConstructorOptions[])[1]!;
     (recent.click as () => void)();
     expect(sent).toEqual([{ type: 'open-folder' }, { type: 'open-recent', folder: '/data/b' }]);
+    // Undo and redo keys stay with the page (text fields, the editor); the menu only shows them.
+    const editItems = items[1]!.submenu as MenuItemConstructorOptions[];
+    expect(editItems.slice(0, 2)).toMatchObject([
+      { label: 'Undo', accelerator: 'CmdOrCtrl+Z', registerAccelerator: false },
+      { label: 'Redo', accelerator: 'Ctrl+Y', registerAccelerator: false },
+    ]);
+    expect(fileItems[0]).not.toHaveProperty('registerAccelerator');
   });
 });

@@ -19,6 +19,7 @@ export function toElectronMenu(specs: readonly MenuSpec[], onCommand: (command: 
         return {
           label: spec.label,
           ...(spec.accelerator !== undefined && { accelerator: spec.accelerator }),
+          ...(spec.keyGoesToPage && { registerAccelerator: false }),
           enabled: spec.enabled ?? true,
           click: () => onCommand(spec.command),
         };
