@@ -14,6 +14,7 @@ import { exportCoco } from '../ipc/coco-export.js';
 import { createDispatcher } from '../ipc/handlers.js';
 import { createModelService, modelFolders } from '../models/service.js';
 import { createProjectHandlers } from '../ipc/project-handlers.js';
+import { appPaths } from './app-paths.js';
 import { createDesktopServices } from './desktop-services.js';
 import { EVENT_CHANNEL, guardInvoke, INVOKE_CHANNEL } from './ipc-guard.js';
 import { toElectronMenu } from './menu.js';
@@ -26,18 +27,7 @@ import { loadWindowState, MIN_SIZE, placeWindow, saveWindowState } from './windo
 
 /** The app root: dist/main/electron/main.js -> root (inside app.asar when packaged). */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-/** Files native code reads (onnxruntime, sharp) live beside the asar, unpacked. */
-const unpacked = (p: string) => p.replace(`${path.sep}app.asar${path.sep}`, `${path.sep}app.asar.unpacked${path.sep}`);
-const paths = {
-  renderer: path.join(root, 'dist', 'renderer'),
-  preload: path.join(root, 'dist', 'electron', 'preload.cjs'),
-  shippedModels: unpacked(path.join(root, 'resources', 'models')),
-  icon: path.join(root, 'resources', 'icons', 'icon.png'),
-  readme: path.join(root, 'README.md'),
-  userModels: () => path.join(app.getPath('userData'), 'models'),
-  recent: () => path.join(app.getPath('userData'), 'recent-projects.json'),
-  windowState: () => path.join(app.getPath('userData'), 'window-state.json'),
-};
+const paths = appPaths(root, app.getPath('userData'));
 
 const log = (message: string) => console.error(`[loupe] ${message}`);
 
@@ -59,7 +49,7 @@ const extraModelDir = app.commandLine.getSwitchValue('model-dir');
 
 const modelPlaces = {
   shippedDir: paths.shippedModels,
-  userDir: paths.userModels(),
+  userDir: paths.userModels,
   extraFolders: extraModelDir ? [{ source: 'user' as const, dir: path.resolve(extraModelDir) }] : [],
 };
 const models = createModelService({ ...modelPlaces, emit: (event, payload) => emit(event, payload) });
@@ -87,7 +77,7 @@ const handlers = createProjectHandlers({
   async open(folder) {
     const store = await services.open(folder);
     recent = addRecent(recent, store.folder);
-    await saveRecent(paths.recent(), recent);
+    await saveRecent(paths.recent, recent);
     rebuildMenu();
     return store;
   },
@@ -124,19 +114,19 @@ async function runMenuCommand(command: MenuCommand): Promise<void> {
     case 'open-recent':
       if (!(await openFolderIfDirectory(command.folder))) {
         recent = removeRecent(recent, command.folder);
-        await saveRecent(paths.recent(), recent);
+        await saveRecent(paths.recent, recent);
         rebuildMenu();
         await dialog.showMessageBox({ type: 'warning', message: `${command.folder} is no longer there`, detail: 'It was removed from the recent projects.' });
       }
       return;
     case 'clear-recent':
       recent = [];
-      await saveRecent(paths.recent(), recent);
+      await saveRecent(paths.recent, recent);
       rebuildMenu();
       return;
     case 'show-model-folder':
-      await mkdir(paths.userModels(), { recursive: true });
-      await shell.openPath(paths.userModels());
+      await mkdir(paths.userModels, { recursive: true });
+      await shell.openPath(paths.userModels);
       return;
     case 'open-docs':
       await shell.openPath(paths.readme);
@@ -178,7 +168,7 @@ const backgroundColor = () => (nativeTheme.shouldUseDarkColors ? '#1b1d21' : '#f
 
 async function createWindow(): Promise<void> {
   const displays = [screen.getPrimaryDisplay(), ...screen.getAllDisplays().filter((d) => d.id !== screen.getPrimaryDisplay().id)];
-  const placement = placeWindow(await loadWindowState(paths.windowState(), log), displays.map((d) => d.workArea));
+  const placement = placeWindow(await loadWindowState(paths.windowState, log), displays.map((d) => d.workArea));
   const win = new BrowserWindow({
     ...(placement.x !== undefined && { x: placement.x, y: placement.y }),
     width: placement.width,
@@ -220,7 +210,7 @@ async function createWindow(): Promise<void> {
     event.preventDefault();
     closing = true;
     const state = { bounds: win.getNormalBounds(), maximized: win.isMaximized() };
-    void Promise.allSettled([saveWindowState(paths.windowState(), state), services.close()]).then(() => win.destroy());
+    void Promise.allSettled([saveWindowState(paths.windowState, state), services.close()]).then(() => win.destroy());
   });
   win.on('closed', () => {
     window = null;
@@ -244,7 +234,7 @@ async function ready(): Promise<void> {
 
   ipcMain.handle(INVOKE_CHANNEL, (event, channel: unknown, request: unknown) => invoke(event.senderFrame?.url, channel, request));
 
-  recent = await loadRecent(paths.recent(), log);
+  recent = await loadRecent(paths.recent, log);
   rebuildMenu();
   await openFromCommandLine(process.argv);
   await createWindow();

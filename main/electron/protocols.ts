@@ -6,7 +6,7 @@
 import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { IMAGE_EXTENSIONS, imageForDisplay, ThumbnailCache } from '../bridge/media.js';
-import { resolveInsideRoot, UnsafePathError } from './safe-path.js';
+import { resolveInsideRoot, resolveLexically, UnsafePathError } from './safe-path.js';
 import { APP_HOST, APP_ORIGIN, APP_SCHEME, IMAGE_SCHEME, SECURITY_HEADERS } from './security.js';
 
 export type ProtocolHandler = (request: Request) => Promise<Response>;
@@ -50,9 +50,20 @@ export function createAppProtocolHandler(rendererDir: string, log: (message: str
     guarded(request, log, async () => {
       const raw = rawPathAfter(request.url, APP_SCHEME, APP_HOST);
       if (raw === null) return text(404, 'not an app:// URL of Loupe');
-      const file = await resolveInsideRoot(rendererDir, raw === '' ? 'index.html' : raw);
+      // The renderer's files sit in the app's asar archive when packaged: checked by path, then read.
+      const encoded = raw === '' ? 'index.html' : raw;
+      const file = resolveLexically(rendererDir, encoded);
+      let body: Buffer;
+      try {
+        body = await readFile(file);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') throw new UnsafePathError(encoded, 'not-found');
+        if (code === 'EISDIR') throw new UnsafePathError(encoded, 'not-a-file');
+        throw error;
+      }
       const type = STATIC_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
-      return respond(200, await readFile(file), type, { 'Cache-Control': 'no-cache' }, request.method === 'HEAD');
+      return respond(200, body, type, { 'Cache-Control': 'no-cache' }, request.method === 'HEAD');
     });
 }
 

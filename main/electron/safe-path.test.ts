@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { relativeSegments, resolveInsideRoot, UnsafePathError } from './safe-path.js';
+import { relativeSegments, resolveInsideRoot, resolveLexically, UnsafePathError } from './safe-path.js';
 
 let base: string;
 let root: string;
@@ -102,5 +102,14 @@ describe('resolveInsideRoot', () => {
 describe('relativeSegments', () => {
   it('splits and decodes without touching the disk', () => {
     expect(relativeSegments('x/y%20z')).toEqual(['x', 'y z']);
+  });
+});
+
+describe('resolveLexically', () => {
+  it('joins checked segments under the root without reading the disk', () => {
+    expect(resolveLexically('/app.asar/dist/renderer', 'assets/app%20x.js')).toBe('/app.asar/dist/renderer/assets/app x.js');
+    for (const bad of ['../secret', '%2e%2e/x', '/etc/passwd', 'a%00', 'a%5cb']) {
+      expect(() => resolveLexically('/app.asar/dist/renderer', bad), bad).toThrow(UnsafePathError);
+    }
   });
 });

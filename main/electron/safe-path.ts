@@ -59,6 +59,17 @@ function isInside(root: string, candidate: string): boolean {
 }
 
 /**
+ * Resolves `encodedPath` inside `root` without touching the disk: for trees that hold no symbolic
+ * links, such as the renderer's files inside the app's asar archive (where realpath may not reach).
+ */
+export function resolveLexically(root: string, encodedPath: string): string {
+  const segments = relativeSegments(encodedPath);
+  const candidate = path.resolve(root, ...segments);
+  if (!isInside(path.resolve(root), candidate)) throw new UnsafePathError(encodedPath, 'outside-root');
+  return candidate;
+}
+
+/**
  * Resolves `encodedPath` inside `root` and returns the file's real path (no symlinks left in it).
  * Refuses traversal, absolute paths, encoded traversal, NUL bytes, and symlinks whose target lies
  * outside the root's real path; a missing file is 'not-found' (404).
