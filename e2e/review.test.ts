@@ -207,7 +207,7 @@ describe('review flow in Chromium over the bridge', () => {
     await page().click(`[data-image-id="${expected.imageId}"]`);
     await expect.poll(async () => (await snapshot()).imageId).toBe(expected.imageId);
     const { annotations } = await snapshot();
-    const byId = new Map(annotations.map((a) => [a.id, a]));
+    const byId = new Map<string, Annotation>(annotations.map((a) => [a.id, a]));
     expect(byId.get(expected.reclassified!.id)).toMatchObject({ categoryId: expected.reclassified!.categoryId, origin: 'model-edited' });
     expect(maskArea(byId.get(expected.erased!.id)!.mask!)).toBe(expected.erased!.area);
     expect(byId.has(expected.deleted!)).toBe(false);

@@ -3,6 +3,7 @@ import { decode, encode, type BitMask } from '../../app/geometry/rle.js';
 import type { AnnotationChanges } from '../../app/ipc/contract.js';
 import { AnnotationId, CategoryId, ImageId, ModelId, type Annotation, type ImageRecord } from '../../app/model/index.js';
 import { ImageEditor } from './image-editor.js';
+import { UndoStack } from '../../app/history/index.js';
 import { countSet, emptyMask, fillHoles, paintDisc } from './mask-ops.js';
 import { actionFor, SHORTCUTS } from './shortcuts.js';
 import { BoxTool, BrushTool, PolygonTool, SelectTool, VertexTool, type ToolContext } from './tools/index.js';
@@ -83,6 +84,24 @@ describe('ImageEditor', () => {
     const { editor } = setup();
     editor.setMask(AnnotationId('small'), emptyMask(W, H));
     expect(editor.get(AnnotationId('small'))).toBeUndefined();
+  });
+
+  it('keeps the undo history it is given, and clears it when a step no longer fits', () => {
+    const history = new UndoStack<Annotation>();
+    const first = setup();
+    const editor = new ImageEditor({ image, annotations: first.editor.annotations, save: async () => {}, newId: () => AnnotationId('n'), history });
+    editor.remove([AnnotationId('small')]);
+    // The same image opened again, with what the store now holds: the step can still be undone.
+    const reopened = new ImageEditor({ image, annotations: editor.annotations, save: async () => {}, newId: () => AnnotationId('m'), history });
+    expect(reopened.undo()).toBe(true);
+    expect(reopened.annotations.map((a) => a.id).sort()).toEqual(['big', 'small']);
+    // Opened again after something else removed 'big': redoing the removal of 'small' fits, undoing it again does too,
+    // but a step about 'big' would not.
+    reopened.remove([AnnotationId('big')]);
+    const changed = new ImageEditor({ image, annotations: [prediction('big', rectMask(0, 0, 20, 20), 0.9, [0, 0, 20, 20])], save: async () => {}, newId: () => AnnotationId('k'), history });
+    expect(changed.undo()).toBe(false);
+    expect(changed.notice).toMatch(/undo history was cleared/);
+    expect(changed.canUndo || changed.canRedo).toBe(false);
   });
 
   it('reports a failed save and keeps the local edit', async () => {

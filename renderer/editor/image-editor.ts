@@ -1,6 +1,6 @@
 // The annotations of the image being edited, the selection, and every edit as one undoable diff
 // that is saved at once. Headless: no Konva, no DOM.
-import { applyDiff, UndoStack, type Diff } from '../../app/history/index.js';
+import { applyDiff, DiffConflictError, UndoStack, type Diff } from '../../app/history/index.js';
 import { decode, encode, type BitMask } from '../../app/geometry/rle.js';
 import type { AnnotationChanges } from '../../app/ipc/contract.js';
 import type { Annotation, AnnotationId, Bbox, CategoryId, ImageRecord, ReviewState } from '../../app/model/index.js';
@@ -14,13 +14,15 @@ export interface ImageEditorOptions {
   /** Persists one change; resolves with the image's annotations as stored. */
   readonly save: (changes: AnnotationChanges) => Promise<readonly Annotation[] | void>;
   readonly newId: () => AnnotationId;
+  /** The image's undo history, kept by the caller so it survives moving to another image and back. */
+  readonly history?: UndoStack<Annotation>;
 }
 
 export class ImageEditor {
   readonly image: ImageRecord;
   private list: Annotation[];
   private selected: AnnotationId | null = null;
-  private readonly history = new UndoStack<Annotation>();
+  private readonly history: UndoStack<Annotation>;
   private readonly listeners = new Set<() => void>();
   private readonly masks = new Map<AnnotationId, { counts: string; mask: BitMask }>();
   private saving: Promise<void> = Promise.resolve();
@@ -28,12 +30,15 @@ export class ImageEditor {
   private readonly newId: () => AnnotationId;
   /** The last save failure, shown to the person; cleared by the next successful save. */
   saveError: Error | null = null;
+  /** Something the person should be told (not an error). */
+  notice: string | null = null;
 
   constructor(options: ImageEditorOptions) {
     this.image = options.image;
     this.list = [...options.annotations];
     this.save = options.save;
     this.newId = options.newId;
+    this.history = options.history ?? new UndoStack<Annotation>();
   }
 
   get annotations(): readonly Annotation[] {
@@ -87,17 +92,29 @@ export class ImageEditor {
   }
 
   undo(): boolean {
-    const diff = this.history.undo();
-    if (!diff) return false;
-    this.list = applyDiff(this.list, diff);
-    this.persist(diff);
-    return true;
+    return this.replay(this.history.undo());
   }
 
   redo(): boolean {
-    const diff = this.history.redo();
+    return this.replay(this.history.redo());
+  }
+
+  /**
+   * Applies an undo/redo step. A step that no longer fits (the annotations changed outside this
+   * history, e.g. a pre-label run replaced predictions) clears the history instead of guessing.
+   */
+  private replay(diff: AnnotationDiff | null): boolean {
     if (!diff) return false;
-    this.list = applyDiff(this.list, diff);
+    try {
+      this.list = applyDiff(this.list, diff);
+    } catch (error) {
+      if (!(error instanceof DiffConflictError)) throw error;
+      this.history.clear();
+      this.notice = 'The annotations changed since that step, so the undo history was cleared.';
+      this.notify();
+      return false;
+    }
+    if (this.selected && !this.get(this.selected)) this.selected = null;
     this.persist(diff);
     return true;
   }

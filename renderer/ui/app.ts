@@ -1,5 +1,6 @@
 // The review screen: image list, canvas, side panel and toolbar, wired to one ImageEditor per image.
-import { IMAGE_STATUSES, type Annotation, type AnnotationId, type Category, type CategoryId, type ImageRecord, type ImageStatus } from '../../app/model/index.js';
+import { IMAGE_STATUSES, type Annotation, type AnnotationId, type Category, type CategoryId, type ImageId, type ImageRecord, type ImageStatus } from '../../app/model/index.js';
+import { UndoStack } from '../../app/history/index.js';
 import { AnnotationId as toAnnotationId } from '../../app/model/index.js';
 import type { Api, ProjectSummary, RunProgress } from '../../app/ipc/contract.js';
 import { CanvasView } from '../canvas/canvas-view.js';
@@ -41,6 +42,7 @@ export class App {
   private run: RunProgress | null = null;
   private opening = 0;
   private renderQueued = false;
+  private readonly histories = new Map<ImageId, UndoStack<Annotation>>();
   private readonly pictures = new PictureCache((image) => this.api.imageUrl(image));
   /** Milliseconds the last image switch took (list click to drawn); read by the benchmark. */
   lastSwitchMs = 0;
@@ -95,7 +97,8 @@ export class App {
       if (progress.state === 'done' || progress.state === 'cancelled' || progress.state === 'failed') void this.refreshAfterRun();
     });
     api.on('images.changed', ({ ids }) => {
-      if (this.editor && ids.includes(this.editor.image.id) && !this.editor.canUndo) void this.open(this.editor.image, true);
+      // Predictions written for the image on screen: show them (saved edits are in the store too).
+      if (this.editor && ids.includes(this.editor.image.id)) void this.open(this.editor.image, true);
     });
   }
 
@@ -134,8 +137,13 @@ export class App {
   async open(image: ImageRecord, keepView = false): Promise<void> {
     const started = performance.now();
     const ticket = ++this.opening;
-    const [{ annotations }, picture] = await Promise.all([this.api.invoke('annotations.list', { imageId: image.id }), this.pictures.get(image)]);
+    const [{ annotations }, picture] = await Promise.all([
+      this.api.invoke('annotations.list', { imageId: image.id }),
+      // A missing or undecodable file still opens, on a blank canvas, so its annotations stay reachable.
+      this.pictures.get(image).catch(() => blankPicture(image)),
+    ]);
     if (ticket !== this.opening) return;
+    if (picture instanceof HTMLCanvasElement) this.say(`Could not load the pixels of ${image.path}${image.error ? `: ${image.error}` : ''}`);
     await this.editor?.whenSaved();
     this.unsubscribe?.();
     for (const tool of Object.values(this.tools)) tool.cancel();
@@ -143,10 +151,16 @@ export class App {
       image,
       annotations,
       newId: () => toAnnotationId(crypto.randomUUID()),
+      history: this.historyOf(image.id),
       save: async (changes) => {
-        const stored = await this.api.invoke('annotations.apply', { imageId: image.id, changes });
-        void this.refreshImage(image.id);
-        return stored.annotations;
+        try {
+          const stored = await this.api.invoke('annotations.apply', { imageId: image.id, changes });
+          void this.refreshImage(image.id);
+          return stored.annotations;
+        } catch (error) {
+          void this.reloadAfterFailedSave(image, error);
+          throw error;
+        }
       },
     });
     this.unsubscribe = this.editor.subscribe(() => this.render());
@@ -206,6 +220,24 @@ export class App {
     const next = (await this.api.invoke('images.nextToReview', { afterPath: editor.image.path })).image;
     if (next) await this.open(next);
     else this.say('Every image is reviewed.');
+  }
+
+  /** Each image keeps its own undo history while the app runs (the most recent images only). */
+  private historyOf(id: ImageId): UndoStack<Annotation> {
+    let history = this.histories.get(id);
+    if (history) this.histories.delete(id);
+    history ??= new UndoStack<Annotation>();
+    this.histories.set(id, history);
+    while (this.histories.size > 500) this.histories.delete(this.histories.keys().next().value!);
+    return history;
+  }
+
+  /** A change main refused: show what is stored instead, so the screen never shows unsaved work as saved. */
+  private async reloadAfterFailedSave(image: ImageRecord, error: unknown): Promise<void> {
+    await this.editor?.whenSaved();
+    this.histories.delete(image.id);
+    if (this.editor?.image.id === image.id) await this.open(image, true);
+    this.say(`Could not save: ${error instanceof Error ? error.message : String(error)}. Showing the stored annotations.`);
   }
 
   private async step(direction: 1 | -1): Promise<void> {
@@ -284,7 +316,7 @@ export class App {
     await this.loadCategories();
     await this.refreshSummary();
     await this.list.setFilter(this.currentFilter());
-    if (this.editor && !this.editor.canUndo) await this.open(await this.api.invoke('images.get', { id: this.editor.image.id }), true);
+    if (this.editor) await this.open(await this.api.invoke('images.get', { id: this.editor.image.id }), true);
   }
 
   private say(message: string): void {
@@ -456,7 +488,7 @@ export class App {
     const total = summary?.total ?? 0;
     let text = `Reviewed ${reviewed} / ${total}`;
     if (this.run) text += ` · pre-label ${this.run.state}: ${this.run.done}/${this.run.total}${this.run.failed ? `, ${this.run.failed} failed` : ''}`;
-    if (this.editor?.saveError) text += ` · NOT SAVED: ${this.editor.saveError.message}`;
+    if (this.editor?.notice) text += ` · ${this.editor.notice}`;
     this.el.progress.textContent = text;
     this.el.progress.dataset.reviewed = String(reviewed);
   }
@@ -483,4 +515,14 @@ export class App {
       this.say(error instanceof Error ? error.message : String(error));
     }
   }
+}
+
+function blankPicture(image: ImageRecord): HTMLCanvasElement {
+  const canvas = document.createElement('canvas');
+  canvas.width = Math.max(1, image.width);
+  canvas.height = Math.max(1, image.height);
+  const ctx = canvas.getContext('2d')!;
+  ctx.fillStyle = '#3a3a3a';
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  return canvas;
 }
