@@ -1,0 +1,160 @@
+// Editing tools in Chromium over the bridge: box draw/move/resize, vertex edit, fill holes, accept/reject,
+// threshold, prev/next and zoom to the cursor.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decode } from '../app/geometry/rle.js';
+import type { Annotation, Rle } from '../app/model/index.js';
+import { openApp, shot, startSession, type Session } from './harness.js';
+
+let session: Session;
+const page = () => session.page;
+
+const state = () => page().evaluate(() => {
+  const app = window.__loupe!;
+  const editor = app.currentEditor!;
+  return { imageId: editor.image.id as number, annotations: [...editor.annotations] as Annotation[], selection: editor.selection as string | null, scale: app.view.scale };
+});
+const whenSaved = () => page().evaluate(() => window.__loupe!.currentEditor!.whenSaved());
+const toPage = (x: number, y: number) => page().evaluate(([px, py]) => window.__loupe!.view.toClient({ x: px!, y: py! }), [x, y]);
+const selected = async () => {
+  const s = await state();
+  return s.annotations.find((a) => a.id === s.selection)!;
+};
+const area = (rle: Rle) => decode(rle).data.reduce((n, v) => n + v, 0);
+
+async function drag(from: [number, number], to: [number, number]): Promise<void> {
+  const a = await toPage(...from);
+  const b = await toPage(...to);
+  await page().mouse.move(a.x, a.y);
+  await page().mouse.down();
+  await page().mouse.move(b.x, b.y, { steps: 6 });
+  await page().mouse.up();
+}
+
+beforeAll(async () => {
+  session = await startSession('editing');
+  await openApp(page(), session.serving.bridge.url);
+}, 120_000);
+
+afterAll(async () => {
+  await session?.close();
+});
+
+describe('editing tools', () => {
+  it('creates a class from the panel; it becomes the class for new instances', async () => {
+    await page().fill('[data-testid=new-class]', 'widget');
+    await page().press('[data-testid=new-class]', 'Enter');
+    await expect.poll(() => page().locator('.category.active .class').textContent()).toBe('widget');
+    await page().locator('[data-testid=canvas]').click({ position: { x: 5, y: 5 } }); // keys go to the editor again
+  });
+
+  it('draws a box, moves it by dragging and resizes it with a handle, each one undo step', async () => {
+    await page().keyboard.press('b');
+    await drag([60, 60], [140, 120]);
+    await whenSaved();
+    const drawn = await selected();
+    expect(drawn).toMatchObject({ bbox: [60, 60, 80, 60], mask: null, origin: 'human' });
+    await page().keyboard.press('v');
+    await page().waitForTimeout(50);
+    await drag([100, 90], [130, 110]); // drag the selected box by its inside
+    await whenSaved();
+    expect((await selected()).bbox.map(Math.round)).toEqual([90, 80, 80, 60]);
+    // The bottom-right handle sits on the box corner.
+    await drag([170, 140], [190, 150]);
+    await whenSaved();
+    const [x, y, w, h] = (await selected()).bbox.map(Math.round);
+    expect([x, y]).toEqual([90, 80]);
+    expect(w).toBeGreaterThan(95);
+    expect(h).toBeGreaterThan(65);
+    await shot(page(), 'edit-01-box');
+    await page().keyboard.press('Control+z');
+    await page().keyboard.press('Control+z');
+    await whenSaved();
+    expect((await selected()).bbox).toEqual([60, 60, 80, 60]);
+  });
+
+  it('edits an outline vertex and fills a hole', async () => {
+    await page().keyboard.press('Escape');
+    await page().keyboard.press('p');
+    for (const [x, y] of [[200, 40], [300, 40], [300, 140], [200, 140]] as const) {
+      const p = await toPage(x, y);
+      await page().mouse.click(p.x, p.y);
+    }
+    await page().keyboard.press('Enter');
+    await whenSaved();
+    const square = await selected();
+    const squareArea = area(square.mask!);
+    await page().keyboard.press('e');
+    await page().waitForTimeout(50);
+    await drag([300, 140], [330, 170]); // pull the bottom-right corner out
+    await whenSaved();
+    const pulled = await selected();
+    expect(pulled.id).toBe(square.id);
+    expect(area(pulled.mask!)).toBeGreaterThan(squareArea);
+    expect(pulled.bbox[0] + pulled.bbox[2]).toBeGreaterThan(320);
+    await shot(page(), 'edit-02-vertex');
+    // Erase a hole in the middle, then fill it.
+    await page().keyboard.press('x');
+    await drag([245, 90], [255, 90]);
+    await whenSaved();
+    const holed = await selected();
+    expect(decode(holed.mask!).data[90 * holed.mask!.size[1] + 250]).toBe(0);
+    await page().keyboard.press('f');
+    await whenSaved();
+    const filled = await selected();
+    expect(decode(filled.mask!).data[90 * filled.mask!.size[1] + 250]).toBe(1);
+    expect(area(filled.mask!)).toBe(area(pulled.mask!));
+  });
+
+  it('zooms to the cursor: the image point under the pointer stays put', async () => {
+    await page().keyboard.press('v');
+    const before = await state();
+    const anchor = await toPage(150, 100);
+    await page().mouse.move(anchor.x, anchor.y);
+    await page().mouse.wheel(0, -300);
+    await expect.poll(async () => (await state()).scale).toBeGreaterThan(before.scale * 1.2);
+    const after = await toPage(150, 100);
+    expect(Math.abs(after.x - anchor.x)).toBeLessThan(1.5);
+    expect(Math.abs(after.y - anchor.y)).toBeLessThan(1.5);
+    await page().keyboard.press('0');
+    await expect.poll(async () => (await state()).scale).toBeCloseTo(before.scale, 5);
+  });
+
+  it('accepts, rejects and accepts all above the threshold; the slider hides low scores', async () => {
+    await page().locator('[data-testid=threshold]').fill('0.05');
+    await page().click('[data-testid=prelabel]');
+    await page().waitForFunction(() => /pre-label done/.test(document.querySelector('[data-testid=progress]')!.textContent ?? ''), null, { timeout: 120_000 });
+    await expect.poll(async () => (await state()).annotations.filter((a) => a.origin === 'model').length).toBeGreaterThan(5);
+    const predictions = (await state()).annotations.filter((a) => a.origin === 'model');
+    const [first, second] = predictions;
+    await page().click(`[data-annotation-id="${first!.id}"]`);
+    await page().keyboard.press('a');
+    await page().click(`[data-annotation-id="${second!.id}"]`);
+    await page().keyboard.press('r');
+    await whenSaved();
+    const byId = new Map((await state()).annotations.map((a) => [a.id as string, a]));
+    expect(byId.get(first!.id)).toMatchObject({ state: 'accepted', origin: 'model' });
+    expect(byId.get(second!.id)).toMatchObject({ state: 'rejected' });
+    expect(await page().locator(`[data-annotation-id="${second!.id}"]`).getAttribute('class')).toContain('hidden');
+
+    const scores = predictions.map((a) => a.score!).sort((a, b) => a - b);
+    const threshold = Math.round(scores[Math.floor(scores.length / 2)]! * 100) / 100; // the slider's step is 0.01
+    await page().locator('[data-testid=threshold]').fill(String(threshold));
+    const below = predictions.filter((a) => a.score! < threshold && a.id !== first!.id).length;
+    await expect.poll(() => page().locator('.instance.hidden[data-origin=model]').count()).toBeGreaterThanOrEqual(below);
+    await page().keyboard.press('Shift+A');
+    await whenSaved();
+    const after = (await state()).annotations.filter((a) => a.origin === 'model');
+    expect(after.filter((a) => a.state === 'pending' && a.score! >= threshold)).toEqual([]);
+    expect(after.filter((a) => a.state === 'pending').length).toBeGreaterThan(0);
+    await shot(page(), 'edit-03-accept');
+  });
+
+  it('steps to the next and previous image', async () => {
+    const start = (await state()).imageId;
+    await page().keyboard.press('d');
+    await expect.poll(async () => (await state()).imageId).not.toBe(start);
+    await page().keyboard.press('s');
+    await expect.poll(async () => (await state()).imageId).toBe(start);
+    expect(session.errors).toEqual([]);
+  });
+});
