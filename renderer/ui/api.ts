@@ -17,5 +17,12 @@ export async function connectApi(): Promise<Api> {
     socket.addEventListener('open', () => resolve(), { once: true });
     socket.addEventListener('error', () => reject(new Error('could not connect to Loupe (is `loupe serve` still running?)')), { once: true });
   });
+  socket.addEventListener('close', () => {
+    const banner = document.createElement('div');
+    banner.className = 'disconnected';
+    banner.dataset.testid = 'disconnected';
+    banner.textContent = 'The connection to Loupe was lost. Edits saved so far are kept; start `loupe serve` again and reload this page.';
+    document.body.append(banner);
+  });
   return createSocketApi(socket, location.origin, token);
 }

@@ -1,5 +1,5 @@
 // The review screen: image list, canvas, side panel and toolbar, wired to one ImageEditor per image.
-import { IMAGE_STATUSES, type Annotation, type AnnotationId, type Category, type CategoryId, type ImageId, type ImageRecord, type ImageStatus } from '../../app/model/index.js';
+import { IMAGE_STATUSES, type Annotation, type AnnotationId, type Category, type ImageId, type ImageRecord, type ImageStatus } from '../../app/model/index.js';
 import { UndoStack } from '../../app/history/index.js';
 import { AnnotationId as toAnnotationId } from '../../app/model/index.js';
 import type { Api, ProjectSummary, RunProgress } from '../../app/ipc/contract.js';
@@ -8,23 +8,13 @@ import { ImageEditor } from '../editor/image-editor.js';
 import { copyMask, fillHoles } from '../editor/mask-ops.js';
 import { actionFor, type Action } from '../editor/shortcuts.js';
 import { BoxTool, BrushTool, PolygonTool, SelectTool, VertexTool, type Tool, type ToolContext, type ToolName } from '../editor/tools/index.js';
-import { clear, h } from './dom.js';
+import { h } from './dom.js';
 import { helpOverlay } from './help-overlay.js';
 import { ImageList } from './image-list.js';
+import type { Settings } from './settings.js';
+import { SidePanel } from './side-panel.js';
+import { Toolbar } from './toolbar.js';
 import { PictureCache } from './picture-cache.js';
-
-interface Settings {
-  tool: ToolName;
-  threshold: number;
-  brushRadius: number;
-  activeCategory: CategoryId | null;
-  showMasks: boolean;
-  showBoxes: boolean;
-  showLabels: boolean;
-  opacity: number;
-}
-
-const TOOL_LABELS: Record<ToolName, string> = { select: 'Select', box: 'Box', polygon: 'Polygon', vertices: 'Vertices', brush: 'Brush', eraser: 'Eraser' };
 
 export class App {
   private summary: ProjectSummary | null = null;
@@ -37,7 +27,9 @@ export class App {
   };
   private readonly canvas: CanvasView;
   private readonly list: ImageList;
-  private readonly el: Record<'toolbar' | 'panel' | 'status' | 'progress' | 'message', HTMLElement>;
+  private readonly el: Record<'status' | 'progress' | 'message', HTMLElement>;
+  private readonly toolbar: Toolbar;
+  private readonly panel: SidePanel;
   private help: HTMLElement | null = null;
   private run: RunProgress | null = null;
   private opening = 0;
@@ -50,15 +42,24 @@ export class App {
   constructor(private readonly root: HTMLElement, private readonly api: Api) {
     const canvasHost = h('div', { class: 'canvas', 'data-testid': 'canvas' });
     const listHost = h('aside', { class: 'images' });
+    this.toolbar = new Toolbar(this.settings, {
+      run: (action) => void this.run_(action),
+      prelabel: () => void this.prelabel(),
+      exportCoco: () => void this.exportCoco(),
+      changed: () => this.render(),
+    });
+    this.panel = new SidePanel({
+      select: (id) => this.editor?.select(id),
+      pickClass: (index) => this.pickClass(index),
+      createClass: (name) => this.createClass(name),
+    });
     this.el = {
-      toolbar: h('header', { class: 'toolbar' }),
-      panel: h('aside', { class: 'panel', 'data-testid': 'panel' }),
       status: h('div', { class: 'statusbar', 'data-testid': 'statusbar' }),
       progress: h('span', { class: 'progress', 'data-testid': 'progress' }),
       message: h('span', { class: 'message', 'data-testid': 'message' }),
     };
     this.el.status.append(this.el.progress, this.el.message);
-    root.append(this.el.toolbar, h('div', { class: 'main' }, listHost, canvasHost, this.el.panel), this.el.status);
+    root.append(this.toolbar.element, h('div', { class: 'main' }, listHost, canvasHost, this.panel.element), this.el.status);
     listHost.append(this.filters());
     this.list = new ImageList(listHost, api, (image) => void this.open(image));
 
@@ -275,8 +276,7 @@ export class App {
   }
 
   private onKey(e: KeyboardEvent): void {
-    const target = e.target as HTMLElement;
-    if (target.tagName === 'INPUT' || target.tagName === 'SELECT' || target.tagName === 'TEXTAREA') return;
+    if (isTextEntry(e.target)) return;
     const tool = this.tools[this.settings.tool];
     if (!e.ctrlKey && !e.metaKey && tool.key(e.key)) {
       e.preventDefault();
@@ -345,9 +345,37 @@ export class App {
       });
     }
     this.canvas.setPreview(this.tools[this.settings.tool].preview());
-    this.renderToolbar();
-    this.renderPanel();
+    this.toolbar.update(editor);
+    this.panel.update({
+      title: editor ? editor.image.path : 'No image',
+      annotations: editor?.annotations ?? [],
+      selection: editor?.selection ?? null,
+      categories: this.categories,
+      activeCategory: this.settings.activeCategory,
+      isVisible: (a) => this.isVisible(a),
+    });
+    this.renderClassFilter();
     this.renderStatus();
+  }
+
+  private renderClassFilter(): void {
+    const key = this.categories.map((c) => `${c.id}:${c.name}`).join();
+    if (this.filterClass.dataset.key === key) return;
+    this.filterClass.dataset.key = key;
+    const chosen = this.filterClass.value;
+    this.filterClass.replaceChildren(h('option', { value: '' }, 'All classes'),
+      ...this.categories.map((c) => h('option', { value: c.id, selected: String(c.id) === chosen }, c.name)));
+  }
+
+  private async createClass(name: string): Promise<void> {
+    try {
+      const category = await this.api.invoke('categories.create', { name });
+      await this.loadCategories();
+      this.settings.activeCategory = category.id;
+      this.render();
+    } catch (error) {
+      this.say(error instanceof Error ? error.message : String(error));
+    }
   }
 
   private filterStatus = h('select', { 'data-testid': 'filter-status', 'aria-label': 'Status' });
@@ -376,110 +404,6 @@ export class App {
       ...(categoryId > 0 ? { categoryId } : {}),
       ...(search ? { search } : {}),
     };
-  }
-
-  private renderToolbar(): void {
-    const bar = this.el.toolbar;
-    clear(bar);
-    const s = this.settings;
-    const editor = this.editor;
-    const button = (label: string, action: Action, attrs: Record<string, string | boolean | undefined> = {}) =>
-      h('button', { ...attrs, 'data-action': action, onclick: () => void this.run_(action) }, label);
-    const range = (label: string, testid: string, min: number, max: number, step: number, value: number, set: (v: number) => void) => {
-      const input = h('input', { type: 'range', min, max, step, value, 'data-testid': testid });
-      input.addEventListener('input', () => {
-        set(Number(input.value));
-        this.render();
-      });
-      return h('label', { class: 'range' }, label, input, h('output', {}, String(value)));
-    };
-    const toggle = (label: string, testid: string, value: boolean, set: (v: boolean) => void) => {
-      const input = h('input', { type: 'checkbox', checked: value, 'data-testid': testid });
-      input.addEventListener('change', () => {
-        set(input.checked);
-        this.render();
-      });
-      return h('label', { class: 'toggle' }, input, label);
-    };
-    bar.append(
-      h('div', { class: 'group tools' }, ...(Object.keys(TOOL_LABELS) as ToolName[]).map((t) =>
-        button(TOOL_LABELS[t], `tool.${t}` as Action, { class: t === s.tool ? 'active' : undefined, 'aria-pressed': String(t === s.tool) }))),
-      range('Brush', 'brush-size', 1, 100, 1, s.brushRadius, (v) => (s.brushRadius = v)),
-      h('div', { class: 'group' },
-        button('Undo', 'edit.undo', { disabled: !editor?.canUndo }),
-        button('Redo', 'edit.redo', { disabled: !editor?.canRedo }),
-        button('Fill holes', 'mask.fillHoles', { disabled: !editor?.selection })),
-      range('Threshold', 'threshold', 0, 1, 0.01, s.threshold, (v) => (s.threshold = v)),
-      button('Accept ≥ threshold', 'instance.acceptAbove'),
-      range('Opacity', 'opacity', 0, 1, 0.05, s.opacity, (v) => (s.opacity = v)),
-      h('div', { class: 'group' },
-        toggle('Masks', 'show-masks', s.showMasks, (v) => (s.showMasks = v)),
-        toggle('Boxes', 'show-boxes', s.showBoxes, (v) => (s.showBoxes = v)),
-        toggle('Labels', 'show-labels', s.showLabels, (v) => (s.showLabels = v))),
-      h('div', { class: 'group right' },
-        h('button', { 'data-testid': 'prelabel', onclick: () => void this.prelabel() }, 'Pre-label'),
-        h('button', { 'data-testid': 'export', onclick: () => void this.exportCoco() }, 'Export COCO'),
-        button('Reviewed ⏎', 'review.done', { class: 'primary', 'data-testid': 'mark-reviewed' }),
-        button('?', 'help.toggle', { title: 'Shortcuts' })),
-    );
-  }
-
-  private renderPanel(): void {
-    const panel = this.el.panel;
-    clear(panel);
-    const editor = this.editor;
-    const byId = new Map(this.categories.map((c) => [c.id, c]));
-    const counts = new Map<number, number>();
-    for (const a of editor?.annotations ?? []) counts.set(a.categoryId, (counts.get(a.categoryId) ?? 0) + 1);
-    const instances = editor?.annotations ?? [];
-    panel.append(
-      h('h2', {}, editor ? editor.image.path : 'No image'),
-      h('h3', {}, `Instances (${instances.length})`),
-      h('div', { class: 'instances', 'data-testid': 'instances' }, ...instances.map((a) => {
-        const category = byId.get(a.categoryId);
-        return h('div', {
-          class: `instance${a.id === editor?.selection ? ' selected' : ''}${this.isVisible(a) ? '' : ' hidden'}`,
-          'data-annotation-id': a.id, 'data-state': a.state, 'data-origin': a.origin,
-          onclick: () => editor?.select(a.id),
-        },
-        h('span', { class: 'swatch', style: `background:${category?.color ?? '#fff'}` }),
-        h('span', { class: 'class' }, category?.name ?? '?'),
-        h('span', { class: 'score' }, a.score === null ? '—' : a.score.toFixed(2)),
-        h('span', { class: 'origin' }, a.origin),
-        h('span', { class: `state state-${a.state}` }, a.state));
-      })),
-      h('h3', {}, 'Classes'),
-      h('div', { class: 'classes', 'data-testid': 'classes' }, ...this.categories.map((c, i) => h('div', {
-        class: `category${c.id === this.settings.activeCategory ? ' active' : ''}`,
-        'data-category-id': c.id,
-        title: 'Click: use for new instances and reclassify the selection',
-        onclick: () => this.pickClass(i),
-      },
-      h('span', { class: 'swatch', style: `background:${c.color}` }),
-      h('kbd', {}, i < 9 ? String(i + 1) : ''),
-      h('span', { class: 'class' }, c.name),
-      h('span', { class: 'count' }, String(counts.get(c.id) ?? 0))))),
-      this.newClassForm(),
-    );
-    this.filterClass.replaceChildren(h('option', { value: '' }, 'All classes'),
-      ...this.categories.map((c) => h('option', { value: c.id, selected: String(c.id) === this.filterClass.value }, c.name)));
-  }
-
-  private newClassForm(): HTMLElement {
-    const input = h('input', { placeholder: 'New class', 'data-testid': 'new-class' });
-    return h('form', {
-      class: 'new-class',
-      onsubmit: (e: Event) => {
-        e.preventDefault();
-        const name = input.value.trim();
-        if (!name) return;
-        void this.api.invoke('categories.create', { name }).then(async (c) => {
-          await this.loadCategories();
-          this.settings.activeCategory = c.id;
-          this.render();
-        }, (error: Error) => this.say(error.message));
-      },
-    }, input);
   }
 
   private renderStatus(): void {
@@ -525,4 +449,11 @@ function blankPicture(image: ImageRecord): HTMLCanvasElement {
   ctx.fillStyle = '#3a3a3a';
   ctx.fillRect(0, 0, canvas.width, canvas.height);
   return canvas;
+}
+
+/** Typing into a text field, a select or a text area keeps its keys; sliders and checkboxes do not. */
+function isTextEntry(target: EventTarget | null): boolean {
+  if (!(target instanceof HTMLElement)) return false;
+  if (target instanceof HTMLInputElement) return !['range', 'checkbox', 'radio', 'button', 'submit'].includes(target.type);
+  return target instanceof HTMLSelectElement || target instanceof HTMLTextAreaElement || target.isContentEditable;
 }
