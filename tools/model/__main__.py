@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--checkpoint-every", type=int, default=100)
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
-    p.add_argument("--max-minutes", type=float, default=None, help="training time budget: the LR schedule ends and training stops when it is used")
+    p.add_argument("--max-minutes", type=float, default=None,
+                   help="training time budget: the LR schedule ends and training stops when it is used")
     p.add_argument("--min-size", type=int, default=None, help="short side the network resizes to (new runs)")
     p.add_argument("--max-size", type=int, default=None, help="cap on the long side (new runs)")
     p.add_argument("--machine", default=None, help="machine description recorded in the checkpoint and card")

@@ -185,7 +185,8 @@ def compare(layout: str, expected: tuple[torch.Tensor, ...], actual: dict[str, n
                           f"{ref['scores'][i]:.3f}, box {np.round(ref['boxes'][i], 1).tolist()})")
     if min_iou < 0.99:
         raise ExportError(f"{layout}: a mask's IoU between PyTorch and onnxruntime is {min_iou:.4f} (limit 0.99)")
-    return {"detections": len(required) - excused, "excused_ties": excused, "max_box_diff_px": round(max_box_diff, 4), "min_mask_iou": round(min_iou, 4)}
+    return {"detections": len(required) - excused, "excused_ties": excused,
+            "max_box_diff_px": round(max_box_diff, 4), "min_mask_iou": round(min_iou, 4)}
 
 
 def verification_images(verify_data: str | None, count: int) -> tuple[list[torch.Tensor], str]:
@@ -241,6 +242,7 @@ def card(layout: str, name: str, classes: Classes, state: dict, arch_sizes: tupl
             "data": state.get("data"),
             "iterations": state.get("iteration"),
             "batch_size": state.get("batch_size"),
+            "images_seen": state.get("images_seen"),
             "seconds": round(state.get("training_seconds", 0.0)),
             "machine": state.get("machine"),
             "framework": f"torch {state.get('torch', torch.__version__)}, torchvision {torchvision.__version__}",

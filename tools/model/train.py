@@ -89,11 +89,12 @@ def train(data: str, out: str, iterations: int, batch_size: int = 4, lr: float =
     arch = arch or Architecture()
     model = build_model(len(dataset.classes.labels), arch).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    step, elapsed = 0, 0.0
+    step, elapsed, images_seen = 0, 0.0, 0
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, elapsed = state["iteration"], state["training_seconds"]
+        images_seen = state.get("images_seen", step * state.get("batch_size", batch_size))
         log(f"resumed from {checkpoint_path} at iteration {step}")
     random.seed(seed + step)
     torch.manual_seed(seed + step)
@@ -105,9 +106,9 @@ def train(data: str, out: str, iterations: int, batch_size: int = 4, lr: float =
 
     def checkpoint() -> None:
         save_checkpoint(checkpoint_path, model=model.state_dict(), optimizer=optimizer.state_dict(), iteration=step,
-                        training_seconds=elapsed, classes=dataset.classes.to_dict(), architecture=arch.to_dict(),
-                        data=dataset.summary(), batch_size=batch_size, planned_iterations=iterations,
-                        machine=machine, torch=torch.__version__)
+                        training_seconds=elapsed, images_seen=images_seen, classes=dataset.classes.to_dict(),
+                        architecture=arch.to_dict(), data=dataset.summary(), batch_size=batch_size,
+                        planned_iterations=iterations, machine=machine, torch=torch.__version__)
 
     model.train()
     stopped_early = False
@@ -142,6 +143,7 @@ def train(data: str, out: str, iterations: int, batch_size: int = 4, lr: float =
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
                 optimizer.step()
                 step += 1
+                images_seen += len(images)
                 elapsed += time.monotonic() - t0 + load_seconds
                 for k, v in losses.items():
                     smoothed[k] = 0.9 * smoothed.get(k, v.item()) + 0.1 * v.item()
