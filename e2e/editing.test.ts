@@ -119,6 +119,26 @@ describe('editing tools', () => {
     await expect.poll(async () => (await state()).scale).toBeCloseTo(before.scale, 5);
   });
 
+  it('pans with space-drag and with the middle mouse button, without editing anything', async () => {
+    const count = (await state()).annotations.length;
+    const start = await toPage(100, 100);
+    await page().keyboard.down(' ');
+    await page().mouse.move(start.x, start.y);
+    await page().mouse.down();
+    await page().mouse.move(start.x + 40, start.y + 25, { steps: 5 });
+    await page().mouse.up();
+    await page().keyboard.up(' ');
+    let moved = await toPage(100, 100);
+    expect([Math.round(moved.x - start.x), Math.round(moved.y - start.y)]).toEqual([40, 25]);
+    await page().mouse.move(moved.x, moved.y);
+    await page().mouse.down({ button: 'middle' });
+    await page().mouse.move(moved.x - 40, moved.y - 25, { steps: 5 });
+    await page().mouse.up({ button: 'middle' });
+    moved = await toPage(100, 100);
+    expect([Math.round(moved.x - start.x), Math.round(moved.y - start.y)]).toEqual([0, 0]);
+    expect((await state()).annotations.length).toBe(count);
+  });
+
   it('accepts, rejects and accepts all above the threshold; the slider hides low scores', async () => {
     await page().locator('[data-testid=threshold]').fill('0.05');
     await page().click('[data-testid=prelabel]');

@@ -212,6 +212,24 @@ describe('tools', () => {
   });
 });
 
+describe('vertex tool edges', () => {
+  it('a press on an edge inserts a vertex there and drags it', () => {
+    const { editor, ctx } = setup([prediction('sq', rectMask(10, 10, 20, 20), 0.9, [10, 10, 10, 10])]);
+    editor.select(AnnotationId('sq'));
+    const tool = new VertexTool(ctx);
+    const before = tool.outline()[0]!.length;
+    // The middle of the top edge, pulled up: the square gets a roof.
+    tool.down({ x: 15, y: 10 });
+    tool.move({ x: 15, y: 2 });
+    tool.up({ x: 15, y: 2 });
+    expect(tool.outline()[0]!.length).toBeGreaterThanOrEqual(before);
+    const a = editor.get(AnnotationId('sq'))!;
+    expect(a.bbox[1]).toBeLessThanOrEqual(3);
+    expect(decode(a.mask!).data[5 * W + 15]).toBe(1);
+    expect(decode(a.mask!).data[5 * W + 11]).toBe(0);
+  });
+});
+
 describe('mask ops', () => {
   it('fillHoles fills enclosed gaps and leaves the outside alone', () => {
     const ring = rectMask(5, 5, 15, 15);
