@@ -49,7 +49,7 @@ export async function serveFolder(folder: string, options: ServeOptions = {}): P
   await services.open(folder);
   const handlers = createProjectHandlers({ current: services.current, open: services.open, prelabel: services.prelabel, exportCoco });
   bridge = await startBridge({
-    folder: path.resolve(folder),
+    folder: () => services.current()?.folder ?? path.resolve(folder),
     rendererDir,
     dispatch: createDispatcher(handlers, (error, channel) => log(`${channel}: ${error instanceof Error ? error.stack : String(error)}`)),
     ...(options.port !== undefined ? { port: options.port } : {}),

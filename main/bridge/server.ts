@@ -1,4 +1,4 @@
-// The local bridge: serves the built renderer, image bytes and thumbnails from one project folder,
+// The local bridge: serves the built renderer, image bytes and thumbnails from the open project's folder,
 // and carries the IPC contract over a WebSocket. Listens on 127.0.0.1 only; every HTTP request and
 // the WebSocket handshake must present the random token (query `token=` or the cookie the page sets).
 import { randomBytes, timingSafeEqual } from 'node:crypto';
@@ -12,8 +12,8 @@ import { decodeRequest, type Dispatch } from '../ipc/handlers.js';
 import { IMAGE_EXTENSIONS, imageForDisplay, ThumbnailCache } from './media.js';
 
 export interface BridgeOptions {
-  /** The project folder images and thumbnails are served from. */
-  readonly folder: string;
+  /** The project folder images and thumbnails are served from; a function when the open project can change. */
+  readonly folder: string | (() => string);
   /** The built renderer (index.html, app.js, ...). */
   readonly rendererDir: string;
   readonly dispatch: Dispatch;
@@ -47,7 +47,13 @@ const CSP = [
 export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const token = options.token ?? randomBytes(24).toString('base64url');
   const log = options.log ?? (() => {});
-  const thumbnails = new ThumbnailCache(options.folder);
+  const currentFolder = typeof options.folder === 'string' ? () => options.folder as string : options.folder;
+  const thumbnailCaches = new Map<string, ThumbnailCache>();
+  const thumbnailsOf = (folder: string) => {
+    let cache = thumbnailCaches.get(folder);
+    if (!cache) thumbnailCaches.set(folder, (cache = new ThumbnailCache(folder)));
+    return cache;
+  };
   let port = 0;
   const cookieName = () => `loupe_token_${port}`;
 
@@ -73,12 +79,13 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     const route = /^\/(files|thumbs)\/(.+)$/.exec(rawPath);
     try {
       if (route) {
-        const file = await resolveInsideRoot(options.folder, route[2]!);
-        const relative = path.relative(await realFolder(), file).split(path.sep);
+        const folder = currentFolder();
+        const file = await resolveInsideRoot(folder, route[2]!);
+        const relative = path.relative(await realpath(folder), file).split(path.sep);
         if (relative.some((segment) => segment.startsWith('.')) || !IMAGE_EXTENSIONS.has(path.extname(file).toLowerCase())) {
           return send(res, 403, 'text/plain; charset=utf-8', 'not an image of this project');
         }
-        const media = route[1] === 'files' ? await imageForDisplay(file) : await thumbnails.get(file);
+        const media = route[1] === 'files' ? await imageForDisplay(file) : await thumbnailsOf(folder).get(file);
         return send(res, 200, media.type, media.body, { 'Cache-Control': 'private, max-age=3600' });
       }
       const asset = rawPath === '/' ? 'index.html' : rawPath.slice(1);
@@ -95,8 +102,6 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     }
   }
 
-  let folderReal: Promise<string> | undefined;
-  const realFolder = () => (folderReal ??= realpath(options.folder));
 
   const sockets = new WebSocketServer({
     noServer: true,

@@ -1,5 +1,7 @@
 // The contract's handlers over one open project: the store, and the pre-label and export services
 // where they are wired. The same map serves the bridge and Electron's ipcMain.
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { NEEDS_REVIEW, type AnnotationChanges, type ParsedReq, type ProjectSummary, type Res, type RunProgress } from '../../app/ipc/contract.js';
 import type { ImageRecord, RunId } from '../../app/model/index.js';
 import type { ProjectStore } from '../store/index.js';
@@ -53,7 +55,13 @@ export function createProjectHandlers(services: ProjectServices): Handlers {
   };
 
   return {
-    'project.open': async ({ folder }) => summary(await services.open(folder)),
+    'project.open': async ({ folder }) => {
+      const absolute = path.resolve(folder);
+      const info = await stat(absolute).catch(() => null);
+      if (!info) throw new HandlerError('not-found', `${absolute}: no such folder`);
+      if (!info.isDirectory()) throw new HandlerError('invalid-request', `${absolute}: not a folder`);
+      return summary(await services.open(absolute));
+    },
     'project.summary': () => summary(store()),
 
     'images.list': ({ after, limit, filter }) => store().images.list({ ...filter, after: after ?? null, limit }),
