@@ -1,0 +1,92 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encode } from '../../app/geometry/rle.js';
+import type { Reply } from '../../app/ipc/contract.js';
+import { AnnotationId, type Annotation, type ImageRecord } from '../../app/model/index.js';
+import { openProject, type ProjectStore } from '../store/index.js';
+import { exportCoco } from './coco-export.js';
+import { createDispatcher } from './handlers.js';
+import { createProjectHandlers } from './project-handlers.js';
+
+let folder: string;
+let store: ProjectStore;
+let dispatch: ReturnType<typeof createDispatcher>;
+
+async function call<T = unknown>(channel: string, request: unknown): Promise<T> {
+  const reply = (await dispatch(channel, request)) as Reply<T>;
+  if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
+  return reply.value;
+}
+
+const file = (p: string) => ({ path: p, width: 8, height: 6, orientation: 1, hash: p, size: 1, mtimeMs: 0, error: null });
+
+beforeAll(async () => {
+  folder = await mkdtemp(path.join(tmpdir(), 'loupe-handlers-'));
+  store = openProject(folder);
+  store.images.writeFiles(['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg'].map((p) => ({ file: file(p) })));
+  dispatch = createDispatcher(createProjectHandlers({ current: () => store, open: async () => store, exportCoco }));
+});
+
+afterAll(async () => {
+  store.close();
+  await rm(folder, { recursive: true, force: true });
+});
+
+describe('project handlers on a real store', () => {
+  it('pages images by keyset and filters by status and name', async () => {
+    const first = await call<{ items: ImageRecord[]; next: string | null }>('images.list', { limit: 3 });
+    expect(first.items.map((i) => i.path)).toEqual(['a.jpg', 'b.jpg', 'c.jpg']);
+    const second = await call<{ items: ImageRecord[]; next: string | null }>('images.list', { limit: 3, after: first.next });
+    expect(second).toMatchObject({ items: [{ path: 'd.jpg' }], next: null });
+    expect((await call<{ items: ImageRecord[] }>('images.list', { limit: 10, filter: { search: 'C.J' } })).items.map((i) => i.path)).toEqual(['c.jpg']);
+  });
+
+  it('goes to the next image needing review, wrapping around, and none when all are reviewed', async () => {
+    const [a, b, c, d] = (await call<{ items: ImageRecord[] }>('images.list', { limit: 10 })).items;
+    await call('images.setStatus', { id: c!.id, status: 'reviewed' });
+    expect(await call('images.nextToReview', { afterPath: 'b.jpg' })).toMatchObject({ image: { path: 'd.jpg' } });
+    expect(await call('images.nextToReview', { afterPath: 'd.jpg' })).toMatchObject({ image: { path: 'a.jpg' } });
+    for (const image of [a, b, d]) await call('images.setStatus', { id: image!.id, status: 'reviewed' });
+    expect(await call('images.nextToReview', { afterPath: 'a.jpg' })).toEqual({ image: null });
+    expect((await call<{ byStatus: Record<string, number> }>('project.summary', {})).byStatus.reviewed).toBe(4);
+    await call('images.setStatus', { id: a!.id, status: 'in-review' });
+  });
+
+  it('applies an edit with its before/after in one step, and refuses one that does not fit', async () => {
+    const [image] = (await call<{ items: ImageRecord[] }>('images.list', { limit: 1 })).items;
+    const cat = await call<{ id: number }>('categories.create', { name: 'cat' });
+    await expect(call('categories.create', { name: 'cat' })).rejects.toThrow(/conflict: a class named 'cat' already exists/);
+    const mask = { width: 8, height: 6, data: new Uint8Array(48).fill(1) };
+    const added: Annotation = {
+      id: AnnotationId('11111111-1111-4111-8111-111111111111'), imageId: image!.id, categoryId: cat.id as never,
+      bbox: [0, 0, 8, 6], mask: encode(mask), score: null, origin: 'human', modelId: null, state: 'accepted',
+    };
+    const afterAdd = await call<{ annotations: Annotation[] }>('annotations.apply', { imageId: image!.id, changes: { added: [added], updated: [], removed: [] } });
+    expect(afterAdd.annotations).toEqual([added]);
+    const moved = { ...added, bbox: [1, 1, 7, 5] as const };
+    await call('annotations.apply', { imageId: image!.id, changes: { added: [], updated: [{ before: added, after: moved }], removed: [] } });
+    expect(store.history.forAnnotation(added.id).map((h) => h.action)).toEqual(['created', 'updated']);
+    // Removing it twice: the second is refused whole and changes nothing.
+    await call('annotations.apply', { imageId: image!.id, changes: { added: [], updated: [], removed: [moved] } });
+    await expect(call('annotations.apply', { imageId: image!.id, changes: { added: [], updated: [], removed: [moved] } })).rejects.toThrow(/failed/);
+    expect(await call('annotations.list', { imageId: image!.id })).toEqual({ annotations: [] });
+    await expect(call('annotations.list', { imageId: 999 })).rejects.toThrow(/not-found: image 999 does not exist/);
+  });
+
+  it('exports COCO to a chosen .json file or under .loupe/exports, and refuses other names', async () => {
+    const out = path.join(folder, 'export.json');
+    const result = await call<{ path: string; images: number }>('export.coco', { path: out, reviewedOnly: true });
+    expect(result).toMatchObject({ path: out, images: 3 });
+    expect(JSON.parse(await readFile(out, 'utf8')).images).toHaveLength(3);
+    const fallback = await call<{ path: string; images: number }>('export.coco', {});
+    expect(fallback.path.startsWith(path.join(folder, '.loupe', 'exports'))).toBe(true);
+    expect(fallback.images).toBe(4);
+    await expect(call('export.coco', { path: path.join(folder, 'x.txt') })).rejects.toThrow(/must end in \.json/);
+  });
+
+  it('says pre-labelling is not wired rather than failing obscurely', async () => {
+    await expect(call('prelabel.start', {})).rejects.toThrow(/failed: pre-labelling is not available/);
+  });
+});
