@@ -419,6 +419,11 @@ function previewShapes(preview: Preview, scale: number): Konva.Shape[] {
         points: preview.points.flatMap((p) => [p.x, p.y]), stroke: preview.erase ? 'rgba(0,0,0,0.6)' : 'rgba(255,255,255,0.6)',
         strokeWidth: preview.radius * 2, lineCap: 'round', lineJoin: 'round',
       })];
+    case 'brush':
+      return [new Konva.Circle({
+        x: preview.at.x, y: preview.at.y, radius: preview.radius, stroke: preview.erase ? '#ff6060' : '#ffffff',
+        strokeWidth: 1.5 * px, dash: preview.erase ? [4 * px, 3 * px] : undefined,
+      })];
     case 'vertices':
       return preview.polygons.flatMap((poly, i) => [
         new Konva.Line({ points: poly.flatMap((p) => [p.x, p.y]), closed: true, stroke: '#ffd400', strokeWidth: 1.5 * px }),

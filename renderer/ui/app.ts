@@ -100,6 +100,7 @@ export class App {
     api.on('images.changed', ({ ids }) => {
       // Predictions written for the image on screen: show them (saved edits are in the store too).
       if (this.editor && ids.includes(this.editor.image.id)) void this.open(this.editor.image, true);
+      void this.refreshListed(ids);
     });
   }
 
@@ -305,6 +306,14 @@ export class App {
   private async refreshImage(id: ImageRecord['id']): Promise<void> {
     this.list.update(await this.api.invoke('images.get', { id }));
     await this.refreshSummary();
+  }
+
+  /** New statuses for listed images that changed (a pre-label batch), so the list follows a run live. */
+  private async refreshListed(ids: readonly ImageId[]): Promise<void> {
+    const listed = new Set(this.list.loaded.map((i) => i.id));
+    const wanted = ids.filter((id) => listed.has(id)).slice(0, 200);
+    const images = await Promise.all(wanted.map((id) => this.api.invoke('images.get', { id })));
+    for (const image of images) this.list.update(image);
   }
 
   private async refreshSummary(): Promise<void> {

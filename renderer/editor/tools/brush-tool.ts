@@ -5,6 +5,7 @@ import type { Preview, Tool, ToolContext } from './tool.js';
 
 export class BrushTool implements Tool {
   private stroke: Point[] | null = null;
+  private pointer: Point | null = null;
 
   constructor(private readonly ctx: ToolContext, private readonly erase: boolean) {}
 
@@ -17,6 +18,7 @@ export class BrushTool implements Tool {
   }
 
   move(p: Point): void {
+    this.pointer = p;
     this.stroke?.push(p);
   }
 
@@ -55,6 +57,8 @@ export class BrushTool implements Tool {
   }
 
   preview(): Preview | null {
-    return this.stroke ? { kind: 'stroke', points: [...this.stroke], radius: this.ctx.brushRadius(), erase: this.erase } : null;
+    const radius = this.ctx.brushRadius();
+    if (this.stroke) return { kind: 'stroke', points: [...this.stroke], radius, erase: this.erase };
+    return this.pointer ? { kind: 'brush', at: this.pointer, radius, erase: this.erase } : null;
   }
 }

@@ -22,6 +22,8 @@ export type Preview =
   | { readonly kind: 'box'; readonly x: number; readonly y: number; readonly w: number; readonly h: number }
   | { readonly kind: 'polygon'; readonly points: readonly Point[]; readonly cursor: Point | null; readonly closable: boolean }
   | { readonly kind: 'stroke'; readonly points: readonly Point[]; readonly radius: number; readonly erase: boolean }
+  /** Where the brush would paint, and how big it is, before a stroke starts. */
+  | { readonly kind: 'brush'; readonly at: Point; readonly radius: number; readonly erase: boolean }
   | { readonly kind: 'vertices'; readonly polygons: readonly (readonly Point[])[]; readonly active: { polygon: number; vertex: number } | null };
 
 export interface PointerInfo {
