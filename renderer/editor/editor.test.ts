@@ -38,7 +38,9 @@ describe('ImageEditor', () => {
     const { editor, saved } = setup();
     editor.setCategory([AnnotationId('big')], CategoryId(3));
     expect(editor.get(AnnotationId('big'))).toMatchObject({ categoryId: 3, origin: 'model-edited', state: 'accepted' });
+    expect(editor.unsaved).toBe(1);
     await editor.whenSaved();
+    expect(editor.unsaved).toBe(0);
     expect(saved).toHaveLength(1);
     expect(saved[0]!.updated[0]!.before).toMatchObject({ categoryId: 1, origin: 'model' });
     expect(saved[0]!.updated[0]!.after).toMatchObject({ categoryId: 3, origin: 'model-edited' });

@@ -26,6 +26,7 @@ export class ImageEditor {
   private readonly listeners = new Set<() => void>();
   private readonly masks = new Map<AnnotationId, { counts: string; mask: BitMask }>();
   private saving: Promise<void> = Promise.resolve();
+  private pending = 0;
   private readonly save: ImageEditorOptions['save'];
   private readonly newId: () => AnnotationId;
   /** The last save failure, shown to the person; cleared by the next successful save. */
@@ -192,8 +193,15 @@ export class ImageEditor {
     this.commit({ added: [], updated, removed: [] });
   }
 
+  /** Edits made but not yet confirmed saved. */
+  get unsaved(): number {
+    return this.pending;
+  }
+
   private persist(diff: AnnotationDiff): void {
+    this.pending++;
     this.notify();
+    // Saves go one after another, in edit order.
     this.saving = this.saving.then(async () => {
       try {
         await this.save({ added: [...diff.added], updated: [...diff.updated], removed: [...diff.removed] });
@@ -201,6 +209,8 @@ export class ImageEditor {
       } catch (error) {
         this.saveError = error instanceof Error ? error : new Error(String(error));
         this.notify();
+      } finally {
+        this.pending--;
       }
     });
   }

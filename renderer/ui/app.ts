@@ -92,6 +92,10 @@ export class App {
       viewChanged: () => this.canvas.setPreview(this.tools[this.settings.tool].preview()),
     });
     window.addEventListener('keydown', (e) => this.onKey(e));
+    // Edits are saved as they are made; only one still on its way is worth a warning.
+    window.addEventListener('beforeunload', (e) => {
+      if (this.editor && this.editor.unsaved > 0) e.preventDefault();
+    });
     api.on('prelabel.progress', (progress) => {
       this.run = progress;
       this.renderStatus();
