@@ -118,8 +118,8 @@ export class PrelabelJob {
   ) {}
 
   /**
-   * Loads the model in a worker, registers it and its classes in the project, and works out what is left to do:
-   * a run of this model left 'running' by a crash is continued with the images it has no result for.
+   * Loads the model in a worker, registers it and its classes in the project, and works out what is left to do
+   * (see plan). Subscribe with on(), then run().
    */
   static async create(options: PrelabelJobOptions): Promise<PrelabelJob> {
     const { store } = options;
