@@ -1,5 +1,7 @@
 // Editing tools in Chromium over the bridge: box draw/move/resize, vertex edit, fill holes, accept/reject,
 // threshold, prev/next and zoom to the cursor.
+import { cp, mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode } from '../app/geometry/rle.js';
 import type { Annotation, Rle } from '../app/model/index.js';
@@ -169,12 +171,30 @@ describe('editing tools', () => {
     await shot(page(), 'edit-03-accept');
   });
 
+  it('offers the installed models for pre-labelling, mask models first', async () => {
+    const options = await page().locator('[data-testid=model] option').allTextContents();
+    expect(options.length).toBeGreaterThanOrEqual(1);
+    expect(await page().locator('[data-testid=model] option:checked').textContent()).toMatch(/masks/);
+  });
+
   it('steps to the next and previous image', async () => {
     const start = (await state()).imageId;
     await page().keyboard.press('d');
     await expect.poll(async () => (await state()).imageId).not.toBe(start);
     await page().keyboard.press('s');
     await expect.poll(async () => (await state()).imageId).toBe(start);
+    expect(session.errors).toEqual([]);
+  });
+
+  it('opens another folder when the desktop shell asks (app.command)', async () => {
+    const other = path.join(path.dirname(session.folder), 'other');
+    await mkdir(other);
+    await cp(path.join(session.folder, 'garden.jpg'), path.join(other, 'only.jpg'));
+    session.serving.bridge.emit('app.command', { command: 'open-folder', folder: other });
+    await expect.poll(() => page().locator('.image-row .name').allTextContents()).toEqual(['only.jpg']);
+    await expect.poll(async () => (await state()).annotations.length).toBe(0);
+    expect(await page().locator('[data-testid=progress]').textContent()).toContain('/ 1');
+    await shot(page(), 'edit-04-other-folder');
     expect(session.errors).toEqual([]);
   });
 });

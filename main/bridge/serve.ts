@@ -1,18 +1,21 @@
 // `loupe serve`: one project folder behind the bridge, with the same services the desktop app uses.
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDesktopServices, type DesktopServices } from '../electron/desktop-services.js';
 import { exportCoco } from '../ipc/coco-export.js';
 import { createDispatcher } from '../ipc/handlers.js';
 import { createProjectHandlers } from '../ipc/project-handlers.js';
-import type { ModelFolder } from '../models/manager.js';
+import { createModelService, modelFolders } from '../models/service.js';
 import { startBridge, type Bridge } from './server.js';
 
 export interface ServeOptions {
   readonly port?: number;
   /** Extra model folder searched before the shipped one (e.g. the folder of a --model card). */
   readonly modelDir?: string;
+  /** Where imported and downloaded models go; default ~/.loupe/models. */
+  readonly userModelDir?: string;
   readonly token?: string;
   readonly log?: (message: string) => void;
 }
@@ -36,18 +39,20 @@ export async function serveFolder(folder: string, options: ServeOptions = {}): P
     throw new Error(`${rendererDir}: the renderer is not built; run \`npm run build:renderer\``);
   }
   const log = options.log ?? ((message: string) => void process.stderr.write(`${message}\n`));
-  const modelFolders: ModelFolder[] = [
-    ...(options.modelDir ? [{ source: 'user' as const, dir: path.resolve(options.modelDir) }] : []),
-    { source: 'shipped', dir: path.join(root, 'resources', 'models') },
-  ];
+  const modelPlaces = {
+    shippedDir: path.join(root, 'resources', 'models'),
+    userDir: options.userModelDir ?? path.join(homedir(), '.loupe', 'models'),
+    extraFolders: options.modelDir ? [{ source: 'user' as const, dir: path.resolve(options.modelDir) }] : [],
+  };
   let bridge: Bridge | null = null;
+  const models = createModelService({ ...modelPlaces, emit: (event, payload) => bridge?.emit(event, payload) });
   const services = createDesktopServices({
-    modelFolders: () => modelFolders,
+    modelFolders: (store) => modelFolders(modelPlaces, store),
     emit: (event, payload) => bridge?.emit(event, payload),
     log,
   });
   await services.open(folder);
-  const handlers = createProjectHandlers({ current: services.current, open: services.open, prelabel: services.prelabel, exportCoco });
+  const handlers = createProjectHandlers({ current: services.current, open: services.open, prelabel: services.prelabel, exportCoco, models });
   bridge = await startBridge({
     folder: () => services.current()?.folder ?? path.resolve(folder),
     rendererDir,

@@ -101,6 +101,13 @@ export class App {
       this.renderStatus();
       if (progress.state === 'done' || progress.state === 'cancelled' || progress.state === 'failed') void this.refreshAfterRun();
     });
+    api.on('app.command', (command) => {
+      const done = (work: Promise<void>) => void work.catch((error: unknown) => this.say(error instanceof Error ? error.message : String(error)));
+      if (command.command === 'open-folder') done(this.openFolder(command.folder));
+      else if (command.command === 'export-coco') done(this.exportCoco());
+      else if (command.command === 'undo' || command.command === 'redo') done(this.run_(`edit.${command.command}`));
+      else this.say('Importing models is done from the desktop model manager.');
+    });
     api.on('images.changed', ({ ids }) => {
       // Predictions written for the image on screen: show them (saved edits are in the store too).
       if (this.editor && ids.includes(this.editor.image.id)) void this.open(this.editor.image, true);
@@ -111,8 +118,24 @@ export class App {
   async start(): Promise<void> {
     this.summary = await this.api.invoke('project.summary', {});
     await this.loadCategories();
+    await this.loadModels();
     await this.list.setFilter({});
     this.render();
+    const first = (await this.api.invoke('images.nextToReview', { afterPath: null })).image ?? this.list.loaded[0];
+    if (first) await this.open(first);
+  }
+
+  /** Opens another folder as the project (desktop menu, recent list, dropped folder). */
+  async openFolder(folder: string): Promise<void> {
+    await this.editor?.whenSaved();
+    this.summary = await this.api.invoke('project.open', { folder });
+    this.unsubscribe?.();
+    this.editor = null;
+    this.histories.clear();
+    await this.loadCategories();
+    await this.loadModels();
+    await this.list.setFilter(this.currentFilter());
+    this.renderNow();
     const first = (await this.api.invoke('images.nextToReview', { afterPath: null })).image ?? this.list.loaded[0];
     if (first) await this.open(first);
   }
@@ -307,6 +330,16 @@ export class App {
     }
   }
 
+  private async loadModels(): Promise<void> {
+    try {
+      const { models, problems } = await this.api.invoke('models.installed', {});
+      this.toolbar.setModels(models);
+      if (problems.length > 0) this.say(`Some model cards could not be read: ${problems.map((p) => `${p.file}: ${p.message}`).join('; ')}`);
+    } catch (error) {
+      this.say(`Models: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
   private async refreshImage(id: ImageRecord['id']): Promise<void> {
     this.list.update(await this.api.invoke('images.get', { id }));
     await this.refreshSummary();
@@ -432,12 +465,10 @@ export class App {
 
   private async prelabel(): Promise<void> {
     try {
-      const { models } = await this.api.invoke('models.list', {});
-      const model = models[0];
+      const model = this.toolbar.selectedModel();
       // Keep every prediction the slider could show: a slider set below the card's threshold lowers it.
-      const cardThreshold = Number((model?.card.thresholds as { score?: unknown } | undefined)?.score ?? 0.5);
-      const threshold = Math.min(Number.isFinite(cardThreshold) ? cardThreshold : 0.5, this.settings.threshold);
-      this.run = await this.api.invoke('prelabel.start', { ...(model ? { modelId: model.id } : {}), threshold });
+      const threshold = Math.min(model?.thresholds.score ?? 0.5, this.settings.threshold);
+      this.run = await this.api.invoke('prelabel.start', { ...(model?.id ? { modelId: model.id } : {}), threshold });
       this.renderStatus();
     } catch (error) {
       this.say(error instanceof Error ? error.message : String(error));

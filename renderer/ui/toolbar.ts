@@ -1,4 +1,5 @@
 // The toolbar, built once and updated in place (a control being dragged is never replaced under the pointer).
+import type { Res } from '../../app/ipc/contract.js';
 import type { Action } from '../editor/shortcuts.js';
 import type { ToolName } from '../editor/tools/index.js';
 import { h } from './dom.js';
@@ -14,6 +15,8 @@ export interface ToolbarHooks {
 
 const TOOL_LABELS: Record<ToolName, string> = { select: 'Select', box: 'Box', polygon: 'Polygon', vertices: 'Vertices', brush: 'Brush', eraser: 'Eraser' };
 
+export type InstalledModel = Res<'models.installed'>['models'][number];
+
 type NumberSetting = 'brushRadius' | 'threshold' | 'opacity';
 type FlagSetting = 'showMasks' | 'showBoxes' | 'showLabels';
 
@@ -23,6 +26,8 @@ export class Toolbar {
   private readonly actionButtons = new Map<Action, HTMLButtonElement>();
   private readonly ranges: { key: NumberSetting; input: HTMLInputElement; output: HTMLOutputElement }[] = [];
   private readonly toggles: { key: FlagSetting; input: HTMLInputElement }[] = [];
+  private readonly modelSelect = h('select', { 'data-testid': 'model', 'aria-label': 'Model for pre-labelling', title: 'Model for pre-labelling' });
+  private models: readonly InstalledModel[] = [];
 
   constructor(private readonly settings: Settings, private readonly hooks: ToolbarHooks) {
     const button = (label: string, action: Action, attrs: Record<string, string> = {}) => {
@@ -64,11 +69,26 @@ export class Toolbar {
       range('Opacity', 'opacity', 'opacity', 0, 1, 0.05),
       h('div', { class: 'group' }, toggle('Masks', 'show-masks', 'showMasks'), toggle('Boxes', 'show-boxes', 'showBoxes'), toggle('Labels', 'show-labels', 'showLabels')),
       h('div', { class: 'group right' },
+        this.modelSelect,
         h('button', { 'data-testid': 'prelabel', onclick: () => hooks.prelabel() }, 'Pre-label'),
         h('button', { 'data-testid': 'export', onclick: () => hooks.exportCoco() }, 'Export COCO'),
         button('Reviewed ⏎', 'review.done', { class: 'primary', 'data-testid': 'mark-reviewed' }),
         button('?', 'help.toggle', { title: 'Shortcuts (?)' })),
     );
+  }
+
+  /** The models pre-labelling can use; mask models are preferred as the default. */
+  setModels(models: readonly InstalledModel[]): void {
+    const previous = this.selectedModel()?.cardPath;
+    this.models = models;
+    const preferred = models.find((m) => m.cardPath === previous) ?? models.find((m) => m.format !== 'torchvision-fasterrcnn') ?? models[0];
+    this.modelSelect.replaceChildren(...models.map((m, i) =>
+      h('option', { value: i, selected: m === preferred }, `${m.name} (${m.format === 'torchvision-fasterrcnn' ? 'boxes' : 'masks'}, ${m.source})`)));
+    this.modelSelect.hidden = models.length === 0;
+  }
+
+  selectedModel(): InstalledModel | undefined {
+    return this.models[Number(this.modelSelect.value)];
   }
 
   /** Brings every control in line with the settings (changed by keys too) and the editor's state. */
