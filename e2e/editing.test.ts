@@ -171,6 +171,14 @@ describe('editing tools', () => {
     await shot(page(), 'edit-03-accept');
   });
 
+  it('filters the image list by class', async () => {
+    const widget = await page().locator('.category', { hasText: 'widget' }).getAttribute('data-category-id');
+    await page().selectOption('[data-testid=filter-class]', widget!);
+    await expect.poll(() => page().locator('.image-row .name').allTextContents()).toEqual(['fabric.webp']);
+    await page().selectOption('[data-testid=filter-class]', '');
+    await expect.poll(() => page().locator('.image-row').count()).toBeGreaterThanOrEqual(10);
+  });
+
   it('offers the installed models for pre-labelling, mask models first', async () => {
     const options = await page().locator('[data-testid=model] option').allTextContents();
     expect(options.length).toBeGreaterThanOrEqual(1);
