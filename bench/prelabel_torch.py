@@ -33,7 +33,7 @@ start = time.perf_counter()
 instances = 0
 with torch.inference_mode():
     for file in files:
-        pixels = np.asarray(Image.open(file).convert("RGB"))
+        pixels = np.array(Image.open(file).convert("RGB"))
         image = torch.from_numpy(pixels).permute(2, 0, 1).float().div(255)
         out = model([image])[0]
         keep = out["scores"] >= args.score

@@ -139,6 +139,23 @@ describe('torchvision-maskrcnn layout', () => {
     expect((await client.predict(scenes[0]!.file)).ok).toBe(true);
   });
 
+  it('decodes greyscale, alpha, 16-bit and CMYK images as RGB', async () => {
+    const source = scenes[3]!.file;
+    const variants: [string, (image: sharp.Sharp) => sharp.Sharp][] = [
+      ['grey.png', (image) => image.greyscale()],
+      ['alpha.png', (image) => image.ensureAlpha(0.5)],
+      ['deep.png', (image) => image.toColourspace('rgb16')],
+      ['cmyk.jpg', (image) => image.toColourspace('cmyk').jpeg()],
+    ];
+    for (const [name, convert] of variants) {
+      const file = path.join(dir, name);
+      await convert(sharp(source)).toFile(file);
+      const outcome = await client.predict(file);
+      expect(outcome.ok, `${name}: ${outcome.ok || outcome.message}`).toBe(true);
+      if (outcome.ok) expect([outcome.prediction.width, outcome.prediction.height]).toEqual([scenes[3]!.scene.width, 360]);
+    }
+  });
+
   it('refuses an image over the pixel limit before decoding it', async () => {
     const limited = await InferenceClient.start({ cardPath: models.maskrcnn, provider: 'cpu', maxInputPixels: 100_000 });
     clients.push(limited);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AnnotationId, type Annotation, type ImageId } from '../../app/model/index.js';
 import { scanFolder } from '../fs/index.js';
+import { threadWorkerPort, type WorkerPort } from '../inference/client.js';
 import { modelCards, randomScene, seededRandom, writeScene } from '../inference/testing.js';
 import { openProject, type ProjectStore } from '../store/index.js';
 import { PrelabelJob, type PrelabelEvent, type PrelabelJobOptions } from './prelabel-job.js';
@@ -139,6 +140,28 @@ describe('a pre-label job', () => {
     expect(pending.every((a) => !oldIds.has(a.id))).toBe(true);
     expect(store.images.get(image)!.status).toBe('reviewed');
     expect([...resultsByImage(second.job.model.id).values()]).toEqual([1, 1]);
+  });
+
+  it('stops as failed when the worker dies, keeps what was written, and the next job continues the run', async () => {
+    await writeScenes(5);
+    store = openProject(folder);
+    await scanFolder(store);
+    let port: WorkerPort | null = null;
+    const crashed = await runJob(
+      { inFlight: 1, batchSize: 1, workerPort: () => (port = threadWorkerPort()) },
+      (event) => {
+        if (event.type === 'image-done' && event.imageId === imageId('img-01.png')) void port!.terminate();
+      },
+    );
+    expect(crashed.summary.state).toBe('failed');
+    expect(crashed.summary.error).toMatch(/inference worker exited/);
+    expect(store.prelabel.get(crashed.summary.runId)!.status).toBe('failed');
+    expect(resultsByImage(crashed.job.model.id).size).toBe(2);
+
+    const again = await runJob();
+    expect(again.job.resumed).toBe(true);
+    expect(again.summary).toMatchObject({ runId: crashed.summary.runId, state: 'done', total: 3, done: 3 });
+    expect([...resultsByImage(again.job.model.id).values()]).toEqual([1, 1, 1, 1, 1]);
   });
 
   it('pauses, resumes and cancels after the image in flight, as its events show; running it again does the rest', async () => {
