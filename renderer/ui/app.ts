@@ -36,14 +36,12 @@ export class App {
   private renderQueued = false;
   private readonly histories = new Map<ImageId, UndoStack<Annotation>>();
   private readonly pictures = new PictureCache((image) => this.api.imageUrl(image));
-  /** Milliseconds the last image switch took (list click to drawn); read by the benchmark. */
-  lastSwitchMs = 0;
 
-  constructor(private readonly root: HTMLElement, private readonly api: Api) {
+  constructor(root: HTMLElement, private readonly api: Api) {
     const canvasHost = h('div', { class: 'canvas', 'data-testid': 'canvas' });
     const listHost = h('aside', { class: 'images' });
     this.toolbar = new Toolbar(this.settings, {
-      run: (action) => void this.run_(action),
+      run: (action) => void this.perform(action),
       prelabel: () => void this.prelabel(),
       exportCoco: () => void this.exportCoco(),
       changed: () => this.render(),
@@ -63,8 +61,11 @@ export class App {
     listHost.append(this.filters());
     this.list = new ImageList(listHost, api, (image) => void this.open(image));
 
+    const currentEditor = () => this.editor!;
     const ctx: ToolContext = {
-      editor: undefined as never,
+      get editor() {
+        return currentEditor();
+      },
       activeCategory: () => this.settings.activeCategory,
       brushRadius: () => this.settings.brushRadius,
       tolerance: () => 6 / this.canvas.scale,
@@ -73,7 +74,6 @@ export class App {
         return !!a && this.isVisible(a);
       },
     };
-    Object.defineProperty(ctx, 'editor', { get: () => this.editor });
     this.tools = {
       select: new SelectTool(ctx), box: new BoxTool(ctx), polygon: new PolygonTool(ctx), vertices: new VertexTool(ctx),
       brush: new BrushTool(ctx, false), eraser: new BrushTool(ctx, true),
@@ -105,7 +105,7 @@ export class App {
       const done = (work: Promise<void>) => void work.catch((error: unknown) => this.say(error instanceof Error ? error.message : String(error)));
       if (command.command === 'open-folder') done(this.openFolder(command.folder));
       else if (command.command === 'export-coco') done(this.exportCoco());
-      else if (command.command === 'undo' || command.command === 'redo') done(this.run_(`edit.${command.command}`));
+      else if (command.command === 'undo' || command.command === 'redo') done(this.perform(`edit.${command.command}`));
       else this.say('Importing models is done from the desktop model manager.');
     });
     api.on('images.changed', ({ ids }) => {
@@ -164,8 +164,9 @@ export class App {
 
   /** Opens an image: pixels and annotations fetched together, then drawn. */
   async open(image: ImageRecord, keepView = false): Promise<void> {
-    const started = performance.now();
     const ticket = ++this.opening;
+    // Edits still on their way are in the store before its annotations are read (reopening the same image).
+    await this.editor?.whenSaved();
     const [{ annotations }, picture] = await Promise.all([
       this.api.invoke('annotations.list', { imageId: image.id }),
       // A missing or undecodable file still opens, on a blank canvas, so its annotations stay reachable.
@@ -173,7 +174,6 @@ export class App {
     ]);
     if (ticket !== this.opening) return;
     if (picture instanceof HTMLCanvasElement) this.say(`Could not load the pixels of ${image.path}${image.error ? `: ${image.error}` : ''}`);
-    await this.editor?.whenSaved();
     this.unsubscribe?.();
     for (const tool of Object.values(this.tools)) tool.cancel();
     this.editor = new ImageEditor({
@@ -196,14 +196,13 @@ export class App {
     if (!keepView) this.canvas.setImage(picture, image.width, image.height);
     this.list.highlight(image.id);
     this.renderNow();
-    this.lastSwitchMs = performance.now() - started;
     // The review flow goes forward: have the next image decoded before it is asked for.
     void this.list.neighbour(image.id, 1).then((next) => next && this.pictures.get(next)).catch(() => {});
   }
 
   // ---- actions ----
 
-  async run_(action: Action): Promise<void> {
+  async perform(action: Action): Promise<void> {
     const editor = this.editor;
     const selection = editor?.selection ?? null;
     const selected = selection ? [selection] : [];
@@ -314,7 +313,7 @@ export class App {
     const action = actionFor(e);
     if (!action) return;
     e.preventDefault();
-    void this.run_(action).catch((error: unknown) => this.say(String(error instanceof Error ? error.message : error)));
+    void this.perform(action).catch((error: unknown) => this.say(String(error instanceof Error ? error.message : error)));
   }
 
   private isVisible(a: Annotation): boolean {
