@@ -72,7 +72,6 @@ export class CanvasView {
   private composedBitmaps: MaskBitmap[] = [];
   private readonly boxes = new Map<AnnotationId, { key: string; labelKey: string; rect: Konva.Rect; label: Konva.Label }>();
   private display: DisplayOptions = { showMasks: true, showBoxes: true, showLabels: true, opacity: 0.45 };
-  private scene: Scene | null = null;
   private panning: { x: number; y: number } | null = null;
   private pressOnBox: { x: number; y: number } | null = null;
   private spaceHeld = false;
@@ -142,7 +141,6 @@ export class CanvasView {
 
   /** Brings the drawn instances in line with `scene`, rebuilding only bitmaps whose mask or colour changed. */
   setScene(scene: Scene): void {
-    this.scene = scene;
     const seen = new Set<AnnotationId>();
     const drawn: { id: AnnotationId; bitmap: MaskBitmap }[] = [];
     for (const a of scene.annotations) {
@@ -229,7 +227,7 @@ export class CanvasView {
     const key = `${color}|${a.mask.counts}`;
     const existing = this.bitmaps.get(a.id);
     if (existing?.key === key) return existing.bitmap;
-    const bitmap = maskBitmap(a.mask, a.bbox, color);
+    const bitmap = maskBitmap(a.mask, color);
     this.bitmaps.set(a.id, { key, bitmap });
     return bitmap;
   }

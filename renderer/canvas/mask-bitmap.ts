@@ -1,7 +1,7 @@
 // One bitmap per mask, decoded straight from the RLE into the mask's box (never a full-image buffer),
 // painted in the class colour; the layer's opacity makes it semi-transparent.
-import { toCounts } from '../../app/geometry/rle.js';
-import type { Bbox, Rle } from '../../app/model/index.js';
+import { toBbox, toCounts } from '../../app/geometry/rle.js';
+import type { Rle } from '../../app/model/index.js';
 
 export interface MaskBitmap {
   readonly canvas: HTMLCanvasElement;
@@ -9,8 +9,10 @@ export interface MaskBitmap {
   readonly y: number;
 }
 
-export function maskBitmap(rle: Rle, bbox: Bbox, color: string): MaskBitmap | null {
+/** The mask's own extent (from its runs, not the annotation's box, which a model may draw tighter). */
+export function maskBitmap(rle: Rle, color: string): MaskBitmap | null {
   const [h, w] = rle.size;
+  const bbox = toBbox(rle);
   const x0 = Math.max(0, Math.floor(bbox[0]));
   const y0 = Math.max(0, Math.floor(bbox[1]));
   const x1 = Math.min(w, Math.ceil(bbox[0] + bbox[2]));
