@@ -127,6 +127,12 @@ describe('tools', () => {
     expect(click(35, 25)).toBeNull();
   });
 
+  it('select: a mask reaching past its model box is still picked there', () => {
+    const { editor, ctx } = setup([prediction('wide', rectMask(5, 5, 14, 10), 0.9, [5, 5, 6, 5])]);
+    new SelectTool(ctx).down({ x: 13, y: 7 });
+    expect(editor.selection).toBe('wide');
+  });
+
   it('select: hidden instances cannot be picked', () => {
     const { editor, ctx } = setup();
     const tool = new SelectTool({ ...ctx, isVisible: (id) => id !== 'small' });
