@@ -35,9 +35,9 @@ export async function startSession(name: string): Promise<Session> {
   for (const built of ['dist/main/inference/worker.js']) {
     if (!existsSync(path.join(ROOT, built))) throw new Error(`${built} is missing; run \`npm run build\` first`);
   }
-  execFileSync(process.execPath, [path.join(ROOT, 'renderer', 'build.mjs')], { stdio: 'inherit' });
   await mkdir(ARTIFACTS, { recursive: true });
   const work = await mkdtemp(path.join(tmpdir(), `loupe-e2e-${name}-`));
+  const rendererDir = buildRenderer(work);
   const folder = path.join(work, 'samples');
   await cp(path.join(ROOT, 'resources', 'samples'), folder, { recursive: true, filter: (src) => !src.includes(`${path.sep}.loupe`) });
   // A model folder holding just the chosen model, so it is the one pre-labelling picks.
@@ -45,7 +45,7 @@ export async function startSession(name: string): Promise<Session> {
   await mkdir(models);
   const card = modelCard();
   for (const file of [card, card.replace(/\.json$/, '.onnx')]) await cp(file, path.join(models, path.basename(file)));
-  const serving = await serveFolder(folder, { modelDir: models, log: () => {} });
+  const serving = await serveFolder(folder, { modelDir: models, rendererDir, userModelDir: path.join(work, 'user-models'), log: () => {} });
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   const page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
   const errors: string[] = [];
@@ -65,6 +65,13 @@ export async function startSession(name: string): Promise<Session> {
       await rm(work, { recursive: true, force: true });
     },
   };
+}
+
+/** Builds the renderer into `work`/renderer: test files run side by side, each with its own bundle. */
+export function buildRenderer(work: string): string {
+  const out = path.join(work, 'renderer');
+  execFileSync(process.execPath, [path.join(ROOT, 'renderer', 'build.mjs'), '--out', out], { stdio: 'inherit' });
+  return out;
 }
 
 export async function openApp(page: Page, url: string): Promise<void> {

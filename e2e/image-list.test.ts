@@ -3,7 +3,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImageId } from '../app/model/index.js';
@@ -11,7 +10,7 @@ import { startBridge, type Bridge } from '../main/bridge/server.js';
 import { createDispatcher } from '../main/ipc/handlers.js';
 import { createProjectHandlers } from '../main/ipc/project-handlers.js';
 import { openProject, type ProjectStore } from '../main/store/index.js';
-import { ARTIFACTS, CHROMIUM_ARGS, ROOT, shot } from './harness.js';
+import { ARTIFACTS, buildRenderer, CHROMIUM_ARGS, shot } from './harness.js';
 
 const COUNT = 50_000;
 const name = (i: number) => `d${String(Math.floor(i / 1000)).padStart(2, '0')}/img_${String(i).padStart(5, '0')}.jpg`;
@@ -23,8 +22,8 @@ let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  execFileSync(process.execPath, [path.join(ROOT, 'renderer', 'build.mjs')], { stdio: 'inherit' });
   work = await mkdtemp(path.join(tmpdir(), 'loupe-e2e-list-'));
+  const rendererDir = buildRenderer(work);
   // Rows only: the files do not exist, so thumbnails answer 404 and the list must not care.
   store = openProject(work);
   store.images.writeFiles(Array.from({ length: COUNT }, (_, i) => ({
@@ -32,7 +31,7 @@ beforeAll(async () => {
   })));
   store.images.setStatus(Array.from({ length: 25 }, (_, i) => ImageId(i * 2000 + 1)), 'reviewed');
   const handlers = createProjectHandlers({ current: () => store, open: async () => store });
-  bridge = await startBridge({ folder: work, rendererDir: path.join(ROOT, 'dist', 'renderer'), dispatch: createDispatcher(handlers) });
+  bridge = await startBridge({ folder: work, rendererDir, dispatch: createDispatcher(handlers) });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
   await page.goto(bridge.url);

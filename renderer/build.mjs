@@ -1,11 +1,13 @@
-// Bundles the renderer into dist/renderer: app.js (esbuild), app.css and index.html.
+// Bundles the renderer into dist/renderer (or --out DIR): app.js (esbuild), app.css and index.html.
 import { build } from 'esbuild';
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const out = path.join(here, '..', 'dist', 'renderer');
+// `--out DIR` builds elsewhere (tests running side by side each build their own copy).
+const outFlag = process.argv.indexOf('--out');
+const out = outFlag > 0 ? path.resolve(process.argv[outFlag + 1]) : path.join(here, '..', 'dist', 'renderer');
 await mkdir(out, { recursive: true });
 await build({
   entryPoints: [path.join(here, 'main.ts')],

@@ -26,7 +26,9 @@ afterAll(async () => {
 
 describe('serveFolder', () => {
   it('scans the folder, answers the contract, and follows project.open to another folder', async () => {
-    const serving = await serveFolder(path.join(work, 'samples'), { log: () => {} });
+    const rendererDir = path.join(work, 'renderer');
+    execFileSync(process.execPath, [path.join(root, 'renderer', 'build.mjs'), '--out', rendererDir]);
+    const serving = await serveFolder(path.join(work, 'samples'), { rendererDir, userModelDir: path.join(work, 'user-models'), log: () => {} });
     const ws = new WebSocket(`ws://127.0.0.1:${serving.bridge.port}/ipc?token=${serving.bridge.token}`);
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
     const api = createSocketApi(ws as never, serving.bridge.origin, serving.bridge.token);

@@ -16,6 +16,8 @@ export interface ServeOptions {
   readonly modelDir?: string;
   /** Where imported and downloaded models go; default ~/.loupe/models. */
   readonly userModelDir?: string;
+  /** The built renderer; default dist/renderer. */
+  readonly rendererDir?: string;
   readonly token?: string;
   readonly log?: (message: string) => void;
 }
@@ -34,7 +36,7 @@ export function repoRoot(): string {
 
 export async function serveFolder(folder: string, options: ServeOptions = {}): Promise<Serving> {
   const root = repoRoot();
-  const rendererDir = path.join(root, 'dist', 'renderer');
+  const rendererDir = options.rendererDir ?? path.join(root, 'dist', 'renderer');
   if (!existsSync(path.join(rendererDir, 'index.html'))) {
     throw new Error(`${rendererDir}: the renderer is not built; run \`npm run build:renderer\``);
   }
