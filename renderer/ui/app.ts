@@ -174,6 +174,7 @@ export class App {
     ]);
     if (ticket !== this.opening) return;
     if (picture instanceof HTMLCanvasElement) this.say(`Could not load the pixels of ${image.path}${image.error ? `: ${image.error}` : ''}`);
+    const keptSelection = this.editor?.image.id === image.id ? this.editor.selection : null;
     this.unsubscribe?.();
     for (const tool of Object.values(this.tools)) tool.cancel();
     this.editor = new ImageEditor({
@@ -192,6 +193,7 @@ export class App {
         }
       },
     });
+    if (keptSelection) this.editor.select(keptSelection);
     this.unsubscribe = this.editor.subscribe(() => this.render());
     if (!keepView) this.canvas.setImage(picture, image.width, image.height);
     this.list.highlight(image.id);
