@@ -1,10 +1,13 @@
 // The one IPC contract between the UI and main: every request/response channel and every event,
 // as zod schemas. The Electron preload, the WebSocket bridge and the renderer all speak exactly this.
 import { z } from 'zod';
+import { ERROR_CODES } from './errors.js';
 import {
   AnnotationId, CategoryId, ImageId, ModelId, RunId,
   IMAGE_STATUSES, MODEL_FORMATS, ORIGINS, REVIEW_STATES, type ImageStatus,
 } from '../model/index.js';
+
+export { ERROR_CODES, IpcRequestError, type ErrorCode } from './errors.js';
 
 /** Largest request or event payload, serialised, that a transport accepts (masks travel as RLE strings). */
 export const MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
@@ -281,9 +284,6 @@ export interface Api {
   thumbnailUrl(image: { readonly id: ImageId; readonly path: string }): string;
 }
 
-/** Why a request failed; `invalid-request` means it never reached a handler. */
-export const ERROR_CODES = ['invalid-request', 'unknown-channel', 'too-large', 'not-found', 'conflict', 'failed'] as const;
-export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export const ipcErrorSchema = z.object({ code: z.enum(ERROR_CODES), message: z.string() });
 export type IpcError = z.output<typeof ipcErrorSchema>;
@@ -291,13 +291,6 @@ export type IpcError = z.output<typeof ipcErrorSchema>;
 /** The envelope every transport carries a response in: never a thrown exception across the boundary. */
 export type Reply<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: IpcError };
 
-/** The error a client raises when main answers `ok: false`. */
-export class IpcRequestError extends Error {
-  constructor(readonly channel: string, readonly code: ErrorCode, message: string) {
-    super(`${channel}: ${message}`);
-    this.name = 'IpcRequestError';
-  }
-}
 
 export function isChannel(name: unknown): name is Channel {
   return typeof name === 'string' && Object.prototype.hasOwnProperty.call(channels, name);

@@ -1,9 +1,7 @@
 // The contract's client over a WebSocket-like connection: the renderer's view of the bridge, and
 // what tests use from Node. Pure: it is given the socket and the URL scheme.
-import {
-  IpcRequestError,
-  type Api, type Channel, type Disposable, type EventName, type EventPayload, type Req, type Res, type ServerMessage,
-} from './contract.js';
+import type { Api, Channel, Disposable, EventName, EventPayload, Req, Res, ServerMessage } from './contract.js';
+import { IpcRequestError } from './errors.js';
 
 /** The part of the WebSocket interface (browser or `ws`) the client needs. */
 export interface MessageSocket {
