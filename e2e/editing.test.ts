@@ -144,6 +144,10 @@ describe('editing tools', () => {
   it('accepts, rejects and accepts all above the threshold; the slider hides low scores', async () => {
     await page().locator('[data-testid=threshold]').fill('0.05');
     await page().click('[data-testid=prelabel]');
+    // The run can be paused and resumed from the status bar.
+    await page().click('[data-testid="prelabel.pause"]');
+    await expect.poll(() => page().locator('[data-testid=progress]').textContent()).toMatch(/pre-label paused/);
+    await page().click('[data-testid="prelabel.resume"]');
     await page().waitForFunction(() => /pre-label done/.test(document.querySelector('[data-testid=progress]')!.textContent ?? ''), null, { timeout: 120_000 });
     await expect.poll(async () => (await state()).annotations.filter((a) => a.origin === 'model').length).toBeGreaterThan(5);
     const predictions = (await state()).annotations.filter((a) => a.origin === 'model');

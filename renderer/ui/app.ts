@@ -27,7 +27,7 @@ export class App {
   };
   private readonly canvas: CanvasView;
   private readonly list: ImageList;
-  private readonly el: Record<'status' | 'progress' | 'message', HTMLElement>;
+  private readonly el: Record<'status' | 'progress' | 'run' | 'message', HTMLElement>;
   private readonly toolbar: Toolbar;
   private readonly panel: SidePanel;
   private help: HTMLElement | null = null;
@@ -54,9 +54,10 @@ export class App {
     this.el = {
       status: h('div', { class: 'statusbar', 'data-testid': 'statusbar' }),
       progress: h('span', { class: 'progress', 'data-testid': 'progress' }),
+      run: h('span', { class: 'run-controls' }),
       message: h('span', { class: 'message', 'data-testid': 'message' }),
     };
-    this.el.status.append(this.el.progress, this.el.message);
+    this.el.status.append(this.el.progress, this.el.run, this.el.message);
     root.append(this.toolbar.element, h('div', { class: 'main' }, listHost, canvasHost, this.panel.element), this.el.status);
     listHost.append(this.filters());
     this.list = new ImageList(listHost, api, (image) => void this.open(image));
@@ -462,6 +463,26 @@ export class App {
     if (this.editor?.notice) text += ` · ${this.editor.notice}`;
     this.el.progress.textContent = text;
     this.el.progress.dataset.reviewed = String(reviewed);
+    this.renderRunControls();
+  }
+
+  /** Pause/resume and cancel for a pre-label run in progress. */
+  private renderRunControls(): void {
+    const run = this.run;
+    const active = run !== null && (run.state === 'running' || run.state === 'paused');
+    const key = active ? `${run.runId}:${run.state}` : '';
+    if (this.el.run.dataset.key === key) return;
+    this.el.run.dataset.key = key;
+    if (!active) return this.el.run.replaceChildren();
+    const control = (label: string, channel: 'prelabel.pause' | 'prelabel.resume' | 'prelabel.cancel') =>
+      h('button', {
+        'data-testid': channel,
+        onclick: () => void this.api.invoke(channel, { runId: run.runId }).catch((error: Error) => this.say(error.message)),
+      }, label);
+    this.el.run.replaceChildren(
+      run.state === 'running' ? control('Pause', 'prelabel.pause') : control('Resume', 'prelabel.resume'),
+      control('Cancel', 'prelabel.cancel'),
+    );
   }
 
   private async prelabel(): Promise<void> {
