@@ -1,7 +1,8 @@
-// The Konva stage: image (with mipmaps for big images), one bitmap per mask, boxes and labels, the
-// selected box's transformer, and the preview of the gesture in progress. Zoom to cursor, pan with
-// space-drag or the middle button, fit. It draws what it is told and reports pointer input in image
-// pixels; it holds no annotation state of its own.
+// The Konva stage: the image (with mipmaps for big images), one bitmap per mask in its class colour
+// (composited into a single image-sized bitmap for drawing), boxes and labels, the selected box's
+// transformer, and the preview of the gesture in progress. Zoom to cursor, pan with space-drag or the
+// middle button, fit. It draws what it is told and reports pointer input in image pixels; it holds no
+// annotation state of its own.
 import Konva from 'konva';
 import type { Annotation, AnnotationId, Bbox, Category } from '../../app/model/index.js';
 import type { Point } from '../editor/mask-ops.js';
