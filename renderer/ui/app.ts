@@ -181,7 +181,7 @@ export class App {
     this.editor = new ImageEditor({
       image,
       annotations,
-      newId: () => toAnnotationId(crypto.randomUUID()),
+      newId: () => toAnnotationId(newUuid()),
       history: this.historyOf(image.id),
       save: async (changes) => {
         try {
@@ -522,4 +522,14 @@ function isTextEntry(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false;
   if (target instanceof HTMLInputElement) return !['range', 'checkbox', 'radio', 'button', 'submit'].includes(target.type);
   return target instanceof HTMLSelectElement || target instanceof HTMLTextAreaElement || target.isContentEditable;
+}
+
+/** A v4 UUID; randomUUID exists only in secure contexts, getRandomValues everywhere. */
+function newUuid(): string {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6]! & 0x0f) | 0x40;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
