@@ -102,7 +102,9 @@ export class ImageList {
     this.rows.style.transform = `translateY(${first * ROW_HEIGHT}px)`;
     for (let i = first; i < last; i++) {
       const image = this.items[i]!;
-      const name = image.path.split('/').pop() ?? image.path;
+      const slash = image.path.lastIndexOf('/');
+      const name = image.path.slice(slash + 1);
+      const folder = slash >= 0 ? image.path.slice(0, slash + 1) : '';
       this.rows.append(h('div', {
         class: `image-row${image.id === this.current ? ' current' : ''}`,
         'data-image-id': image.id,
@@ -110,7 +112,7 @@ export class ImageList {
         onclick: () => this.onOpen(image),
       },
       h('img', { src: this.api.thumbnailUrl(image), loading: 'lazy', alt: '', width: 48, height: 48 }),
-      h('span', { class: 'name' }, name),
+      h('span', { class: 'where' }, h('span', { class: 'name' }, name), folder ? h('span', { class: 'folder' }, folder) : null),
       h('span', { class: `status status-${image.status}` }, image.status)));
     }
   }
