@@ -1,7 +1,7 @@
 // Shared e2e setup: a copy of the sample folder, `loupe serve` on it (in this process, with the real
 // store, scan, inference worker and bridge), and Debian's Chromium driven by playwright-core.
 import { execFileSync } from 'node:child_process';
-import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -44,7 +44,10 @@ export async function startSession(name: string): Promise<Session> {
   const models = path.join(work, 'models');
   await mkdir(models);
   const card = modelCard();
-  for (const file of [card, card.replace(/\.json$/, '.onnx')]) await cp(file, path.join(models, path.basename(file)));
+  // The card names its .onnx (relative to the card), or it is the card's own name with .onnx.
+  const onnx = (JSON.parse(await readFile(card, 'utf8')) as { onnx?: string }).onnx ?? path.basename(card).replace(/\.json$/, '.onnx');
+  await cp(card, path.join(models, path.basename(card)));
+  await cp(path.join(path.dirname(card), onnx), path.join(models, onnx));
   const serving = await serveFolder(folder, { modelDir: models, rendererDir, userModelDir: path.join(work, 'user-models'), log: () => {} });
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   const page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
