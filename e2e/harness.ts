@@ -19,7 +19,9 @@ export const CHROMIUM_ARGS = [
 export function modelCard(): string {
   const shipped = path.join(ROOT, 'resources', 'models', 'loupe-shapes.json');
   if (existsSync(shipped)) return shipped;
-  return path.join(ROOT, 'tools', 'model', 'runs', 'smoke', 'smoke.json');
+  const smoke = path.join(ROOT, 'tools', 'model', 'runs', 'smoke', 'smoke.json');
+  if (existsSync(smoke)) return smoke;
+  throw new Error(`no model to pre-label with: neither ${shipped} (shipped) nor ${smoke} (tools/model smoke run) exists`);
 }
 
 export interface Session {
