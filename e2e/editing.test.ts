@@ -154,8 +154,8 @@ describe('editing tools', () => {
     const [first, second] = predictions;
     await page().click(`[data-annotation-id="${first!.id}"]`);
     await page().keyboard.press('a');
-    await page().click(`[data-annotation-id="${second!.id}"]`);
-    await page().keyboard.press('r');
+    // Rejecting from the panel's button, without selecting the row.
+    await page().click(`[data-annotation-id="${second!.id}"] .verdict-rejected`);
     await whenSaved();
     const byId = new Map((await state()).annotations.map((a) => [a.id as string, a]));
     expect(byId.get(first!.id)).toMatchObject({ state: 'accepted', origin: 'model' });

@@ -48,6 +48,7 @@ export class App {
     });
     this.panel = new SidePanel({
       select: (id) => this.editor?.select(id),
+      setState: (id, state) => this.editor?.setState([id], state),
       pickClass: (index) => this.pickClass(index),
       createClass: (name) => this.createClass(name),
     });

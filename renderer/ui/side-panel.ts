@@ -5,6 +5,7 @@ import { clear, h } from './dom.js';
 
 export interface SidePanelHooks {
   select(id: AnnotationId): void;
+  setState(id: AnnotationId, state: 'accepted' | 'rejected'): void;
   pickClass(index: number): void;
   createClass(name: string): Promise<void>;
 }
@@ -39,6 +40,16 @@ export class SidePanel {
       this.title, this.instancesHeading, this.instances, h('h3', {}, 'Classes'), this.classes, form);
   }
 
+  private verdictButton(id: AnnotationId, state: 'accepted' | 'rejected', label: string, title: string): HTMLButtonElement {
+    return h('button', {
+      class: `verdict-${state}`, title, 'aria-label': title,
+      onclick: (e: Event) => {
+        e.stopPropagation();
+        this.hooks.setState(id, state);
+      },
+    }, label);
+  }
+
   update(state: PanelState): void {
     const byId = new Map(state.categories.map((c) => [c.id, c]));
     const counts = new Map<number, number>();
@@ -57,7 +68,10 @@ export class SidePanel {
       h('span', { class: 'class' }, category?.name ?? '?'),
       h('span', { class: 'score' }, a.score === null ? '—' : a.score.toFixed(2)),
       h('span', { class: 'origin' }, a.origin),
-      h('span', { class: `state state-${a.state}` }, a.state));
+      h('span', { class: `state state-${a.state}` }, a.state),
+      a.origin === 'human' ? null : h('span', { class: 'verdict' },
+        this.verdictButton(a.id, 'accepted', '✓', 'Accept (A)'),
+        this.verdictButton(a.id, 'rejected', '✕', 'Reject (R)')));
     }));
     clear(this.classes);
     this.classes.append(...state.categories.map((c, i) => h('div', {
