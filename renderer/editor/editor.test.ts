@@ -238,6 +238,22 @@ describe('vertex tool edges', () => {
   });
 });
 
+describe('vertex tool holes', () => {
+  it('keeps a hole of the mask when an outer vertex moves', () => {
+    const ring = rectMask(10, 10, 20, 20);
+    for (let y = 13; y < 17; y++) for (let x = 13; x < 17; x++) ring.data[y * W + x] = 0;
+    const { editor, ctx } = setup([prediction('ring', ring, 0.9, [10, 10, 10, 10])]);
+    editor.select(AnnotationId('ring'));
+    const tool = new VertexTool(ctx);
+    const corner = tool.outline()[0]!.reduce((best, p) => (p.x + p.y > best.x + best.y ? p : best));
+    tool.down(corner);
+    tool.up({ x: 26, y: 26 });
+    const mask = editor.mask(AnnotationId('ring'))!;
+    expect(mask.data[15 * W + 15]).toBe(0);
+    expect(mask.data[22 * W + 22]).toBe(1);
+  });
+});
+
 describe('mask ops', () => {
   it('fillHoles fills enclosed gaps and leaves the outside alone', () => {
     const ring = rectMask(5, 5, 15, 15);

@@ -1,8 +1,9 @@
 // Edit the selected instance's outline as polygons: drag a vertex, click an edge to insert one,
 // Alt-click (or Delete while hovering) a vertex to remove it. Each finished change is one undo step.
 import { maskToPolygons, polygonsToMask } from '../../../app/geometry/polygon.js';
+import type { BitMask } from '../../../app/geometry/rle.js';
 import type { AnnotationId } from '../../../app/model/index.js';
-import type { Point } from '../mask-ops.js';
+import { fillHoles, type Point } from '../mask-ops.js';
 import type { PointerInfo, Preview, Tool, ToolContext } from './tool.js';
 
 type Ref = { polygon: number; vertex: number };
@@ -10,7 +11,8 @@ type Ref = { polygon: number; vertex: number };
 export class VertexTool implements Tool {
   readonly name = 'vertices';
   private polygons: Point[][] = [];
-  private source: { id: AnnotationId; counts: string } | null = null;
+  /** The instance being edited, and the holes of its mask (outlines cannot carry them; they are kept apart). */
+  private source: { id: AnnotationId; counts: string; holes: BitMask } | null = null;
   private dragging: Ref | null = null;
   private hover: Ref | null = null;
 
@@ -33,7 +35,7 @@ export class VertexTool implements Tool {
         for (let i = 0; i < flat.length; i += 2) points.push({ x: flat[i]!, y: flat[i + 1]! });
         return points;
       });
-      this.source = { id: a.id, counts: a.mask.counts };
+      this.source = { id: a.id, counts: a.mask.counts, holes: holesOf(mask) };
     }
     return this.polygons;
   }
@@ -62,8 +64,9 @@ export class VertexTool implements Tool {
     }
   }
 
-  up(_p?: Point): void {
+  up(p?: Point): void {
     if (!this.dragging) return;
+    if (p) this.polygons[this.dragging.polygon]![this.dragging.vertex] = p;
     this.dragging = null;
     this.commit();
   }
@@ -96,11 +99,12 @@ export class VertexTool implements Tool {
   }
 
   private commit(): void {
-    const id = this.source?.id;
-    if (!id) return;
+    const source = this.source;
+    if (!source) return;
     const { width, height } = this.ctx.editor.image;
     const mask = polygonsToMask(this.polygons.map((poly) => poly.flatMap((q) => [q.x, q.y])), width, height);
-    this.ctx.editor.setMask(id, mask);
+    for (let k = 0; k < mask.data.length; k++) if (source.holes.data[k]) mask.data[k] = 0;
+    this.ctx.editor.setMask(source.id, mask);
   }
 
   private vertexAt(p: Point): Ref | null {
@@ -133,4 +137,12 @@ function distanceToSegment(p: Point, a: Point, b: Point): number {
   const length2 = dx * dx + dy * dy;
   const t = length2 === 0 ? 0 : Math.max(0, Math.min(1, ((p.x - a.x) * dx + (p.y - a.y) * dy) / length2));
   return Math.hypot(p.x - (a.x + t * dx), p.y - (a.y + t * dy));
+}
+
+/** The pixels a mask leaves open inside itself. */
+function holesOf(mask: BitMask): BitMask {
+  const filled = fillHoles(mask);
+  const data = new Uint8Array(mask.data.length);
+  for (let k = 0; k < data.length; k++) data[k] = filled.data[k] && !mask.data[k] ? 1 : 0;
+  return { width: mask.width, height: mask.height, data };
 }
