@@ -117,6 +117,18 @@ describe('editing tools', () => {
     const after = await toPage(150, 100);
     expect(Math.abs(after.x - anchor.x)).toBeLessThan(1.5);
     expect(Math.abs(after.y - anchor.y)).toBeLessThan(1.5);
+    // Far in on one corner, a panel click on an instance elsewhere brings it on screen.
+    for (let i = 0; i < 8; i++) await page().mouse.wheel(0, -300);
+    const { annotations } = await state();
+    const target = annotations.reduce((far, a) => (a.bbox[0] > far.bbox[0] ? a : far));
+    await page().click(`[data-annotation-id="${target.id}"]`);
+    const [x, y, w, h] = target.bbox;
+    const centre = await toPage(x + w / 2, y + h / 2);
+    const canvas = (await page().locator('[data-testid=canvas]').boundingBox())!;
+    expect(centre.x).toBeGreaterThan(canvas.x);
+    expect(centre.x).toBeLessThan(canvas.x + canvas.width);
+    expect(centre.y).toBeGreaterThan(canvas.y);
+    expect(centre.y).toBeLessThan(canvas.y + canvas.height);
     await page().keyboard.press('0');
     await expect.poll(async () => (await state()).scale).toBeCloseTo(before.scale, 5);
   });

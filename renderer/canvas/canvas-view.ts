@@ -202,6 +202,20 @@ export class CanvasView {
     this.afterViewChange();
   }
 
+  /** Pans (and zooms out if needed) so the box is on screen; does nothing when it already is. */
+  reveal([x, y, w, h]: Bbox): void {
+    const scale = this.scale;
+    const left = this.stage.x() + x * scale;
+    const top = this.stage.y() + y * scale;
+    const margin = 20;
+    if (left >= 0 && top >= 0 && left + w * scale <= this.stage.width() && top + h * scale <= this.stage.height()) return;
+    const fits = Math.min((this.stage.width() - 2 * margin) / Math.max(1, w), (this.stage.height() - 2 * margin) / Math.max(1, h));
+    if (fits < scale) this.stage.scale({ x: fits, y: fits });
+    const s = this.scale;
+    this.stage.position({ x: this.stage.width() / 2 - (x + w / 2) * s, y: this.stage.height() / 2 - (y + h / 2) * s });
+    this.afterViewChange();
+  }
+
   panBy(dx: number, dy: number): void {
     this.stage.position({ x: this.stage.x() + dx, y: this.stage.y() + dy });
     this.stage.batchDraw();

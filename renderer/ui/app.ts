@@ -47,7 +47,7 @@ export class App {
       changed: () => this.render(),
     });
     this.panel = new SidePanel({
-      select: (id) => this.editor?.select(id),
+      select: (id) => this.selectAndReveal(id),
       setState: (id, state) => this.editor?.setState([id], state),
       pickClass: (index) => this.pickClass(index),
       createClass: (name) => this.createClass(name),
@@ -293,7 +293,15 @@ export class App {
     const visible = editor.annotations.filter((a) => this.isVisible(a));
     if (visible.length === 0) return;
     const i = visible.findIndex((a) => a.id === editor.selection);
-    editor.select(visible[(i + 1) % visible.length]!.id);
+    this.selectAndReveal(visible[(i + 1) % visible.length]!.id);
+  }
+
+  /** Selects from the panel or the keyboard, bringing the instance on screen. */
+  private selectAndReveal(id: AnnotationId): void {
+    const a = this.editor?.get(id);
+    if (!a) return;
+    this.editor!.select(id);
+    this.canvas.reveal(a.bbox);
   }
 
   private toggleHelp(): void {
