@@ -40,7 +40,7 @@ const STATIC_TYPES: Readonly<Record<string, string>> = {
 };
 
 const CSP = [
-  "default-src 'self'", "img-src 'self' blob: data:", "style-src 'self' 'unsafe-inline'",
+  "default-src 'self'", "img-src 'self' blob: data:", "style-src 'self'",
   "script-src 'self'", "connect-src 'self' ws://127.0.0.1:*", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'",
 ].join('; ');
 
