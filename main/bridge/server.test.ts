@@ -62,6 +62,7 @@ describe('bridge HTTP', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<title>Loupe</title>');
     expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(page.headers.get('content-security-policy')).not.toContain('unsafe');
     const cookie = page.headers.get('set-cookie')!.split(';')[0]!;
     expect((await get('/files/plain.png', { cookie })).status).toBe(200);
   });
