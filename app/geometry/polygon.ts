@@ -15,7 +15,7 @@
 import { contours } from 'd3-contour';
 import simplify from 'simplify-js';
 import type { Rle } from '../model/types.js';
-import { compressCounts, decode, merge, type BitMask } from './rle.js';
+import { compressCounts, decode, maskBounds, merge, type BitMask } from './rle.js';
 
 /** Flat [x1, y1, x2, y2, ...] in image pixels. */
 export type Polygon = number[];
@@ -138,13 +138,11 @@ export function polygonsToMask(polys: readonly Polygon[], width: number, height:
  * fewer than 3 points are dropped. An empty mask gives [].
  */
 export function maskToPolygons(mask: BitMask, tolerance = 1): Polygon[] {
-  const box = setBox(mask);
+  const box = maskBounds(mask);
   if (box === null) return [];
-  const { x0, y0, x1, y1 } = box;
   // Trace only the mask's bounding box: d3-contour closes outlines along the grid's border, which is where the
   // pixels' outer edges are anyway.
-  const cw = x1 - x0 + 1;
-  const ch = y1 - y0 + 1;
+  const [x0, y0, cw, ch] = box;
   const values: number[] = new Array(cw * ch);
   for (let y = 0; y < ch; y++) {
     for (let x = 0; x < cw; x++) values[y * cw + x] = mask.data[(y + y0) * mask.width + x + x0] ? 1 : 0;
@@ -226,22 +224,4 @@ function corner(before: Edge, after: Edge, vertex: Point, tolerance: number): Po
 
 function clamp(v: number, max: number): number {
   return Math.min(Math.max(v, 0), max);
-}
-
-function setBox(mask: BitMask): { x0: number; y0: number; x1: number; y1: number } | null {
-  let x0 = mask.width;
-  let y0 = mask.height;
-  let x1 = -1;
-  let y1 = -1;
-  for (let y = 0; y < mask.height; y++) {
-    const row = y * mask.width;
-    for (let x = 0; x < mask.width; x++) {
-      if (!mask.data[row + x]) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      y1 = y;
-    }
-  }
-  return x1 < 0 ? null : { x0, y0, x1, y1 };
 }

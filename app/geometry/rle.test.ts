@@ -11,6 +11,7 @@ import {
   encode,
   fromCounts,
   iou,
+  maskBounds,
   merge,
   RleError,
   toBbox,
@@ -174,6 +175,13 @@ describe('encode and decode', () => {
   it('toBbox is the tight box of the set pixels', () => {
     fc.assert(fc.property(anyMask, (m) => {
       expect(toBbox(encode(m))).toEqual(tightBox(m));
+    }));
+  });
+
+  it('maskBounds is the tight box too, and null only for an empty mask', () => {
+    fc.assert(fc.property(anyMask, (m) => {
+      expect(maskBounds(m) ?? [0, 0, 0, 0]).toEqual(tightBox(m));
+      expect(maskBounds(m) === null).toBe(pixelCount(m) === 0);
     }));
   });
 

@@ -22,6 +22,25 @@ export interface BitMask {
   readonly data: Uint8Array;
 }
 
+/** Tight box of the set pixels as [x, y, w, h], or null for an empty mask. */
+export function maskBounds(mask: BitMask): Bbox | null {
+  let x0 = mask.width;
+  let y0 = mask.height;
+  let x1 = -1;
+  let y1 = -1;
+  for (let y = 0; y < mask.height; y++) {
+    const row = y * mask.width;
+    for (let x = 0; x < mask.width; x++) {
+      if (!mask.data[row + x]) continue;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      y1 = y;
+    }
+  }
+  return x1 < 0 ? null : [x0, y0, x1 - x0 + 1, y1 - y0 + 1];
+}
+
 /** Malformed RLE input: bad characters, negative runs, counts that do not fill the image, mismatched sizes. */
 export class RleError extends Error {
   override name = 'RleError';

@@ -4,7 +4,8 @@ import { applyDiff, DiffConflictError, UndoStack, type Diff } from '../../app/hi
 import { decode, encode, type BitMask } from '../../app/geometry/rle.js';
 import type { AnnotationChanges } from '../../app/ipc/contract.js';
 import type { Annotation, AnnotationId, Bbox, CategoryId, ImageRecord, ReviewState } from '../../app/model/index.js';
-import { maskBounds, remapMask } from './mask-ops.js';
+import { remapMask } from './mask-ops.js';
+import { maskBounds } from '../../app/geometry/rle.js';
 
 export type AnnotationDiff = Diff<Annotation>;
 

@@ -74,24 +74,6 @@ export function fillHoles(mask: BitMask): BitMask {
   return { width: w, height: h, data: filled };
 }
 
-/** Tight box of the set pixels, or null for an empty mask. */
-export function maskBounds(mask: BitMask): Bbox | null {
-  let x0 = mask.width;
-  let y0 = mask.height;
-  let x1 = -1;
-  let y1 = -1;
-  for (let y = 0; y < mask.height; y++) {
-    const row = y * mask.width;
-    for (let x = 0; x < mask.width; x++) {
-      if (!mask.data[row + x]) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      y1 = y;
-    }
-  }
-  return x1 < 0 ? null : [x0, y0, x1 - x0 + 1, y1 - y0 + 1];
-}
 
 /**
  * Moves and scales the mask's content from box `from` to box `to` (nearest neighbour), as when a

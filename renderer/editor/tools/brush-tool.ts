@@ -1,6 +1,7 @@
 // Paint onto (brush) or erase from (eraser) the selected instance's mask; one stroke is one undo step.
 // A brush stroke with nothing selected makes a new instance of the active class.
-import { emptyMask, copyMask, paintStroke, maskBounds, type Point } from '../mask-ops.js';
+import { emptyMask, copyMask, paintStroke, type Point } from '../mask-ops.js';
+import { maskBounds } from '../../../app/geometry/rle.js';
 import type { Preview, Tool, ToolContext } from './tool.js';
 
 export class BrushTool implements Tool {

@@ -1,7 +1,8 @@
 // Click vertices; click the first vertex (or Enter) to close into a new masked instance.
 // Backspace drops the last vertex, Escape the whole polygon.
 import { polygonsToMask } from '../../../app/geometry/polygon.js';
-import { maskBounds, type Point } from '../mask-ops.js';
+import type { Point } from '../mask-ops.js';
+import { maskBounds } from '../../../app/geometry/rle.js';
 import type { Preview, Tool, ToolContext } from './tool.js';
 
 export class PolygonTool implements Tool {
