@@ -44,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--verify-images", type=int, default=3)
     p.add_argument("--metrics", default=None, help="metrics JSON from evaluate to put into the cards")
     p.add_argument("--layouts", default="maskrcnn,boxes,zoo")
+    p.add_argument("--min-size", type=int, default=None, help="input short side (default: the training size)")
+    p.add_argument("--max-size", type=int, default=None, help="input long side cap (default: the training size)")
 
     p = commands.add_parser("evaluate", help="COCO box and mask AP of a checkpoint on a COCO dataset directory")
     p.add_argument("checkpoint")
@@ -51,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None, help="write the metrics JSON here")
     p.add_argument("--cards", nargs="*", default=[], help="model cards whose 'metrics' to fill in")
     p.add_argument("--limit", type=int, default=None, help="score only the first N images")
+    p.add_argument("--min-size", type=int, default=None, help="input short side (default: the training size)")
+    p.add_argument("--max-size", type=int, default=None, help="input long side cap (default: the training size)")
 
     args = parser.parse_args(argv)
     try:
@@ -73,10 +77,12 @@ def main(argv: list[str] | None = None) -> int:
             from .export import export_all
             metrics = json.loads(open(args.metrics).read()) if args.metrics else None
             export_all(args.checkpoint, args.out_dir, args.name, layouts=args.layouts.split(","),
-                       verify_data=args.verify_data, verify_images=args.verify_images, metrics=metrics)
+                       verify_data=args.verify_data, verify_images=args.verify_images, metrics=metrics,
+                       min_size=args.min_size, max_size=args.max_size)
         elif args.command == "evaluate":
             from .evaluate import evaluate, write_metrics
-            metrics = evaluate(args.checkpoint, args.data, limit=args.limit)
+            metrics = evaluate(args.checkpoint, args.data, limit=args.limit, min_size=args.min_size,
+                               max_size=args.max_size)
             write_metrics(metrics, args.out, args.cards)
     except (DatasetError, CheckpointError, ExportError) as error:
         print(f"error: {error}", file=sys.stderr)

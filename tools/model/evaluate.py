@@ -74,7 +74,8 @@ def summarize(coco_gt: COCO, results: list[dict], iou_type: str, classes: Classe
             "per_class": per_class}
 
 
-def evaluate(checkpoint: str, data: str, limit: int | None = None, log=print) -> dict:
+def evaluate(checkpoint: str, data: str, limit: int | None = None, min_size: int | None = None,
+             max_size: int | None = None, log=print) -> dict:
     state = load_checkpoint(checkpoint)
     dataset = CocoDataset(data, require_instances=False)
     check_classes(checkpoint, Classes.from_dict(state["classes"]), dataset)
@@ -82,7 +83,7 @@ def evaluate(checkpoint: str, data: str, limit: int | None = None, log=print) ->
     if empty:
         log(f"warning: {dataset.annotation_file}: no instances of {', '.join(empty)}; their AP is reported as null "
             "and the overall AP averages the other classes")
-    model = model_from_checkpoint(state).eval()
+    model = model_from_checkpoint(state, min_size, max_size).eval()
     model.roi_heads.score_thresh = SCORE_THRESHOLD
     results = predict(model, dataset, limit, log)
     count = len(dataset) if limit is None else min(limit, len(dataset))
@@ -97,6 +98,7 @@ def evaluate(checkpoint: str, data: str, limit: int | None = None, log=print) ->
         "mask": summarize(coco_gt, [{k: v for k, v in r.items() if k != "bbox"} for r in results], "segm",
                           dataset.classes, image_ids),
         "checkpoint_iteration": state.get("iteration"),
+        "input_size": {"min_size": model.input_size[0], "max_size": model.input_size[1]},
     }
     for kind in ("box", "mask"):
         m = metrics[kind]

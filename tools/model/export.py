@@ -256,11 +256,11 @@ def card(layout: str, name: str, classes: Classes, state: dict, arch_sizes: tupl
 
 def export_all(checkpoint: str, out_dir: str, name: str, layouts=("maskrcnn", "boxes", "zoo"),
                verify_data: str | None = None, verify_images: int = 3, metrics: dict | None = None,
-               log=print) -> list[Path]:
+               min_size: int | None = None, max_size: int | None = None, log=print) -> list[Path]:
     """Exports each layout to out_dir/<name><suffix>.onnx + .json; raises ExportError if a check fails."""
     state = load_checkpoint(checkpoint)
     classes = Classes.from_dict(state["classes"])
-    model = model_from_checkpoint(state).eval()
+    model = model_from_checkpoint(state, min_size, max_size).eval()
     model.roi_heads.score_thresh = GRAPH_SCORE_THRESHOLD
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -283,8 +283,7 @@ def export_all(checkpoint: str, out_dir: str, name: str, layouts=("maskrcnn", "b
             "passed": True,
         }
         data = onnx_path.read_bytes()
-        arch = state["architecture"]
-        description = card(layout, name, classes, state, (arch["min_size"], arch["max_size"]),
+        description = card(layout, name, classes, state, model.input_size,
                            verification, metrics, hashlib.sha256(data).hexdigest(), len(data))
         card_path = onnx_path.with_suffix(".json")
         card_path.write_text(json.dumps(description, indent=2) + "\n")

@@ -48,10 +48,15 @@ def check_classes(checkpoint_path: str | Path, checkpoint_classes: Classes, data
             f"{dataset.classes.names}; train a new model for this class list (or fix the dataset's categories)")
 
 
-def model_from_checkpoint(state: dict) -> torch.nn.Module:
+def model_from_checkpoint(state: dict, min_size: int | None = None, max_size: int | None = None) -> torch.nn.Module:
+    """The trained network; min_size/max_size change the input size it resizes to (they hold no weights)."""
     classes = Classes.from_dict(state["classes"])
-    model = build_model(len(classes.labels), Architecture.from_dict(state["architecture"]))
+    arch = Architecture.from_dict(state["architecture"])
+    arch.min_size = min_size or arch.min_size
+    arch.max_size = max_size or arch.max_size
+    model = build_model(len(classes.labels), arch)
     model.load_state_dict(state["model"])
+    model.input_size = (arch.min_size, arch.max_size)
     return model
 
 
