@@ -1,8 +1,8 @@
 // npm run bench:prelabel — the pre-label pipeline against the bare model run on the same images.
 //
 // 1. Generates 200 images of shapes (640 x 480 PNG, larger than the model input so the downscale path runs).
-// 2. Pipeline: a PrelabelJob over them (worker decode -> preprocess -> session.run -> postprocess -> SQLite writes),
-//    timed while it runs; RSS sampled throughout.
+// 2. Pipeline: a PrelabelJob over them (worker decode -> preprocess -> session.run -> postprocess -> SQLite writes):
+//    one pass alone for memory (RSS sampled throughout), one pass timed against the raw run.
 // 3. Raw: the same model and settings, session.run alone on the same preprocessed tensors (prepared untimed),
 //    alternating with the pipeline in chunks so both see the same load on a shared machine.
 // 4. PyTorch eager (bench/prelabel_torch.py) on the same weights and images, where a checkpoint and torchvision exist.
@@ -53,28 +53,51 @@ const files = readdirSync(imageDir).filter((f) => f.endsWith('.png')).sort().sli
 console.log(`images: ${files.length} x 640x480 PNG in ${path.relative(root, imageDir)}`);
 console.log(`model: ${path.relative(root, values.card)}, provider ${values.provider}, intra-op threads ${threads ?? 'default'}`);
 
-// 2 and 3. This machine is shared, so the pipeline and the raw run alternate in chunks of ~20 images: the job runs
-// a chunk, pauses (idle once its images in flight are written), and session.run alone then takes the same images.
-const CHUNK = 20;
-const dbDir = mkdtempSync(path.join(tmpdir(), 'loupe-bench-prelabel-'));
-const store = openProject(imageDir, { dbPath: path.join(dbDir, 'project.db') });
-await scanFolder(store);
 const settings = { provider: values.provider, ...(threads ? { intraOpThreads: threads } : {}) };
-const job = await PrelabelJob.create({ store, cardPath: values.card, ...settings });
+async function openJob() {
+  const dbDir = mkdtempSync(path.join(tmpdir(), 'loupe-bench-prelabel-'));
+  const store = openProject(imageDir, { dbPath: path.join(dbDir, 'project.db') });
+  await scanFolder(store);
+  const job = await PrelabelJob.create({ store, cardPath: values.card, ...settings });
+  const close = () => {
+    store.close();
+    rmSync(dbDir, { recursive: true, force: true });
+  };
+  return { job, close };
+}
+
+// 2a. Memory: the pipeline alone, RSS of the whole process (main thread + worker) sampled throughout.
+{
+  const { job, close } = await openJob();
+  let peakRss = process.memoryUsage().rss;
+  const rssAt = new Map();
+  let finished = 0;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+  job.on((event) => {
+    if (event.type !== 'image-done' && event.type !== 'image-failed') return;
+    const rss = process.memoryUsage().rss;
+    peakRss = Math.max(peakRss, rss);
+    if (++finished === 50 || finished === files.length) rssAt.set(finished, rss);
+  });
+  const summary = await job.run();
+  clearInterval(sampler);
+  close();
+  const growth = (rssAt.get(files.length) ?? 0) - (rssAt.get(50) ?? 0);
+  console.log(`memory pass: ${summary.imagesPerSecond.toFixed(2)} images/s; peak RSS ${mb(peakRss)} MB; RSS at image 50 ${mb(rssAt.get(50) ?? 0)} MB, at ${files.length} ${mb(rssAt.get(files.length) ?? 0)} MB: growth ${mb(growth)} MB (target < 50 MB)`);
+}
+
+// 2b and 3. Speed: this machine is shared, so the pipeline and the raw run alternate in chunks of ~20 images: the
+// job runs a chunk, pauses (idle once its images in flight are written), then session.run alone takes the same images.
+const CHUNK = 20;
+const { job, close } = await openJob();
 let raw = null;
-let peakRss = process.memoryUsage().rss;
-const rssAt = new Map();
 let finished = 0;
 let chunkFiles = [];
 let signal = null;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
 job.on((event) => {
   if (event.type === 'image-done' || event.type === 'image-failed') {
     finished++;
     chunkFiles.push(event.path);
-    const rss = process.memoryUsage().rss;
-    peakRss = Math.max(peakRss, rss);
-    if (finished === 50 || finished === files.length) rssAt.set(finished, rss);
     if (finished % CHUNK === 0 && finished < files.length) job.pause();
   } else if (event.type === 'paused' || event.type === 'finished') {
     signal?.(event.type);
@@ -102,18 +125,14 @@ for (;;) {
   job.resume();
 }
 const summary = await running;
-clearInterval(sampler);
 await raw.session.release();
-store.close();
-rmSync(dbDir, { recursive: true, force: true });
+close();
 const pipelineRate = summary.done / (pipelineMs / 1000);
 const rawRate = rawImages / (runMs / 1000);
 const instances = Object.values(summary.instancesByClass).reduce((a, b) => a + b, 0);
 console.log(`pipeline: ${summary.done} images (${summary.failed} failed, ${instances} instances) in ${(pipelineMs / 1000).toFixed(1)} s = ${pipelineRate.toFixed(2)} images/s on ${summary.provider.provider}`);
 console.log(`raw session.run: ${rawImages} images in ${(runMs / 1000).toFixed(1)} s = ${rawRate.toFixed(2)} images/s`);
 console.log(`ratio pipeline / raw: ${(pipelineRate / rawRate).toFixed(3)} (target >= 0.9)`);
-const growth = (rssAt.get(files.length) ?? 0) - (rssAt.get(50) ?? 0);
-console.log(`peak RSS (job + worker + the raw-run session): ${mb(peakRss)} MB; RSS growth from image 50 to ${files.length}: ${mb(growth)} MB (target < 50 MB)`);
 
 // 4. PyTorch eager on the same weights and images.
 const python = values.python ?? [path.join(root, 'tools/model/.venv/bin/python'), '/usr/bin/python3'].find((p) => existsSync(p));
