@@ -243,6 +243,7 @@ def card(layout: str, name: str, classes: Classes, state: dict, arch_sizes: tupl
             "iterations": state.get("iteration"),
             "batch_size": state.get("batch_size"),
             "images_seen": state.get("images_seen"),
+            "input_size": {k: state["architecture"][k] for k in ("min_size", "max_size")},
             "seconds": round(state.get("training_seconds", 0.0)),
             "machine": state.get("machine"),
             "framework": f"torch {state.get('torch', torch.__version__)}, torchvision {torchvision.__version__}",
