@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { iou, toBbox } from '../../app/geometry/rle.js';
 import type { Rle } from '../../app/model/types.js';
 import { InferenceClient } from './client.js';
-import { loadModel } from './model.js';
+import { loadModel, readModelCard } from './model.js';
 import type { ImagePrediction } from './pipeline.js';
 import { createSession } from './providers.js';
 import { modelCards, randomScene, seededRandom, writeScene, type SceneImage } from './testing.js';
@@ -177,14 +177,14 @@ describe('torchvision-maskrcnn layout', () => {
 });
 
 describe('the same weights in the other layouts', () => {
-  // 512 x 384 is exactly the model's input size, so every layout sees the same pixels.
-  const scene = randomScene(seededRandom(11), 512, 384, 5);
   let file: string;
   let reference: ImagePrediction;
 
   beforeAll(async () => {
+    // An image of exactly the model's input size (maxSize x minSize), so every layout sees the same pixels.
+    const { input } = (await readModelCard(models.maskrcnn)).card;
     file = path.join(dir, 'layouts.png');
-    await writeScene(file, scene);
+    await writeScene(file, randomScene(seededRandom(11), input.maxSize, input.minSize, 5));
     reference = await predict(await start(models.maskrcnn, 0.05), file);
   });
 
