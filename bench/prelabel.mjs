@@ -32,7 +32,11 @@ const { values } = parseArgs({
     provider: { type: 'string', default: 'cpu' },
     threads: { type: 'string' },
     card: { type: 'string', default: path.join(root, 'resources/models/loupe-shapes.json') },
-    checkpoint: { type: 'string', default: path.join(root, 'tools/model/runs/default/last.pt') },
+    // The checkpoint the shipped model was exported from (tools/model writes final.pt when training ends).
+    checkpoint: {
+      type: 'string',
+      default: ['final.pt', 'last.pt'].map((f) => path.join(root, 'tools/model/runs/default', f)).find((f) => existsSync(f)) ?? 'none',
+    },
     python: { type: 'string' },
   },
 });
