@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sendSlowly } from './fixtures/send-slowly.js';
 import {
   ChecksumMismatchError,
   DownloadCancelledError,
@@ -62,19 +63,7 @@ function serveFile(req: IncomingMessage, res: ServerResponse): void {
     res.end(body);
     return;
   }
-  let sent = 0;
-  const timer = setInterval(() => {
-    if (res.destroyed) return clearInterval(timer);
-    const next = body.subarray(sent, sent + 64 * 1024);
-    sent += next.length;
-    if (sent >= body.length) {
-      clearInterval(timer);
-      res.end(next);
-    } else {
-      res.write(next);
-    }
-  }, 10);
-  res.on('close', () => clearInterval(timer));
+  sendSlowly(res, body, 64 * 1024, 10);
 }
 
 beforeAll(async () => {

@@ -14,6 +14,7 @@ import { createDispatcher, type Dispatch } from '../ipc/handlers.js';
 import { createProjectHandlers } from '../ipc/project-handlers.js';
 import { openProject, type ProjectStore } from '../store/index.js';
 import { partPath } from './download.js';
+import { sendSlowly } from './fixtures/send-slowly.js';
 import { createModelService, projectModelDir } from './service.js';
 
 const fixtureScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'tiny_rcnn.py');
@@ -53,19 +54,7 @@ beforeAll(async () => {
       ...(start > 0 && { 'Content-Range': `bytes ${start}-${big.length - 1}/${big.length}` }),
     });
     if (!slow) return void res.end(body);
-    // A few bytes at a time: long enough for a cancel to land mid-transfer.
-    let sent = 0;
-    const timer = setInterval(() => {
-      if (res.destroyed) return clearInterval(timer);
-      const next = body.subarray(sent, sent + 16);
-      sent += next.length;
-      if (sent >= body.length) {
-        clearInterval(timer);
-        res.end(next);
-      } else {
-        res.write(next);
-      }
-    }, 20);
+    sendSlowly(res, body, 16, 20); // long enough for a cancel to land mid-transfer
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
