@@ -1,17 +1,17 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { COCOAPI_FIXTURE as FIXTURE, hasCocoapiFixture as hasFixture, readCocoapiCases } from '../testing/cocoapi-fixture.test-support.js';
 import { polygonsToRle } from '../geometry/polygon.js';
 import { area, encode, iou, type BitMask } from '../geometry/rle.js';
 import { AnnotationId, CategoryId, ImageId, ModelId } from '../model/ids.js';
 import type { Annotation, Category, ImageRecord, Rle } from '../model/types.js';
 import { buildCocoDataset, CocoError, parseCocoDataset, segmentationToRle, type CocoDataset } from './coco.js';
 
-const FIXTURE = '/work/shared/fixtures/coco-rle-cocoapi.json';
 const PYTHON = fileURLToPath(new URL('../../tools/model/.venv/bin/python', import.meta.url));
 
 function image(id: number, width: number, height: number, path = `photos/img-${id}.jpg`): ImageRecord {
@@ -271,18 +271,9 @@ describe('polygon export', () => {
   });
 });
 
-interface FixtureCase {
-  size: [number, number];
-  counts: string;
-  uncompressed_counts: number[];
-  area: number;
-  bbox: [number, number, number, number];
-}
-
-const hasFixture = existsSync(FIXTURE);
 describe.skipIf(!hasFixture)(hasFixture ? `importing the pycocotools strings in ${FIXTURE}` : `skipped: ${FIXTURE} is absent`, () => {
   it('keeps compressed strings, compresses plain counts to the same strings, and exports them unchanged', () => {
-    const cases: FixtureCase[] = JSON.parse(readFileSync(FIXTURE, 'utf8')).cases;
+    const cases = readCocoapiCases();
     const json = {
       images: cases.map((c, i) => ({ id: i + 1, file_name: `${i}.jpg`, width: c.size[1], height: c.size[0] })),
       categories: [{ id: 1, name: 'thing' }],

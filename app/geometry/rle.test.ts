@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { COCOAPI_FIXTURE as FIXTURE, hasCocoapiFixture as hasFixture, readCocoapiCases } from '../testing/cocoapi-fixture.test-support.js';
 import {
   area,
   compressCounts,
@@ -19,7 +20,6 @@ import {
   type BitMask,
 } from './rle.js';
 
-const FIXTURE = '/work/shared/fixtures/coco-rle-cocoapi.json';
 const PYTHON = fileURLToPath(new URL('../../tools/model/.venv/bin/python', import.meta.url));
 
 /** Arbitrary row-major masks: empty, full, noise and rectangles, 1 to 40 pixels a side. */
@@ -234,17 +234,8 @@ describe('encode and decode', () => {
   });
 });
 
-interface FixtureCase {
-  size: [number, number];
-  counts: string;
-  uncompressed_counts: number[];
-  area: number;
-  bbox: [number, number, number, number];
-}
-
-const hasFixture = existsSync(FIXTURE);
 describe.skipIf(!hasFixture)(hasFixture ? `pycocotools strings in ${FIXTURE}` : `skipped: ${FIXTURE} is absent`, () => {
-  const cases: FixtureCase[] = hasFixture ? JSON.parse(readFileSync(FIXTURE, 'utf8')).cases : [];
+  const cases = readCocoapiCases();
 
   it('has the 300 cases', () => expect(cases.length).toBe(300));
 
