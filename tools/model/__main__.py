@@ -7,7 +7,7 @@ import json
 import sys
 
 from .dataset import DatasetError
-from .export import ExportError
+from .export import GRAPH_SCORE_THRESHOLD, ExportError
 from .train import CheckpointError
 
 
@@ -35,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--min-size", type=int, default=None, help="short side the network resizes to (new runs)")
     p.add_argument("--max-size", type=int, default=None, help="cap on the long side (new runs)")
     p.add_argument("--machine", default=None, help="machine description recorded in the checkpoint and card")
+    p.add_argument("--init-from", default=None,
+                   help="new run starting from this checkpoint's weights (fine-tuning with a fresh schedule)")
+    p.add_argument("--scales", default=None,
+                   help="comma-separated short sides picked at random per batch, e.g. 384,448,512 (multi-scale)")
 
     p = commands.add_parser("export", help="export a checkpoint to ONNX (three layouts) with model cards")
     p.add_argument("checkpoint")
@@ -46,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--layouts", default="maskrcnn,boxes,zoo")
     p.add_argument("--min-size", type=int, default=None, help="input short side (default: the training size)")
     p.add_argument("--max-size", type=int, default=None, help="input long side cap (default: the training size)")
+    p.add_argument("--graph-score-threshold", type=float, default=GRAPH_SCORE_THRESHOLD,
+                   help="detections below this score never leave the graph (the app's threshold cannot go lower)")
 
     p = commands.add_parser("evaluate", help="COCO box and mask AP of a checkpoint on a COCO dataset directory")
     p.add_argument("checkpoint")
@@ -65,20 +71,19 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "train":
             from .net import Architecture
             from .train import train
-            arch = Architecture()
-            if args.min_size:
-                arch.min_size = args.min_size
-            if args.max_size:
-                arch.max_size = args.max_size
+            sizes = {k: v for k, v in (("min_size", args.min_size), ("max_size", args.max_size)) if v}
+            scales = [int(s) for s in args.scales.split(",")] if args.scales else None
             train(args.data, args.out, args.iterations, batch_size=args.batch_size, lr=args.lr, warmup=args.warmup,
                   checkpoint_every=args.checkpoint_every, device=args.device, threads=args.threads,
-                  max_minutes=args.max_minutes, arch=arch, machine=args.machine)
+                  max_minutes=args.max_minutes, arch=None if args.init_from else Architecture(**sizes),
+                  machine=args.machine, init_from=args.init_from, input_size=sizes, scales=scales)
         elif args.command == "export":
             from .export import export_all
             metrics = json.loads(open(args.metrics).read()) if args.metrics else None
             export_all(args.checkpoint, args.out_dir, args.name, layouts=args.layouts.split(","),
                        verify_data=args.verify_data, verify_images=args.verify_images, metrics=metrics,
-                       min_size=args.min_size, max_size=args.max_size)
+                       min_size=args.min_size, max_size=args.max_size,
+                       graph_score_threshold=args.graph_score_threshold)
         elif args.command == "evaluate":
             from .evaluate import evaluate, write_metrics
             metrics = evaluate(args.checkpoint, args.data, limit=args.limit, min_size=args.min_size,

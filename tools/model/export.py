@@ -31,6 +31,7 @@ VERIFY_SCRIPT = Path(__file__).resolve().parent / "verify_onnx.mjs"
 ZOO_BGR_MEANS = [102.9801, 115.9465, 122.7717]
 ZOO_PAD_MULTIPLE = 32
 OPSET = 11
+# Detections below this never leave the graph; a higher cut pastes fewer full-image masks per run.
 GRAPH_SCORE_THRESHOLD = 0.05
 CARD_THRESHOLDS = {"score": 0.5, "mask": 0.5}
 
@@ -204,7 +205,8 @@ def verification_images(verify_data: str | None, count: int) -> tuple[list[torch
 
 
 def card(layout: str, name: str, classes: Classes, state: dict, arch_sizes: tuple[int, int],
-         verification: dict, metrics: dict | None, sha256: str, size_bytes: int) -> dict:
+         verification: dict, metrics: dict | None, sha256: str, size_bytes: int,
+         graph_score_threshold: float = GRAPH_SCORE_THRESHOLD) -> dict:
     min_size, max_size = arch_sizes
     outputs = {
         "boxes": {"name": "boxes", "dtype": "float32", "shape": ["N", 4],
@@ -236,7 +238,7 @@ def card(layout: str, name: str, classes: Classes, state: dict, arch_sizes: tupl
         "input": image_input,
         "outputs": outputs,
         "thresholds": dict(CARD_THRESHOLDS),
-        "graph_score_threshold": GRAPH_SCORE_THRESHOLD,
+        "graph_score_threshold": graph_score_threshold,
         "opset": OPSET,
         "training": {
             "data": state.get("data"),
@@ -245,6 +247,10 @@ def card(layout: str, name: str, classes: Classes, state: dict, arch_sizes: tupl
             "images_seen": state.get("images_seen"),
             "input_size": {k: state["architecture"][k] for k in ("min_size", "max_size")},
             "seconds": round(state.get("training_seconds", 0.0)),
+            # a fine-tuned run also counts the training of the checkpoint it started from
+            "total_seconds": round(state.get("training_seconds", 0.0) + state.get("prior_training_seconds", 0.0)),
+            "initialised_from": state.get("initialised_from"),
+            "scales": state.get("scales"),
             "machine": state.get("machine"),
             "framework": f"torch {state.get('torch', torch.__version__)}, torchvision {torchvision.__version__}",
         },
@@ -257,12 +263,15 @@ def card(layout: str, name: str, classes: Classes, state: dict, arch_sizes: tupl
 
 def export_all(checkpoint: str, out_dir: str, name: str, layouts=("maskrcnn", "boxes", "zoo"),
                verify_data: str | None = None, verify_images: int = 3, metrics: dict | None = None,
-               min_size: int | None = None, max_size: int | None = None, log=print) -> list[Path]:
+               min_size: int | None = None, max_size: int | None = None,
+               graph_score_threshold: float = GRAPH_SCORE_THRESHOLD, log=print) -> list[Path]:
     """Exports each layout to out_dir/<name><suffix>.onnx + .json; raises ExportError if a check fails."""
     state = load_checkpoint(checkpoint)
     classes = Classes.from_dict(state["classes"])
     model = model_from_checkpoint(state, min_size, max_size).eval()
-    model.roi_heads.score_thresh = GRAPH_SCORE_THRESHOLD
+    if not 0 <= graph_score_threshold < 1:
+        raise ExportError(f"graph score threshold {graph_score_threshold} is outside 0..1")
+    model.roi_heads.score_thresh = graph_score_threshold
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     images, source = verification_images(verify_data, verify_images)
@@ -285,7 +294,8 @@ def export_all(checkpoint: str, out_dir: str, name: str, layouts=("maskrcnn", "b
         }
         data = onnx_path.read_bytes()
         description = card(layout, name, classes, state, model.input_size,
-                           verification, metrics, hashlib.sha256(data).hexdigest(), len(data))
+                           verification, metrics, hashlib.sha256(data).hexdigest(), len(data),
+                           graph_score_threshold)
         card_path = onnx_path.with_suffix(".json")
         card_path.write_text(json.dumps(description, indent=2) + "\n")
         log(f"{onnx_path} ({len(data) / 1e6:.1f} MB): verified on {len(images)} images, "

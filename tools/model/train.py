@@ -60,6 +60,14 @@ def model_from_checkpoint(state: dict, min_size: int | None = None, max_size: in
     return model
 
 
+def load_matching_weights(model: torch.nn.Module, weights: dict) -> list[str]:
+    """Loads every tensor whose name and shape match; returns the names left at their fresh initialisation."""
+    own = model.state_dict()
+    usable = {k: v for k, v in weights.items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(usable, strict=False)
+    return sorted(k for k in own if k not in usable)
+
+
 def learning_rate(step: int, progress: float, base: float, warmup: int) -> float:
     """Linear warmup over `warmup` steps, then cosine decay to 1% of base as progress goes from 0 to 1."""
     if step < warmup:
@@ -76,8 +84,14 @@ def machine_description(device: str) -> str:
 def train(data: str, out: str, iterations: int, batch_size: int = 4, lr: float = 1.5e-3, warmup: int = 200,
           weight_decay: float = 1e-4, checkpoint_every: int = 100, device: str = "cpu", threads: int | None = None,
           max_minutes: float | None = None, seed: int = 0, arch: Architecture | None = None,
-          machine: str | None = None, log=print) -> Path:
-    """Trains (or resumes from out/last.pt) and returns the path of the final checkpoint."""
+          machine: str | None = None, init_from: str | None = None, input_size: dict | None = None,
+          scales: list[int] | None = None, log=print) -> Path:
+    """Trains (or resumes from out/last.pt) and returns the path of the final checkpoint.
+
+    init_from starts a new run from another checkpoint's weights with a fresh schedule (fine-tuning, e.g. the
+    default model on reviewed annotations); tensors whose shape differs, the class heads when the class list
+    changed, start fresh; input_size ({"min_size", "max_size"}) may change there, as it holds no
+    weights. scales lists short sides picked at random per batch (multi-scale training)."""
     if threads:
         torch.set_num_threads(threads)
     out_dir = Path(out)
@@ -91,14 +105,25 @@ def train(data: str, out: str, iterations: int, batch_size: int = 4, lr: float =
     if state is not None:
         check_classes(checkpoint_path, Classes.from_dict(state["classes"]), dataset)
         arch = Architecture.from_dict(state["architecture"])
+    initial = None
+    if state is None and init_from:
+        initial = load_checkpoint(init_from)
+        arch = Architecture.from_dict({**initial["architecture"], **(input_size or {})})
     arch = arch or Architecture()
     model = build_model(len(dataset.classes.labels), arch).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    step, elapsed, images_seen = 0, 0.0, 0
+    step, elapsed, images_seen, prior_seconds = 0, 0.0, 0, 0.0
+    if initial is not None:
+        fresh = load_matching_weights(model, initial["model"])
+        prior_seconds = initial.get("training_seconds", 0.0) + initial.get("prior_training_seconds", 0.0)
+        log(f"starting from the weights of {init_from} (iteration {initial.get('iteration')})"
+            + (f"; fresh: {', '.join(fresh)}" if fresh else ""))
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, elapsed = state["iteration"], state["training_seconds"]
+        prior_seconds = state.get("prior_training_seconds", 0.0)
+        scales = scales or state.get("scales")
         images_seen = state.get("images_seen", step * state.get("batch_size", batch_size))
         log(f"resumed from {checkpoint_path} at iteration {step}")
     random.seed(seed + step)
@@ -113,7 +138,13 @@ def train(data: str, out: str, iterations: int, batch_size: int = 4, lr: float =
         save_checkpoint(checkpoint_path, model=model.state_dict(), optimizer=optimizer.state_dict(), iteration=step,
                         training_seconds=elapsed, images_seen=images_seen, classes=dataset.classes.to_dict(),
                         architecture=arch.to_dict(), data=dataset.summary(), batch_size=batch_size,
-                        planned_iterations=iterations, machine=machine, torch=torch.__version__)
+                        planned_iterations=iterations, machine=machine, torch=torch.__version__,
+                        prior_training_seconds=prior_seconds, initialised_from=initialised_from, scales=scales)
+
+    initialised_from = state.get("initialised_from") if state is not None else (str(init_from) if init_from else None)
+    if scales:
+        # torchvision picks one of these short sides at random per batch while training
+        model.transform.min_size = tuple(s + 0.01 for s in scales)
 
     model.train()
     stopped_early = False

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from pycocotools import mask as mask_utils
 
 from tools.model.dataset import CocoDataset, DatasetError
@@ -149,3 +150,33 @@ def test_checkpoint_with_another_class_list_is_refused(dataset_dir, checkpoint, 
     shutil.copy(checkpoint, run / "last.pt")
     with pytest.raises(CheckpointError, match=r"last\.pt: trained for classes"):
         train(str(copy), str(run), iterations=3, log=quiet)
+
+
+def test_fine_tuning_starts_from_a_checkpoint_and_reinitialises_only_heads_of_a_new_class_list(
+        dataset_dir, checkpoint, tmp_path):
+    copy = Path(shutil.copytree(dataset_dir, tmp_path / "copy"))
+    coco = json.loads((copy / "annotations.json").read_text())
+    star = next(c["id"] for c in coco["categories"] if c["name"] == "star")
+    coco["categories"] = [c for c in coco["categories"] if c["id"] != star]
+    coco["annotations"] = [a for a in coco["annotations"] if a["category_id"] != star]
+    (copy / "annotations.json").write_text(json.dumps(coco))
+
+    lines = []
+    tuned = train(str(copy), str(tmp_path / "run"), iterations=1, batch_size=2, warmup=1, init_from=str(checkpoint),
+                  input_size={"min_size": 320, "max_size": 400}, scales=[256, 320], log=lines.append)
+    started = next(line for line in lines if line.startswith("starting from the weights of"))
+    fresh = started.split("fresh: ")[1].split(", ")
+    # Three classes instead of four: the class-sized layers start fresh, everything else is the checkpoint's.
+    assert sorted(fresh) == sorted(["roi_heads.box_predictor.cls_score.weight", "roi_heads.box_predictor.cls_score.bias",
+                                    "roi_heads.box_predictor.bbox_pred.weight", "roi_heads.box_predictor.bbox_pred.bias",
+                                    "roi_heads.mask_predictor.mask_fcn_logits.weight",
+                                    "roi_heads.mask_predictor.mask_fcn_logits.bias"])
+    before, after = torch.load(checkpoint)["model"], torch.load(tuned)["model"]
+    state = torch.load(tuned)
+    assert state["architecture"]["min_size"] == 320 and state["architecture"]["max_size"] == 400
+    assert state["scales"] == [256, 320]
+    assert state["initialised_from"] == str(checkpoint)
+    assert state["prior_training_seconds"] == pytest.approx(torch.load(checkpoint)["training_seconds"])
+    # One optimiser step moved the reused weights away from the checkpoint's, but not far.
+    moved = (after["backbone.body.stem.0.weight"] - before["backbone.body.stem.0.weight"]).abs().max().item()
+    assert 0 < moved < 0.1
