@@ -9,7 +9,7 @@
 //
 // Options: --images N (200), --provider P (cpu), --threads N, --card FILE, --checkpoint FILE, --python FILE.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,7 @@ const { scanFolder } = await import(dist('main/fs/index.js'));
 const { openProject } = await import(dist('main/store/index.js'));
 const { PrelabelJob } = await import(dist('main/jobs/prelabel-job.js'));
 const { loadModel } = await import(dist('main/inference/model.js'));
+const { processWorkerPort } = await import(dist('main/inference/client.js'));
 const { decodeImage } = await import(dist('main/inference/decode.js'));
 const { toInputTensor } = await import(dist('main/inference/preprocess.js'));
 const { randomScene, seededRandom, writeScene } = await import(dist('main/inference/testing.js'));
@@ -58,11 +59,11 @@ console.log(`images: ${files.length} x 640x480 PNG in ${path.relative(root, imag
 console.log(`model: ${path.relative(root, values.card)}, provider ${values.provider}, intra-op threads ${threads ?? 'default'}`);
 
 const settings = { provider: values.provider, ...(threads ? { intraOpThreads: threads } : {}) };
-async function openJob() {
+async function openJob(workerPort) {
   const dbDir = mkdtempSync(path.join(tmpdir(), 'loupe-bench-prelabel-'));
   const store = openProject(imageDir, { dbPath: path.join(dbDir, 'project.db') });
   await scanFolder(store);
-  const job = await PrelabelJob.create({ store, cardPath: values.card, ...settings });
+  const job = await PrelabelJob.create({ store, cardPath: values.card, ...settings, ...(workerPort ? { workerPort } : {}) });
   const close = () => {
     store.close();
     rmSync(dbDir, { recursive: true, force: true });
@@ -70,16 +71,26 @@ async function openJob() {
   return { job, close };
 }
 
-// 2a. Memory: the pipeline alone, RSS of the whole process (main thread + worker) sampled throughout.
+// 2a. Memory: the pipeline alone, RSS of this process (job, store) plus the inference worker's process, sampled
+// throughout. The worker's RSS is read from /proc (Linux).
 {
-  const { job, close } = await openJob();
-  let peakRss = process.memoryUsage().rss;
+  let worker;
+  const { job, close } = await openJob(() => (worker = processWorkerPort()));
+  const workerRss = () => {
+    try {
+      return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${worker.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+    } catch {
+      return 0; // the worker has exited at the end of the job
+    }
+  };
+  const totalRss = () => process.memoryUsage().rss + workerRss();
+  let peakRss = totalRss();
   const rssAt = new Map();
   let finished = 0;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, totalRss())), 50);
   job.on((event) => {
     if (event.type !== 'image-done' && event.type !== 'image-failed') return;
-    const rss = process.memoryUsage().rss;
+    const rss = totalRss();
     peakRss = Math.max(peakRss, rss);
     if (++finished === 50 || finished === files.length) rssAt.set(finished, rss);
   });
@@ -87,7 +98,7 @@ async function openJob() {
   clearInterval(sampler);
   close();
   const growth = (rssAt.get(files.length) ?? 0) - (rssAt.get(50) ?? 0);
-  console.log(`memory pass: ${summary.imagesPerSecond.toFixed(2)} images/s; peak RSS ${mb(peakRss)} MB; RSS at image 50 ${mb(rssAt.get(50) ?? 0)} MB, at ${files.length} ${mb(rssAt.get(files.length) ?? 0)} MB: growth ${mb(growth)} MB (target < 50 MB)`);
+  console.log(`memory pass (main + worker process): ${summary.imagesPerSecond.toFixed(2)} images/s; peak RSS ${mb(peakRss)} MB; RSS at image 50 ${mb(rssAt.get(50) ?? 0)} MB, at ${files.length} ${mb(rssAt.get(files.length) ?? 0)} MB: growth ${mb(growth)} MB (target < 50 MB)`);
 }
 
 // 2b and 3. Speed: this machine is shared, so the pipeline and the raw run alternate in chunks of ~20 images: the

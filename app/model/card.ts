@@ -85,6 +85,8 @@ const CardFieldsSchema = z
     input: ModelCardInputSchema,
     outputs: ModelCardOutputsSchema,
     thresholds: z.object({ score: probability, mask: probability }).loose().default({ score: 0.5, mask: 0.5 }),
+    /** Detections scoring below this never leave the graph, so no lower threshold can bring them back. */
+    graph_score_threshold: probability.optional(),
   })
   .loose()
   .superRefine((card, ctx) => {

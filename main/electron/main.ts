@@ -9,7 +9,7 @@ import {
   type WebContents,
 } from 'electron';
 import type { EventName, EventPayload } from '../../app/ipc/contract.js';
-import { utilityProcessPort, workerEntryPath } from '../inference/client.js';
+import { utilityProcessPort, workerEntryPath, workerProcessEnv } from '../inference/client.js';
 import { exportCoco } from '../ipc/coco-export.js';
 import { createDispatcher } from '../ipc/handlers.js';
 import { createModelService, modelFolders } from '../models/service.js';
@@ -56,7 +56,10 @@ const models = createModelService({ ...modelPlaces, emit: (event, payload) => em
 
 const services = createDesktopServices({
   modelFolders: (store) => modelFolders(modelPlaces, store),
-  workerPort: () => utilityProcessPort(utilityProcess.fork(workerEntryPath(), [], { serviceName: 'Loupe inference', stdio: 'inherit' })),
+  workerPort: () =>
+    utilityProcessPort(
+      utilityProcess.fork(workerEntryPath(), [], { serviceName: 'Loupe inference', stdio: 'inherit', env: workerProcessEnv() }),
+    ),
   emit,
   onProgress: (progress) => {
     const bar = progressBarState(progress);

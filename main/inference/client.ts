@@ -1,4 +1,5 @@
 // The caller's side of the inference worker: start it, load a model, predict images, dispose it.
+import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,8 +8,13 @@ import type { ImageFailureKind } from './decode.js';
 import type { ImagePrediction } from './pipeline.js';
 import type { LoadSettings, ModelInfo, WorkerRequest, WorkerResponse } from './protocol.js';
 
-/** What the client needs from whatever hosts the worker (a worker_threads Worker, an Electron utilityProcess). */
+/**
+ * What the client needs from whatever hosts the worker: a child process (the default under Node), an Electron
+ * utilityProcess, or a worker_threads Worker.
+ */
 export interface WorkerPort {
+  /** The worker's process id where it has its own process (for memory figures). */
+  readonly pid?: number;
   postMessage(message: WorkerRequest): void;
   onMessage(listener: (message: WorkerResponse) => void): void;
   /** Called once if the worker dies; every pending request then fails with this error. */
@@ -27,6 +33,42 @@ export function workerEntryPath(): string {
     : path.resolve(path.dirname(here), '..', '..', 'dist', 'main', 'inference', 'worker.js');
   if (!existsSync(entry)) throw new Error(`inference worker not found at ${entry}; run \`npm run build\` first`);
   return entry;
+}
+
+/**
+ * Environment of the worker's own process. glibc's malloc raises its mmap threshold each time a large block is
+ * freed, after which image-sized buffers (decoded pixels, input tensors, full-image mask outputs) come from heaps
+ * that fragment and keep growing over thousands of images; a fixed threshold keeps them in mmaps that go back to
+ * the system when freed (bench:prelabel, BENCHMARKS.md). Other C libraries ignore the variable.
+ */
+export function workerProcessEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { MALLOC_MMAP_THRESHOLD_: '131072', ...base };
+}
+
+/**
+ * The worker in a child process: a crash in the runtime cannot take the caller down, and the allocator settings
+ * above apply to it alone. The child exits when its parent goes away, even on kill -9.
+ */
+export function processWorkerPort(entry = workerEntryPath()): WorkerPort {
+  const child = fork(entry, [], { env: workerProcessEnv(), execArgv: [], serialization: 'advanced', stdio: 'inherit' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let running = true;
+  return {
+    pid: child.pid,
+    postMessage: (message) => child.send(message),
+    onMessage: (listener) => child.on('message', (message) => listener(message as WorkerResponse)),
+    onExit: (listener) => {
+      child.on('error', (error) => listener(error));
+      child.on('exit', (code, signal) => {
+        running = false;
+        listener(new Error(`inference process exited with ${signal ? `signal ${signal}` : `code ${code}`}`));
+      });
+    },
+    terminate: async () => {
+      if (running) child.kill();
+      await exited;
+    },
+  };
 }
 
 export function threadWorkerPort(entry = workerEntryPath()): WorkerPort {
@@ -97,7 +139,7 @@ export class InferenceClient {
   }
 
   /** Starts a worker and loads the model; rejects with the worker's message when the model cannot load. */
-  static async start(settings: LoadSettings, port: WorkerPort = threadWorkerPort()): Promise<InferenceClient> {
+  static async start(settings: LoadSettings, port: WorkerPort = processWorkerPort()): Promise<InferenceClient> {
     const client = new InferenceClient(port);
     port.onMessage((message) => client.receive(message));
     port.onExit((error) => client.fail(error));

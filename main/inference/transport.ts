@@ -1,5 +1,5 @@
-// The worker's side of its port, whichever process model hosts it: a worker_threads Worker under Node, or an
-// Electron utilityProcess (process.parentPort, whose messages arrive wrapped in an event's `data`).
+// The worker's side of its port, whichever process model hosts it: a worker_threads Worker, an Electron
+// utilityProcess (process.parentPort, whose messages arrive wrapped in an event's `data`), or a forked child process.
 import { parentPort } from 'node:worker_threads';
 import type { WorkerRequest, WorkerResponse } from './protocol.js';
 
@@ -28,5 +28,14 @@ export function parentTransport(): ParentTransport {
       onMessage: (listener) => electronPort.on('message', (event) => listener(event.data as WorkerRequest)),
     };
   }
-  throw new Error('the inference worker must run in a worker thread or an Electron utility process');
+  if (process.send) {
+    const send = process.send.bind(process);
+    // An orphaned worker would hold the model in memory forever: leave when the parent's channel closes.
+    process.on('disconnect', () => process.exit(0));
+    return {
+      post: (message) => send(message),
+      onMessage: (listener) => process.on('message', (message) => listener(message as WorkerRequest)),
+    };
+  }
+  throw new Error('the inference worker must run in a worker thread, an Electron utility process or a forked process');
 }

@@ -1,6 +1,7 @@
 // Entry of the inference worker: owns the onnxruntime session and runs the whole per-image pipeline, so the
 // process that hosts the UI and the database never decodes, runs the model or post-processes.
 import ort from 'onnxruntime-node';
+import sharp from 'sharp';
 import { ImageFailure } from './decode.js';
 import { loadModel } from './model.js';
 import { InferencePipeline } from './pipeline.js';
@@ -9,6 +10,8 @@ import { parentTransport } from './transport.js';
 
 // Providers that fail to load are reported by createSession; ORT's own stderr lines would only repeat them.
 ort.env.logLevel = 'fatal';
+// Each image is decoded once: libvips' operation cache would only hold up to 50 MB of pixels nobody asks for again.
+sharp.cache(false);
 
 const transport = parentTransport();
 let pipeline: InferencePipeline | null = null;

@@ -194,6 +194,11 @@ export class PrelabelJob {
     return this.client.model.provider;
   }
 
+  /** The loaded model's card, validated. */
+  get card(): ModelInfo['card'] {
+    return this.client.model.card;
+  }
+
   /** Images this job set out to do. */
   get total(): number {
     return this.queue.length;

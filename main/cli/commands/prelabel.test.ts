@@ -1,5 +1,6 @@
 // `loupe prelabel` as a user runs it: a separate process on a real folder, killed with SIGKILL mid-job and run again.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -50,14 +51,35 @@ const results = () => readDb((db) => db.prepare(`SELECT image_id, ok, instances,
 const modelAnnotations = () =>
   readDb((db) => db.prepare(`SELECT id, image_id FROM annotations WHERE origin = 'model' ORDER BY image_id, id`).all() as { id: string; image_id: number }[]);
 
-/** Starts `loupe prelabel` and kills it with SIGKILL once `killAfter` results are committed. */
-function prelabelAndKill(killAfter: number): Promise<{ signal: NodeJS.Signals | null; stderr: string }> {
+/** Child processes of `pid` (Linux /proc). */
+function childrenOf(pid: number): number[] {
+  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts `loupe prelabel` and kills it with SIGKILL once `killAfter` results are committed; reports the processes
+ * it had started (its inference worker) at that moment.
+ */
+function prelabelAndKill(killAfter: number): Promise<{ signal: NodeJS.Signals | null; stderr: string; workers: number[] }> {
   const child = spawn(process.execPath, [bin, 'prelabel', folder, '--model', cardPath, '--threshold', '0.05'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
+  let workers: number[] = [];
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const poll = setInterval(() => {
     try {
-      if (results().length >= killAfter) child.kill('SIGKILL');
+      if (results().length >= killAfter && child.pid !== undefined) {
+        workers = childrenOf(child.pid);
+        child.kill('SIGKILL');
+      }
     } catch {
       // The database or its tables are not there yet.
     }
@@ -65,7 +87,7 @@ function prelabelAndKill(killAfter: number): Promise<{ signal: NodeJS.Signals | 
   return new Promise((resolve) => {
     child.on('exit', (_code, signal) => {
       clearInterval(poll);
-      resolve({ signal, stderr });
+      resolve({ signal, stderr, workers });
     });
   });
 }
@@ -92,6 +114,9 @@ describe('loupe prelabel', () => {
 
     const killed = await prelabelAndKill(3);
     expect(killed.signal).toBe('SIGKILL');
+    // The inference worker runs in its own process and leaves with its parent rather than hold the model forever.
+    expect(killed.workers).toHaveLength(1);
+    await expect.poll(() => killed.workers.filter(isRunning), { timeout: 10_000 }).toEqual([]);
     const beforeRestart = results();
     expect(beforeRestart.length).toBeGreaterThanOrEqual(3);
     expect(beforeRestart.length).toBeLessThan(IMAGES);
@@ -141,5 +166,15 @@ describe('loupe prelabel', () => {
     // A folder never scanned is scanned first; then the model load fails on the provider.
     expect(cuda.stderr.split('\n')[0]).toMatch(new RegExp(`^scanned .*: ${IMAGES + 2} images \\(2 unreadable\\)$`));
     expect(cuda.stderr).toMatch(/^loupe: .*\.json: CUDA provider \('cuda'\) could not start: .*supported on linux: auto, cuda, cpu/m);
+  });
+
+  it('says when a threshold is below the cut the model applies inside its graph', async () => {
+    const card = JSON.parse(readFileSync(cardPath, 'utf8')) as { graph_score_threshold: number; name: string };
+    const below = card.graph_score_threshold / 2;
+    const run = runLoupe(['prelabel', folder, '--model', cardPath, '--threshold', String(below)]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toContain(`note: ${card.name} drops detections below ${card.graph_score_threshold} inside its graph; --threshold ${below} acts as ${card.graph_score_threshold}`);
+    const above = runLoupe(['prelabel', folder, '--model', cardPath, '--threshold', String(card.graph_score_threshold)]);
+    expect(above.stderr).not.toContain('note:');
   });
 });

@@ -125,6 +125,10 @@ export const prelabelCommand: Command = {
           (report.fallback ? `: ${report.fallback}` : '') +
           `\n${job.resumed ? `resuming interrupted run ${job.runId}: ` : ''}${job.total} images to pre-label\n`,
       );
+      const graphCut = job.card.graph_score_threshold;
+      if (threshold !== undefined && graphCut !== undefined && threshold < graphCut) {
+        io.err(`note: ${job.model.name} drops detections below ${graphCut} inside its graph; --threshold ${threshold} acts as ${graphCut}\n`);
+      }
       renderProgress(job, io);
       const cancel = () => {
         io.err('\ncancelling after the images in flight (Ctrl-C again to stop at once)\n');
