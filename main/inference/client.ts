@@ -112,7 +112,9 @@ export function utilityProcessPort(child: UtilityProcessLike): WorkerPort {
 
 export type PredictOutcome =
   | { ok: true; prediction: ImagePrediction }
-  | { ok: false; kind: ImageFailureKind; message: string };
+  | { ok: false; kind: ImageFailureKind; message: string }
+  /** Dropped by cancelPending() before its run: the image was not looked at. */
+  | { ok: false; cancelled: true };
 
 export class InferenceError extends Error {
   constructor(name: string, message: string) {
@@ -158,7 +160,13 @@ export class InferenceClient {
     const response = await this.request({ type: 'predict', id: 0, file });
     if (response.type === 'prediction') return { ok: true, prediction: response.prediction };
     if (response.type === 'image-failed') return { ok: false, kind: response.kind, message: response.message };
+    if (response.type === 'cancelled') return { ok: false, cancelled: true };
     throw new Error(`unexpected reply to predict: ${response.type}`);
+  }
+
+  /** Predictions asked for but not yet running come back cancelled; the one running finishes. */
+  async cancelPending(): Promise<void> {
+    await this.request({ type: 'cancel-pending', id: 0 });
   }
 
   /** Releases the session and stops the worker. Safe to call more than once. */

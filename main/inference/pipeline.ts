@@ -23,6 +23,11 @@ export interface PipelineOptions {
   prefetch?: number;
 }
 
+/** A prediction dropped by cancelPending() before its model run started. */
+export class PredictionCancelled extends Error {
+  override readonly name = 'PredictionCancelled';
+}
+
 /** A counting semaphore: acquire resolves when one of `size` slots is free. */
 class Slots {
   private free: number;
@@ -53,6 +58,8 @@ export class InferencePipeline {
   private readonly maxInputPixels: number;
   private readonly decodeSlots: Slots;
   private readonly runSlot = new Slots(1);
+  /** Bumped by cancelPending(): a prediction from an older generation does not start its run. */
+  private generation = 0;
 
   constructor(
     readonly model: LoadedModel,
@@ -69,6 +76,7 @@ export class InferencePipeline {
   /** Predicts one image file. Throws ImageFailure for anything wrong with this image or its run. */
   async predict(file: string): Promise<ImagePrediction> {
     const { card, session } = this.model;
+    const generation = this.generation;
     await this.decodeSlots.acquire();
     let decoded: Awaited<ReturnType<typeof decodeImage>>;
     let outputs: Record<string, OutputTensor>;
@@ -82,9 +90,13 @@ export class InferencePipeline {
       await this.runSlot.acquire();
       const runStart = performance.now();
       try {
+        // session.run blocks this thread: let a cancel message that arrived during the last run land first.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (generation !== this.generation) throw new PredictionCancelled('cancelled before its run');
         const feeds = { [card.input.name]: new ort.Tensor('float32', input.data, input.dims) };
         outputs = (await session.run(feeds)) as unknown as Record<string, OutputTensor>;
       } catch (error) {
+        if (error instanceof PredictionCancelled) throw error;
         throw new ImageFailure('model', `model error: ${(error as Error).message.split('\n')[0]}`);
       } finally {
         runMs = elapsed(runStart);
@@ -108,6 +120,11 @@ export class InferencePipeline {
       detections,
       timings: { decodeMs, runMs, postprocessMs: elapsed(postStart) },
     };
+  }
+
+  /** Predictions already asked for but not yet running end with PredictionCancelled; the running one finishes. */
+  cancelPending(): void {
+    this.generation++;
   }
 
   async dispose(): Promise<void> {

@@ -1,5 +1,5 @@
-// The messages between the inference worker and its client. Plain data only: they cross a worker_threads port
-// under Node and an Electron utilityProcess port in the desktop app.
+// The messages between the inference worker and its client. Plain data only: they cross a child process's IPC
+// channel under Node (or a worker_threads port) and an Electron utilityProcess port in the desktop app.
 import type { ModelCard } from '../../app/model/card.js';
 import type { ImageFailureKind } from './decode.js';
 import type { ImagePrediction } from './pipeline.js';
@@ -31,11 +31,14 @@ export interface ModelInfo {
 export type WorkerRequest =
   | { type: 'load'; id: number; settings: LoadSettings }
   | { type: 'predict'; id: number; file: string }
+  /** Predictions not yet running are answered 'cancelled'; the one running finishes. */
+  | { type: 'cancel-pending'; id: number }
   | { type: 'dispose'; id: number };
 
 export type WorkerResponse =
   | { type: 'loaded'; id: number; info: ModelInfo }
   | { type: 'prediction'; id: number; prediction: ImagePrediction }
   | { type: 'image-failed'; id: number; kind: ImageFailureKind; message: string }
+  | { type: 'cancelled'; id: number }
   | { type: 'error'; id: number; name: string; message: string }
   | { type: 'disposed'; id: number };

@@ -4,7 +4,7 @@ import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { ImageFailure } from './decode.js';
 import { loadModel } from './model.js';
-import { InferencePipeline } from './pipeline.js';
+import { InferencePipeline, PredictionCancelled } from './pipeline.js';
 import type { WorkerRequest, WorkerResponse } from './protocol.js';
 import { parentTransport } from './transport.js';
 
@@ -36,9 +36,14 @@ async function handle(request: WorkerRequest): Promise<WorkerResponse> {
       try {
         return { type: 'prediction', id: request.id, prediction: await pipeline.predict(request.file) };
       } catch (error) {
+        if (error instanceof PredictionCancelled) return { type: 'cancelled', id: request.id };
         if (error instanceof ImageFailure) return { type: 'image-failed', id: request.id, kind: error.kind, message: error.message };
         return { type: 'image-failed', id: request.id, kind: 'model', message: (error as Error).message };
       }
+    }
+    case 'cancel-pending': {
+      pipeline?.cancelPending();
+      return { type: 'cancelled', id: request.id };
     }
     case 'dispose': {
       await pipeline?.dispose();

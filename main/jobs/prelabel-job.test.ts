@@ -208,4 +208,22 @@ describe('a pre-label job', () => {
     expect([...resultsByImage(job.model.id).values()]).toEqual([1, 1, 1, 1, 1, 1]);
     expect(store.prelabel.list().map((run) => run.status)).toEqual(['completed']);
   });
+
+  it('cancel drops the images handed to the worker but not yet running: at most the one running finishes', async () => {
+    await writeScenes(8);
+    store = openProject(folder);
+    await scanFolder(store);
+    const inFlight = 4;
+    const { summary, job } = await runJob({ inFlight }, (event, job) => {
+      if (event.type === 'image-done') job.cancel();
+    });
+    // When the first image is done, up to `inFlight` more are with the worker; only the one running may finish.
+    expect(summary.state).toBe('cancelled');
+    expect(summary.done).toBeGreaterThanOrEqual(1);
+    expect(summary.done).toBeLessThanOrEqual(2);
+    expect(resultsByImage(job.model.id).size).toBe(summary.done);
+
+    const rest = await runJob();
+    expect(rest.summary).toMatchObject({ state: 'done', total: 8 - summary.done, done: 8 - summary.done });
+  });
 });

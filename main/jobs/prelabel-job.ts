@@ -32,7 +32,7 @@ export interface PrelabelJobOptions {
   /** Results written per transaction, at most; a batch is also written once `batchMs` has passed. */
   batchSize?: number;
   batchMs?: number;
-  /** Hosts the worker elsewhere (an Electron utilityProcess); a worker thread by default. */
+  /** Hosts the worker elsewhere (an Electron utilityProcess, a worker thread); a child process by default. */
   workerPort?: () => WorkerPort;
 }
 
@@ -225,11 +225,17 @@ export class PrelabelJob {
     this.emitProgress();
   }
 
-  /** Ends the job after the images in flight; their results are written, the rest stay to do. */
+  /**
+   * Ends the job after the image whose model run is under way: its result is written; images handed to the worker
+   * but not yet running are dropped and stay to do, with the rest.
+   */
   cancel(): void {
     if (this.state !== 'running' && this.state !== 'paused') return;
     if (this.state === 'running') this.activeMs += performance.now() - this.activeSince;
     this.state = 'cancelled';
+    this.client.cancelPending().catch(() => {
+      // A worker that died is reported by the run itself.
+    });
     this.resumeSignal?.();
   }
 
@@ -329,6 +335,7 @@ export class PrelabelJob {
       this.failed(image, 'decode', mismatch, durationMs);
       return;
     }
+    if ('cancelled' in outcome) return; // cancelled before its run: it stays to do
     this.failed(image, outcome.kind, outcome.message, durationMs);
   }
 
