@@ -134,6 +134,22 @@ describe('buildCocoDataset', () => {
     expect(coco.annotations[0]!.segmentation).toEqual([[5, 4.5, 4.5, 4, 4, 4.5, 4.5, 5]]);
   });
 
+  it('writes a crowd region with iscrowd 1, as RLE even when the other masks become polygons', () => {
+    const single = encode(rect(20, 10, 1, 1, 4, 4));
+    const group = encode(rect(20, 10, 8, 2, 10, 6));
+    const coco = buildCocoDataset({
+      images: [image(1, 20, 10)],
+      categories,
+      annotations: [annotation(1, single), annotation(1, group, { crowd: true })],
+      segmentation: 'polygon',
+      includeScores: false,
+    });
+    const [one, crowd] = coco.annotations;
+    expect(one).toMatchObject({ iscrowd: 0 });
+    expect(Array.isArray(one!.segmentation)).toBe(true);
+    expect(crowd).toMatchObject({ iscrowd: 1, segmentation: { size: [10, 20], counts: group.counts }, area: 60 });
+  });
+
   it('refuses annotations whose image, category or mask size does not fit', () => {
     const build = (a: Annotation) => () => buildCocoDataset({ images, categories, annotations: [a], segmentation: 'rle', includeScores: false });
     const stray = annotation(9, null);

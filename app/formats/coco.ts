@@ -274,10 +274,11 @@ export function buildCocoDataset(input: BuildCocoInput): CocoDataset {
       id: n + 1,
       image_id: a.imageId,
       category_id: a.categoryId,
-      segmentation: a.mask ? exportMask(a.mask, input.segmentation, input.polygonTolerance ?? 1) : [],
+      // COCO keeps a crowd region as RLE whatever form the other masks take.
+      segmentation: a.mask ? exportMask(a.mask, a.crowd ? 'rle' : input.segmentation, input.polygonTolerance ?? 1) : [],
       area: a.mask ? rleArea(a.mask) : a.bbox[2] * a.bbox[3],
       bbox: [...a.bbox] as CocoAnnotation['bbox'],
-      iscrowd: 0,
+      iscrowd: a.crowd ? 1 : 0,
       ...(input.includeScores && a.score !== null ? { score: a.score } : {}),
     };
   });

@@ -45,6 +45,7 @@ export const annotationSchema = z.object({
   origin: z.enum(ORIGINS),
   modelId: modelId.nullable(),
   state: z.enum(REVIEW_STATES),
+  crowd: z.boolean().optional(),
 }).readonly();
 
 export const imageRecordSchema = z.object({

@@ -71,6 +71,8 @@ export interface Annotation {
   /** The model that predicted it, kept when a person edits the prediction. */
   readonly modelId: ModelId | null;
   readonly state: ReviewState;
+  /** COCO's iscrowd: one region over a group of objects (absent means a single object). */
+  readonly crowd?: boolean;
 }
 
 export type { AnnotationId, CategoryId, ImageId, ModelId, RunId };

@@ -37,7 +37,7 @@ const countRows = () => {
   }
 };
 
-/** A COCO file for the sample folder: one image with a compressed RLE, a plain RLE and a polygon. */
+/** A COCO file for the sample folder: one image with a compressed RLE, a plain RLE (a crowd region) and a polygon. */
 function sampleCoco() {
   const ground = readJson(join(samples, 'annotations.json'));
   const image = ground.images.find((i: { file_name: string }) => i.file_name === 'street.jpg');
@@ -50,7 +50,7 @@ function sampleCoco() {
     categories: [{ id: 7, name: 'star' }, { id: 8, name: 'blob' }],
     annotations: [
       { id: 1, image_id: image.id, category_id: 8, segmentation: { size: [height, width], counts: compressed.counts }, bbox: [10, 5, 20, 20], area: 400, iscrowd: 0 },
-      { id: 2, image_id: image.id, category_id: 7, segmentation: { size: [height, width], counts: [5, 10, height * width - 15] }, bbox: [0, 5, 1, 10], area: 10, iscrowd: 0 },
+      { id: 2, image_id: image.id, category_id: 7, segmentation: { size: [height, width], counts: [5, 10, height * width - 15] }, bbox: [0, 5, 1, 10], area: 10, iscrowd: 1 },
       { id: 3, image_id: image.id, category_id: 7, segmentation: [[50, 50, 90, 50, 70, 90]], bbox: [50, 50, 40, 40], area: 800, iscrowd: 0 },
       { id: 4, image_id: 99, category_id: 7, segmentation: [], bbox: [1, 1, 2, 2], area: 4, iscrowd: 0 },
     ],
@@ -58,7 +58,7 @@ function sampleCoco() {
 }
 
 describe('loupe import', () => {
-  it('imports polygons, plain and compressed RLE; export --all gives the same RLE strings back', () => {
+  it('imports polygons, plain and compressed RLE and crowd regions; export --all gives the same RLE strings back', () => {
     const input = sampleCoco();
     const cocoPath = writeJson('in.json', input);
     const run = runLoupe(['import', folder, '--coco', cocoPath]);
@@ -75,6 +75,7 @@ describe('loupe import', () => {
     expect(first.area).toBe(400);
     expect(second.segmentation.counts).toEqual(expect.any(String));
     expect(third.segmentation).toEqual({ size: first.segmentation.size, counts: expect.any(String) });
+    expect(exported.annotations.map((a: { iscrowd: number }) => a.iscrowd)).toEqual([0, 1, 0]);
 
     // The exported file imported into a fresh project exports to identical strings again.
     const again = join(work, 'again');
@@ -85,6 +86,7 @@ describe('loupe import', () => {
     expect(runLoupe(['export', again, '--format', 'coco', '--all', '--out', out2]).status).toBe(0);
     const rles = (file: string) => readJson(file).annotations.map((a: { segmentation: { counts: string } }) => a.segmentation.counts);
     expect(rles(out2)).toEqual(rles(out));
+    expect(readJson(out2).annotations.map((a: { iscrowd: number }) => a.iscrowd)).toEqual([0, 1, 0]);
 
     expect(runLoupe(['import', folder, '--coco', cocoPath]).stdout).toContain('imported 0 annotations into 0 images; 3 already present');
   });

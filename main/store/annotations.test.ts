@@ -48,6 +48,20 @@ describe('annotations.applyChanges', () => {
     expect(history.forAnnotation(a.id).at(-1)).toMatchObject({ before: a, after: moved });
   });
 
+  it('keeps a crowd region as one, and marking or unmarking it is an edit in the history', () => {
+    const { annotations, history } = project.store;
+    const single = humanBox(imageId, circle);
+    annotations.applyChanges(imageId, { added: [single] });
+    expect(annotations.get(single.id)).not.toHaveProperty('crowd');
+    const crowd: Annotation = { ...single, crowd: true };
+    annotations.applyChanges(imageId, { updated: [crowd] });
+    expect(annotations.get(single.id)).toEqual(crowd);
+    expect(history.forAnnotation(single.id).at(-1)).toMatchObject({ action: 'updated', before: single, after: crowd });
+    expect(() => annotations.applyChanges(imageId, { updated: [{ ...single, crowd: 1 as unknown as boolean }] })).toThrow(
+      `annotation ${single.id}: crowd must be true or false, got 1`,
+    );
+  });
+
   it('a person editing a prediction makes it model-edited and history keeps what the model said', () => {
     const { annotations, history } = project.store;
     const [p] = annotations.replaceModelPredictions(imageId, modelId, [prediction([0, 0, 10, 10])]);

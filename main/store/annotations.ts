@@ -53,10 +53,11 @@ interface AnnotationRow {
   origin: Origin;
   model_id: number | null;
   state: ReviewState;
+  crowd: 0 | 1;
 }
 
 const columns =
-  'id, image_id, category_id, x, y, w, h, mask_counts, mask_height, mask_width, score, origin, model_id, state';
+  'id, image_id, category_id, x, y, w, h, mask_counts, mask_height, mask_width, score, origin, model_id, state, crowd';
 
 export function toAnnotation(row: AnnotationRow): Annotation {
   return {
@@ -72,6 +73,7 @@ export function toAnnotation(row: AnnotationRow): Annotation {
     origin: row.origin,
     modelId: row.model_id === null ? null : ModelId(row.model_id),
     state: row.state,
+    ...(row.crowd === 1 ? { crowd: true } : {}),
   };
 }
 
@@ -91,6 +93,7 @@ function toParams(a: Annotation) {
     origin: a.origin,
     modelId: a.modelId,
     state: a.state,
+    crowd: a.crowd ? 1 : 0,
   };
 }
 
@@ -108,6 +111,7 @@ export function validateAnnotation(a: Annotation): void {
     if (typeof a.mask.counts !== 'string') fail('mask counts must be the compressed RLE string');
   }
   if (a.score !== null && !(a.score >= 0 && a.score <= 1)) fail(`score must be between 0 and 1, got ${a.score}`);
+  if (a.crowd !== undefined && typeof a.crowd !== 'boolean') fail(`crowd must be true or false, got ${JSON.stringify(a.crowd)}`);
   if (!ORIGINS.includes(a.origin)) fail(`unknown origin '${a.origin}'`);
   if (!REVIEW_STATES.includes(a.state)) fail(`unknown state '${a.state}'`);
   if (a.origin !== 'human' && a.modelId === null) fail(`origin '${a.origin}' needs the model id`);
@@ -118,7 +122,8 @@ const sameContent = (a: Annotation, b: Annotation) =>
   a.bbox.every((v, i) => v === b.bbox[i]) &&
   (a.mask?.counts ?? null) === (b.mask?.counts ?? null) &&
   (a.mask?.size[0] ?? null) === (b.mask?.size[0] ?? null) &&
-  (a.mask?.size[1] ?? null) === (b.mask?.size[1] ?? null);
+  (a.mask?.size[1] ?? null) === (b.mask?.size[1] ?? null) &&
+  (a.crowd ?? false) === (b.crowd ?? false);
 
 /** Which history action an update is: a pure state change is 'accepted'/'rejected', anything else 'updated'. */
 function updateAction(before: Annotation, after: Annotation): HistoryAction {
@@ -161,13 +166,13 @@ export class AnnotationRepository {
     this.byImage = db.prepare(`SELECT ${columns} FROM annotations WHERE image_id = ? ORDER BY rowid`);
     this.insert = db.prepare(`
       INSERT INTO annotations (id, image_id, category_id, x, y, w, h, mask_counts, mask_height, mask_width,
-        score, origin, model_id, state)
+        score, origin, model_id, state, crowd)
       VALUES (@id, @imageId, @categoryId, @x, @y, @w, @h, @maskCounts, @maskHeight, @maskWidth,
-        @score, @origin, @modelId, @state)`);
+        @score, @origin, @modelId, @state, @crowd)`);
     this.update = db.prepare(`
       UPDATE annotations SET category_id = @categoryId, x = @x, y = @y, w = @w, h = @h,
         mask_counts = @maskCounts, mask_height = @maskHeight, mask_width = @maskWidth, score = @score,
-        origin = @origin, state = @state, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+        origin = @origin, state = @state, crowd = @crowd, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
       WHERE id = @id`);
     this.remove = db.prepare(`DELETE FROM annotations WHERE id = ?`);
     // A person's first edit moves an image into review; 'reviewed' is only ever set on purpose.

@@ -119,6 +119,7 @@ export function importCoco(store: ProjectStore, dataset: CocoDataset): CocoImpor
       origin: 'human' as const,
       modelId: null,
       state: 'accepted' as const,
+      ...(a.iscrowd === 1 ? { crowd: true } : {}),
     };
     const known = categoryByName.get(name);
     if (known !== undefined) {

@@ -269,7 +269,7 @@ export class CanvasView {
   private syncBox(a: Annotation, color: string, scene: Scene, shown: boolean): void {
     const category = scene.categories.get(a.categoryId);
     const selected = scene.selection === a.id;
-    const text = `${category?.name ?? '?'}${a.score !== null ? ` ${a.score.toFixed(2)}` : ''}${a.state === 'rejected' ? ' ✕' : ''}`;
+    const text = `${category?.name ?? '?'}${a.crowd ? ' (crowd)' : ''}${a.score !== null ? ` ${a.score.toFixed(2)}` : ''}${a.state === 'rejected' ? ' ✕' : ''}`;
     const key = `${a.bbox.join()}|${color}|${text}|${selected}|${a.state}`;
     let entry = this.boxes.get(a.id);
     if (!entry) {

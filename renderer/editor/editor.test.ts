@@ -52,6 +52,20 @@ describe('ImageEditor', () => {
     expect(saved.map((c) => c.updated[0]!.after.categoryId)).toEqual([3, 1, 3]);
   });
 
+  it('marks a prediction as a crowd region and back, each an undoable saved edit', async () => {
+    const { editor, saved } = setup();
+    const big = AnnotationId('big');
+    editor.setCrowd([big], true);
+    expect(editor.get(big)).toMatchObject({ crowd: true, origin: 'model-edited', state: 'accepted' });
+    editor.setCrowd([big], true);
+    editor.setCrowd([big], false);
+    expect(editor.get(big)).not.toHaveProperty('crowd');
+    editor.undo();
+    expect(editor.get(big)).toMatchObject({ crowd: true });
+    await editor.whenSaved();
+    expect(saved.map((c) => c.updated[0]!.after.crowd ?? false)).toEqual([true, false, true]);
+  });
+
   it('deletes and restores with undo, saving the removal and the re-add', async () => {
     const { editor, saved } = setup();
     editor.select(AnnotationId('small'));

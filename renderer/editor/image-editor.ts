@@ -150,6 +150,15 @@ export class ImageEditor {
     this.update(ids, (a) => (a.categoryId === categoryId ? a : edited(a, { categoryId })));
   }
 
+  /** Marks (or unmarks) instances as one region over a group of objects: COCO's iscrowd. */
+  setCrowd(ids: readonly AnnotationId[], crowd: boolean): void {
+    this.update(ids, (a) => {
+      if ((a.crowd ?? false) === crowd) return a;
+      const { crowd: _was, ...single } = a;
+      return edited(crowd ? { ...a, crowd } : single, {});
+    });
+  }
+
   setState(ids: readonly AnnotationId[], state: ReviewState): void {
     this.update(ids, (a) => (a.state === state ? a : { ...a, state }));
   }

@@ -4,6 +4,7 @@ export type Action =
   | 'tool.select' | 'tool.box' | 'tool.polygon' | 'tool.vertices' | 'tool.brush' | 'tool.eraser'
   | 'brush.smaller' | 'brush.larger' | 'mask.fillHoles'
   | 'instance.delete' | 'instance.accept' | 'instance.reject' | 'instance.acceptAbove' | 'instance.next' | 'instance.deselect'
+  | 'instance.crowd'
   | 'class.1' | 'class.2' | 'class.3' | 'class.4' | 'class.5' | 'class.6' | 'class.7' | 'class.8' | 'class.9'
   | 'edit.undo' | 'edit.redo'
   | 'view.fit' | 'view.zoomIn' | 'view.zoomOut' | 'view.masks' | 'view.boxes' | 'view.labels'
@@ -31,6 +32,7 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { keys: ['a'], action: 'instance.accept', description: 'Accept the selected prediction', group: 'Instances' },
   { keys: ['r'], action: 'instance.reject', description: 'Reject the selected prediction', group: 'Instances' },
   { keys: ['Shift+A'], action: 'instance.acceptAbove', description: 'Accept all predictions above the threshold', group: 'Instances' },
+  { keys: ['c'], action: 'instance.crowd', description: 'Mark or unmark the selection as a crowd region (COCO iscrowd)', group: 'Instances' },
   { keys: ['Tab'], action: 'instance.next', description: 'Select the next instance', group: 'Instances' },
   { keys: ['Escape'], action: 'instance.deselect', description: 'Cancel the gesture, then deselect', group: 'Instances' },
   ...([1, 2, 3, 4, 5, 6, 7, 8, 9] as const).map((n): Shortcut => ({

@@ -224,6 +224,11 @@ export class App {
       case 'instance.accept': editor?.setState(selected, 'accepted'); break;
       case 'instance.reject': editor?.setState(selected, 'rejected'); break;
       case 'instance.acceptAbove': editor?.acceptAbove(this.settings.threshold); break;
+      case 'instance.crowd': {
+        const current = selection && editor?.get(selection);
+        if (current) editor!.setCrowd(selected, !current.crowd);
+        break;
+      }
       case 'instance.next': this.selectNext(); break;
       case 'instance.deselect': editor?.select(null); break;
       case 'edit.undo': editor?.undo(); break;

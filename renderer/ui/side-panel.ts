@@ -65,7 +65,7 @@ export class SidePanel {
         onclick: () => this.hooks.select(a.id),
       },
       h('span', { class: 'swatch', style: `background:${category?.color ?? '#fff'}` }),
-      h('span', { class: 'class' }, category?.name ?? '?'),
+      h('span', { class: 'class' }, `${category?.name ?? '?'}${a.crowd ? ' (crowd)' : ''}`),
       h('span', { class: 'score' }, a.score === null ? '—' : a.score.toFixed(2)),
       h('span', { class: 'origin' }, a.origin),
       h('span', { class: `state state-${a.state}` }, a.state),
