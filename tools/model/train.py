@@ -32,6 +32,9 @@ def load_checkpoint(path: str | Path) -> dict:
     try:
         # Plain tensors and containers only; torch 1.x's weights-only loader cannot read floats yet.
         safe = {"weights_only": True} if int(torch.__version__.split(".")[0]) >= 2 else {}
+        if hasattr(torch.serialization, "add_safe_globals"):
+            # checkpoints written by earlier versions of this script hold torch.__version__ as it is
+            torch.serialization.add_safe_globals([torch.torch_version.TorchVersion])
         state = torch.load(path, map_location="cpu", **safe)
     except Exception as error:  # torch raises several types for a damaged file
         raise CheckpointError(f"{path}: cannot be read as a checkpoint ({error})") from error
@@ -138,7 +141,8 @@ def train(data: str, out: str, iterations: int, batch_size: int = 4, lr: float =
         save_checkpoint(checkpoint_path, model=model.state_dict(), optimizer=optimizer.state_dict(), iteration=step,
                         training_seconds=elapsed, images_seen=images_seen, classes=dataset.classes.to_dict(),
                         architecture=arch.to_dict(), data=dataset.summary(), batch_size=batch_size,
-                        planned_iterations=iterations, machine=machine, torch=torch.__version__,
+                        # torch.__version__ is a str subclass that torch 2's weights-only loader refuses
+                        planned_iterations=iterations, machine=machine, torch=str(torch.__version__),
                         prior_training_seconds=prior_seconds, initialised_from=initialised_from, scales=scales)
 
     initialised_from = state.get("initialised_from") if state is not None else (str(init_from) if init_from else None)
