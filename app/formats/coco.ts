@@ -7,7 +7,7 @@
  * Compressed RLE strings are kept exactly, so importing and exporting a dataset gives identical strings.
  */
 import { z } from 'zod';
-import { maskToPolygons, PolygonError, polygonsToRle, checkPolygon } from '../geometry/polygon.js';
+import { checkPolygon, faithfulPolygons, PolygonError, polygonsToRle } from '../geometry/polygon.js';
 import { area as rleArea, checkCounts, decode, fromCounts, RleError, toBbox, toCounts } from '../geometry/rle.js';
 import type { Annotation, Category, ImageRecord, Rle } from '../model/types.js';
 
@@ -239,7 +239,7 @@ export interface BuildCocoInput {
   /** Write each annotation's score (predictions); people's annotations have none. */
   readonly includeScores: boolean;
   readonly info?: CocoInfo;
-  /** Polygon simplification in pixels (see maskToPolygons); default 1. */
+  /** Polygon simplification in pixels (see faithfulPolygons); default 1. */
   readonly polygonTolerance?: number;
 }
 
@@ -297,8 +297,5 @@ export function buildCocoDataset(input: BuildCocoInput): CocoDataset {
 
 function exportMask(mask: Rle, form: 'rle' | 'polygon', tolerance: number): CocoSegmentation {
   if (form === 'rle') return { size: [mask.size[0], mask.size[1]], counts: mask.counts };
-  const bits = decode(mask);
-  const polygons = maskToPolygons(bits, tolerance);
-  // A speck can simplify away entirely; its unsimplified outline still says where it is.
-  return polygons.length > 0 || tolerance === 0 ? polygons : maskToPolygons(bits, 0);
+  return faithfulPolygons(decode(mask), tolerance);
 }

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkPolygon, maskToPolygons, PolygonError, polygonsToMask, polygonsToRle, type Polygon } from './polygon.js';
+import { checkPolygon, faithfulPolygons, maskToPolygons, PolygonError, polygonsToMask, polygonsToRle, type Polygon } from './polygon.js';
 import { area, decode, encode, iou, toBbox, type BitMask } from './rle.js';
 
 const PYTHON = fileURLToPath(new URL('../../tools/model/.venv/bin/python', import.meta.url));
@@ -166,6 +166,22 @@ describe('maskToPolygons', () => {
 
   it('polygon -> mask -> polygon keeps IoU >= 0.95 for convex shapes 40 px across or more at tolerance 1', () => {
     fc.assert(fc.property(convexPolygon(40), (poly) => roundTripIou(poly, 1) >= 0.95), { numRuns: 300 });
+  });
+
+  it('faithfulPolygons keeps IoU >= 0.95 at tolerance 1 down to shapes 4 px across, and simplifies large ones as usual', () => {
+    fc.assert(
+      fc.property(convexPolygon(4), (poly) => {
+        const mask = polygonsToMask([poly], 120, 110);
+        const polygons = faithfulPolygons(mask, 1);
+        expect(iou(encode(polygonsToMask(polygons, 120, 110)), encode(mask))).toBeGreaterThanOrEqual(0.95);
+        const plain = maskToPolygons(mask, 1);
+        if (roundTripIou(poly, 1) >= 0.95) expect(polygons).toEqual(plain);
+      }),
+      { numRuns: 400 },
+    );
+    // Small shapes are where tolerance 1 alone falls short: the property above would fail without the fallback.
+    const small = fc.sample(convexPolygon(4), { numRuns: 400, seed: 11 });
+    expect(small.some((poly) => roundTripIou(poly, 1) < 0.95)).toBe(true);
   });
 
   it('does not shrink shapes as plain Douglas-Peucker does: edges are centred on the outline they replace', () => {

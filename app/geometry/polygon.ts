@@ -8,14 +8,15 @@
  * at 5x resolution and the pixel columns are filled between its crossings), so a COCO polygon imports to the very
  * mask, and RLE string, that pycocotools would make of it.
  *
- * mask -> polygons traces the outlines with marching squares (d3-contour) and simplifies them (simplify-js).
+ * mask -> polygons traces the outlines with marching squares (d3-contour) and simplifies them (simplify-js);
+ * faithfulPolygons, which COCO export uses, simplifies less where simplifying would cost a small shape its form.
  * Holes: COCO polygons cannot express them, so maskToPolygons keeps only outer outlines and a hole is filled when
  * a mask is exported as polygons (a ring becomes a disc). Export as RLE keeps holes exactly.
  */
 import { contours } from 'd3-contour';
 import simplify from 'simplify-js';
 import type { Rle } from '../model/types.js';
-import { compressCounts, decode, maskBounds, merge, type BitMask } from './rle.js';
+import { compressCounts, decode, iou, maskBounds, merge, type BitMask } from './rle.js';
 
 /** Flat [x1, y1, x2, y2, ...] in image pixels. */
 export type Polygon = number[];
@@ -160,6 +161,26 @@ export function maskToPolygons(mask: BitMask, tolerance = 1): Polygon[] {
   }
   return polygons;
 }
+
+/**
+ * maskToPolygons at the largest of `tolerance`, half of it, a quarter... whose polygons still rasterise to IoU >=
+ * `minIou` with the unsimplified outline, else unsimplified. A pixel of simplification is a large share of a small
+ * shape, so small shapes keep more vertices rather than lose their form; a speck that would simplify away entirely
+ * keeps its traced outline.
+ */
+export function faithfulPolygons(mask: BitMask, tolerance = 1, minIou = 0.95): Polygon[] {
+  const exact = maskToPolygons(mask, 0);
+  if (exact.length === 0) return exact;
+  const reference = polygonsToRle(exact, mask.height, mask.width);
+  for (let t = tolerance; t >= MIN_TOLERANCE; t /= 2) {
+    const polygons = maskToPolygons(mask, t);
+    if (polygons.length > 0 && iou(polygonsToRle(polygons, mask.height, mask.width), reference) >= minIou) return polygons;
+  }
+  return exact;
+}
+
+/** Below this the simplified outline keeps every corner of the traced one (see polygon.test.ts). */
+const MIN_TOLERANCE = 0.25;
 
 interface Point {
   x: number;
