@@ -2,6 +2,7 @@
 // threshold, prev/next and zoom to the cursor.
 import { cp, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode } from '../app/geometry/rle.js';
 import type { Annotation, Rle } from '../app/model/index.js';
@@ -185,6 +186,28 @@ describe('editing tools', () => {
     expect(after.filter((a) => a.state === 'pending' && a.score! >= threshold)).toEqual([]);
     expect(after.filter((a) => a.state === 'pending').length).toBeGreaterThan(0);
     await shot(page(), 'edit-03-accept');
+  });
+
+  it('marks the selected instance as a crowd region with C and back, saved to the project', async () => {
+    const [target] = (await state()).annotations;
+    await page().click(`[data-annotation-id="${target!.id}"]`);
+    const storedCrowd = () => {
+      const db = new Database(path.join(session.folder, '.loupe', 'project.db'), { readonly: true });
+      try {
+        return (db.prepare('SELECT crowd FROM annotations WHERE id = ?').get(target!.id) as { crowd: number }).crowd;
+      } finally {
+        db.close();
+      }
+    };
+    await page().keyboard.press('c');
+    await whenSaved();
+    expect(await selected()).toMatchObject({ id: target!.id, crowd: true });
+    expect(await page().locator(`[data-annotation-id="${target!.id}"] .class`).textContent()).toMatch(/\(crowd\)$/);
+    expect(storedCrowd()).toBe(1);
+    await page().keyboard.press('c');
+    await whenSaved();
+    expect(await selected()).not.toHaveProperty('crowd');
+    expect(storedCrowd()).toBe(0);
   });
 
   it('filters the image list by class', async () => {
