@@ -33,11 +33,9 @@ const { values } = parseArgs({
     provider: { type: 'string', default: 'cpu' },
     threads: { type: 'string' },
     card: { type: 'string', default: path.join(root, 'resources/models/loupe-shapes.json') },
-    // The checkpoint the shipped model was exported from (tools/model writes final.pt when training ends).
-    checkpoint: {
-      type: 'string',
-      default: ['final.pt', 'last.pt'].map((f) => path.join(root, 'tools/model/runs/default', f)).find((f) => existsSync(f)) ?? 'none',
-    },
+    // The checkpoint the shipped model was exported from (tools/model/README.md, "The shipped model"); runs/ is
+    // not in the repository, so without it the PyTorch comparison is skipped.
+    checkpoint: { type: 'string', default: path.join(root, 'tools/model/runs/finetune/last.pt') },
     python: { type: 'string' },
   },
 });
@@ -58,6 +56,7 @@ const files = readdirSync(imageDir).filter((f) => f.endsWith('.png')).sort().sli
 console.log(`images: ${files.length} x 640x480 PNG in ${path.relative(root, imageDir)}`);
 console.log(`model: ${path.relative(root, values.card)}, provider ${values.provider}, intra-op threads ${threads ?? 'default'}`);
 
+const graphScoreThreshold = JSON.parse(readFileSync(values.card, 'utf8')).graph_score_threshold ?? 0.05;
 const settings = { provider: values.provider, ...(threads ? { intraOpThreads: threads } : {}) };
 async function openJob(workerPort) {
   const dbDir = mkdtempSync(path.join(tmpdir(), 'loupe-bench-prelabel-'));
@@ -157,7 +156,10 @@ if (!python || !existsSync(values.checkpoint)) {
   try {
     const output = execFileSync(
       python,
-      [path.join(root, 'bench', 'prelabel_torch.py'), values.checkpoint, imageDir, String(files.length), ...(threads ? ['--threads', String(threads)] : [])],
+      [
+        path.join(root, 'bench', 'prelabel_torch.py'), values.checkpoint, imageDir, String(files.length),
+        '--graph-score', String(graphScoreThreshold), ...(threads ? ['--threads', String(threads)] : []),
+      ],
       { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const torchRate = Number(/images\/s ([\d.]+)/.exec(output)?.[1]);

@@ -1,7 +1,7 @@
 """The PyTorch-eager baseline for `npm run bench:prelabel`: the same checkpoint and images, decoded with Pillow,
 run image by image through torchvision's MaskRCNN, masks thresholded as the app does.
 
-usage: prelabel_torch.py CHECKPOINT IMAGE_DIR COUNT [--threads N]"""
+usage: prelabel_torch.py CHECKPOINT IMAGE_DIR COUNT [--threads N] [--graph-score T]"""
 
 import argparse
 import os
@@ -22,11 +22,12 @@ parser.add_argument("image_dir")
 parser.add_argument("count", type=int)
 parser.add_argument("--threads", type=int, default=os.cpu_count())
 parser.add_argument("--score", type=float, default=0.5)
+parser.add_argument("--graph-score", type=float, default=0.05, help="the exported graph's own score cut (its card's)")
 args = parser.parse_args()
 
 torch.set_num_threads(args.threads)
 model = model_from_checkpoint(load_checkpoint(args.checkpoint)).eval()
-model.roi_heads.score_thresh = 0.05  # as the exported graphs
+model.roi_heads.score_thresh = args.graph_score  # as the exported graph
 files = sorted(p for p in Path(args.image_dir).iterdir() if p.suffix == ".png")[: args.count]
 
 start = time.perf_counter()
