@@ -158,13 +158,12 @@ async function fetchIntoPart(
       callback(null, chunk);
     },
   });
+  const file = createWriteStream(part, { flags: offset > 0 ? 'a' : 'w' });
   try {
-    await pipeline(
-      Readable.fromWeb(response.body as WebReadableStream<Uint8Array>),
-      counter,
-      createWriteStream(part, { flags: offset > 0 ? 'a' : 'w' }),
-    );
+    await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), counter, file);
   } catch (error) {
+    // Writes already handed to the file still land after an abort: wait, so the part's size is where a resume starts.
+    if (!file.closed) await new Promise<void>((resolve) => file.once('close', () => resolve()));
     if (options.signal?.aborted) throw new DownloadCancelledError(url);
     throw new DownloadInterruptedError(url, `connection lost after ${received} bytes; the next attempt resumes from there`, {
       cause: error,
