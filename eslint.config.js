@@ -23,7 +23,7 @@ export default tseslint.config(
   },
   {
     files: ['app/**/*.ts'],
-    ignores: ['app/**/*.test.ts', 'app/**/*.test-support.ts'],
+    ignores: ['app/**/*.test.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         paths: platformModules.map((name) => ({ name, message: 'app/ is the pure shared core: no platform modules.' })),

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { COCOAPI_FIXTURE as FIXTURE, hasCocoapiFixture as hasFixture, readCocoapiCases } from '../testing/cocoapi-fixture.test-support.js';
+import { COCOAPI_FIXTURE as FIXTURE, hasCocoapiFixture as hasFixture, readCocoapiCases } from '../../main/testing/cocoapi-fixture.test-support.js';
 import { polygonsToRle } from '../geometry/polygon.js';
 import { area, encode, iou, type BitMask } from '../geometry/rle.js';
 import { AnnotationId, CategoryId, ImageId, ModelId } from '../model/ids.js';

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { COCOAPI_FIXTURE as FIXTURE, hasCocoapiFixture as hasFixture, readCocoapiCases } from '../testing/cocoapi-fixture.test-support.js';
+import { COCOAPI_FIXTURE as FIXTURE, hasCocoapiFixture as hasFixture, readCocoapiCases } from '../../main/testing/cocoapi-fixture.test-support.js';
 import {
   area,
   compressCounts,
