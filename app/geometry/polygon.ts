@@ -139,6 +139,29 @@ export function polygonsToMask(polys: readonly Polygon[], width: number, height:
  * fewer than 3 points are dropped. An empty mask gives [].
  */
 export function maskToPolygons(mask: BitMask, tolerance = 1): Polygon[] {
+  return outlinesToPolygons(traceOutlines(mask), tolerance, mask);
+}
+
+/**
+ * maskToPolygons at the largest of `tolerance`, half of it, a quarter... whose polygons still rasterise to IoU >=
+ * `minIou` with the unsimplified outline, else unsimplified. A pixel of simplification is a large share of a small
+ * shape, so small shapes keep more vertices rather than lose their form; a speck that would simplify away entirely
+ * keeps its traced outline. The mask is traced once.
+ */
+export function faithfulPolygons(mask: BitMask, tolerance = 1, minIou = 0.95): Polygon[] {
+  const outlines = traceOutlines(mask);
+  const exact = outlinesToPolygons(outlines, 0, mask);
+  if (exact.length === 0) return exact;
+  const reference = polygonsToRle(exact, mask.height, mask.width);
+  for (let t = tolerance; t >= MIN_TOLERANCE; t /= 2) {
+    const polygons = outlinesToPolygons(outlines, t, mask);
+    if (polygons.length > 0 && iou(polygonsToRle(polygons, mask.height, mask.width), reference) >= minIou) return polygons;
+  }
+  return exact;
+}
+
+/** The outer outlines of the set pixels, as closed rings (last point = first) in image pixels. */
+function traceOutlines(mask: BitMask): Point[][] {
   const box = maskBounds(mask);
   if (box === null) return [];
   // Trace only the mask's bounding box: d3-contour closes outlines along the grid's border, which is where the
@@ -149,34 +172,19 @@ export function maskToPolygons(mask: BitMask, tolerance = 1): Polygon[] {
     for (let x = 0; x < cw; x++) values[y * cw + x] = mask.data[(y + y0) * mask.width + x + x0] ? 1 : 0;
   }
   const [outline] = contours().size([cw, ch]).thresholds([0.5])(values);
+  return (outline?.coordinates ?? []).flatMap(([outer]) => (outer ? [outer.map(([x, y]) => ({ x: x! + x0, y: y! + y0 }))] : []));
+}
+
+function outlinesToPolygons(outlines: readonly Point[][], tolerance: number, image: { width: number; height: number }): Polygon[] {
   const polygons: Polygon[] = [];
-  for (const [outer] of outline?.coordinates ?? []) {
-    if (outer === undefined) continue;
-    // Rings come closed (last point = first); COCO polygons are implicitly closed.
-    const ring = outer.map(([x, y]) => ({ x: x! + x0, y: y! + y0 }));
+  for (const ring of outlines) {
+    // COCO polygons are implicitly closed.
     const points = tolerance > 0 ? simplifyRing(ring, tolerance) : ring.slice(0, -1);
     if (points.length < 3) continue;
     // Centred edges along the image border may lean a little outside it.
-    polygons.push(points.flatMap((p) => [clamp(p.x, mask.width), clamp(p.y, mask.height)]));
+    polygons.push(points.flatMap((p) => [clamp(p.x, image.width), clamp(p.y, image.height)]));
   }
   return polygons;
-}
-
-/**
- * maskToPolygons at the largest of `tolerance`, half of it, a quarter... whose polygons still rasterise to IoU >=
- * `minIou` with the unsimplified outline, else unsimplified. A pixel of simplification is a large share of a small
- * shape, so small shapes keep more vertices rather than lose their form; a speck that would simplify away entirely
- * keeps its traced outline.
- */
-export function faithfulPolygons(mask: BitMask, tolerance = 1, minIou = 0.95): Polygon[] {
-  const exact = maskToPolygons(mask, 0);
-  if (exact.length === 0) return exact;
-  const reference = polygonsToRle(exact, mask.height, mask.width);
-  for (let t = tolerance; t >= MIN_TOLERANCE; t /= 2) {
-    const polygons = maskToPolygons(mask, t);
-    if (polygons.length > 0 && iou(polygonsToRle(polygons, mask.height, mask.width), reference) >= minIou) return polygons;
-  }
-  return exact;
 }
 
 /** Below this the simplified outline keeps every corner of the traced one (see polygon.test.ts). */
