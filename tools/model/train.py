@@ -113,6 +113,7 @@ def train(data: str, out: str, iterations: int, batch_size: int = 4, lr: float =
         initial = load_checkpoint(init_from)
         arch = Architecture.from_dict({**initial["architecture"], **(input_size or {})})
     arch = arch or Architecture()
+    torch.manual_seed(seed)  # the initial weights of a new run are reproducible too
     model = build_model(len(dataset.classes.labels), arch).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     step, elapsed, images_seen, prior_seconds = 0, 0.0, 0, 0.0
