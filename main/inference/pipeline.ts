@@ -4,7 +4,7 @@ import ort from 'onnxruntime-node';
 import { decodeImage, DEFAULT_MAX_INPUT_PIXELS, ImageFailure } from './decode.js';
 import type { LoadedModel } from './model.js';
 import { postprocess, type Detection, type OutputTensor, type Thresholds } from './postprocess.js';
-import { toInputTensor } from './preprocess.js';
+import { toInputTensor, type InputTensor } from './preprocess.js';
 
 export interface ImagePrediction {
   /** Displayed (EXIF-rotated) size; masks and boxes are in this space. */
@@ -56,10 +56,13 @@ function elapsed(since: number): number {
 export class InferencePipeline {
   readonly thresholds: Thresholds;
   private readonly maxInputPixels: number;
+  private readonly prefetch: number;
   private readonly decodeSlots: Slots;
   private readonly runSlot = new Slots(1);
   /** Bumped by cancelPending(): a prediction from an older generation does not start its run. */
   private generation = 0;
+  /** Input tensors whose run is over, filled again by the next images of the same size. */
+  private readonly spareInputs: InputTensor[] = [];
 
   constructor(
     readonly model: LoadedModel,
@@ -70,7 +73,8 @@ export class InferencePipeline {
       mask: options.maskThreshold ?? model.card.thresholds.mask,
     };
     this.maxInputPixels = options.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS;
-    this.decodeSlots = new Slots(Math.max(1, options.prefetch ?? 2));
+    this.prefetch = Math.max(1, options.prefetch ?? 2);
+    this.decodeSlots = new Slots(this.prefetch);
   }
 
   /** Predicts one image file. Throws ImageFailure for anything wrong with this image or its run. */
@@ -79,13 +83,14 @@ export class InferencePipeline {
     const generation = this.generation;
     await this.decodeSlots.acquire();
     let decoded: Awaited<ReturnType<typeof decodeImage>>;
+    let input: InputTensor | undefined;
     let outputs: Record<string, OutputTensor>;
     const decodeStart = performance.now();
     let decodeMs: number;
     let runMs: number;
     try {
       decoded = await decodeImage(file, card, this.maxInputPixels);
-      const input = toInputTensor(decoded.rgb, decoded.inputWidth, decoded.inputHeight, card);
+      input = toInputTensor(decoded.rgb, decoded.inputWidth, decoded.inputHeight, card, this.spareInputs.pop());
       decodeMs = elapsed(decodeStart);
       await this.runSlot.acquire();
       const runStart = performance.now();
@@ -103,6 +108,7 @@ export class InferencePipeline {
         this.runSlot.release();
       }
     } finally {
+      if (input && this.spareInputs.length < this.prefetch) this.spareInputs.push(input);
       this.decodeSlots.release();
     }
     const postStart = performance.now();
