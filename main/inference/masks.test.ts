@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { area, decode, encode, toBbox } from '../../app/geometry/rle.js';
-import { imageMask, pasteBoxMask, regionToRle, type RegionMask } from './masks.js';
+import { imageMask, pasteBoxMask, pastedMaskBounds, regionToRle, type RegionMask } from './masks.js';
 
 function embed(region: RegionMask, width: number, height: number): Uint8Array {
   const full = new Uint8Array(width * height);
@@ -88,5 +88,38 @@ describe('region masks', () => {
     expect(region.y0).toBe(0);
     // The grown box is -21..31 x -11..41 (53 px); the mask crosses 0.5 two pixels inside it, at 29 and 39.
     expect(toBbox(regionToRle(region, 64, 48))).toEqual([0, 0, 30, 40]);
+  });
+
+  it('find the same mask looking only within pastedMaskBounds of the box as over the whole map', () => {
+    // A map holding a mask pasted the torchvision way: non-zero only inside the box grown by 2 cells in 28.
+    const pasted = fc
+      .record({
+        x0: fc.float({ min: -10, max: 40, noNaN: true }),
+        y0: fc.float({ min: -10, max: 30, noNaN: true }),
+        w: fc.float({ min: 1, max: 30, noNaN: true }),
+        h: fc.float({ min: 1, max: 30, noNaN: true }),
+        seed: fc.integer(),
+      })
+      .map(({ x0, y0, w, h, seed }) => {
+        const [width, height] = [40, 30];
+        const map = new Float32Array(width * height);
+        const [cx, cy, halfW, halfH] = [x0 + w / 2, y0 + h / 2, (w / 2) * (30 / 28), (h / 2) * (30 / 28)];
+        let state = seed >>> 0;
+        for (let y = Math.max(0, Math.trunc(cy - halfH)); y <= Math.min(height - 1, Math.trunc(cy + halfH)); y++) {
+          for (let x = Math.max(0, Math.trunc(cx - halfW)); x <= Math.min(width - 1, Math.trunc(cx + halfW)); x++) {
+            state = (state * 1103515245 + 12345) >>> 0;
+            map[y * width + x] = state / 2 ** 32;
+          }
+        }
+        return { map, width, height, box: [x0, y0, x0 + w, y0 + h] as const };
+      });
+    fc.assert(
+      fc.property(pasted, fc.constantFrom(1, 2.5), ({ map, width, height, box }, upscale) => {
+        const [imageWidth, imageHeight] = [Math.round(width * upscale), Math.round(height * upscale)];
+        const whole = imageMask(map, 0, width, height, 0.5, imageWidth, imageHeight);
+        const within = imageMask(map, 0, width, height, 0.5, imageWidth, imageHeight, pastedMaskBounds(box, width, height));
+        expect(regionToRle(within, imageWidth, imageHeight)).toEqual(regionToRle(whole, imageWidth, imageHeight));
+      }),
+    );
   });
 });

@@ -24,7 +24,7 @@ interface Window {
   height: number;
 }
 
-interface Clip {
+export interface Clip {
   x0: number;
   y0: number;
   x1: number;
@@ -127,15 +127,18 @@ export function pasteBoxMask(
   );
 }
 
-/** The smallest rectangle holding every value of a probability map above `floor`; null when there is none. */
-function extent(probabilities: Float32Array, offset: number, width: number, height: number, floor: number): Clip | null {
+/**
+ * The smallest rectangle holding every value of a probability map above `floor`, looking only inside `within`;
+ * null when there is none.
+ */
+function extent(probabilities: Float32Array, offset: number, width: number, within: Clip, floor: number): Clip | null {
   let x0 = width;
-  let y0 = height;
+  let y0 = Number.MAX_SAFE_INTEGER;
   let x1 = -1;
   let y1 = -1;
-  for (let y = 0; y < height; y++) {
+  for (let y = within.y0; y < within.y1; y++) {
     const row = offset + y * width;
-    for (let x = 0; x < width; x++) {
+    for (let x = within.x0; x < within.x1; x++) {
       if (probabilities[row + x]! > floor) {
         if (x < x0) x0 = x;
         if (x > x1) x1 = x;
@@ -148,9 +151,27 @@ function extent(probabilities: Float32Array, offset: number, width: number, heig
 }
 
 /**
+ * Where a mask pasted into its detection's box can be non-zero: the box (in map cells) grown as
+ * torchvision's paste_masks_in_image grows it (by 2 cells of a 28-cell mask, under 10%), with room to spare.
+ */
+export function pastedMaskBounds(box: readonly [number, number, number, number], width: number, height: number): Clip {
+  const [bx0, by0, bx1, by1] = box;
+  const marginX = (bx1 - bx0) * 0.25 + 2;
+  const marginY = (by1 - by0) * 0.25 + 2;
+  const clamp = (value: number, size: number) => Math.min(Math.max(value, 0), size);
+  return {
+    x0: clamp(Math.floor(bx0 - marginX), width),
+    y0: clamp(Math.floor(by0 - marginY), height),
+    x1: clamp(Math.ceil(bx1 + marginX), width),
+    y1: clamp(Math.ceil(by1 + marginY), height),
+  };
+}
+
+/**
  * A full-image probability map to a binary mask of the full image. When the map was computed on a downscaled
  * input (inWidth x inHeight smaller than the image), it is upsampled bilinearly over the region where it is
- * non-zero, then thresholded.
+ * non-zero, then thresholded. `within` (map cells), where given, is the only place the map can be non-zero
+ * (pastedMaskBounds of the detection's box), which spares scanning the whole map for each detection.
  */
 export function imageMask(
   probabilities: Float32Array,
@@ -160,11 +181,12 @@ export function imageMask(
   threshold: number,
   imageWidth: number,
   imageHeight: number,
+  within: Clip = { x0: 0, y0: 0, x1: inWidth, y1: inHeight },
 ): RegionMask {
   const same = inWidth === imageWidth && inHeight === imageHeight;
   // Interpolated values never exceed their neighbours, so only cells above the threshold (or, when resizing,
   // above zero) can light an output pixel.
-  const found = extent(probabilities, offset, inWidth, inHeight, same ? threshold : 0);
+  const found = extent(probabilities, offset, inWidth, within, same ? threshold : 0);
   if (!found) return { x0: 0, y0: 0, width: 0, height: 0, data: new Uint8Array(0), pixels: 0 };
   const sx = imageWidth / inWidth;
   const sy = imageHeight / inHeight;

@@ -3,7 +3,7 @@
 import type { ModelCard } from '../../app/model/card.js';
 import type { Bbox, Rle } from '../../app/model/types.js';
 import { toBbox } from '../../app/geometry/rle.js';
-import { imageMask, pasteBoxMask, regionToRle, type RegionMask } from './masks.js';
+import { imageMask, pasteBoxMask, pastedMaskBounds, regionToRle, type RegionMask } from './masks.js';
 
 export interface Detection {
   /** Index into the card's labels (never 0, the background). */
@@ -101,7 +101,9 @@ export function postprocess(
       if (maskWidth !== maskHeight) throw new Error(`per-box masks must be square, got ${maskHeight} x ${maskWidth}`);
       region = pasteBoxMask(maskData, offset, maskWidth, box, thresholds.mask, image.width, image.height);
     } else if (maskWidth === image.inputWidth && maskHeight === image.inputHeight) {
-      region = imageMask(maskData, offset, maskWidth, maskHeight, thresholds.mask, image.width, image.height);
+      const inputBox = [boxes[i * 4]!, boxes[i * 4 + 1]!, boxes[i * 4 + 2]!, boxes[i * 4 + 3]!] as const;
+      const within = pastedMaskBounds(inputBox, maskWidth, maskHeight);
+      region = imageMask(maskData, offset, maskWidth, maskHeight, thresholds.mask, image.width, image.height, within);
     } else {
       throw new Error(`masks are ${maskWidth} x ${maskHeight}, expected the input size ${image.inputWidth} x ${image.inputHeight}`);
     }
