@@ -148,7 +148,7 @@ describe('a pre-label job', () => {
     await scanFolder(store);
     let port: WorkerPort | null = null;
     const crashed = await runJob(
-      { inFlight: 1, batchSize: 1, workerPort: () => (port = threadWorkerPort()) },
+      { inFlight: 1, batchSize: 1, workers: 1, workerPort: () => (port = threadWorkerPort()) },
       (event) => {
         if (event.type === 'image-done' && event.imageId === imageId('img-01.png')) void port!.terminate();
       },
@@ -214,7 +214,7 @@ describe('a pre-label job', () => {
     store = openProject(folder);
     await scanFolder(store);
     const inFlight = 4;
-    const { summary, job } = await runJob({ inFlight }, (event, job) => {
+    const { summary, job } = await runJob({ inFlight, workers: 1 }, (event, job) => {
       if (event.type === 'image-done') job.cancel();
     });
     // When the first image is done, up to `inFlight` more are with the worker; only the one running may finish.

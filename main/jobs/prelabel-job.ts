@@ -4,9 +4,10 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CategoryId, ImageId, ImageRecord, RunId } from '../../app/model/index.js';
-import { InferenceClient, type WorkerPort } from '../inference/client.js';
+import type { WorkerPort } from '../inference/client.js';
 import type { ImageFailureKind } from '../inference/decode.js';
 import type { ImagePrediction } from '../inference/pipeline.js';
+import { InferencePool, type PoolLayout } from '../inference/pool.js';
 import type { LoadSettings, ModelInfo } from '../inference/protocol.js';
 import type { ProviderChoice, ProviderReport } from '../inference/providers.js';
 import type { ImageOutcome, Prediction, ProjectStore, StoredModel } from '../store/index.js';
@@ -24,15 +25,18 @@ export interface PrelabelJobOptions {
   scope?: JobScope;
   /** Limits the job to these images. */
   imageIds?: readonly ImageId[];
+  /** Inference workers; by default one per core (up to four) on a CPU, one on an accelerator. */
+  workers?: number;
+  /** onnxruntime intra-op threads of each worker; by default the cores shared out between the workers. */
   intraOpThreads?: number;
   interOpThreads?: number;
   maxInputPixels?: number;
-  /** Images handed to the worker at once (it decodes the next while the current one runs). */
+  /** Images handed to the workers at once (each decodes its next while the current one runs); 2 per worker + 1. */
   inFlight?: number;
   /** Results written per transaction, at most; a batch is also written once `batchMs` has passed. */
   batchSize?: number;
   batchMs?: number;
-  /** Hosts the worker elsewhere (an Electron utilityProcess, a worker thread); a child process by default. */
+  /** Hosts each worker elsewhere (an Electron utilityProcess, a worker thread); a child process by default. */
   workerPort?: () => WorkerPort;
 }
 
@@ -108,7 +112,7 @@ export class PrelabelJob {
 
   private constructor(
     private readonly options: PrelabelJobOptions,
-    private readonly client: InferenceClient,
+    private readonly pool: InferencePool,
     readonly model: StoredModel,
     readonly runId: RunId,
     /** True when this job continues a run that was interrupted. */
@@ -131,9 +135,12 @@ export class PrelabelJob {
       ...(options.interOpThreads ? { interOpThreads: options.interOpThreads } : {}),
       ...(options.maxInputPixels ? { maxInputPixels: options.maxInputPixels } : {}),
     };
-    const client = await InferenceClient.start(settings, options.workerPort?.());
+    const pool = await InferencePool.start(settings, {
+      ...(options.workers !== undefined ? { workers: options.workers } : {}),
+      ...(options.workerPort ? { workerPort: options.workerPort } : {}),
+    });
     try {
-      const info = client.model;
+      const info = pool.model;
       const sha256 = info.card.sha256 ?? (await sha256Of(info.onnxPath));
       return store.transaction(() => {
         const model = store.models.register({
@@ -147,10 +154,10 @@ export class PrelabelJob {
         const categories = store.categories.ensure(info.card.labels.slice(1));
         const categoryOf = new Map(categories.map((category, i) => [i + 1, category.id] as const));
         const { runId, resumed, queue } = PrelabelJob.plan(options, model, info);
-        return new PrelabelJob(options, client, model, runId, resumed, queue, categoryOf);
+        return new PrelabelJob(options, pool, model, runId, resumed, queue, categoryOf);
       });
     } catch (error) {
-      await client.dispose();
+      await pool.dispose();
       throw error;
     }
   }
@@ -191,12 +198,17 @@ export class PrelabelJob {
   }
 
   get provider(): ProviderReport {
-    return this.client.model.provider;
+    return this.pool.model.provider;
+  }
+
+  /** Inference workers and the threads of each. */
+  get layout(): PoolLayout {
+    return this.pool.layout;
   }
 
   /** The loaded model's card, validated. */
   get card(): ModelInfo['card'] {
-    return this.client.model.card;
+    return this.pool.model.card;
   }
 
   /** Images this job set out to do. */
@@ -226,14 +238,14 @@ export class PrelabelJob {
   }
 
   /**
-   * Ends the job after the image whose model run is under way: its result is written; images handed to the worker
-   * but not yet running are dropped and stay to do, with the rest.
+   * Ends the job after the images whose model runs are under way (one per worker): their results are written; images
+   * handed to the workers but not yet running are dropped and stay to do, with the rest.
    */
   cancel(): void {
     if (this.state !== 'running' && this.state !== 'paused') return;
     if (this.state === 'running') this.activeMs += performance.now() - this.activeSince;
     this.state = 'cancelled';
-    this.client.cancelPending().catch(() => {
+    this.pool.cancelPending().catch(() => {
       // A worker that died is reported by the run itself.
     });
     this.resumeSignal?.();
@@ -261,7 +273,7 @@ export class PrelabelJob {
     this.ran = true;
     const started = performance.now();
     this.activeSince = started;
-    const inFlightLimit = Math.max(1, this.options.inFlight ?? 3);
+    const inFlightLimit = Math.max(1, this.options.inFlight ?? 2 * this.pool.layout.workers + 1);
     const inFlight = new Set<Promise<void>>();
     let error: Error | null = null;
     this.emitProgress();
@@ -295,7 +307,7 @@ export class PrelabelJob {
         // The error that stopped the job is the one to report.
       }
     } finally {
-      await this.client.dispose();
+      await this.pool.dispose();
     }
     if (this.state === 'running' || this.state === 'paused') this.activeMs += performance.now() - this.activeSince;
     const state = error ? 'failed' : this.state === 'cancelled' ? 'cancelled' : 'done';
@@ -324,7 +336,7 @@ export class PrelabelJob {
   private async process(image: ImageRecord): Promise<void> {
     const file = path.join(this.options.store.folder, image.path);
     const started = performance.now();
-    const outcome = await this.client.predict(file);
+    const outcome = await this.pool.predict(file);
     const durationMs = performance.now() - started;
     if (outcome.ok) {
       const mismatch = this.sizeMismatch(image, outcome.prediction);

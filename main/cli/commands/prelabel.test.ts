@@ -67,10 +67,10 @@ function isRunning(pid: number): boolean {
 
 /**
  * Starts `loupe prelabel` and kills it with SIGKILL once `killAfter` results are committed; reports the processes
- * it had started (its inference worker) at that moment.
+ * it had started (its inference workers) at that moment.
  */
 function prelabelAndKill(killAfter: number): Promise<{ signal: NodeJS.Signals | null; stderr: string; workers: number[] }> {
-  const child = spawn(process.execPath, [bin, 'prelabel', folder, '--model', cardPath, '--threshold', '0.05'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, 'prelabel', folder, '--model', cardPath, '--threshold', '0.05', '--workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let workers: number[] = [];
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -114,8 +114,8 @@ describe('loupe prelabel', () => {
 
     const killed = await prelabelAndKill(3);
     expect(killed.signal).toBe('SIGKILL');
-    // The inference worker runs in its own process and leaves with its parent rather than hold the model forever.
-    expect(killed.workers).toHaveLength(1);
+    // Each inference worker runs in its own process and leaves with its parent rather than hold the model forever.
+    expect(killed.workers).toHaveLength(2);
     await expect.poll(() => killed.workers.filter(isRunning), { timeout: 10_000 }).toEqual([]);
     const beforeRestart = results();
     expect(beforeRestart.length).toBeGreaterThanOrEqual(3);
@@ -129,7 +129,7 @@ describe('loupe prelabel', () => {
     expect(resumed.stderr).toContain(`resuming interrupted run 1: ${IMAGES - beforeRestart.length} images to pre-label`);
     expect(resumed.stdout).toMatch(new RegExp(`${IMAGES - beforeRestart.length} of ${IMAGES - beforeRestart.length} images pre-labeled, 0 failed`));
     expect(resumed.stdout).toMatch(/failures: 2\n(.*\n)*  readme\.png \(scan\): .+\n(.*\n)*  zero\.jpg \(scan\): .+/);
-    expect(resumed.stdout).toMatch(/provider cpu \(CUDA provider unavailable: .*; using CPU\)/);
+    expect(resumed.stdout).toMatch(/provider cpu \(CUDA provider unavailable: .*; using CPU\), \d+ workers? x \d+ threads?\n/);
 
     const after = results();
     expect(after.map((r) => r.image_id)).toEqual([...new Set(after.map((r) => r.image_id))]);

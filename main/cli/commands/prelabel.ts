@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { scanFolder } from '../../fs/index.js';
+import type { PoolLayout } from '../../inference/pool.js';
 import { isProviderChoice, PROVIDER_CHOICES, type ProviderChoice } from '../../inference/providers.js';
 import { PrelabelJob, type JobProgress, type JobSummary } from '../../jobs/prelabel-job.js';
 import { CliError, openStore, stringValue, UsageError, type CliIo, type Command, type ParsedArgs } from '../command.js';
@@ -50,20 +51,24 @@ function parseProvider(args: ParsedArgs): ProviderChoice {
   return text;
 }
 
-function parseThreads(args: ParsedArgs): number | undefined {
-  const text = stringValue(args, 'threads');
+function parseCount(args: ParsedArgs, name: 'threads' | 'workers'): number | undefined {
+  const text = stringValue(args, name);
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new UsageError(`--threads must be a whole number of at least 1, got '${text}'`);
+  if (!Number.isInteger(value) || value < 1) throw new UsageError(`--${name} must be a whole number of at least 1, got '${text}'`);
   return value;
 }
 
-function summaryText(folder: string, summary: JobSummary, failures: { path: string; stage: string; reason: string }[]): string {
+function layoutText({ workers, threadsPerWorker }: PoolLayout): string {
+  return `${workers} worker${workers === 1 ? '' : 's'} x ${threadsPerWorker} thread${threadsPerWorker === 1 ? '' : 's'}`;
+}
+
+function summaryText(folder: string, summary: JobSummary, layout: PoolLayout, failures: { path: string; stage: string; reason: string }[]): string {
   const provider = summary.provider.fallback ? `${summary.provider.provider} (${summary.provider.fallback})` : summary.provider.provider;
   const lines = [
     `${folder}: ${summary.done} of ${summary.total} images pre-labeled, ${summary.failed} failed` +
       (summary.state === 'cancelled' ? ' (cancelled; run again to do the rest)' : ''),
-    `wall time ${summary.wallSeconds.toFixed(1)} s, ${summary.imagesPerSecond.toFixed(2)} images/s, provider ${provider}`,
+    `wall time ${summary.wallSeconds.toFixed(1)} s, ${summary.imagesPerSecond.toFixed(2)} images/s, provider ${provider}, ${layoutText(layout)}`,
   ];
   const classes = Object.entries(summary.instancesByClass).sort(([a], [b]) => a.localeCompare(b));
   const total = classes.reduce((sum, [, n]) => sum + n, 0);
@@ -78,13 +83,14 @@ function summaryText(folder: string, summary: JobSummary, failures: { path: stri
 export const prelabelCommand: Command = {
   name: 'prelabel',
   summary: 'pre-label every image of a folder with a Mask R-CNN model (resumes an interrupted run)',
-  usage: '<folder> [--model CARD.json] [--provider auto|cpu|cuda|dml|coreml] [--threshold T] [--only-new] [--threads N] [--db FILE]',
+  usage: '<folder> [--model CARD.json] [--provider auto|cpu|cuda|dml|coreml] [--threshold T] [--only-new] [--workers N] [--threads N] [--db FILE]',
   details: [
     '--model CARD.json   model card beside its .onnx; default: the shipped resources/models/loupe-shapes.json',
     '--provider NAME     auto tries CUDA (Linux), DirectML (Windows) or CoreML (macOS), then CPU; others force one',
     '--threshold T       score threshold from 0 to 1; default: the card\'s',
     '--only-new          only images without a successful result for this model (otherwise all are redone)',
-    '--threads N         onnxruntime intra-op threads; default: one per core',
+    '--workers N         inference processes; default: one per core up to 4 on CPU, one on a GPU',
+    '--threads N         onnxruntime intra-op threads per worker; default: the cores shared out between workers',
     'A folder that was never scanned is scanned first. A run stopped by a crash or kill is resumed where it stopped.',
   ],
   options: {
@@ -92,13 +98,15 @@ export const prelabelCommand: Command = {
     provider: { type: 'string' },
     threshold: { type: 'string' },
     'only-new': { type: 'boolean' },
+    workers: { type: 'string' },
     threads: { type: 'string' },
   },
   positionals: ['folder'],
   async run(args, io) {
     const provider = parseProvider(args);
     const threshold = parseThreshold(args);
-    const threads = parseThreads(args);
+    const threads = parseCount(args, 'threads');
+    const workers = parseCount(args, 'workers');
     const cardPath = path.resolve(stringValue(args, 'model') ?? shippedModelCard());
     const store = openStore(args);
     try {
@@ -115,13 +123,14 @@ export const prelabelCommand: Command = {
           scope: args.values['only-new'] === true ? 'pending' : 'all',
           ...(threshold !== undefined ? { threshold } : {}),
           ...(threads !== undefined ? { intraOpThreads: threads } : {}),
+          ...(workers !== undefined ? { workers } : {}),
         });
       } catch (error) {
         throw new CliError(cardPath, (error as Error).message.replace(`${cardPath}: `, ''));
       }
       const report = job.provider;
       io.err(
-        `model ${job.model.name} (${job.model.format}) on ${report.provider.toUpperCase()}` +
+        `model ${job.model.name} (${job.model.format}) on ${report.provider.toUpperCase()}, ${layoutText(job.layout)}` +
           (report.fallback ? `: ${report.fallback}` : '') +
           `\n${job.resumed ? `resuming interrupted run ${job.runId}: ` : ''}${job.total} images to pre-label\n`,
       );
@@ -144,7 +153,7 @@ export const prelabelCommand: Command = {
       }
       if (summary.state === 'failed') throw new CliError(cardPath, `pre-labeling stopped: ${summary.error}`);
       const failures = store.stats.failedImages().filter((f) => f.stage === 'scan' || f.stage === job.model.name);
-      io.out(summaryText(args.positionals[0]!, summary, failures));
+      io.out(summaryText(args.positionals[0]!, summary, job.layout, failures));
     } finally {
       store.close();
     }
