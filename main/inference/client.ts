@@ -8,6 +8,11 @@ import type { ImageFailureKind } from './decode.js';
 import type { ImagePrediction } from './pipeline.js';
 import type { LoadSettings, ModelInfo, WorkerRequest, WorkerResponse } from './protocol.js';
 
+/** The worker's process or thread ended (a crash, a kill, out of memory): every request pending on it fails so. */
+export class WorkerExitError extends Error {
+  override readonly name = 'WorkerExitError';
+}
+
 /**
  * What the client needs from whatever hosts the worker: a child process (the default under Node), an Electron
  * utilityProcess, or a worker_threads Worker.
@@ -58,10 +63,10 @@ export function processWorkerPort(entry = workerEntryPath()): WorkerPort {
     postMessage: (message) => child.send(message),
     onMessage: (listener) => child.on('message', (message) => listener(message as WorkerResponse)),
     onExit: (listener) => {
-      child.on('error', (error) => listener(error));
+      child.on('error', (error) => listener(new WorkerExitError(`inference process failed: ${error.message}`)));
       child.on('exit', (code, signal) => {
         running = false;
-        listener(new Error(`inference process exited with ${signal ? `signal ${signal}` : `code ${code}`}`));
+        listener(new WorkerExitError(`inference process exited with ${signal ? `signal ${signal}` : `code ${code}`}`));
       });
     },
     terminate: async () => {
@@ -78,10 +83,10 @@ export function threadWorkerPort(entry = workerEntryPath()): WorkerPort {
     postMessage: (message) => worker.postMessage(message),
     onMessage: (listener) => worker.on('message', listener),
     onExit: (listener) => {
-      worker.on('error', (error) => listener(error));
+      worker.on('error', (error) => listener(new WorkerExitError(`inference worker failed: ${error.message}`)));
       worker.on('exit', (code) => {
         exited = true;
-        listener(new Error(`inference worker exited with code ${code}`));
+        listener(new WorkerExitError(`inference worker exited with code ${code}`));
       });
     },
     terminate: async () => {
@@ -103,7 +108,7 @@ export function utilityProcessPort(child: UtilityProcessLike): WorkerPort {
   return {
     postMessage: (message) => child.postMessage(message),
     onMessage: (listener) => child.on('message', (message) => listener(message as WorkerResponse)),
-    onExit: (listener) => child.on('exit', (code) => listener(new Error(`inference process exited with code ${code}`))),
+    onExit: (listener) => child.on('exit', (code) => listener(new WorkerExitError(`inference process exited with code ${code}`))),
     terminate: async () => {
       child.kill();
     },
@@ -133,6 +138,11 @@ export class InferenceClient {
   private loaded: ModelInfo | null = null;
 
   private constructor(private readonly port: WorkerPort) {}
+
+  /** True once the worker has gone (crashed or killed); every request then fails with WorkerExitError. */
+  get exited(): boolean {
+    return this.dead !== null;
+  }
 
   /** The loaded model's card, files, provider report and thresholds. */
   get model(): ModelInfo {

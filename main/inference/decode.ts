@@ -6,7 +6,7 @@ import type { ModelCard } from '../../app/model/card.js';
 /** sharp's own default limit (16383 x 16383). */
 export const DEFAULT_MAX_INPUT_PIXELS = 268_402_689;
 
-export type ImageFailureKind = 'unreadable' | 'empty' | 'not-an-image' | 'decode' | 'too-large' | 'model';
+export type ImageFailureKind = 'unreadable' | 'empty' | 'not-an-image' | 'decode' | 'too-large' | 'model' | 'crashed';
 
 /** A per-image failure; the job records `message` against the image and goes on. */
 export class ImageFailure extends Error {

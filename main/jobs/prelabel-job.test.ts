@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AnnotationId, type Annotation, type ImageId } from '../../app/model/index.js';
 import { scanFolder } from '../fs/index.js';
-import { threadWorkerPort, type WorkerPort } from '../inference/client.js';
+import { processWorkerPort, threadWorkerPort, type WorkerPort } from '../inference/client.js';
 import { modelCards, randomScene, seededRandom, writeScene } from '../inference/testing.js';
 import { openProject, type ProjectStore } from '../store/index.js';
 import { PrelabelJob, type PrelabelEvent, type PrelabelJobOptions } from './prelabel-job.js';
@@ -42,6 +42,43 @@ function resultsByImage(modelId: number): Map<number, number> {
 
 function imageId(file: string): ImageId {
   return store.images.getByPath(file)!.id;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Real worker processes, recorded so a test can kill one (SIGKILL) and count those still running. `poison` names
+ * the images whose worker is killed as soon as it is handed them: an image that crashes the process that reads it.
+ */
+function trackedPorts(poison: (file: string) => boolean = () => false) {
+  const pids: number[] = [];
+  const kill = (pid: number) => {
+    if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+  };
+  return {
+    make: (): WorkerPort => {
+      const port = processWorkerPort();
+      pids.push(port.pid!);
+      return {
+        ...port,
+        pid: port.pid,
+        postMessage: (message) => {
+          port.postMessage(message);
+          if (message.type === 'predict' && poison(message.file)) kill(port.pid!);
+        },
+      };
+    },
+    kill: (index: number) => kill(pids[index]!),
+    started: () => pids.length,
+    running: () => pids.filter(isRunning).length,
+  };
 }
 
 beforeEach(async () => {
@@ -142,26 +179,81 @@ describe('a pre-label job', () => {
     expect([...resultsByImage(second.job.model.id).values()]).toEqual([1, 1]);
   });
 
-  it('stops as failed when the worker dies, keeps what was written, and the next job continues the run', async () => {
+  it('replaces a worker that is killed mid-job and tries the images it held again: one result per image', async () => {
     await writeScenes(5);
     store = openProject(folder);
     await scanFolder(store);
-    let port: WorkerPort | null = null;
-    const crashed = await runJob(
-      { inFlight: 1, batchSize: 1, workers: 1, workerPort: () => (port = threadWorkerPort()) },
-      (event) => {
-        if (event.type === 'image-done' && event.imageId === imageId('img-01.png')) void port!.terminate();
-      },
-    );
+    const ports = trackedPorts();
+    const { summary, job } = await runJob({ workers: 1, workerPort: ports.make }, (event) => {
+      if (event.type === 'image-done' && event.imageId === imageId('img-01.png')) ports.kill(0);
+    });
+    expect(summary).toMatchObject({ state: 'done', done: 5, failed: 0 });
+    expect([...resultsByImage(job.model.id).values()]).toEqual([1, 1, 1, 1, 1]);
+    // The first worker, its replacement, and one worker for each image tried again alone.
+    expect(ports.started()).toBeGreaterThanOrEqual(3);
+    await expect.poll(() => ports.running(), { timeout: 10_000 }).toBe(0);
+  });
+
+  it('fails an image that kills its worker, alone as well, as crashed, and goes on with the rest', async () => {
+    await writeScenes(5);
+    store = openProject(folder);
+    await scanFolder(store);
+    const ports = trackedPorts((file) => file.endsWith('img-02.png'));
+    const { summary, job } = await runJob({ workers: 2, workerPort: ports.make });
+    expect(summary).toMatchObject({ state: 'done', done: 4, failed: 1 });
+    expect(summary.failures).toEqual([
+      { imageId: imageId('img-02.png'), path: 'img-02.png', kind: 'crashed', message: expect.stringMatching(/crashed on this image, alone as well \(inference process exited with signal SIGKILL\)/) },
+    ]);
+    expect([...resultsByImage(job.model.id).values()]).toEqual([1, 1, 1, 1, 1]);
+    expect(store.stats.failedImages().map((f) => f.path)).toEqual(['img-02.png']);
+    await expect.poll(() => ports.running(), { timeout: 10_000 }).toBe(0);
+  });
+
+  it('stops as failed when images keep killing their workers, keeps what was written, and the next job continues the run', async () => {
+    await writeScenes(5);
+    store = openProject(folder);
+    await scanFolder(store);
+    const ports = trackedPorts(() => true);
+    const crashed = await runJob({ workers: 1, inFlight: 1, batchSize: 1, workerPort: ports.make });
     expect(crashed.summary.state).toBe('failed');
-    expect(crashed.summary.error).toMatch(/inference worker exited/);
+    expect(crashed.summary.error).toMatch(/inference workers keep crashing: 3 images in a row/);
     expect(store.prelabel.get(crashed.summary.runId)!.status).toBe('failed');
-    expect(resultsByImage(crashed.job.model.id).size).toBe(2);
+    // The first two were recorded as crashed before the third showed the fault was not theirs alone.
+    expect(crashed.summary.failures.map((f) => [f.path, f.kind])).toEqual([
+      ['img-00.png', 'crashed'],
+      ['img-01.png', 'crashed'],
+    ]);
+    await expect.poll(() => ports.running(), { timeout: 10_000 }).toBe(0);
 
     const again = await runJob();
     expect(again.job.resumed).toBe(true);
     expect(again.summary).toMatchObject({ runId: crashed.summary.runId, state: 'done', total: 3, done: 3 });
     expect([...resultsByImage(again.job.model.id).values()]).toEqual([1, 1, 1, 1, 1]);
+  });
+
+  it('stops as failed when a worker thread dies and no replacement can start', async () => {
+    await writeScenes(3);
+    store = openProject(folder);
+    await scanFolder(store);
+    let started = 0;
+    let port: WorkerPort | null = null;
+    const crashed = await runJob(
+      {
+        workers: 1,
+        inFlight: 1,
+        batchSize: 1,
+        workerPort: () => {
+          if (++started > 1) throw new Error('no more workers can start here');
+          return (port = threadWorkerPort());
+        },
+      },
+      (event) => {
+        if (event.type === 'image-done' && event.imageId === imageId('img-00.png')) void port!.terminate();
+      },
+    );
+    expect(crashed.summary.state).toBe('failed');
+    expect(crashed.summary.error).toBe('no more workers can start here');
+    expect(resultsByImage(crashed.job.model.id).size).toBe(1);
   });
 
   it('pauses, resumes and cancels after the image in flight, as its events show; running it again does the rest', async () => {
