@@ -1,4 +1,5 @@
 // The pool of inference workers: its layout rule, and real worker processes sharing the images of one model.
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,6 +22,12 @@ beforeAll(async () => {
     files.push(file);
   }
 });
+
+/** A process's nice value, field 19 of /proc/PID/stat (Linux). */
+function niceOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(fields[16]);
+}
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -46,8 +53,10 @@ describe('cpuLayout', () => {
 describe('InferencePool', () => {
   it('shares images between its worker processes and predicts what one worker alone does', async () => {
     const predictsPerWorker: number[] = [];
+    const pids: number[] = [];
     const countingPort = (): WorkerPort => {
       const port = processWorkerPort();
+      pids.push(port.pid!);
       const index = predictsPerWorker.push(0) - 1;
       return {
         ...port,
@@ -62,6 +71,9 @@ describe('InferencePool', () => {
     const single = await InferenceClient.start({ cardPath, provider: 'cpu', scoreThreshold: 0.3, intraOpThreads: 1 });
     try {
       expect(pool.layout).toEqual({ workers: 2, threadsPerWorker: 1 });
+      // Worker processes run below normal priority (nice 10 on Linux, or the caller's own if that is lower still).
+      const callerNice = niceOf(process.pid);
+      expect(pids.map(niceOf)).toEqual([Math.max(10, callerNice), Math.max(10, callerNice)]);
       expect(pool.model.provider).toMatchObject({ requested: 'cpu', provider: 'cpu' });
       const pooled = await Promise.all(files.map((file) => pool.predict(file)));
       expect(predictsPerWorker).toEqual([3, 3]);

@@ -1,5 +1,7 @@
 // Entry of the inference worker: owns the onnxruntime session and runs the whole per-image pipeline, so the
 // process that hosts the UI and the database never decodes, runs the model or post-processes.
+import os from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { ImageFailure } from './decode.js';
@@ -12,6 +14,16 @@ import { parentTransport } from './transport.js';
 ort.env.logLevel = 'fatal';
 // Each image is decoded once: libvips' operation cache would only hold up to 50 MB of pixels nobody asks for again.
 sharp.cache(false);
+// Bulk inference takes every core it is given; below-normal priority keeps the window and the rest of the desktop
+// responsive meanwhile, and costs nothing when nothing else wants the cores. Only where the worker has a process of
+// its own: in a worker thread it would lower its host as well.
+if (isMainThread) {
+  try {
+    os.setPriority(os.constants.priority.PRIORITY_BELOW_NORMAL);
+  } catch {
+    // Some sandboxes refuse priority changes; inference then runs at normal priority.
+  }
+}
 
 const transport = parentTransport();
 let pipeline: InferencePipeline | null = null;
