@@ -80,7 +80,11 @@ describe('review flow in Chromium over the bridge', () => {
     // Keep low-scoring predictions too (the smoke model scores low), then run the model from the toolbar.
     await page().locator('[data-testid=threshold]').fill('0.05');
     await page().click('[data-testid=prelabel]');
+    // No CUDA here: the run says it fell back to the CPU, and why.
+    await expect.poll(() => page().locator('[data-testid=message]').textContent()).toMatch(/^Pre-labelling on the CPU: CUDA provider unavailable: .+; using CPU$/);
     await page().waitForFunction(() => /pre-label done/.test(document.querySelector('[data-testid=progress]')!.textContent ?? ''), null, { timeout: 120_000 });
+    expect(await page().locator('[data-testid=progress]').textContent()).toMatch(/pre-label done: (\d+)\/\1 on CPU \(fallback\)/);
+    expect(await page().locator('[data-testid=progress]').getAttribute('title')).toMatch(/^CUDA provider unavailable: /);
     // Three predictions are enough for the steps below (fix one, erase one, delete one).
     await expect.poll(async () => (await snapshot()).annotations.filter((a) => a.mask).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
     const thumbnails = await page().locator('.image-row img').evaluateAll((imgs) => imgs.map((img) => (img as HTMLImageElement).naturalWidth));

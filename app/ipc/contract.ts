@@ -107,6 +107,16 @@ export const runProgressSchema = z.object({
   failed: z.number().int().nonnegative(),
   /** Images per second over the run so far. */
   rate: z.number().nonnegative(),
+  /** Seconds left at that rate; null until it is known. */
+  eta: z.number().nonnegative().nullable(),
+  /** Where the model runs. */
+  engine: z.object({
+    provider: z.enum(['cpu', 'cuda', 'dml', 'coreml']),
+    /** Why 'auto' did not get the platform's accelerator; null when it did, or when a provider was named. */
+    fallback: z.string().nullable(),
+    workers: z.number().int().positive(),
+    threadsPerWorker: z.number().int().positive(),
+  }),
 });
 
 /** A model file pair (.onnx + card) found in the shipped, user or project model folder. */

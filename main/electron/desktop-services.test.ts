@@ -1,14 +1,15 @@
-// The services behind the desktop app and `loupe serve`: a real sample folder, the real model in a
-// worker thread, a real SQLite file; a run ended by closing (as quitting the app does) is continued
+// The services behind the desktop app and `loupe serve`: a real sample folder, the real model in
+// worker processes, a real SQLite file; a run ended by closing (as quitting the app does) is continued
 // by the next start with only the images left.
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventName, EventPayload, RunProgress } from '../../app/ipc/contract.js';
-import { channels } from '../../app/ipc/contract.js';
+import { channels, runProgressSchema } from '../../app/ipc/contract.js';
+import { cpuLayout } from '../inference/pool.js';
 import { PROVIDER_CHOICES } from '../inference/providers.js';
 import { HandlerError } from '../ipc/handlers.js';
 import { openProject } from '../store/index.js';
@@ -52,7 +53,11 @@ describe('desktop services', () => {
     expect(total).toBeGreaterThanOrEqual(5);
 
     const started = await first.prelabel.start(store, { threshold: 0.05 });
-    expect(started).toMatchObject({ state: 'running', total });
+    expect(started).toMatchObject({ state: 'running', total, eta: null });
+    // 'auto' on a machine without CUDA: the CPU, saying why, in a pool of workers laid out for this machine's cores.
+    const layout = cpuLayout(os.availableParallelism());
+    expect(started.engine).toEqual({ provider: 'cpu', fallback: expect.stringMatching(/^CUDA provider unavailable: .+; using CPU$/), ...layout });
+    expect(runProgressSchema.parse(started)).toEqual(started);
     expect(first.busy()).toBe(true);
     await expect(first.prelabel.start(store, {})).rejects.toThrow(HandlerError);
     await expect(first.prelabel.start(store, {})).rejects.toThrow(/still going; cancel it first/);
@@ -62,6 +67,8 @@ describe('desktop services', () => {
     expect(first.busy()).toBe(false);
     expect(first.current()).toBeNull();
     expect(['cancelled', 'done']).toContain(progress().at(-1)!.state);
+    const measured = progress().find((p) => p.eta !== null);
+    expect(measured?.rate).toBeGreaterThan(0);
 
     const reopened = openProject(folder);
     try {

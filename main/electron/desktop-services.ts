@@ -32,7 +32,7 @@ export interface DesktopServices extends ProjectServices {
   close(): Promise<void>;
 }
 
-function toRunProgress(progress: JobProgress): RunProgress {
+function toRunProgress(progress: JobProgress, job: PrelabelJob): RunProgress {
   return {
     runId: progress.runId,
     state: progress.state,
@@ -40,6 +40,8 @@ function toRunProgress(progress: JobProgress): RunProgress {
     done: progress.done,
     failed: progress.failed,
     rate: progress.imagesPerSecond,
+    eta: progress.etaSeconds,
+    engine: { provider: job.provider.provider, fallback: job.provider.fallback, ...job.layout },
   };
 }
 
@@ -86,7 +88,7 @@ export function createDesktopServices(options: DesktopServicesOptions): DesktopS
       });
       job.on((event) => {
         if (event.type === 'progress') {
-          const progress = toRunProgress(event.progress);
+          const progress = toRunProgress(event.progress, job);
           options.emit('prelabel.progress', progress);
           options.onProgress?.(progress);
         } else if (event.type === 'batch-written') {
@@ -95,7 +97,7 @@ export function createDesktopServices(options: DesktopServicesOptions): DesktopS
       });
       const finished = job.run().then(
         (summary) => {
-          const progress = toRunProgress({ ...job.progress(), state: summary.state });
+          const progress = toRunProgress({ ...job.progress(), state: summary.state }, job);
           options.emit('prelabel.progress', progress);
           options.onProgress?.(progress);
           options.onFinished?.(summary);
@@ -103,7 +105,7 @@ export function createDesktopServices(options: DesktopServicesOptions): DesktopS
         (error: unknown) => log(`pre-label run ${job.runId} failed: ${(error as Error).stack ?? String(error)}`),
       );
       run = { job, finished: finished.finally(() => (run = null)) };
-      return toRunProgress(job.progress());
+      return toRunProgress(job.progress(), job);
     },
     pause: (runId) => activeJob(runId).pause(),
     resume: (runId) => activeJob(runId).resume(),

@@ -3,7 +3,15 @@ import { RunId } from '../../app/model/index.js';
 import type { JobSummary } from '../jobs/prelabel-job.js';
 import { progressBarState, runEndNotice } from './run-feedback.js';
 
-const progress = { runId: RunId(1), total: 200, done: 40, failed: 10, rate: 3 };
+const progress = {
+  runId: RunId(1),
+  total: 200,
+  done: 40,
+  failed: 10,
+  rate: 3,
+  eta: 50,
+  engine: { provider: 'cpu' as const, fallback: null, workers: 2, threadsPerWorker: 1 },
+};
 
 describe('progressBarState', () => {
   it('shows the processed fraction while running or paused, and removes the bar otherwise', () => {

@@ -15,6 +15,7 @@ import type { Settings } from './settings.js';
 import { SidePanel } from './side-panel.js';
 import { Toolbar } from './toolbar.js';
 import { PictureCache } from './picture-cache.js';
+import { fallbackNotice, runStatusText } from './run-status.js';
 
 export class App {
   private summary: ProjectSummary | null = null;
@@ -99,6 +100,7 @@ export class App {
       if (this.editor && this.editor.unsaved > 0) e.preventDefault();
     });
     api.on('prelabel.progress', (progress) => {
+      this.noticeFallback(progress);
       this.run = progress;
       this.renderStatus();
       if (progress.state === 'done' || progress.state === 'cancelled' || progress.state === 'failed') void this.refreshAfterRun();
@@ -381,6 +383,13 @@ export class App {
     if (this.editor) await this.open(await this.api.invoke('images.get', { id: this.editor.image.id }), true);
   }
 
+  /** Says why a run is not on the accelerator, once, when that run is first seen. */
+  private noticeFallback(run: RunProgress): void {
+    if (this.run?.runId === run.runId) return;
+    const notice = fallbackNotice(run);
+    if (notice) this.say(notice);
+  }
+
   private say(message: string): void {
     this.el.message.textContent = message;
   }
@@ -473,9 +482,10 @@ export class App {
     const reviewed = summary?.byStatus.reviewed ?? 0;
     const total = summary?.total ?? 0;
     let text = `Reviewed ${reviewed} / ${total}`;
-    if (this.run) text += ` · pre-label ${this.run.state}: ${this.run.done}/${this.run.total}${this.run.failed ? `, ${this.run.failed} failed` : ''}`;
+    if (this.run) text += ` · ${runStatusText(this.run)}`;
     if (this.editor?.notice) text += ` · ${this.editor.notice}`;
     this.el.progress.textContent = text;
+    this.el.progress.title = this.run?.engine.fallback ?? '';
     this.el.progress.dataset.reviewed = String(reviewed);
     this.renderRunControls();
   }
@@ -504,7 +514,9 @@ export class App {
       const model = this.toolbar.selectedModel();
       // Keep every prediction the slider could show: a slider set below the card's threshold lowers it.
       const threshold = Math.min(model?.thresholds.score ?? 0.5, this.settings.threshold);
-      this.run = await this.api.invoke('prelabel.start', { ...(model?.id ? { modelId: model.id } : {}), threshold });
+      const run = await this.api.invoke('prelabel.start', { ...(model?.id ? { modelId: model.id } : {}), threshold });
+      this.noticeFallback(run);
+      this.run = run;
       this.renderStatus();
     } catch (error) {
       this.say(error instanceof Error ? error.message : String(error));
