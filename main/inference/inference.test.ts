@@ -2,7 +2,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { iou, toBbox } from '../../app/geometry/rle.js';
 import type { Rle } from '../../app/model/types.js';
@@ -25,7 +25,7 @@ async function start(cardPath: string, scoreThreshold?: number): Promise<Inferen
 
 async function predict(client: InferenceClient, file: string): Promise<ImagePrediction> {
   const outcome = await client.predict(file);
-  if (!outcome.ok) throw new Error(`${file}: ${outcome.message}`);
+  if (!outcome.ok) throw new Error(`${file}: ${'message' in outcome ? outcome.message : 'cancelled'}`);
   return outcome.prediction;
 }
 
@@ -152,7 +152,7 @@ describe('torchvision-maskrcnn layout', () => {
 
   it('decodes greyscale, alpha, 16-bit and CMYK images as RGB', async () => {
     const source = scenes[3]!.file;
-    const variants: [string, (image: sharp.Sharp) => sharp.Sharp][] = [
+    const variants: [string, (image: Sharp) => Sharp][] = [
       ['grey.png', (image) => image.greyscale()],
       ['alpha.png', (image) => image.ensureAlpha(0.5)],
       ['deep.png', (image) => image.toColourspace('rgb16')],
@@ -162,7 +162,7 @@ describe('torchvision-maskrcnn layout', () => {
       const file = path.join(dir, name);
       await convert(sharp(source)).toFile(file);
       const outcome = await client.predict(file);
-      expect(outcome.ok, `${name}: ${outcome.ok || outcome.message}`).toBe(true);
+      expect(outcome.ok, `${name}: ${'message' in outcome ? outcome.message : ''}`).toBe(true);
       if (outcome.ok) expect([outcome.prediction.width, outcome.prediction.height]).toEqual([scenes[3]!.scene.width, 360]);
     }
   });
@@ -172,7 +172,7 @@ describe('torchvision-maskrcnn layout', () => {
     clients.push(limited);
     const outcome = await limited.predict(scenes[0]!.file);
     expect(outcome).toMatchObject({ ok: false, kind: 'too-large' });
-    expect(outcome.ok || outcome.message).toMatch(/image too large: \d+ x 360 = \d+ pixels exceeds the limit of 100000/);
+    expect('message' in outcome && outcome.message).toMatch(/image too large: \d+ x 360 = \d+ pixels exceeds the limit of 100000/);
   });
 });
 

@@ -8,6 +8,7 @@ import { scanFolder } from '../fs/index.js';
 import { processWorkerPort, threadWorkerPort, type WorkerPort } from '../inference/client.js';
 import { modelCards, randomScene, seededRandom, writeScene } from '../inference/testing.js';
 import { openProject, type ProjectStore } from '../store/index.js';
+import { isRunning } from '../testing/processes.test-support.js';
 import { PrelabelJob, type PrelabelEvent, type PrelabelJobOptions } from './prelabel-job.js';
 
 const cardPath = modelCards().maskrcnn;
@@ -42,15 +43,6 @@ function resultsByImage(modelId: number): Map<number, number> {
 
 function imageId(file: string): ImageId {
   return store.images.getByPath(file)!.id;
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

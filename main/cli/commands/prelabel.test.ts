@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AnnotationId, type Annotation } from '../../../app/model/index.js';
 import { modelCards, randomScene, seededRandom, writeScene } from '../../inference/testing.js';
 import { openProject } from '../../store/index.js';
+import { childrenOf, isRunning } from '../../testing/processes.test-support.js';
 import { runLoupe } from '../testing.js';
 
 const bin = fileURLToPath(new URL('../../../bin/loupe.js', import.meta.url));
@@ -52,18 +53,6 @@ const modelAnnotations = () =>
   readDb((db) => db.prepare(`SELECT id, image_id FROM annotations WHERE origin = 'model' ORDER BY image_id, id`).all() as { id: string; image_id: number }[]);
 
 /** Child processes of `pid` (Linux /proc). */
-function childrenOf(pid: number): number[] {
-  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Starts `loupe prelabel` and kills it with SIGKILL once `killAfter` results are committed; reports the processes
