@@ -236,6 +236,21 @@ describe('editing tools', () => {
     expect(await page().locator('[data-testid=model] option:checked').textContent()).toMatch(/masks/);
   });
 
+  it('lets the person choose where the model runs: a provider that cannot start says why and starts nothing', async () => {
+    expect(await page().locator('[data-testid=provider] option').allTextContents()).toEqual(['Auto (CUDA, else CPU)', 'CUDA', 'CPU']);
+    expect(await page().locator('[data-testid=provider]').inputValue()).toBe('auto');
+    const before = await page().locator('[data-testid=progress]').textContent();
+    await page().selectOption('[data-testid=provider]', 'cuda');
+    await page().click('[data-testid=prelabel]');
+    await expect.poll(() => page().locator('[data-testid=message]').textContent()).toMatch(/^prelabel\.start: CUDA provider \('cuda'\) could not start: /);
+    expect(await page().locator('[data-testid=progress]').textContent()).toBe(before);
+    // Forced onto the CPU, a run (here of the images left: none) says so without a fallback.
+    await page().selectOption('[data-testid=provider]', 'cpu');
+    await page().click('[data-testid=prelabel]');
+    await expect.poll(() => page().locator('[data-testid=progress]').textContent()).toMatch(/pre-label done: 0\/0 on CPU(, \d+ workers)?$/);
+    await page().selectOption('[data-testid=provider]', 'auto');
+  });
+
   it('steps to the next and previous image', async () => {
     const start = (await state()).imageId;
     await page().keyboard.press('d');

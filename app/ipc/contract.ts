@@ -99,6 +99,13 @@ export const imageFilterSchema = z.object({
 
 export const runStateSchema = z.enum(['running', 'paused', 'cancelled', 'done', 'failed']);
 
+/** Execution providers by Loupe's names: CPU, CUDA (Linux), DirectML (Windows), CoreML (macOS). */
+export const providerNameSchema = z.enum(['cpu', 'cuda', 'dml', 'coreml']);
+/** A provider, or 'auto': the platform's accelerator, then the CPU. */
+export const providerChoiceSchema = z.enum(['auto', ...providerNameSchema.options]);
+export type ProviderName = z.output<typeof providerNameSchema>;
+export type ProviderChoice = z.output<typeof providerChoiceSchema>;
+
 export const runProgressSchema = z.object({
   runId,
   state: runStateSchema,
@@ -111,7 +118,7 @@ export const runProgressSchema = z.object({
   eta: z.number().nonnegative().nullable(),
   /** Where the model runs. */
   engine: z.object({
-    provider: z.enum(['cpu', 'cuda', 'dml', 'coreml']),
+    provider: providerNameSchema,
     /** Why 'auto' did not get the platform's accelerator; null when it did, or when a provider was named. */
     fallback: z.string().nullable(),
     workers: z.number().int().positive(),
@@ -204,7 +211,7 @@ export const channels = {
     res: z.object({
       models: z.array(installedModelSchema),
       problems: z.array(z.object({ file: z.string(), message: z.string() })),
-      providers: z.array(z.string()),
+      providers: z.array(providerNameSchema),
     }),
   },
   /** Copies a model into a model folder (never overwriting) after loading it once to check the graph against its card. */
@@ -234,7 +241,7 @@ export const channels = {
       imageIds: z.array(imageId).max(1_000_000).optional(),
       threshold: z.number().min(0).max(1).optional(),
       /** Execution provider ('auto' tries the platform's accelerator, then the CPU); one of `models.installed`'s providers. */
-      provider: z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml']).optional(),
+      provider: providerChoiceSchema.optional(),
     }),
     res: runProgressSchema,
   },

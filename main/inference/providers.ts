@@ -1,9 +1,9 @@
 // The one place that maps Loupe's provider names to onnxruntime-node execution providers, by platform.
 import ort from 'onnxruntime-node';
+import { providerChoiceSchema, type ProviderChoice, type ProviderName } from '../../app/ipc/contract.js';
 
-export const PROVIDER_CHOICES = ['auto', 'cpu', 'cuda', 'dml', 'coreml'] as const;
-export type ProviderChoice = (typeof PROVIDER_CHOICES)[number];
-export type ProviderName = Exclude<ProviderChoice, 'auto'>;
+export const PROVIDER_CHOICES = providerChoiceSchema.options;
+export type { ProviderChoice, ProviderName };
 
 const PROVIDER_LABELS: Record<ProviderName, string> = { cpu: 'CPU', cuda: 'CUDA', dml: 'DirectML', coreml: 'CoreML' };
 

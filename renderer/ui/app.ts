@@ -350,8 +350,9 @@ export class App {
 
   private async loadModels(): Promise<void> {
     try {
-      const { models, problems } = await this.api.invoke('models.installed', {});
+      const { models, problems, providers } = await this.api.invoke('models.installed', {});
       this.toolbar.setModels(models);
+      this.toolbar.setProviders(providers);
       if (problems.length > 0) this.say(`Some model cards could not be read: ${problems.map((p) => `${p.file}: ${p.message}`).join('; ')}`);
     } catch (error) {
       this.say(`Models: ${error instanceof Error ? error.message : String(error)}`);
@@ -514,7 +515,8 @@ export class App {
       const model = this.toolbar.selectedModel();
       // Keep every prediction the slider could show: a slider set below the card's threshold lowers it.
       const threshold = Math.min(model?.thresholds.score ?? 0.5, this.settings.threshold);
-      const run = await this.api.invoke('prelabel.start', { ...(model?.id ? { modelId: model.id } : {}), threshold });
+      const provider = this.toolbar.selectedProvider();
+      const run = await this.api.invoke('prelabel.start', { ...(model?.id ? { modelId: model.id } : {}), threshold, provider });
       this.noticeFallback(run);
       this.run = run;
       this.renderStatus();

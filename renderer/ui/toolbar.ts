@@ -1,5 +1,5 @@
 // The toolbar, built once and updated in place (a control being dragged is never replaced under the pointer).
-import type { Res } from '../../app/ipc/contract.js';
+import type { ProviderChoice, ProviderName, Res } from '../../app/ipc/contract.js';
 import type { Action } from '../editor/shortcuts.js';
 import type { ToolName } from '../editor/tools/index.js';
 import { h } from './dom.js';
@@ -17,6 +17,8 @@ const TOOL_LABELS: Record<ToolName, string> = { select: 'Select', box: 'Box', po
 
 export type InstalledModel = Res<'models.installed'>['models'][number];
 
+const PROVIDER_LABELS: Record<ProviderName, string> = { cpu: 'CPU', cuda: 'CUDA', dml: 'DirectML', coreml: 'CoreML' };
+
 type NumberSetting = 'brushRadius' | 'threshold' | 'opacity';
 type FlagSetting = 'showMasks' | 'showBoxes' | 'showLabels';
 
@@ -28,6 +30,7 @@ export class Toolbar {
   private readonly toggles: { key: FlagSetting; input: HTMLInputElement }[] = [];
   private readonly modelSelect = h('select', { 'data-testid': 'model', 'aria-label': 'Model for pre-labelling', title: 'Model for pre-labelling' });
   private models: readonly InstalledModel[] = [];
+  private readonly providerSelect = h('select', { 'data-testid': 'provider', 'aria-label': 'Where the model runs', title: 'Where the model runs' });
 
   constructor(private readonly settings: Settings, private readonly hooks: ToolbarHooks) {
     const button = (label: string, action: Action, attrs: Record<string, string> = {}) => {
@@ -70,6 +73,7 @@ export class Toolbar {
       h('div', { class: 'group' }, toggle('Masks', 'show-masks', 'showMasks'), toggle('Boxes', 'show-boxes', 'showBoxes'), toggle('Labels', 'show-labels', 'showLabels')),
       h('div', { class: 'group right' },
         this.modelSelect,
+        this.providerSelect,
         h('button', { 'data-testid': 'prelabel', onclick: () => hooks.prelabel() }, 'Pre-label'),
         h('button', { 'data-testid': 'export', onclick: () => hooks.exportCoco() }, 'Export COCO'),
         button('Reviewed ⏎', 'review.done', { class: 'primary', 'data-testid': 'mark-reviewed' }),
@@ -89,6 +93,19 @@ export class Toolbar {
 
   selectedModel(): InstalledModel | undefined {
     return this.models[Number(this.modelSelect.value)];
+  }
+
+  /** Where pre-labelling may run: 'auto' (this platform's accelerator, else the CPU) first, then each one forced. */
+  setProviders(providers: readonly ProviderName[]): void {
+    const previous = this.providerSelect.value || 'auto';
+    const accelerators = providers.filter((p) => p !== 'cpu').map((p) => PROVIDER_LABELS[p]);
+    const auto = accelerators.length > 0 ? `Auto (${accelerators.join(', ')}, else CPU)` : 'Auto (CPU)';
+    const choices: [ProviderChoice, string][] = [['auto', auto], ...providers.map((p): [ProviderChoice, string] => [p, PROVIDER_LABELS[p]])];
+    this.providerSelect.replaceChildren(...choices.map(([value, label]) => h('option', { value, selected: value === previous }, label)));
+  }
+
+  selectedProvider(): ProviderChoice {
+    return (this.providerSelect.value || 'auto') as ProviderChoice;
   }
 
   /** Brings every control in line with the settings (changed by keys too) and the editor's state. */
