@@ -8,8 +8,8 @@
 //    alternating with the pipeline in chunks so both see the same load on a shared machine.
 // 4. PyTorch eager (bench/prelabel_torch.py) on the same weights and images, where a checkpoint and torchvision exist.
 //
-// Options: --images N (200), --provider P (cpu), --workers N, --threads N (per worker), --card FILE, --checkpoint FILE,
-// --python FILE.
+// Options: --images N (200), --photo (4000x3000 JPEGs), --provider P (cpu), --workers N, --threads N (per worker),
+// --card FILE, --checkpoint FILE, --python FILE.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
+import sharp from 'sharp';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (p) => path.join(root, 'dist', p);
@@ -34,6 +35,7 @@ const { values } = parseArgs({
   options: {
     images: { type: 'string', default: '200' },
     provider: { type: 'string', default: 'cpu' },
+    photo: { type: 'boolean', default: false },
     workers: { type: 'string' },
     threads: { type: 'string' },
     card: { type: 'string', default: path.join(root, 'resources/models/loupe-shapes.json') },
@@ -44,6 +46,8 @@ const { values } = parseArgs({
   },
 });
 const count = Number(values.images);
+// Each image is decoded once here too; libvips' cache would only add to the RSS this bench reports.
+sharp.cache(false);
 const cores = os.availableParallelism();
 const threads = values.threads ? Number(values.threads) : undefined;
 const workerCount = values.workers ? Number(values.workers) : undefined;
@@ -89,16 +93,31 @@ async function runConcurrently(runners, tensors) {
 }
 
 // 1. Images, generated once and kept in bench/out.
-const imageDir = path.join(root, 'bench', 'out', `prelabel-images-${count}`);
+// --photo: the same scenes enlarged to 4000x3000, with film grain so the JPEGs are the size of a phone's photos
+// (~2 MB, ~26 ms to decode and shrink here, as a real 12-megapixel photo): decoding, downscaling and mapping masks
+// back to 12 megapixels then weigh as they do on a real folder.
+const imageDir = path.join(root, 'bench', 'out', values.photo ? `prelabel-photos-${count}` : `prelabel-images-${count}`);
+const extension = values.photo ? '.jpg' : '.png';
 if (!existsSync(imageDir) || readdirSync(imageDir).length < count) {
   mkdirSync(imageDir, { recursive: true });
   const random = seededRandom(2026);
+  const grain = values.photo ? Buffer.alloc(4000 * 3000) : null;
+  if (grain) for (let p = 0; p < grain.length; p++) grain[p] = 88 + Math.floor(random() * 81);
   for (let i = 0; i < count; i++) {
-    await writeScene(path.join(imageDir, `scene-${String(i).padStart(4, '0')}.png`), randomScene(random, 640, 480, 6));
+    const file = path.join(imageDir, `scene-${String(i).padStart(4, '0')}`);
+    await writeScene(`${file}.png`, randomScene(random, 640, 480, 6));
+    if (grain) {
+      await sharp(`${file}.png`)
+        .resize(4000, 3000, { kernel: 'cubic' })
+        .composite([{ input: grain, raw: { width: 4000, height: 3000, channels: 1 }, blend: 'overlay' }])
+        .jpeg({ quality: 90 })
+        .toFile(`${file}.jpg`);
+      rmSync(`${file}.png`);
+    }
   }
 }
-const files = readdirSync(imageDir).filter((f) => f.endsWith('.png')).sort().slice(0, count);
-console.log(`images: ${files.length} x 640x480 PNG in ${path.relative(root, imageDir)}`);
+const files = readdirSync(imageDir).filter((f) => f.endsWith(extension)).sort().slice(0, count);
+console.log(`images: ${files.length} x ${values.photo ? '4000x3000 JPEG' : '640x480 PNG'} in ${path.relative(root, imageDir)}`);
 console.log(`model: ${path.relative(root, values.card)}, provider ${values.provider}, ${cores} cores`);
 
 const graphScoreThreshold = JSON.parse(readFileSync(values.card, 'utf8')).graph_score_threshold ?? 0.05;

@@ -28,7 +28,7 @@ args = parser.parse_args()
 torch.set_num_threads(args.threads)
 model = model_from_checkpoint(load_checkpoint(args.checkpoint)).eval()
 model.roi_heads.score_thresh = args.graph_score  # as the exported graph
-files = sorted(p for p in Path(args.image_dir).iterdir() if p.suffix == ".png")[: args.count]
+files = sorted(p for p in Path(args.image_dir).iterdir() if p.suffix in (".png", ".jpg"))[: args.count]
 
 start = time.perf_counter()
 instances = 0
