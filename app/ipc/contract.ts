@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ERROR_CODES } from './errors.js';
 import {
   AnnotationId, CategoryId, ImageId, ModelId, RunId,
-  IMAGE_STATUSES, MODEL_FORMATS, ORIGINS, REVIEW_STATES, type ImageStatus,
+  IMAGE_STATUSES, MODEL_FORMATS, ORIGINS, PROVIDER_NAMES, REVIEW_STATES, type ImageStatus,
 } from '../model/index.js';
 
 export { ERROR_CODES, IpcRequestError, type ErrorCode } from './errors.js';
@@ -99,12 +99,8 @@ export const imageFilterSchema = z.object({
 
 export const runStateSchema = z.enum(['running', 'paused', 'cancelled', 'done', 'failed']);
 
-/** Execution providers by Loupe's names: CPU, CUDA (Linux), DirectML (Windows), CoreML (macOS). */
-export const providerNameSchema = z.enum(['cpu', 'cuda', 'dml', 'coreml']);
-/** A provider, or 'auto': the platform's accelerator, then the CPU. */
-export const providerChoiceSchema = z.enum(['auto', ...providerNameSchema.options]);
-export type ProviderName = z.output<typeof providerNameSchema>;
-export type ProviderChoice = z.output<typeof providerChoiceSchema>;
+const providerNameSchema = z.enum(PROVIDER_NAMES);
+const providerChoiceSchema = z.enum(['auto', ...PROVIDER_NAMES]);
 
 export const runProgressSchema = z.object({
   runId,

@@ -1,2 +1,3 @@
 export * from './ids.js';
 export * from './types.js';
+export * from './providers.js';

@@ -1,11 +1,9 @@
 // The one place that maps Loupe's provider names to onnxruntime-node execution providers, by platform.
 import ort from 'onnxruntime-node';
-import { providerChoiceSchema, type ProviderChoice, type ProviderName } from '../../app/ipc/contract.js';
+import { PROVIDER_LABELS, PROVIDER_NAMES, type ProviderChoice, type ProviderName } from '../../app/model/index.js';
 
-export const PROVIDER_CHOICES = providerChoiceSchema.options;
+export const PROVIDER_CHOICES: readonly ProviderChoice[] = ['auto', ...PROVIDER_NAMES];
 export type { ProviderChoice, ProviderName };
-
-const PROVIDER_LABELS: Record<ProviderName, string> = { cpu: 'CPU', cuda: 'CUDA', dml: 'DirectML', coreml: 'CoreML' };
 
 /** The accelerator each platform's onnxruntime-node build can use, tried first by 'auto'. */
 const PLATFORM_ACCELERATORS: Partial<Record<NodeJS.Platform, ProviderName>> = {

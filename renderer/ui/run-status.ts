@@ -1,7 +1,6 @@
 // The status bar's words for a pre-label run: how far, how fast, how long left, and where the model runs.
 import type { RunProgress } from '../../app/ipc/contract.js';
-
-const PROVIDER_LABELS: Record<RunProgress['engine']['provider'], string> = { cpu: 'CPU', cuda: 'CUDA', dml: 'DirectML', coreml: 'CoreML' };
+import { PROVIDER_LABELS } from '../../app/model/index.js';
 
 export function durationText(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));

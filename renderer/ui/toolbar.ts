@@ -1,5 +1,6 @@
 // The toolbar, built once and updated in place (a control being dragged is never replaced under the pointer).
-import type { ProviderChoice, ProviderName, Res } from '../../app/ipc/contract.js';
+import type { Res } from '../../app/ipc/contract.js';
+import { PROVIDER_LABELS, type ProviderChoice, type ProviderName } from '../../app/model/index.js';
 import type { Action } from '../editor/shortcuts.js';
 import type { ToolName } from '../editor/tools/index.js';
 import { h } from './dom.js';
@@ -16,8 +17,6 @@ export interface ToolbarHooks {
 const TOOL_LABELS: Record<ToolName, string> = { select: 'Select', box: 'Box', polygon: 'Polygon', vertices: 'Vertices', brush: 'Brush', eraser: 'Eraser' };
 
 export type InstalledModel = Res<'models.installed'>['models'][number];
-
-const PROVIDER_LABELS: Record<ProviderName, string> = { cpu: 'CPU', cuda: 'CUDA', dml: 'DirectML', coreml: 'CoreML' };
 
 type NumberSetting = 'brushRadius' | 'threshold' | 'opacity';
 type FlagSetting = 'showMasks' | 'showBoxes' | 'showLabels';
