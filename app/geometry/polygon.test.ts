@@ -154,8 +154,10 @@ describe('maskToPolygons', () => {
   }
 
   // Sampling 8,000 shapes each, the lowest IoUs were 1.000 (tolerance 0.25, >= 10 px), 0.960 (tolerance 0.5,
-  // >= 15 px) and 0.966 (tolerance 1, >= 40 px). Below a quarter pixel the outline stays closer to the traced one
-  // than any pixel centre, so nothing changes; a 20 px triangle simplified by 1 px can lose 7% of its pixels.
+  // >= 15 px) and 0.966 (tolerance 1, >= 40 px; 0.959 over 10,000 more). Below a quarter pixel the outline stays
+  // closer to the traced one than any pixel centre, so nothing changes; a 20 px triangle simplified by 1 px can lose
+  // 7% of its pixels, and fast-check once shrank a 42 px diamond to 0.9495 at tolerance 1 (its four corners cut),
+  // so that bound is 0.94. Exports do not rely on it: faithfulPolygons halves the tolerance until IoU >= 0.95.
   it('polygon -> mask -> polygon keeps IoU >= 0.99 for convex shapes 10 px across or more at tolerance 0.25', () => {
     fc.assert(fc.property(convexPolygon(10), (poly) => roundTripIou(poly, 0.25) >= 0.99), { numRuns: 300 });
   });
@@ -164,8 +166,10 @@ describe('maskToPolygons', () => {
     fc.assert(fc.property(convexPolygon(15), (poly) => roundTripIou(poly, 0.5) >= 0.95), { numRuns: 300 });
   });
 
-  it('polygon -> mask -> polygon keeps IoU >= 0.95 for convex shapes 40 px across or more at tolerance 1', () => {
-    fc.assert(fc.property(convexPolygon(40), (poly) => roundTripIou(poly, 1) >= 0.95), { numRuns: 300 });
+  it('polygon -> mask -> polygon keeps IoU >= 0.94 for convex shapes 40 px across or more at tolerance 1', () => {
+    fc.assert(fc.property(convexPolygon(40), (poly) => roundTripIou(poly, 1) >= 0.94), { numRuns: 300 });
+    const diamond = [69.1, 62.19142801511566, 47.830531241108694, 82.9, 26.5610624822174, 62.19142801511566, 47.83053124110869, 41.482856030231325];
+    expect(roundTripIou(diamond, 1)).toBeCloseTo(0.9495, 4);
   });
 
   it('faithfulPolygons keeps IoU >= 0.95 at tolerance 1 down to shapes 4 px across, and simplifies large ones as usual', () => {
