@@ -39,11 +39,18 @@ function floats(tensor: OutputTensor, name: string): Float32Array {
   return tensor.data;
 }
 
-function fullResolutionBox(boxes: Float32Array, i: number, image: ImageGeometry): [number, number, number, number] {
-  return [boxes[i * 4]! / image.scaleX, boxes[i * 4 + 1]! / image.scaleY, boxes[i * 4 + 2]! / image.scaleX, boxes[i * 4 + 3]! / image.scaleY];
+type Box = [number, number, number, number];
+
+/** Detection i's box as the graph gave it: x1, y1, x2, y2 in input pixels. */
+function inputBox(boxes: Float32Array, i: number): Box {
+  return [boxes[i * 4]!, boxes[i * 4 + 1]!, boxes[i * 4 + 2]!, boxes[i * 4 + 3]!];
 }
 
-function clippedBbox(box: readonly [number, number, number, number], image: ImageGeometry): Bbox | null {
+function fullResolutionBox([x1, y1, x2, y2]: Box, image: ImageGeometry): Box {
+  return [x1 / image.scaleX, y1 / image.scaleY, x2 / image.scaleX, y2 / image.scaleY];
+}
+
+function clippedBbox(box: Readonly<Box>, image: ImageGeometry): Bbox | null {
   const x0 = Math.min(Math.max(box[0], 0), image.width);
   const y0 = Math.min(Math.max(box[1], 0), image.height);
   const x1 = Math.min(Math.max(box[2], 0), image.width);
@@ -89,7 +96,8 @@ export function postprocess(
     const labelIndex = Number(labels[i]);
     const label = card.labels[labelIndex];
     if (labelIndex <= 0 || label === undefined) continue;
-    const box = fullResolutionBox(boxes, i, image);
+    const graphBox = inputBox(boxes, i);
+    const box = fullResolutionBox(graphBox, image);
     if (!maskData) {
       const bbox = clippedBbox(box, image);
       if (bbox) detections.push({ labelIndex, label, score, bbox, mask: null });
@@ -101,8 +109,7 @@ export function postprocess(
       if (maskWidth !== maskHeight) throw new Error(`per-box masks must be square, got ${maskHeight} x ${maskWidth}`);
       region = pasteBoxMask(maskData, offset, maskWidth, box, thresholds.mask, image.width, image.height);
     } else if (maskWidth === image.inputWidth && maskHeight === image.inputHeight) {
-      const inputBox = [boxes[i * 4]!, boxes[i * 4 + 1]!, boxes[i * 4 + 2]!, boxes[i * 4 + 3]!] as const;
-      const within = pastedMaskBounds(inputBox, maskWidth, maskHeight);
+      const within = pastedMaskBounds(graphBox, maskWidth, maskHeight);
       region = imageMask(maskData, offset, maskWidth, maskHeight, thresholds.mask, image.width, image.height, within);
     } else {
       throw new Error(`masks are ${maskWidth} x ${maskHeight}, expected the input size ${image.inputWidth} x ${image.inputHeight}`);
