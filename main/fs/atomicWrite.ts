@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { FileError } from './fileError.js';
 
 /**
  * Writes a file so that readers see the old content or the whole new one, never a part: the data goes to a
- * temporary file in the same folder, is flushed to disk, and is renamed over the target.
+ * temporary file in the same folder, is flushed to disk, and is renamed over the target. `data` may also be an
+ * (async) iterable of chunks, so a large export need not be held in memory whole.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(path: string, data: Parameters<FileHandle['writeFile']>[0]): Promise<void> {
   const folder = dirname(path);
   const info = await stat(folder).catch(() => null);
   if (!info?.isDirectory()) throw new FileError(folder, 'no such folder to write into');

@@ -257,16 +257,19 @@ describe('a pre-label job', () => {
     const timeline: string[] = [];
     const { summary, events, job } = await runJob({ inFlight: 1 }, (event, job) => {
       if (event.type === 'progress') timeline.push(event.progress.state);
+      // Resumed from the paused event itself (no sleep): what matters is that pausing waited for idle.
+      if (event.type === 'paused') {
+        setImmediate(() => {
+          timeline.push('resume');
+          job.resume();
+        });
+      }
       if (event.type !== 'image-done') return;
       doneSeen++;
       timeline.push(`done ${doneSeen}`);
       if (doneSeen === 1) {
         job.pause();
         pausedAt = doneSeen;
-        setTimeout(() => {
-          timeline.push('resume');
-          job.resume();
-        }, 1500);
       }
       if (doneSeen === 3) job.cancel();
     });
