@@ -49,14 +49,24 @@ function parse(command: Command, argv: readonly string[]): ParsedArgs & { help: 
   return { positionals: parsed.positionals, values: parsed.values as ParsedArgs['values'], help };
 }
 
-const processIo: CliIo = {
-  out: (text) => void process.stdout.write(text),
-  err: (text) => void process.stderr.write(text),
-  interactive: Boolean(process.stderr.isTTY),
-};
+/**
+ * The process's own stdout and stderr. A reader that goes away (`loupe stats | head -1`) is not an error: what
+ * is left to print is dropped, and the command finishes its work and exits with its own status.
+ */
+function processIo(): CliIo {
+  const writer = (stream: NodeJS.WriteStream) => {
+    let open = true;
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      open = false;
+    });
+    return (text: string) => void (open && stream.write(text));
+  };
+  return { out: writer(process.stdout), err: writer(process.stderr), interactive: Boolean(process.stderr.isTTY) };
+}
 
 /** Runs `loupe` with these arguments and returns the exit status; errors are printed as one line. */
-export async function main(argv: readonly string[], io: CliIo = processIo, list: readonly Command[] = commands): Promise<number> {
+export async function main(argv: readonly string[], io: CliIo = processIo(), list: readonly Command[] = commands): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const command = list.find((c) => c.name === rest[0]);

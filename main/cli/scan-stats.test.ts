@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeImage } from '../fs/fixtures.js';
-import { runLoupe } from './testing.js';
+import { LOUPE_BIN, runLoupe } from './testing.js';
 
 let folder: string;
 beforeEach(async () => {
@@ -78,5 +79,18 @@ describe('loupe scan and stats', () => {
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/scan .*\n.*stats/s);
     expect(runLoupe(['stats', '--help'])).toMatchObject({ status: 0, stdout: expect.stringContaining('usage: loupe stats <folder> [--json] [--db FILE]') });
+  });
+
+  it.each(['scan', 'stats', 'stats --json'])('loupe %s into a reader that has gone ends quietly with status 0', async (command) => {
+    expect(runLoupe(['scan', folder]).status).toBe(0);
+    const [name, ...options] = command.split(' ');
+    const child = spawn(process.execPath, [LOUPE_BIN, name!, folder, ...options], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // `loupe … | head -0`: the reading end closes before the first write.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
   });
 });

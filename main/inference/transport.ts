@@ -30,10 +30,17 @@ export function parentTransport(): ParentTransport {
   }
   if (process.send) {
     const send = process.send.bind(process);
-    // An orphaned worker would hold the model in memory forever: leave when the parent's channel closes.
-    process.on('disconnect', () => process.exit(0));
+    // An orphaned worker would hold the model in memory forever: leave when the parent's channel closes. A reply
+    // that finds the parent gone (EPIPE before 'disconnect' arrives) is the same news, not an error to print.
+    const leave = () => process.exit(0);
+    process.on('disconnect', leave);
     return {
-      post: (message) => send(message),
+      post: (message) => {
+        if (!process.connected) return leave();
+        send(message, (error: Error | null) => {
+          if (error) leave();
+        });
+      },
       onMessage: (listener) => process.on('message', (message) => listener(message as WorkerRequest)),
     };
   }
