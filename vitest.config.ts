@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     setupFiles: ['vitest.setup.ts'],
+    // What a poll waits on is a worker, the model or a browser: sized for a loaded 2-core machine, not 1 s.
+    expect: { poll: { timeout: 20_000 } },
   },
 });
