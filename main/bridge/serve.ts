@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDesktopServices, type DesktopServices } from '../electron/desktop-services.js';
 import { exportCoco } from '../ipc/coco-export.js';
-import { createDispatcher } from '../ipc/handlers.js';
+import { createDispatcher, type Dispatch } from '../ipc/handlers.js';
 import { createProjectHandlers } from '../ipc/project-handlers.js';
 import { createModelService, modelFolders } from '../models/service.js';
 import { startBridge, type Bridge } from './server.js';
@@ -25,6 +25,8 @@ export interface ServeOptions {
 export interface Serving {
   readonly bridge: Bridge;
   readonly services: DesktopServices;
+  /** The dispatcher behind the bridge's WebSocket (the same one Electron's ipcMain would call). */
+  readonly dispatch: Dispatch;
   close(): Promise<void>;
 }
 
@@ -55,10 +57,11 @@ export async function serveFolder(folder: string, options: ServeOptions = {}): P
   });
   await services.open(folder);
   const handlers = createProjectHandlers({ current: services.current, open: services.open, prelabel: services.prelabel, exportCoco, models });
+  const dispatch = createDispatcher(handlers, (error, channel) => log(`${channel}: ${error instanceof Error ? error.stack : String(error)}`));
   bridge = await startBridge({
     folder: () => services.current()?.folder ?? path.resolve(folder),
     rendererDir,
-    dispatch: createDispatcher(handlers, (error, channel) => log(`${channel}: ${error instanceof Error ? error.stack : String(error)}`)),
+    dispatch,
     ...(options.port !== undefined ? { port: options.port } : {}),
     ...(options.token !== undefined ? { token: options.token } : {}),
     log,
@@ -67,6 +70,7 @@ export async function serveFolder(folder: string, options: ServeOptions = {}): P
   return {
     bridge: started,
     services,
+    dispatch,
     async close() {
       await started.close();
       await services.close();
