@@ -150,7 +150,7 @@ describe('bridge WebSocket', () => {
       ws.on('message', (data) => replies.push(JSON.parse(String(data))));
       ws.send('not json');
       ws.send('x'.repeat(MAX_PAYLOAD_BYTES + 10));
-      await vi.waitFor(() => expect(replies).toHaveLength(2), { timeout: 15_000 });
+      await vi.waitFor(() => expect(replies).toHaveLength(2), { timeout: 60_000 });
       expect(replies).toEqual([
         { kind: 'reply', id: -1, reply: { ok: false, error: { code: 'invalid-request', message: 'message is not JSON' } } },
         { kind: 'reply', id: -1, reply: { ok: false, error: { code: 'too-large', message: expect.stringContaining('exceeds') } } },
@@ -162,13 +162,13 @@ describe('bridge WebSocket', () => {
       const seen: number[] = [];
       const sub = api.on('images.changed', ({ ids }) => seen.push(...ids));
       bridge.emit('images.changed', { ids: [1 as never, 2 as never] });
-      await vi.waitFor(() => expect(seen).toEqual([1, 2]), { timeout: 15_000 });
+      await vi.waitFor(() => expect(seen).toEqual([1, 2]), { timeout: 60_000 });
       sub.dispose();
       // A listener still subscribed sees the next event; the socket keeps order, so by then the disposed one would have too.
       const later: number[] = [];
       const witness = api.on('images.changed', ({ ids }) => later.push(...ids));
       bridge.emit('images.changed', { ids: [3 as never] });
-      await vi.waitFor(() => expect(later).toEqual([3]), { timeout: 15_000 });
+      await vi.waitFor(() => expect(later).toEqual([3]), { timeout: 60_000 });
       witness.dispose();
       expect(seen).toEqual([1, 2]);
     });

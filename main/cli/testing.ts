@@ -17,6 +17,6 @@ export function runLoupe(args: readonly string[]): CliRun {
   if (!existsSync(new URL('../../dist/main/cli/index.js', import.meta.url))) {
     throw new Error('dist/ is not built: run `npx tsc -b` before the CLI tests');
   }
-  const result = spawnSync(process.execPath, [LOUPE_BIN, ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
+  const result = spawnSync(process.execPath, [LOUPE_BIN, ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 170_000 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }

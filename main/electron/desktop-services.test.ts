@@ -78,7 +78,7 @@ describe('desktop services', () => {
     } finally {
       reopened.close();
     }
-  }, 120_000);
+  });
 
   it('continues at the next start with only the images left, by model id', async () => {
     const second = services();
@@ -92,7 +92,7 @@ describe('desktop services', () => {
     await expect.poll(() => progress().at(-1)?.state, { timeout: 120_000 }).toBe('done');
     expect(store.images.list({ status: 'new', after: null, limit: 1000 }).items).toEqual([]);
     await second.close();
-  }, 150_000);
+  });
 
   it('names what is missing when no model is installed or the id is unknown', async () => {
     const empty = createDesktopServices({ modelFolders: () => [{ source: 'user', dir: path.join(work, 'none') }], emit: () => {} });

@@ -58,7 +58,7 @@ describe('a writer killed mid-write', () => {
     await vi.waitFor(() => {
       const file = written();
       if (!file || !readFileSync(join(folder, file), 'utf8').startsWith('new, partial')) throw new Error('the first chunk is not written yet');
-    }, { timeout: 30_000, interval: 20 });
+    }, { timeout: 60_000, interval: 20 });
     child.kill('SIGKILL');
     await exited;
     return { target: readFileSync(target, 'utf8'), leftovers: readdirSync(folder).filter((f) => f !== 'out.txt') };
@@ -69,11 +69,11 @@ describe('a writer killed mid-write', () => {
     expect(target).toBe(OLD);
     // The partial data died in the temporary file, never in the target.
     expect(leftovers).toEqual([expect.stringMatching(/^\.out\.txt\.[0-9a-f]{12}\.tmp$/)]);
-  }, 60_000);
+  });
 
   it('control: the same kill damages a plain writeFile target', async () => {
     const { target } = await killWhileWriting('plain');
     expect(target.startsWith('new, partial')).toBe(true);
     expect(target).not.toContain('old content');
-  }, 60_000);
+  });
 });

@@ -37,7 +37,7 @@ beforeAll(async () => {
     added: [{ id: 'kept' as never, imageId: image.id, categoryId: category!.id, bbox: [1, 2, 3, 4], mask: null, score: null, origin: 'human', modelId: null, state: 'accepted' }],
   });
   digestBefore = databaseDigest(dbPath);
-}, 60_000);
+});
 
 afterAll(async () => {
   await serving?.close();
@@ -109,7 +109,7 @@ describe('IPC fuzzing', () => {
     for (const { channel, request } of [...samples, ...exotic]) expectRefusal(await serving.dispatch(channel, request));
     expect(databaseDigest(dbPath)).toBe(digestBefore);
     expect(unexpected).toEqual([]);
-  }, 120_000);
+  });
 
   it(`answers ${MESSAGES} malformed messages over the bridge's WebSocket, each under its id, and keeps serving`, async () => {
     const ws = await new Promise<WebSocket>((resolve, reject) => {
@@ -163,7 +163,7 @@ describe('IPC fuzzing', () => {
     } finally {
       ws.close();
     }
-  }, 120_000);
+  });
 
   it('answers well-formed requests with hostile values on every channel that reads or refuses, changing nothing', async () => {
     const hostileText = fc.oneof(
@@ -199,7 +199,7 @@ describe('IPC fuzzing', () => {
     }
     expect(databaseDigest(dbPath)).toBe(digestBefore);
     expect(unexpected).toEqual([]);
-  }, 120_000);
+  });
 });
 
 const annotationLike = {

@@ -183,7 +183,7 @@ describe('a pre-label job', () => {
     expect([...resultsByImage(job.model.id).values()]).toEqual([1, 1, 1, 1, 1]);
     // The first worker, its replacement, and one worker for each image tried again alone.
     expect(ports.started()).toBeGreaterThanOrEqual(3);
-    await expect.poll(() => ports.running(), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => ports.running()).toBe(0);
   });
 
   it('fails an image that kills its worker, alone as well, as crashed, and goes on with the rest', async () => {
@@ -198,7 +198,7 @@ describe('a pre-label job', () => {
     ]);
     expect([...resultsByImage(job.model.id).values()]).toEqual([1, 1, 1, 1, 1]);
     expect(store.stats.failedImages().map((f) => f.path)).toEqual(['img-02.png']);
-    await expect.poll(() => ports.running(), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => ports.running()).toBe(0);
   });
 
   it('stops as failed when images keep killing their workers, keeps what was written, and the next job continues the run', async () => {
@@ -215,7 +215,7 @@ describe('a pre-label job', () => {
       ['img-00.png', 'crashed'],
       ['img-01.png', 'crashed'],
     ]);
-    await expect.poll(() => ports.running(), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => ports.running()).toBe(0);
 
     const again = await runJob();
     expect(again.job.resumed).toBe(true);

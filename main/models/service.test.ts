@@ -89,7 +89,7 @@ async function refusal(channel: string, request: unknown): Promise<{ code: strin
 }
 
 async function finished(downloadId: number): Promise<EventPayload<'models.download'>> {
-  await expect.poll(() => events.find((e) => e.downloadId === downloadId && e.state !== 'running'), { timeout: 20_000 }).toBeTruthy();
+  await expect.poll(() => events.find((e) => e.downloadId === downloadId && e.state !== 'running')).toBeTruthy();
   return events.find((e) => e.downloadId === downloadId && e.state !== 'running')!;
 }
 

@@ -107,7 +107,7 @@ describe('loupe prelabel', () => {
     expect(killed.signal).toBe('SIGKILL');
     // Each inference worker runs in its own process and leaves with its parent rather than hold the model forever.
     expect(killed.workers).toHaveLength(2);
-    await expect.poll(() => killed.workers.filter(isRunning), { timeout: 10_000 }).toEqual([]);
+    await expect.poll(() => killed.workers.filter(isRunning)).toEqual([]);
     // They leave quietly: a reply that finds the parent gone is not a stack trace on the user's terminal.
     expect(await killed.stderrOfAll).not.toMatch(/EPIPE|Error:|\n\s+at /);
     const beforeRestart = results();
