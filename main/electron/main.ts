@@ -12,6 +12,7 @@ import type { EventName, EventPayload } from '../../app/ipc/contract.js';
 import { utilityProcessPort, workerEntryPath, workerProcessEnv } from '../inference/client.js';
 import { exportCoco } from '../ipc/coco-export.js';
 import { createDispatcher } from '../ipc/handlers.js';
+import { downloadSettingsFromEnv } from '../models/download.js';
 import { createModelService, modelFolders } from '../models/service.js';
 import { createProjectHandlers } from '../ipc/project-handlers.js';
 import { appPaths } from './app-paths.js';
@@ -52,7 +53,11 @@ const modelPlaces = {
   userDir: paths.userModels,
   extraFolders: extraModelDir ? [{ source: 'user' as const, dir: path.resolve(extraModelDir) }] : [],
 };
-const models = createModelService({ ...modelPlaces, emit: (event, payload) => emit(event, payload) });
+const models = createModelService({
+  ...modelPlaces,
+  emit: (event, payload) => emit(event, payload),
+  download: downloadSettingsFromEnv(process.env),
+});
 
 const services = createDesktopServices({
   modelFolders: (store) => modelFolders(modelPlaces, store),
