@@ -25,7 +25,7 @@ export const serveCommand: Command = {
       ...(model ? { modelDir: path.dirname(path.resolve(model)) } : {}),
       log: (message) => io.err(`${message}\n`),
     });
-    io.out(`Loupe is serving ${folder}\nOpen ${serving.bridge.url}\n`);
+    io.out(`Loupe is serving ${folder}\nOpen ${serving.bridge.url}\n(the link opens one browser session and then stops working; restart serve for a new one)\n`);
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once('SIGINT', stop);
