@@ -83,6 +83,8 @@ describe('bridge session', () => {
   });
 
   it('exchanges the URL token once for an HttpOnly, SameSite=Strict cookie of its port, then refuses the token', async () => {
+    // A HEAD (a link preview) does not spend it.
+    expect((await fetch(fresh.url, { method: 'HEAD', redirect: 'manual' })).status).toBe(405);
     const first = await fetch(fresh.url, { redirect: 'manual' });
     expect(first.status).toBe(303);
     expect(first.headers.get('location')).toBe('/');

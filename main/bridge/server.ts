@@ -131,7 +131,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
    * without the token, so the secret leaves the address bar and the history.
    */
   function exchange(req: IncomingMessage, res: ServerResponse, url: URL, presented: string): void {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed');
+    // Only a page load spends the token: a HEAD (a link preview, a prefetch) must not.
+    if (req.method !== 'GET') return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed');
     const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
     if (takeLaunchToken(presented)) headers['Set-Cookie'] = sessionCookie(startSession());
     else if (!hasSession(req)) {
