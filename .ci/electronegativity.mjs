@@ -5,8 +5,12 @@
 // (navigation limits, permission handler, CSP) look across the whole app, not one folder at a time.
 // Findings reviewed for this app are listed in REVIEWED with the reason (global checks cannot be
 // silenced inline; per-line findings use an `// eng-disable CHECK_ID` comment at the line instead).
+// The security-fixes check (are there Electron releases with security fixes this version lacks?) needs
+// Electron's release list from GitHub: where it can be reached the check runs and a finding fails the
+// gate; where it cannot, the check is skipped with that reason (ELECTRONEGATIVITY_REQUIRE_RELEASES=1
+// makes that a failure instead, for release builds).
 // usage: node .ci/electronegativity.mjs [--min-severity HIGH|MEDIUM|LOW] [dirs...]
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -32,12 +36,30 @@ const REVIEWED = {
 const dirs = args.length > 0 ? args : ['main', 'renderer'];
 const electronVersion = JSON.parse(readFileSync(path.join(root, 'node_modules/electron/package.json'), 'utf8')).version;
 
+const RELEASES_URL = 'https://raw.githubusercontent.com/electron/releases/master/index.json';
+
+/** null when Electron's release list answers; otherwise why not. */
+async function releasesUnreachable() {
+  try {
+    const response = await fetch(RELEASES_URL, { method: 'HEAD', signal: AbortSignal.timeout(10_000) });
+    return response.ok ? null : `it answered ${response.status}`;
+  } catch (error) {
+    return error.cause?.code ?? error.cause?.message ?? error.message;
+  }
+}
+const unreachable = await releasesUnreachable();
+
 const scanned = mkdtempSync(path.join(tmpdir(), 'loupe-electronegativity-'));
 for (const dir of dirs) {
   cpSync(path.resolve(root, dir), path.join(scanned, path.basename(dir)), {
     recursive: true,
     filter: (source) => !/\.test\.[cm]?[jt]s$/.test(source) && !source.includes(`${path.sep}node_modules`),
   });
+}
+if (unreachable === null) {
+  // The check reads the version from a package.json; the installed Electron is the one packaged, so it
+  // is named as a runtime dependency (as a devDependency a finding would only be informational).
+  writeFileSync(path.join(scanned, 'package.json'), JSON.stringify({ name: 'loupe-scan', private: true, dependencies: { electron: electronVersion } }));
 }
 
 // The tool logs progress and network warnings (it tries to fetch translations and release lists); keep the report readable.
@@ -64,6 +86,17 @@ for (const issue of result.issues) {
   (blocking ? console.error : console.log)(line);
 }
 console.log(`${dirs.join(' + ')}: ${result.issues.length} finding(s) from ${result.globalChecks + result.atomicChecks} checks, Electron ${electronVersion}`);
+if (unreachable === null) {
+  console.log(`security fixes: Electron ${electronVersion} checked against Electron's release list`);
+} else {
+  const skipped = `security fixes: skipped: Electron's release list (${RELEASES_URL}) cannot be reached from here (${unreachable}), so whether Electron ${electronVersion} lacks released security fixes is not checked`;
+  if (process.env.ELECTRONEGATIVITY_REQUIRE_RELEASES === '1') {
+    console.error(`FAIL ${skipped}`);
+    failing += 1;
+  } else {
+    console.log(skipped);
+  }
+}
 if (failing > 0) {
   console.error(`electronegativity: ${failing} finding(s) at ${gateName} severity or above`);
   process.exit(1);

@@ -79,8 +79,10 @@ export function buildRenderer(work: string): string {
   return out;
 }
 
+/** Opens the bridge's printed one-time URL: its token becomes a session cookie and leaves the address. */
 export async function openApp(page: Page, url: string): Promise<void> {
   await page.goto(url);
+  if (new URL(page.url()).searchParams.has('token')) throw new Error(`the bridge left its token in the address: ${page.url()}`);
   await page.waitForSelector('#app[data-ready="true"]', { timeout: 20_000 });
 }
 

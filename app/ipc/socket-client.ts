@@ -15,8 +15,11 @@ export interface SocketApi extends Api {
   close(): void;
 }
 
-/** Builds the Api over an open socket; `base` is the bridge origin and `token` goes on every media URL. */
-export function createSocketApi(socket: MessageSocket, base: string, token: string): SocketApi {
+/**
+ * Builds the Api over an open socket; `base` is the bridge origin. Media URLs carry no secret: the
+ * bridge's session cookie, which the browser sends with them, is what lets them through.
+ */
+export function createSocketApi(socket: MessageSocket, base: string): SocketApi {
   let nextId = 1;
   const pending = new Map<number, { channel: string; resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   const listeners = new Map<string, Set<(payload: unknown) => void>>();
@@ -39,7 +42,7 @@ export function createSocketApi(socket: MessageSocket, base: string, token: stri
   });
 
   const mediaUrl = (kind: 'files' | 'thumbs', relativePath: string) =>
-    `${base}/${kind}/${relativePath.split('/').map(encodeURIComponent).join('/')}?token=${encodeURIComponent(token)}`;
+    `${base}/${kind}/${relativePath.split('/').map(encodeURIComponent).join('/')}`;
 
   return {
     invoke<C extends Channel>(channel: C, request: Req<C>): Promise<Res<C>> {

@@ -29,9 +29,11 @@ describe('serveFolder', () => {
     const rendererDir = path.join(work, 'renderer');
     execFileSync(process.execPath, [path.join(root, 'renderer', 'build.mjs'), '--out', rendererDir]);
     const serving = await serveFolder(path.join(work, 'samples'), { rendererDir, userModelDir: path.join(work, 'user-models'), log: () => {} });
-    const ws = new WebSocket(`ws://127.0.0.1:${serving.bridge.port}/ipc?token=${serving.bridge.token}`);
+    const cookie = serving.bridge.newSession();
+    const ws = new WebSocket(`ws://127.0.0.1:${serving.bridge.port}/ipc`, { headers: { cookie } });
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-    const api = createSocketApi(ws as never, serving.bridge.origin, serving.bridge.token);
+    const api = createSocketApi(ws as never, serving.bridge.origin);
+    const fetch = (url: string) => globalThis.fetch(url, { headers: { cookie } });
     try {
       const summary = await api.invoke('project.summary', {});
       expect(summary.total).toBeGreaterThanOrEqual(10);
@@ -58,7 +60,7 @@ describe('serveFolder', () => {
 });
 
 describe('loupe serve', () => {
-  it('prints the URL with its token, serves it, and stops cleanly on SIGINT', async () => {
+  it('prints the URL with its one-time token, serves it to the session that token opens, and stops cleanly on SIGINT', async () => {
     if (!existsSync(path.join(root, 'dist', 'main', 'cli', 'commands', 'serve.js'))) throw new Error('run `npm run build` first');
     const child = spawn(process.execPath, [path.join(root, 'bin', 'loupe.js'), 'serve', path.join(work, 'samples')], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -74,10 +76,15 @@ describe('loupe serve', () => {
       });
       child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
     });
-    const page = await fetch(url);
+    expect((await fetch(url.replace(/token=.*/, 'token=wrong'), { redirect: 'manual' })).status).toBe(403);
+    // The printed address: its token becomes a session cookie, and the browser is sent on without it.
+    const exchange = await fetch(url, { redirect: 'manual' });
+    expect(exchange.status).toBe(303);
+    const cookie = exchange.headers.get('set-cookie')!.split(';')[0]!;
+    const page = await fetch(new URL(exchange.headers.get('location')!, url), { headers: { cookie } });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<div id="app">');
-    expect((await fetch(url.replace(/token=.*/, 'token=wrong'))).status).toBe(403);
+    expect((await fetch(url, { redirect: 'manual' })).status).toBe(403);
     const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGINT');
     expect(await exit).toBe(0);

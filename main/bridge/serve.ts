@@ -7,6 +7,7 @@ import { createDesktopServices, type DesktopServices } from '../electron/desktop
 import { exportCoco } from '../ipc/coco-export.js';
 import { createDispatcher, type Dispatch } from '../ipc/handlers.js';
 import { createProjectHandlers } from '../ipc/project-handlers.js';
+import { downloadSettingsFromEnv } from '../models/download.js';
 import { createModelService, modelFolders } from '../models/service.js';
 import { startBridge, type Bridge } from './server.js';
 
@@ -49,7 +50,11 @@ export async function serveFolder(folder: string, options: ServeOptions = {}): P
     extraFolders: options.modelDir ? [{ source: 'user' as const, dir: path.resolve(options.modelDir) }] : [],
   };
   let bridge: Bridge | null = null;
-  const models = createModelService({ ...modelPlaces, emit: (event, payload) => bridge?.emit(event, payload) });
+  const models = createModelService({
+    ...modelPlaces,
+    emit: (event, payload) => bridge?.emit(event, payload),
+    download: downloadSettingsFromEnv(process.env),
+  });
   const services = createDesktopServices({
     modelFolders: (store) => modelFolders(modelPlaces, store),
     emit: (event, payload) => bridge?.emit(event, payload),

@@ -1,7 +1,9 @@
 // The local bridge: serves the built renderer, image bytes and thumbnails from the open project's folder,
-// and carries the IPC contract over a WebSocket. Listens on 127.0.0.1 only; every HTTP request and
-// the WebSocket handshake must present the random token (query `token=` or the cookie the page sets).
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+// and carries the IPC contract over a WebSocket. Listens on 127.0.0.1 only. The URL it prints carries a
+// one-time token; the first page load exchanges it for an HttpOnly, SameSite=Strict session cookie named
+// after this port and is redirected to the same address without the token. From then on every HTTP
+// request and the WebSocket handshake must present that cookie; the used token opens nothing.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import { readFile, realpath } from 'node:fs/promises';
@@ -19,17 +21,23 @@ export interface BridgeOptions {
   readonly dispatch: Dispatch;
   /** 0 or absent picks a free port. */
   readonly port?: number;
-  /** Fixed token (tests); a random one otherwise. */
+  /** Fixed one-time token for the URL (tests); a random one otherwise. */
   readonly token?: string;
   readonly log?: (message: string) => void;
 }
 
 export interface Bridge {
-  /** The URL to open, carrying the token. */
+  /** The URL to open, once: it carries the one-time token that the first load exchanges for a session cookie. */
   readonly url: string;
   readonly origin: string;
   readonly port: number;
-  readonly token: string;
+  /** The session cookie's name, `loupe_session_<port>`: one per bridge, so bridges on other ports never read each other's. */
+  readonly cookieName: string;
+  /**
+   * A new session for a client in this process that opens no page (tests, tools): the value of a
+   * `Cookie` header, `loupe_session_<port>=<secret>`.
+   */
+  newSession(): string;
   emit<E extends EventName>(event: E, payload: EventPayload<E>): void;
   close(): Promise<void>;
 }
@@ -45,7 +53,8 @@ const CSP = [
 ].join('; ');
 
 export async function startBridge(options: BridgeOptions): Promise<Bridge> {
-  const token = options.token ?? randomBytes(24).toString('base64url');
+  let launchToken: string | null = options.token ?? randomBytes(24).toString('base64url');
+  const printedToken = launchToken;
   const log = options.log ?? (() => {});
   const currentFolder = typeof options.folder === 'string' ? () => options.folder as string : options.folder;
   const thumbnailCaches = new Map<string, ThumbnailCache>();
@@ -55,12 +64,26 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     return cache;
   };
   let port = 0;
-  const cookieName = () => `loupe_token_${port}`;
+  const cookieName = () => `loupe_session_${port}`;
+  /** sha256 of each live session secret: a lookup compares digests, never the secrets themselves. */
+  const sessions = new Set<string>();
 
-  const authorised = (req: IncomingMessage, url: URL): boolean => {
-    const presented = url.searchParams.get('token') ?? readCookie(req.headers.cookie, cookieName());
-    return presented !== null && sameSecret(presented, token) && hostAllowed(req.headers.host, port);
+  const startSession = (): string => {
+    const secret = randomBytes(32).toString('base64url');
+    sessions.add(digest(secret));
+    return secret;
   };
+  const hasSession = (req: IncomingMessage): boolean => {
+    const presented = readCookie(req.headers.cookie, cookieName());
+    return presented !== null && sessions.has(digest(presented));
+  };
+  /** The one-time token, accepted once: the exchange forgets it. */
+  const takeLaunchToken = (presented: string): boolean => {
+    if (launchToken === null || !sameSecret(presented, launchToken)) return false;
+    launchToken = null;
+    return true;
+  };
+  const sessionCookie = (secret: string) => `${cookieName()}=${secret}; HttpOnly; SameSite=Strict; Path=/`;
 
   const server = createServer((req, res) => {
     handleHttp(req, res).catch((error: unknown) => {
@@ -72,7 +95,10 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
 
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    if (!authorised(req, url)) return send(res, 403, 'text/plain; charset=utf-8', 'missing or wrong token');
+    if (!hostAllowed(req.headers.host, port)) return send(res, 403, 'text/plain; charset=utf-8', 'not this server');
+    const presentedToken = url.searchParams.get('token');
+    if (presentedToken !== null) return exchange(req, res, url, presentedToken);
+    if (!hasSession(req)) return send(res, 403, 'text/plain; charset=utf-8', 'no session: open the address `loupe serve` printed');
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed');
     // The raw (still percent-encoded) path: the confinement check decodes it exactly once itself.
     const rawPath = (req.url ?? '/').split('?')[0]!;
@@ -91,17 +117,32 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       const asset = rawPath === '/' ? 'index.html' : rawPath.slice(1);
       const file = await resolveInsideRoot(options.rendererDir, asset);
       const type = STATIC_TYPES[path.extname(file)] ?? 'application/octet-stream';
-      const headers: Record<string, string> = { 'Content-Security-Policy': CSP, 'Cache-Control': 'no-cache' };
-      if (url.searchParams.has('token')) {
-        headers['Set-Cookie'] = `${cookieName()}=${token}; HttpOnly; SameSite=Strict; Path=/`;
-      }
-      return send(res, 200, type, await readFile(file), headers);
+      return send(res, 200, type, await readFile(file), { 'Content-Security-Policy': CSP, 'Cache-Control': 'no-cache' });
     } catch (error) {
       if (error instanceof UnsafePathError) return send(res, error.status, 'text/plain; charset=utf-8', error.message);
       throw error;
     }
   }
 
+
+  /**
+   * A request whose address carries `token=`: the unused one-time token becomes a session cookie; a
+   * browser that already has a session is let through. Either way it is sent on to the same address
+   * without the token, so the secret leaves the address bar and the history.
+   */
+  function exchange(req: IncomingMessage, res: ServerResponse, url: URL, presented: string): void {
+    // Only a page load spends the token: a HEAD (a link preview, a prefetch) must not.
+    if (req.method !== 'GET') return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed');
+    const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
+    if (takeLaunchToken(presented)) headers['Set-Cookie'] = sessionCookie(startSession());
+    else if (!hasSession(req)) {
+      return send(res, 403, 'text/plain; charset=utf-8', 'this link was already used or is wrong: restart `loupe serve` for a new one');
+    }
+    url.searchParams.delete('token');
+    // Always a path on this server: `//host` would be read as another site.
+    const rawPath = (req.url ?? '/').split('?')[0]!.replace(/^[/\\]+/, '');
+    return send(res, 303, 'text/plain; charset=utf-8', 'see the address without the token', { ...headers, Location: `/${rawPath}${url.search}` });
+  }
 
   const sockets = new WebSocketServer({
     noServer: true,
@@ -113,7 +154,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const origin = req.headers.origin;
     const originOk = origin === undefined || origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
-    if (url.pathname !== '/ipc' || !authorised(req, url) || !originOk) {
+    if (url.pathname !== '/ipc' || !hostAllowed(req.headers.host, port) || !hasSession(req) || !originOk) {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
       return;
     }
@@ -147,10 +188,11 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const origin = `http://127.0.0.1:${port}`;
 
   return {
-    url: `${origin}/?token=${token}`,
+    url: `${origin}/?token=${printedToken}`,
     origin,
     port,
-    token,
+    cookieName: cookieName(),
+    newSession: () => `${cookieName()}=${startSession()}`,
     emit(event, payload) {
       const message = JSON.stringify({ kind: 'event', event, payload } satisfies ServerMessage);
       for (const ws of sockets.clients) if (ws.readyState === ws.OPEN) ws.send(message);
@@ -183,13 +225,17 @@ function readCookie(header: string | undefined, name: string): string | null {
   return null;
 }
 
+function digest(secret: string): string {
+  return createHash('sha256').update(secret).digest('base64url');
+}
+
 function sameSecret(presented: string, token: string): boolean {
   const a = Buffer.from(presented);
   const b = Buffer.from(token);
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** Refuses requests whose Host is not this loopback server, so a DNS-rebinding page cannot use the token-less paths. */
+/** Refuses requests whose Host is not this loopback server, so a DNS-rebinding page cannot reach it. */
 function hostAllowed(host: string | undefined, port: number): boolean {
   return host === `127.0.0.1:${port}` || host === `localhost:${port}`;
 }

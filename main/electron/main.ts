@@ -12,6 +12,7 @@ import type { EventName, EventPayload } from '../../app/ipc/contract.js';
 import { utilityProcessPort, workerEntryPath, workerProcessEnv } from '../inference/client.js';
 import { exportCoco } from '../ipc/coco-export.js';
 import { createDispatcher } from '../ipc/handlers.js';
+import { downloadSettingsFromEnv } from '../models/download.js';
 import { createModelService, modelFolders } from '../models/service.js';
 import { createProjectHandlers } from '../ipc/project-handlers.js';
 import { appPaths } from './app-paths.js';
@@ -22,8 +23,16 @@ import { menuTemplate, type MenuCommand } from './menu-template.js';
 import { createAppProtocolHandler, createImageProtocolHandler } from './protocols.js';
 import { addRecent, loadRecent, removeRecent, saveRecent } from './recent-projects.js';
 import { progressBarState, runEndNotice } from './run-feedback.js';
-import { APP_ENTRY, APP_SCHEME, droppedPathFromUrl, folderFromArgv, IMAGE_SCHEME } from './security.js';
+import { APP_ENTRY, APP_SCHEME, droppedPathFromUrl, folderFromArgv, IMAGE_SCHEME, refusedSwitch } from './security.js';
+import { createUpdater, type Updater } from './updater.js';
 import { loadWindowState, MIN_SIZE, placeWindow, saveWindowState } from './window-state.js';
+
+// A packaged build started with a debugger or sandbox switch quits before anything else happens.
+const refused = app.isPackaged ? refusedSwitch(process.argv.slice(1)) : null;
+if (refused !== null) {
+  console.error(`[loupe] refusing to start with ${refused}: it would open the app to a debugger or weaken its sandbox`);
+  app.exit(1);
+}
 
 /** The app root: dist/main/electron/main.js -> root (inside app.asar when packaged). */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -39,6 +48,7 @@ protocol.registerSchemesAsPrivileged([
 
 let window: BrowserWindow | null = null;
 let recent: string[] = [];
+let updater: Updater | null = null;
 
 function emit<E extends EventName>(event: E, payload: EventPayload<E>): void {
   if (window && !window.isDestroyed()) window.webContents.send(EVENT_CHANNEL, event, payload);
@@ -52,7 +62,11 @@ const modelPlaces = {
   userDir: paths.userModels,
   extraFolders: extraModelDir ? [{ source: 'user' as const, dir: path.resolve(extraModelDir) }] : [],
 };
-const models = createModelService({ ...modelPlaces, emit: (event, payload) => emit(event, payload) });
+const models = createModelService({
+  ...modelPlaces,
+  emit: (event, payload) => emit(event, payload),
+  download: downloadSettingsFromEnv(process.env),
+});
 
 const services = createDesktopServices({
   modelFolders: (store) => modelFolders(modelPlaces, store),
@@ -133,6 +147,9 @@ async function runMenuCommand(command: MenuCommand): Promise<void> {
       return;
     case 'open-docs':
       await shell.openPath(paths.readme);
+      return;
+    case 'check-updates':
+      await updater?.check(true);
       return;
     case 'import-model':
     case 'export-coco':
@@ -241,9 +258,20 @@ async function ready(): Promise<void> {
   rebuildMenu();
   await openFromCommandLine(process.argv);
   await createWindow();
+  updater = await createUpdater({ isPackaged: app.isPackaged, resourcesPath: process.resourcesPath }, { log, tell: tellAboutUpdate });
+  void updater.check(false);
 }
 
-if (!app.requestSingleInstanceLock()) {
+function tellAboutUpdate(message: string, detail: string, interactive: boolean): void {
+  if (interactive) {
+    const options = { type: 'info' as const, message, detail };
+    void (window ? dialog.showMessageBox(window, options) : dialog.showMessageBox(options));
+  } else if (Notification.isSupported()) {
+    new Notification({ title: message, body: detail }).show();
+  }
+}
+
+if (refused !== null || !app.requestSingleInstanceLock()) {
   app.quit();
 } else {
   app.on('second-instance', (_event, argv, workingDirectory) => {

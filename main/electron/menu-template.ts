@@ -10,7 +10,8 @@ export type MenuCommand =
   | { readonly type: 'undo' }
   | { readonly type: 'redo' }
   | { readonly type: 'show-model-folder' }
-  | { readonly type: 'open-docs' };
+  | { readonly type: 'open-docs' }
+  | { readonly type: 'check-updates' };
 
 /** Electron's built-in roles this app uses (a subset of MenuItemConstructorOptions['role']). */
 export type MenuRole =
@@ -109,7 +110,9 @@ export function menuTemplate(context: MenuContext): MenuSpec[] {
     items: [
       { kind: 'command', label: `${context.appName} Documentation`, command: { type: 'open-docs' } },
       { kind: 'command', label: 'Show Model Folder', command: { type: 'show-model-folder' } },
-      ...(mac ? [] : [separator, role('about')]),
+      separator,
+      { kind: 'command', label: 'Check for Updates…', command: { type: 'check-updates' } },
+      ...(mac ? [] : [role('about')]),
     ],
   };
 

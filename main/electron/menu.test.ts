@@ -25,6 +25,12 @@ describe('menuTemplate', () => {
     expect(labels('darwin')).toEqual(['Loupe', 'File', 'Edit', 'View', 'Window', 'Help']);
   });
 
+  it('offers Check for Updates in Help on every platform', () => {
+    for (const platform of ['linux', 'win32', 'darwin'] as const) {
+      expect(find(menuTemplate({ ...base, platform }), 'Check for Updates…'), platform).toMatchObject({ kind: 'command', command: { type: 'check-updates' } });
+    }
+  });
+
   it('lists recent projects as commands, or a disabled placeholder', () => {
     const menu = menuTemplate({ ...base, platform: 'linux' });
     const recent = find(menu, 'Open Recent');

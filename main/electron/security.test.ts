@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CONTENT_SECURITY_POLICY, droppedPathFromUrl, folderFromArgv, isTrustedSenderUrl } from './security.js';
+import { CONTENT_SECURITY_POLICY, droppedPathFromUrl, folderFromArgv, isTrustedSenderUrl, refusedSwitch } from './security.js';
 
 describe('isTrustedSenderUrl', () => {
   it('trusts only pages on app://loupe', () => {
@@ -47,5 +47,29 @@ describe('folderFromArgv', () => {
     expect(folderFromArgv(['/usr/bin/electron', '.', '--model-dir=/m', '/data/shots'], false)).toBe('/data/shots');
     expect(folderFromArgv(['/usr/bin/electron', '.'], false)).toBeNull();
     expect(folderFromArgv(['/opt/Loupe/loupe', '--no-sandbox'], true)).toBeNull();
+  });
+});
+
+describe('refusedSwitch', () => {
+  it('finds debugger, inspector and sandbox switches in every spelling Chromium and Node accept', () => {
+    for (const args of [
+      ['--remote-debugging-port=9222'], ['--remote-debugging-port', '9222'], ['-remote-debugging-port=0'], ['--REMOTE-DEBUGGING-PORT=1'],
+      ['--remote-debugging-pipe'], ['--inspect'], ['--inspect=0.0.0.0:9229'], ['--inspect-brk=9229'], ['--inspect-port=1'],
+      ['--js-flags=--allow-natives-syntax'], ['--no-sandbox'], ['/data/photos', '--', '--inspect'],
+    ]) {
+      expect(refusedSwitch(args, 'linux'), args.join(' ')).not.toBeNull();
+    }
+    expect(refusedSwitch(['--remote-debugging-port=9222'], 'linux')).toBe('--remote-debugging-port');
+    expect(refusedSwitch(['/remote-debugging-port=9222'], 'win32')).toBe('/remote-debugging-port');
+  });
+
+  it("lets a folder, the app's own switches and look-alike names through", () => {
+    for (const args of [
+      [], ['/data/photos'], ['--model-dir=/models'], ['--inspector-ui'], ['--remote-debugging'], ['.', 'C:\\photos\\batch'],
+      ['--enable-logging'], ['inspect'], ['/inspect'],
+    ]) {
+      expect(refusedSwitch(args, 'linux'), args.join(' ')).toBeNull();
+    }
+    expect(refusedSwitch(['/inspect'], 'win32')).toBe('/inspect');
   });
 });

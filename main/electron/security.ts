@@ -89,3 +89,32 @@ export function folderFromArgv(argv: readonly string[], isPackaged: boolean): st
   const operands = argv.slice(isPackaged ? 1 : 2).filter((arg) => !arg.startsWith('-'));
   return operands[0] ?? null;
 }
+
+/**
+ * Command-line switches a packaged build refuses to start with: each opens a debugger or an automation
+ * channel into the app (Chromium's DevTools protocol, Node's inspector) or weakens its sandbox, which
+ * would let whoever starts the signed app run code with its identity. The fuses already make Node
+ * ignore its inspector flags; the app quits rather than run half-hardened.
+ */
+export const REFUSED_SWITCHES: readonly string[] = [
+  'remote-debugging-port', 'remote-debugging-pipe', 'remote-debugging-address', 'remote-debugging-io-pipes',
+  'remote-allow-origins', 'auto-open-devtools-for-tabs',
+  'inspect', 'inspect-brk', 'inspect-port', 'inspect-wait', 'inspect-publish-uid', 'inspect-brk-node', 'debug', 'debug-brk', 'debug-port',
+  'js-flags', 'no-sandbox', 'disable-web-security',
+];
+
+/**
+ * The first refused switch among `args` (argv without the executable), or null. Chromium reads `--x`
+ * and `-x` (and `/x` on Windows) alike, with or without `=value`, so all spellings count, in any case,
+ * and even after a `--`: a folder named like a switch is not worth the doubt.
+ */
+export function refusedSwitch(args: readonly string[], platform: NodeJS.Platform = process.platform): string | null {
+  const prefix = platform === 'win32' ? /^(--|-|\/)/ : /^(--|-)/;
+  for (const arg of args) {
+    const match = prefix.exec(arg);
+    if (!match) continue;
+    const name = arg.slice(match[0].length).split('=')[0]!.toLowerCase();
+    if (REFUSED_SWITCHES.includes(name)) return arg.split('=')[0]!;
+  }
+  return null;
+}

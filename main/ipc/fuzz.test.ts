@@ -113,7 +113,7 @@ describe('IPC fuzzing', () => {
 
   it(`answers ${MESSAGES} malformed messages over the bridge's WebSocket, each under its id, and keeps serving`, async () => {
     const ws = await new Promise<WebSocket>((resolve, reject) => {
-      const socket = new WebSocket(`ws://127.0.0.1:${serving.bridge.port}/ipc?token=${serving.bridge.token}`);
+      const socket = new WebSocket(`ws://127.0.0.1:${serving.bridge.port}/ipc`, { headers: { cookie: serving.bridge.newSession() } });
       socket.once('open', () => resolve(socket));
       socket.once('error', reject);
     });

@@ -1,14 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChecksumMismatchError } from './download.js';
+import { ChecksumMismatchError, type DownloadSettings } from './download.js';
+import { startHttpsServer, type TestHttpsServer } from './fixtures/https-server.js';
 import {
   downloadModel, importWithCard, importWithForm, importXAnyLabeling, listModels,
   ModelExistsError, ModelImportError, slugify,
@@ -18,8 +16,11 @@ const fixtureScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'f
 let base: string;
 let maskOnnx: string;
 let zooOnnx: string;
-let server: Server;
+let server: TestHttpsServer;
 let origin: string;
+/** Trust the tests' self-signed local server, and nothing else. */
+let settings: DownloadSettings;
+let requested = 0;
 
 const card = {
   name: 'Shapes v1',
@@ -42,18 +43,17 @@ beforeAll(async () => {
   maskOnnx = makeOnnx(path.join(base, 'in', 'shapes.onnx'));
   zooOnnx = makeOnnx(path.join(base, 'in', 'zoo.onnx'), '--input', 'image', '--outputs', '6568,6570,6572,6887');
   await writeFile(path.join(base, 'in', 'shapes.json'), JSON.stringify(card));
-  server = createServer(async (req, res) => {
+  server = await startHttpsServer((req, res) => {
+    requested += 1;
     if (req.url !== '/zoo.onnx') return void res.writeHead(404).end();
-    const body = await readFile(zooOnnx);
-    res.writeHead(200, { 'Content-Length': body.length }).end(body);
+    void readFile(zooOnnx).then((body) => res.writeHead(200, { 'Content-Length': body.length }).end(body));
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  origin = server.origin;
+  settings = { trustedCertificates: server.certificate, allowPrivateHosts: true };
 });
 
 afterAll(async () => {
-  server.close();
+  await server.close();
   await rm(base, { recursive: true, force: true });
 });
 
@@ -139,12 +139,16 @@ describe('model manager', () => {
     expect(ignored).toEqual(['nms_threshold: the graph does its own non-maximum suppression']);
   });
 
-  it('imports from an X-AnyLabeling config whose model_path is a URL, downloading it', async () => {
+  it('imports from an X-AnyLabeling config whose model_path is a URL, downloading it when its sha256 is given', async () => {
     const target = await freshTarget('xal-url');
     const yaml = path.join(base, 'in', 'zoo.yaml');
+    const sha256 = createHash('sha256').update(await readFile(zooOnnx)).digest('hex');
     await writeFile(yaml, `type: yolov8_seg\nname: zoo-dl\nmodel_path: ${origin}/zoo.onnx\nclasses: [person]\n`);
     await expect(importXAnyLabeling(yaml, target)).rejects.toThrow(/type "yolov8_seg" has no Loupe format/);
-    const { entry } = await importXAnyLabeling(yaml, target, { format: 'onnx-zoo-maskrcnn' });
+    const before = requested;
+    await expect(importXAnyLabeling(yaml, target, { format: 'onnx-zoo-maskrcnn', settings })).rejects.toThrow(/a sha256 of the model file is required/);
+    expect(requested).toBe(before);
+    const { entry } = await importXAnyLabeling(yaml, target, { format: 'onnx-zoo-maskrcnn', sha256, settings });
     expect(entry.onnxPath).toBe(path.join(target.dir, 'zoo-dl.onnx'));
     expect(entry.format).toBe('onnx-zoo-maskrcnn');
   });
@@ -153,14 +157,24 @@ describe('model manager', () => {
     const target = await freshTarget('download');
     const sha = createHash('sha256').update(await readFile(zooOnnx)).digest('hex');
     const form = { name: 'Zoo download', format: 'onnx-zoo-maskrcnn', labels: ['person'] };
-    await expect(downloadModel(`${origin}/zoo.onnx`, form, target, { sha256: 'f'.repeat(64) })).rejects.toBeInstanceOf(ChecksumMismatchError);
+    await expect(downloadModel(`${origin}/zoo.onnx`, form, target, { sha256: 'f'.repeat(64), settings })).rejects.toBeInstanceOf(ChecksumMismatchError);
     expect(await readdir(target.dir)).toEqual([]);
 
     const seen: number[] = [];
-    const entry = await downloadModel(`${origin}/zoo.onnx`, form, target, { sha256: sha, onProgress: (p) => seen.push(p.received) });
+    const entry = await downloadModel(`${origin}/zoo.onnx`, form, target, { sha256: sha.toUpperCase(), settings, onProgress: (p) => seen.push(p.received) });
     expect(seen.at(-1)).toBe(entry.bytes);
     expect(JSON.parse(await readFile(entry.cardPath, 'utf8')).sha256).toBe(sha);
-    await expect(downloadModel(`${origin}/zoo.onnx`, form, target)).rejects.toBeInstanceOf(ModelExistsError);
+    await expect(downloadModel(`${origin}/zoo.onnx`, form, target, { sha256: sha, settings })).rejects.toBeInstanceOf(ModelExistsError);
+  });
+
+  it('refuses a download without a sha256 before fetching anything', async () => {
+    const target = await freshTarget('download-no-sha');
+    const before = requested;
+    const form = { name: 'Unchecked', format: 'onnx-zoo-maskrcnn', labels: ['person'] };
+    await expect(downloadModel(`${origin}/zoo.onnx`, form, target, { settings })).rejects.toThrow(ModelImportError);
+    await expect(downloadModel(`${origin}/zoo.onnx`, form, target, { settings })).rejects.toThrow(/a sha256 of the model file is required/);
+    expect(requested).toBe(before);
+    expect(await stat(target.dir).then(() => true, () => false)).toBe(false);
   });
 
   it('lists every folder in order and reports unreadable cards without failing the listing', async () => {

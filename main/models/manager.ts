@@ -11,7 +11,7 @@ import { parseModelCard, type ModelCard } from '../../app/model/card.js';
 import type { ModelFormat } from '../../app/model/types.js';
 import { loadModel, readModelCard } from '../inference/model.js';
 import { cardFromForm, parseCardForm, type GraphNames } from './card-form.js';
-import { downloadFile, type DownloadProgress } from './download.js';
+import { downloadFile, type DownloadProgress, type DownloadSettings } from './download.js';
 import { readXAnyLabelingConfig } from './xanylabeling.js';
 
 export type ModelSource = 'shipped' | 'user' | 'project';
@@ -126,6 +126,8 @@ export async function importWithForm(onnxPath: string, form: unknown, target: Im
 export interface DownloadHooks {
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((progress: DownloadProgress) => void) | undefined;
+  /** Limits and trust for the download (see DownloadSettings); the defaults when absent. */
+  readonly settings?: DownloadSettings | undefined;
 }
 
 /**
@@ -150,8 +152,10 @@ export async function importXAnyLabeling(
 }
 
 /**
- * Downloads an .onnx (progress, cancel, resume, sha256) straight into the target folder and installs
- * it with a card built from `form`. A cancelled download leaves `<name>.onnx.part` to resume from.
+ * Downloads an .onnx (progress, cancel, resume) straight into the target folder, checks it against the
+ * sha256 the caller gives (required: the card then records a hash someone vouched for, not merely what
+ * arrived) and installs it with a card built from `form`. A cancelled download leaves
+ * `<name>.onnx.part` to resume from.
  */
 export async function downloadModel(
   url: string,
@@ -160,12 +164,16 @@ export async function downloadModel(
   options: { readonly sha256?: string | undefined } & DownloadHooks = {},
 ): Promise<ModelEntry> {
   const { name } = parseCardForm(form, url);
+  const sha256 = options.sha256?.toLowerCase();
+  if (sha256 === undefined || sha256 === '') {
+    throw new ModelImportError(`${url}: a sha256 of the model file is required to download it (or download it yourself and import the file)`);
+  }
   const { onnx, card } = await freePaths(target.dir, name);
   await mkdir(target.dir, { recursive: true });
-  await downloadFile({ url, destination: onnx, sha256: options.sha256, signal: options.signal, onProgress: options.onProgress });
+  await downloadFile({ ...options.settings, url, destination: onnx, sha256, signal: options.signal, onProgress: options.onProgress });
   try {
     const built = cardFromForm(form, await readGraphNames(onnx), url);
-    return await writeCardAndVerify(built, onnx, card, target.source);
+    return await writeCardAndVerify({ ...built, sha256 }, onnx, card, target.source);
   } catch (error) {
     await rm(onnx, { force: true });
     throw error;

@@ -1,10 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +11,7 @@ import { createDispatcher, type Dispatch } from '../ipc/handlers.js';
 import { createProjectHandlers } from '../ipc/project-handlers.js';
 import { openProject, type ProjectStore } from '../store/index.js';
 import { partPath } from './download.js';
+import { startHttpsServer, type TestHttpsServer } from './fixtures/https-server.js';
 import { sendSlowly } from './fixtures/send-slowly.js';
 import { createModelService, projectModelDir } from './service.js';
 
@@ -23,7 +21,7 @@ let onnx: string;
 let onnxBytes: Buffer;
 let store: ProjectStore | null = null;
 let dispatch: Dispatch;
-let server: Server;
+let server: TestHttpsServer;
 let origin: string;
 let slow = false;
 const ranges: (string | undefined)[] = [];
@@ -44,7 +42,7 @@ beforeAll(async () => {
   onnxBytes = await readFile(onnx);
   await writeFile(path.join(base, 'shipped', 'shapes.json'), JSON.stringify(shippedCard));
   const big = onnxBytes;
-  server = createServer((req, res) => {
+  server = await startHttpsServer((req, res) => {
     if (req.url !== '/m.onnx') return void res.writeHead(404).end();
     ranges.push(req.headers.range);
     const start = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0);
@@ -56,22 +54,21 @@ beforeAll(async () => {
     if (!slow) return void res.end(body);
     sendSlowly(res, body, 16, 20); // long enough for a cancel to land mid-transfer
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  origin = server.origin;
 
   const models = createModelService({
     shippedDir: path.join(base, 'shipped'),
     userDir: path.join(base, 'user'),
     emit: (_event, payload) => events.push(payload),
     progressIntervalMs: 0,
+    // The tests' local server: trusted here only, and on a loopback address.
+    download: { trustedCertificates: server.certificate, allowPrivateHosts: true },
   });
   dispatch = createDispatcher(createProjectHandlers({ current: () => store, open: async () => store!, models }));
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  server.close();
+  await server.close();
   store?.close();
   await rm(base, { recursive: true, force: true });
 });
@@ -151,9 +148,10 @@ describe('models.* channels over the model manager', () => {
   });
 
   it('cancels a download, keeps the partial file, and resumes it when started again', async () => {
+    const sha256 = createHash('sha256').update(onnxBytes).digest('hex');
     slow = true;
     try {
-      const { downloadId } = await call<{ downloadId: number }>('models.download', { url: `${origin}/m.onnx`, form: form('Slow') });
+      const { downloadId } = await call<{ downloadId: number }>('models.download', { url: `${origin}/m.onnx`, sha256, form: form('Slow') });
       await expect.poll(() => events.some((e) => e.downloadId === downloadId && e.received > 64)).toBe(true);
       await call('models.cancelDownload', { downloadId });
       expect(await finished(downloadId)).toMatchObject({ state: 'cancelled', error: expect.stringMatching(/cancelled/) });
@@ -162,10 +160,20 @@ describe('models.* channels over the model manager', () => {
     } finally {
       slow = false;
     }
-    const resumed = await call<{ downloadId: number }>('models.download', { url: `${origin}/m.onnx`, form: form('Slow') });
+    const resumed = await call<{ downloadId: number }>('models.download', { url: `${origin}/m.onnx`, sha256, form: form('Slow') });
     expect(await finished(resumed.downloadId)).toMatchObject({ state: 'done', model: { name: 'Slow' } });
     expect(ranges.at(-1)).toMatch(/^bytes=[1-9]\d*-$/);
     expect(await readFile(path.join(base, 'user', 'slow.onnx'))).toEqual(onnxBytes);
+  });
+
+  it('refuses a download without a sha256 before fetching anything, and ends an http download as failed', async () => {
+    const before = ranges.length;
+    const error = await refusal('models.download', { url: `${origin}/m.onnx`, form: form('Unchecked') });
+    expect(error).toEqual({ code: 'invalid-request', message: expect.stringMatching(/needs the sha256 of the file/) });
+    const sha256 = createHash('sha256').update(onnxBytes).digest('hex');
+    const plain = await call<{ downloadId: number }>('models.download', { url: origin.replace('https:', 'http:') + '/m.onnx', sha256, form: form('Plain') });
+    expect(await finished(plain.downloadId)).toMatchObject({ state: 'failed', error: expect.stringMatching(/only https URLs are downloaded, not "http"/) });
+    expect(ranges.length).toBe(before);
   });
 
   it('refuses a download whose form is wrong before fetching anything', async () => {

@@ -11,7 +11,7 @@ import { HandlerError } from '../ipc/handlers.js';
 import type { ModelService } from '../ipc/project-handlers.js';
 import type { ProjectStore } from '../store/index.js';
 import { CardFormError, parseCardForm } from './card-form.js';
-import { DownloadCancelledError } from './download.js';
+import { DownloadCancelledError, type DownloadSettings } from './download.js';
 import {
   downloadModel, importWithCard, importWithForm, importXAnyLabeling, listModels,
   ModelExistsError, ModelImportError, type ImportTarget, type ModelEntry, type ModelFolder,
@@ -28,6 +28,8 @@ export interface ModelServiceOptions {
   readonly emit: (event: 'models.download', payload: EventPayload<'models.download'>) => void;
   /** Shortest time between two progress events of one download (default 100 ms). */
   readonly progressIntervalMs?: number;
+  /** Size limit, idle timeout and host policy of downloads (downloadSettingsFromEnv); the defaults when absent. */
+  readonly download?: DownloadSettings;
 }
 
 /** A project's own model folder. */
@@ -121,6 +123,9 @@ export function createModelService(options: ModelServiceOptions): ModelService {
     async download(store, request) {
       const into = target(store, request.target);
       await answering(async () => parseCardForm(request.form, request.url));
+      if (request.sha256 === undefined) {
+        throw new HandlerError('invalid-request', 'a download needs the sha256 of the file, so it can be checked before it is used');
+      }
       const downloadId = nextDownload++;
       const controller = new AbortController();
       downloads.set(downloadId, controller);
@@ -131,8 +136,9 @@ export function createModelService(options: ModelServiceOptions): ModelService {
         options.emit('models.download', { downloadId, state, ...last, error: null, model: null, ...extra });
 
       void downloadModel(request.url, request.form, into, {
-        sha256: request.sha256?.toLowerCase(),
+        sha256: request.sha256,
         signal: controller.signal,
+        settings: options.download,
         onProgress: (progress) => {
           last = { received: progress.received, total: progress.total };
           const now = Date.now();

@@ -11,8 +11,8 @@ declare global {
 
 export async function connectApi(): Promise<Api> {
   if (window.loupe) return window.loupe;
-  const token = new URLSearchParams(location.search).get('token') ?? '';
-  const socket = new WebSocket(`ws://${location.host}/ipc?token=${encodeURIComponent(token)}`);
+  // The bridge's session cookie (set when the printed address was opened) authorises the socket.
+  const socket = new WebSocket(`ws://${location.host}/ipc`);
   await new Promise<void>((resolve, reject) => {
     socket.addEventListener('open', () => resolve(), { once: true });
     socket.addEventListener('error', () => reject(new Error('could not connect to Loupe (is `loupe serve` still running?)')), { once: true });
@@ -24,5 +24,5 @@ export async function connectApi(): Promise<Api> {
     banner.textContent = 'The connection to Loupe was lost. Edits saved so far are kept; start `loupe serve` again and reload this page.';
     document.body.append(banner);
   });
-  return createSocketApi(socket, location.origin, token);
+  return createSocketApi(socket, location.origin);
 }

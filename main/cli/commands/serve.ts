@@ -9,7 +9,8 @@ export const serveCommand: Command = {
   details: [
     '--port N            port on 127.0.0.1; default: a free one',
     '--model CARD.json   offer this model (and its folder) for pre-labelling before the shipped one',
-    'Prints the URL to open, with its token. Ctrl-C stops the server; every edit is already saved.',
+    'Prints the URL to open, with a one-time token that the first page load exchanges for a session cookie.',
+    'Ctrl-C stops the server; every edit is already saved.',
   ],
   options: { port: { type: 'string' }, model: { type: 'string' } },
   positionals: ['folder'],
@@ -25,7 +26,7 @@ export const serveCommand: Command = {
       ...(model ? { modelDir: path.dirname(path.resolve(model)) } : {}),
       log: (message) => io.err(`${message}\n`),
     });
-    io.out(`Loupe is serving ${folder}\nOpen ${serving.bridge.url}\n`);
+    io.out(`Loupe is serving ${folder}\nOpen ${serving.bridge.url}\n(the link opens one browser session and then stops working; restart serve for a new one)\n`);
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once('SIGINT', stop);
