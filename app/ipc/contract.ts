@@ -46,6 +46,8 @@ export const annotationSchema = z.object({
   modelId: modelId.nullable(),
   state: z.enum(REVIEW_STATES),
   crowd: z.boolean().optional(),
+  /** The image's file changed after this was made: the size it was made for (left out of exports until re-review). */
+  stale: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }).readonly().optional(),
 }).readonly();
 
 export const imageRecordSchema = z.object({
@@ -95,6 +97,8 @@ export const imageFilterSchema = z.object({
   categoryId: categoryId.optional(),
   /** Case-insensitive substring of the file path. */
   search: z.string().max(500).optional(),
+  /** Only images holding stale annotations (their file changed since), or only those without. */
+  stale: z.boolean().optional(),
 });
 
 export const runStateSchema = z.enum(['running', 'paused', 'cancelled', 'done', 'failed']);
@@ -180,6 +184,10 @@ export const channels = {
     res: z.object({ items: z.array(imageRecordSchema), next: z.string().nullable() }),
   },
   'images.get': { req: z.object({ id: imageId }), res: imageRecordSchema },
+  /**
+   * Sets an image's status. To 'reviewed' it settles the image as `review.markReviewed` does with nothing shown:
+   * every pending prediction is rejected (use review.markReviewed to accept what the person sees).
+   */
   'images.setStatus': { req: z.object({ id: imageId, status: imageStatusSchema }), res: imageRecordSchema },
   /** The first image after `afterPath` (in path order, wrapping around) that still needs review; null when none. */
   'images.nextToReview': {
@@ -188,10 +196,37 @@ export const channels = {
   },
 
   'annotations.list': { req: z.object({ imageId }), res: z.object({ annotations: z.array(annotationSchema) }) },
-  /** Applies one edit (one undo step) atomically and records it in the edit history. */
+  /**
+   * Applies one edit (one undo step) atomically and records it in the edit history. Every mask must decode and be
+   * the image's size (a stale annotation's: the size it was made for). `status`, when given, is set in the same
+   * transaction: undoing `review.markReviewed` is this with the inverse of its changes and its previousStatus.
+   */
   'annotations.apply': {
-    req: z.object({ imageId, changes: annotationChangesSchema }),
+    req: z.object({ imageId, changes: annotationChangesSchema, status: imageStatusSchema.optional() }),
     res: z.object({ annotations: z.array(annotationSchema) }),
+  },
+
+  /**
+   * Marks an image reviewed (Enter): its pending predictions shown at `threshold` and not in a hidden class are
+   * accepted, the others rejected; stale annotations are kept if the image still has their size, else removed.
+   * `changes` is the one diff applied (undo: annotations.apply with its inverse and `status: previousStatus`).
+   */
+  'review.markReviewed': {
+    req: z.object({
+      imageId,
+      threshold: z.number().min(0).max(1),
+      hiddenCategoryIds: z.array(categoryId).max(10_000).default([]),
+    }),
+    res: z.object({
+      changes: annotationChangesSchema,
+      accepted: z.number().int().nonnegative(),
+      rejected: z.number().int().nonnegative(),
+      /** Stale annotations kept because they fit, and dropped because the image's size changed. */
+      kept: z.number().int().nonnegative(),
+      dropped: z.number().int().nonnegative(),
+      previousStatus: imageStatusSchema,
+      image: imageRecordSchema,
+    }),
   },
 
   'categories.list': { req: empty, res: z.object({ categories: z.array(categorySchema) }) },

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encode } from '../../app/geometry/rle.js';
-import type { Reply } from '../../app/ipc/contract.js';
+import { invert } from '../../app/history/diff.js';
+import type { Reply, Res } from '../../app/ipc/contract.js';
 import { AnnotationId, type Annotation, type ImageRecord } from '../../app/model/index.js';
 import { openProject, type ProjectStore } from '../store/index.js';
 import { exportCoco } from './coco-export.js';
@@ -73,6 +74,53 @@ describe('project handlers on a real store', () => {
     await expect(call('annotations.apply', { imageId: image!.id, changes: { added: [], updated: [], removed: [moved] } })).rejects.toThrow(/failed/);
     expect(await call('annotations.list', { imageId: image!.id })).toEqual({ annotations: [] });
     await expect(call('annotations.list', { imageId: 999 })).rejects.toThrow(/not-found: image 999 does not exist/);
+  });
+
+  it('marks an image reviewed, saying what it accepted and rejected, and undoes it in one apply', async () => {
+    const image = store.images.getByPath('b.jpg')!;
+    await call('images.setStatus', { id: image.id, status: 'new' });
+    const [cat] = store.categories.ensure(['cat']);
+    const model = store.models.register({ name: 'shapes', format: 'torchvision-maskrcnn', labels: ['bg', 'cat'], card: {}, path: '/m.onnx', sha256: 'review' });
+    const predictions = store.annotations.replaceModelPredictions(image.id, model.id, [0.9, 0.8, 0.3].map((score, i) => ({
+      categoryId: cat!.id, bbox: [i, 0, 1, 1] as const, mask: null, score,
+    }))).annotations;
+    const before = await call<{ annotations: Annotation[] }>('annotations.list', { imageId: image.id });
+
+    const result = await call<Res<'review.markReviewed'>>('review.markReviewed', { imageId: image.id, threshold: 0.5 });
+    expect(result).toMatchObject({ accepted: 2, rejected: 1, kept: 0, dropped: 0, previousStatus: 'new', image: { status: 'reviewed' } });
+    expect(result.changes.updated.map((u) => [u.before.id, u.after.state])).toEqual([
+      [predictions[0]!.id, 'accepted'], [predictions[1]!.id, 'accepted'], [predictions[2]!.id, 'rejected'],
+    ]);
+
+    const undo = invert(result.changes);
+    await call('annotations.apply', { imageId: image.id, changes: undo, status: result.previousStatus });
+    expect(await call('annotations.list', { imageId: image.id })).toEqual(before);
+    expect(await call('images.get', { id: image.id })).toMatchObject({ status: 'new' });
+
+    // Without a view (the plain status change) nothing counts as shown: every pending prediction is rejected.
+    await call('images.setStatus', { id: image.id, status: 'reviewed' });
+    const settled = await call<{ annotations: Annotation[] }>('annotations.list', { imageId: image.id });
+    expect(settled.annotations.map((a) => a.state)).toEqual(['rejected', 'rejected', 'rejected']);
+    // A reviewed image cannot be given a pending prediction back.
+    await expect(call('annotations.apply', {
+      imageId: image.id, changes: { added: [], updated: [{ before: settled.annotations[0], after: { ...settled.annotations[0], state: 'pending' } }], removed: [] },
+    })).rejects.toThrow(/a reviewed image cannot hold a pending prediction/);
+  });
+
+  it('refuses masks that do not decode or do not fit the image at the boundary, storing nothing', async () => {
+    const image = store.images.getByPath('c.jpg')!;
+    const [cat] = store.categories.ensure(['cat']);
+    const base = { imageId: image.id, categoryId: cat!.id, bbox: [0, 0, 1, 1], score: null, origin: 'human', modelId: null, state: 'accepted' };
+    const garbage = { ...base, id: 'garbage', mask: { size: [6, 8], counts: 'zzzz' } };
+    const tooBig = { ...base, id: 'too-big', mask: encode({ width: 9, height: 6, data: new Uint8Array(54) }) };
+    await expect(call('annotations.apply', { imageId: image.id, changes: { added: [garbage], updated: [], removed: [] } })).rejects.toThrow(
+      /annotation garbage: mask does not decode: RLE string has an invalid character "z"/,
+    );
+    await expect(call('annotations.apply', { imageId: image.id, changes: { added: [tooBig], updated: [], removed: [] } })).rejects.toThrow(
+      'annotation too-big: mask is 6 x 9 but its image is 6 x 8 (height x width)',
+    );
+    expect(await call('annotations.list', { imageId: image.id })).toEqual({ annotations: [] });
+    expect(store.history.forImage(image.id)).toEqual([]);
   });
 
   it('exports COCO to a chosen .json file or under .loupe/exports, and refuses other names', async () => {

@@ -68,6 +68,7 @@ export function createProjectHandlers(services: ProjectServices): Handlers {
     'images.get': ({ id }) => image(id),
     'images.setStatus': ({ id, status }) => {
       image(id);
+      if (status === 'reviewed') return store().review.markReviewed(id, null).image;
       store().images.setStatus(id, status);
       return image(id);
     },
@@ -85,10 +86,22 @@ export function createProjectHandlers(services: ProjectServices): Handlers {
       image(imageId);
       return { annotations: store().annotations.forImage(imageId) };
     },
-    'annotations.apply': ({ imageId, changes }) => {
+    'annotations.apply': ({ imageId, changes, status }) => {
       image(imageId);
-      store().annotations.applyChanges(imageId, toStoreChanges(changes), 'human');
+      store().annotations.applyChanges(imageId, toStoreChanges(changes), 'human', status === undefined ? {} : { status });
       return { annotations: store().annotations.forImage(imageId) };
+    },
+
+    'review.markReviewed': ({ imageId, threshold, hiddenCategoryIds }) => {
+      image(imageId);
+      const { changes, accepted, rejected, kept, dropped, previousStatus, image: updated } = store().review.markReviewed(imageId, {
+        threshold,
+        hiddenCategoryIds,
+      });
+      return {
+        changes: { added: [...changes.added], updated: [...changes.updated], removed: [...changes.removed] },
+        accepted, rejected, kept, dropped, previousStatus, image: updated,
+      };
     },
 
     'categories.list': () => ({ categories: store().categories.list() }),
