@@ -166,6 +166,23 @@ export const modelDownloadSchema = z.object({
   model: installedModelSchema.nullable(),
 });
 
+/**
+ * What a COCO export writes; the defaults are `loupe export`'s: the reviewed images, their annotations as RLE,
+ * what a person made, edited or accepted (no pending prediction), no scores.
+ */
+export const cocoExportOptionsSchema = z.object({
+  /** 'reviewed': reviewed images only; 'all': every image (each with its reviewed truth). */
+  scope: z.enum(['reviewed', 'all']).default('reviewed'),
+  /** Masks as RLE (exact) or polygons (a mask with holes stays RLE unless polygonsStrict). */
+  segmentation: z.enum(['rle', 'polygons']).default('rle'),
+  polygonsStrict: z.boolean().default(false),
+  /** Keep the model's score on predictions. */
+  scores: z.boolean().default(false),
+  /** Also write predictions nobody has decided on. */
+  includePending: z.boolean().default(false),
+});
+export type CocoExportOptions = z.output<typeof cocoExportOptionsSchema>;
+
 const empty = z.object({}).strict();
 const ok = z.object({ ok: z.literal(true) });
 
@@ -280,13 +297,32 @@ export const channels = {
   'prelabel.resume': { req: z.object({ runId }), res: ok },
   'prelabel.cancel': { req: z.object({ runId }), res: ok },
 
+  /**
+   * Writes the reviewed truth as COCO, with `loupe export`'s options and defaults (see cocoExportOptionsSchema).
+   * Images that cannot be written are left out and named; the export goes on.
+   */
   'export.coco': {
-    req: z.object({
+    req: cocoExportOptionsSchema.extend({
       /** Output file; defaults to `<project>/.loupe/exports/coco-<time>.json`. Must end in .json. */
       path: z.string().max(4096).optional(),
-      reviewedOnly: z.boolean().default(false),
+      /** Default 'reviewed'. */
+      scope: z.enum(['reviewed', 'all']).optional(),
+      /** Before `scope`: true is scope 'reviewed', false is 'all'. `scope` wins when both are given. */
+      reviewedOnly: z.boolean().optional(),
     }),
-    res: z.object({ path: z.string(), images: z.number().int(), annotations: z.number().int() }),
+    res: z.object({
+      path: z.string(),
+      images: z.number().int().nonnegative(),
+      annotations: z.number().int().nonnegative(),
+      /** Pending predictions written (includePending only). */
+      pending: z.number().int().nonnegative(),
+      /** Instances with holes in a polygon export: written as RLE, or filled when polygonsStrict. */
+      holes: z.number().int().nonnegative(),
+      /** Images in scope not written, and why (missing, unreadable, changed since the scan, inconsistent). */
+      leftOut: z.array(z.object({ path: z.string(), reason: z.string() })),
+      /** Images written without their stale annotations (their file changed; review them again). */
+      staleLeftOut: z.array(z.object({ path: z.string(), annotations: z.number().int().positive() })),
+    }),
   },
 } as const;
 

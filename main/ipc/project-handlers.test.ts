@@ -6,6 +6,8 @@ import { encode } from '../../app/geometry/rle.js';
 import { invert } from '../../app/history/diff.js';
 import type { Reply, Res } from '../../app/ipc/contract.js';
 import { AnnotationId, type Annotation, type ImageRecord } from '../../app/model/index.js';
+import { writeImage } from '../fs/fixtures.js';
+import { scanFolder } from '../fs/index.js';
 import { openProject, type ProjectStore } from '../store/index.js';
 import { exportCoco } from './coco-export.js';
 import { createDispatcher } from './handlers.js';
@@ -21,12 +23,11 @@ async function call<T = unknown>(channel: string, request: unknown): Promise<T> 
   return reply.value;
 }
 
-const file = (p: string) => ({ path: p, width: 8, height: 6, orientation: 1, hash: p, size: 1, mtimeMs: 0, error: null });
-
 beforeAll(async () => {
   folder = await mkdtemp(path.join(tmpdir(), 'loupe-handlers-'));
+  for (const [i, name] of ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg'].entries()) await writeImage(folder, name, { width: 8, height: 6, seed: i });
   store = openProject(folder);
-  store.images.writeFiles(['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg'].map((p) => ({ file: file(p) })));
+  await scanFolder(store);
   dispatch = createDispatcher(createProjectHandlers({ current: () => store, open: async () => store, exportCoco }));
 });
 
@@ -123,12 +124,14 @@ describe('project handlers on a real store', () => {
     expect(store.history.forImage(image.id)).toEqual([]);
   });
 
-  it('exports COCO to a chosen .json file or under .loupe/exports, and refuses other names', async () => {
+  it('exports the reviewed truth to a chosen .json file or under .loupe/exports, and refuses other names', async () => {
     const out = path.join(folder, 'export.json');
-    const result = await call<{ path: string; images: number }>('export.coco', { path: out, reviewedOnly: true });
-    expect(result).toMatchObject({ path: out, images: 3 });
-    expect(JSON.parse(await readFile(out, 'utf8')).images).toHaveLength(3);
-    const fallback = await call<{ path: string; images: number }>('export.coco', {});
+    const reviewed = (await call<{ items: ImageRecord[] }>('images.list', { limit: 10, filter: { status: 'reviewed' } })).items;
+    const result = await call<Res<'export.coco'>>('export.coco', { path: out });
+    expect(result).toMatchObject({ path: out, images: reviewed.length, pending: 0, holes: 0, leftOut: [], staleLeftOut: [] });
+    expect(JSON.parse(await readFile(out, 'utf8')).images).toHaveLength(reviewed.length);
+    // The older request form still works: reviewedOnly false is every image.
+    const fallback = await call<Res<'export.coco'>>('export.coco', { reviewedOnly: false });
     expect(fallback.path.startsWith(path.join(folder, '.loupe', 'exports'))).toBe(true);
     expect(fallback.images).toBe(4);
     await expect(call('export.coco', { path: path.join(folder, 'x.txt') })).rejects.toThrow(/must end in \.json/);

@@ -22,7 +22,7 @@ export interface ModelService {
   cancelDownload(downloadId: number): void;
 }
 
-export type CocoExporter = (store: ProjectStore, options: { path?: string; reviewedOnly: boolean }) => Promise<Res<'export.coco'>>;
+export type CocoExporter = (store: ProjectStore, request: ParsedReq<'export.coco'>) => Promise<Res<'export.coco'>>;
 
 export interface ProjectServices {
   /** The open project; null when none is. */
@@ -124,10 +124,11 @@ export function createProjectHandlers(services: ProjectServices): Handlers {
     'prelabel.resume': ({ runId }) => (prelabel().resume(runId), { ok: true as const }),
     'prelabel.cancel': ({ runId }) => (prelabel().cancel(runId), { ok: true as const }),
 
-    'export.coco': ({ path, reviewedOnly }) => {
+    'export.coco': (request) => {
       if (!services.exportCoco) throw new HandlerError('failed', 'COCO export is not available in this build');
+      const { path } = request;
       if (path !== undefined && !path.toLowerCase().endsWith('.json')) throw new HandlerError('invalid-request', `export path must end in .json: ${path}`);
-      return services.exportCoco(store(), { reviewedOnly, ...(path === undefined ? {} : { path }) });
+      return services.exportCoco(store(), request);
     },
   };
 }

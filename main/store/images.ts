@@ -37,7 +37,7 @@ export interface ImageQuery {
   readonly categoryId?: CategoryId;
   /** Case-insensitive substring of the relative path. */
   readonly search?: string;
-  /** Only images holding stale annotations (made before their file changed), or only those without. */
+  /** Only images holding stale annotations (made before their file changed; rejected ones aside), or only those without. */
   readonly stale?: boolean;
   /** The cursor of the previous page. */
   readonly after?: string | null;
@@ -225,7 +225,7 @@ export function pageQuery(query: Omit<ImageQuery, 'limit'>, limit: number): { sq
     params.categoryId = query.categoryId;
   }
   if (query.stale !== undefined) {
-    where.push(`${query.stale ? '' : 'NOT '}EXISTS (SELECT 1 FROM annotations a WHERE a.image_id = images.id AND a.stale_width IS NOT NULL)`);
+    where.push(`${query.stale ? '' : 'NOT '}EXISTS (SELECT 1 FROM annotations a WHERE a.image_id = images.id AND a.stale_width IS NOT NULL AND a.state != 'rejected')`);
   }
   if (query.search) {
     where.push(`path LIKE @search ESCAPE '\\'`);

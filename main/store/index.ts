@@ -19,7 +19,8 @@
  *                     recordOutcomes(runId, modelId, [{imageId, durationMs, predictions} | {imageId, durationMs, error}])
  *                     pendingImageIds(modelId, imageIds?) resultsForRun(runId) lastModel()
  *   store.history     forAnnotation(id) forImage(imageId)     (written by annotations; never edited)
- *   store.stats       summary() failedImages() instancesByClass()
+ *   store.stats       summary() failedImages() unreadableImages() staleImages() instancesByClass()
+ *   store.meta        get(key) set(key, value)                 (project-wide JSON values: COCO info, licenses)
  *   store.transaction(fn)                                     (one transaction around several calls)
  *
  * Every method that writes several rows does it in one transaction. Triggers (migration 003) keep the rule that a
@@ -42,6 +43,6 @@ export { HISTORY_ACTIONS } from './history.js';
 export type { ChangeActor, HistoryAction, HistoryEntry } from './history.js';
 export { RUN_STATUSES } from './runs.js';
 export type { ImageOutcome, PrelabelResult, PrelabelRun, RecordedOutcomes, RunStatus } from './runs.js';
-export type { ClassCount, FailedImage, ProjectStats } from './stats.js';
-export { projectToCoco, importCoco } from './coco.js';
-export type { CocoExportOptions, CocoImportReport } from './coco.js';
+export type { ClassCount, FailedImage, ProjectStats, StaleImage } from './stats.js';
+export { projectToCoco, importCoco, COCO_INFO_KEY, COCO_LICENSES_KEY } from './coco.js';
+export type { CocoExportOptions, CocoExportReport, CocoImportReport, LeftOut } from './coco.js';

@@ -7,6 +7,7 @@ import { HistoryRepository } from './history.js';
 import { ImageRepository } from './images.js';
 import { assertKnownSchema, latestVersion, migrate } from './migrate.js';
 import { migrations } from './migrations/index.js';
+import { MetaRepository } from './meta.js';
 import { ModelRepository } from './models.js';
 import { ReviewRepository } from './review.js';
 import { PrelabelRepository } from './runs.js';
@@ -32,6 +33,7 @@ export interface ProjectStore {
   readonly prelabel: PrelabelRepository;
   readonly history: HistoryRepository;
   readonly review: ReviewRepository;
+  readonly meta: MetaRepository;
   readonly stats: StatsRepository;
   /** Runs `fn` in one transaction (nested calls become savepoints). */
   transaction<T>(fn: () => T): T;
@@ -64,6 +66,7 @@ export function openProject(folder: string, options: OpenProjectOptions = {}): P
     prelabel: new PrelabelRepository(db, annotations),
     history,
     review: new ReviewRepository(db, images, annotations),
+    meta: new MetaRepository(db),
     stats: new StatsRepository(db, images),
     transaction: (fn) => db.transaction(fn)(),
     close: () => db.close(),

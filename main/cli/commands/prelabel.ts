@@ -112,7 +112,7 @@ export const prelabelCommand: Command = {
     try {
       if (store.images.count() === 0) {
         const scan = await scanFolder(store);
-        io.err(`scanned ${args.positionals[0]}: ${scan.files} images (${scan.errors} unreadable)\n`);
+        io.err(`scanned ${args.positionals[0]}: ${scan.files} images (${scan.unreadable.length} unreadable)\n`);
       }
       let job: PrelabelJob;
       try {
