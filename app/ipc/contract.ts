@@ -126,6 +126,25 @@ export const runProgressSchema = z.object({
   }),
 });
 
+/** A pre-label run holding the project's run lock, as any process can see it in the database. */
+export const activeRunSchema = z.object({
+  /** Null while it is being set up (scanning, loading the model). */
+  runId: runId.nullable(),
+  modelId: modelId.nullable(),
+  pid: z.number().int(),
+  host: z.string(),
+  /** ISO 8601. */
+  startedAt: z.string(),
+  /** When its owner last wrote progress or a heartbeat (every few seconds while it runs). */
+  heartbeatAt: z.string(),
+  state: z.enum(['starting', 'running', 'paused']),
+  total: z.number().int().nonnegative(),
+  done: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  /** True when this process runs it (pause, resume and cancel work only then). */
+  ownedHere: z.boolean(),
+});
+
 /** A model file pair (.onnx + card) found in the shipped, user or project model folder. */
 export const installedModelSchema = z.object({
   /** Its id in the open project (registered by its sha256), or null when no project is open. */
@@ -252,7 +271,11 @@ export const channels = {
     res: categorySchema,
   },
 
-  'models.list': { req: empty, res: z.object({ models: z.array(modelRecordSchema) }) },
+  /**
+   * The models registered in the project, each with a short name for tight places (a prediction's label, the review
+   * panel; see app/model shortModelNames) beside its full name.
+   */
+  'models.list': { req: empty, res: z.object({ models: z.array(modelRecordSchema.unwrap().extend({ shortName: z.string() }).readonly()) }) },
   /** The model files installed (shipped, user, open project), unreadable cards with why, and the execution providers this platform offers. */
   'models.installed': {
     req: empty,
@@ -260,6 +283,12 @@ export const channels = {
       models: z.array(installedModelSchema),
       problems: z.array(z.object({ file: z.string(), message: z.string() })),
       providers: z.array(providerNameSchema),
+      /**
+       * The project's active model, which the picker starts on and prelabel.start uses when given no modelId: the
+       * model of its last run, else the shipped default (loupe-shapes). Its cardPath is one of `models`'; null when
+       * no project is open or it is not installed.
+       */
+      active: z.object({ cardPath: z.string(), modelId: modelId.nullable(), name: z.string() }).nullable(),
     }),
   },
   /** Copies a model into a model folder (never overwriting) after loading it once to check the graph against its card. */
@@ -293,6 +322,12 @@ export const channels = {
     }),
     res: runProgressSchema,
   },
+  /**
+   * The project's live pre-label run, whichever process runs it (this app, or a `loupe prelabel` in a terminal), with
+   * its progress as that process last recorded it; null when none. While one is live, prelabel.start is refused
+   * ('conflict'). Poll it to follow another process's run.
+   */
+  'prelabel.active': { req: empty, res: z.object({ run: activeRunSchema.nullable() }) },
   'prelabel.pause': { req: z.object({ runId }), res: ok },
   'prelabel.resume': { req: z.object({ runId }), res: ok },
   'prelabel.cancel': { req: z.object({ runId }), res: ok },

@@ -137,6 +137,30 @@ describe('project handlers on a real store', () => {
     await expect(call('export.coco', { path: path.join(folder, 'x.txt') })).rejects.toThrow(/must end in \.json/);
   });
 
+  it('shows a run another process holds, and refuses to start one beside it', async () => {
+    expect(await call('prelabel.active', {})).toEqual({ run: null });
+    const cli = openProject(folder);
+    const lock = cli.runLock.acquire();
+    try {
+      lock.update({ state: 'running', total: 4, done: 1 });
+      const { run } = await call<Res<'prelabel.active'>>('prelabel.active', {});
+      expect(run).toMatchObject({ pid: process.pid, state: 'running', total: 4, done: 1, failed: 0, ownedHere: false });
+      await expect(call('prelabel.start', {})).rejects.toThrow(
+        /^conflict: a pre-label run is already in progress \(pid \d+, started \d\d:\d\d\)$/,
+      );
+    } finally {
+      lock.release();
+      cli.close();
+    }
+    expect(await call('prelabel.active', {})).toEqual({ run: null });
+  });
+
+  it('names each model short and in full', async () => {
+    store.models.register({ name: 'loupe-shapes-zoo', format: 'onnx-zoo-maskrcnn', labels: ['bg'], card: {}, path: '/z.onnx', sha256: 'zoo' });
+    const { models } = await call<Res<'models.list'>>('models.list', {});
+    expect(models.map((m) => [m.name, m.shortName])).toEqual([['shapes', 'shapes'], ['loupe-shapes-zoo', 'zoo']]);
+  });
+
   it('says pre-labelling is not wired rather than failing obscurely', async () => {
     await expect(call('prelabel.start', {})).rejects.toThrow(/failed: pre-labelling is not available/);
   });

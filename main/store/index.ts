@@ -21,6 +21,7 @@
  *   store.history     forAnnotation(id) forImage(imageId)     (written by annotations; never edited)
  *   store.stats       summary() failedImages() unreadableImages() staleImages() instancesByClass()
  *   store.meta        get(key) set(key, value)                 (project-wide JSON values: COCO info, licenses)
+ *   store.runLock     acquire() -> {update, heartbeat, release} current()   (one pre-label run per project)
  *   store.transaction(fn)                                     (one transaction around several calls)
  *
  * Every method that writes several rows does it in one transaction. Triggers (migration 003) keep the rule that a
@@ -42,6 +43,8 @@ export type { ReviewOutcome } from './review.js';
 export { HISTORY_ACTIONS } from './history.js';
 export type { ChangeActor, HistoryAction, HistoryEntry } from './history.js';
 export { RUN_STATUSES } from './runs.js';
+export { HEARTBEAT_MS, processAlive, RunLockedError } from './run-lock.js';
+export type { RunLock, RunLockInfo, RunLockState } from './run-lock.js';
 export type { ImageOutcome, PrelabelResult, PrelabelRun, RecordedOutcomes, RunStatus } from './runs.js';
 export type { ClassCount, FailedImage, ProjectStats, StaleImage } from './stats.js';
 export { projectToCoco, importCoco, COCO_INFO_KEY, COCO_LICENSES_KEY } from './coco.js';

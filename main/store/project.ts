@@ -10,6 +10,7 @@ import { migrations } from './migrations/index.js';
 import { MetaRepository } from './meta.js';
 import { ModelRepository } from './models.js';
 import { ReviewRepository } from './review.js';
+import { RunLockRepository } from './run-lock.js';
 import { PrelabelRepository } from './runs.js';
 import { StatsRepository } from './stats.js';
 
@@ -34,6 +35,7 @@ export interface ProjectStore {
   readonly history: HistoryRepository;
   readonly review: ReviewRepository;
   readonly meta: MetaRepository;
+  readonly runLock: RunLockRepository;
   readonly stats: StatsRepository;
   /** Runs `fn` in one transaction (nested calls become savepoints). */
   transaction<T>(fn: () => T): T;
@@ -67,6 +69,7 @@ export function openProject(folder: string, options: OpenProjectOptions = {}): P
     history,
     review: new ReviewRepository(db, images, annotations),
     meta: new MetaRepository(db),
+    runLock: new RunLockRepository(db),
     stats: new StatsRepository(db, images),
     transaction: (fn) => db.transaction(fn)(),
     close: () => db.close(),
