@@ -92,18 +92,18 @@ describe('buildCocoDataset', () => {
       { id: 1, file_name: 'nested/dir/b.png', width: 20, height: 10 },
     ]);
     expect(coco.categories).toEqual([{ id: 1, name: 'cat' }, { id: 3, name: 'dog' }]);
-    // Ordered by image id, then as given; the rejected prediction is left out.
+    // In the order of their images, then as given; the rejected prediction is left out.
     expect(coco.annotations).toEqual([
-      { id: 1, image_id: 1, category_id: 1, segmentation: { size: [10, 20], counts: m1.counts }, area: 20, bbox: [2, 3, 5, 4], iscrowd: 0 },
-      { id: 2, image_id: 2, category_id: 3, segmentation: { size: [30, 40], counts: m2.counts }, area: 72, bbox: [10, 5, 8, 9], iscrowd: 0 },
-      { id: 3, image_id: 2, category_id: 1, segmentation: [], area: 40, bbox: [1.5, 2.5, 10, 4], iscrowd: 0 },
+      { id: 1, image_id: 2, category_id: 3, segmentation: { size: [30, 40], counts: m2.counts }, area: 72, bbox: [10, 5, 8, 9], iscrowd: 0 },
+      { id: 2, image_id: 2, category_id: 1, segmentation: [], area: 40, bbox: [1.5, 2.5, 10, 4], iscrowd: 0 },
+      { id: 3, image_id: 1, category_id: 1, segmentation: { size: [10, 20], counts: m1.counts }, area: 20, bbox: [2, 3, 5, 4], iscrowd: 0 },
     ]);
   });
 
   it('writes scores only when asked, and only where there is one', () => {
     const coco = buildCocoDataset({ images, categories, annotations, segmentation: 'rle', includeScores: true });
-    expect(coco.annotations.map((a) => a.score)).toEqual([undefined, 0.91, undefined]);
-    expect(coco.annotations.map((a) => 'score' in a)).toEqual([false, true, false]);
+    expect(coco.annotations.map((a) => a.score)).toEqual([0.91, undefined, undefined]);
+    expect(coco.annotations.map((a) => 'score' in a)).toEqual([true, false, false]);
   });
 
   it('writes a mask with holes as RLE among polygons, or (strict) as a polygon with its holes filled, counting them', () => {

@@ -359,7 +359,7 @@ export interface BuiltCoco {
 /**
  * The COCO dataset of the given images, categories and the reviewed truth of the annotations (isTruth: never a
  * rejected or stale one; a pending prediction only with includePending). Images and categories keep their ids (or
- * cocoIds'); annotations are numbered 1..n (or cocoIds'), ordered by image id and then as given. bbox and area of a
+ * cocoIds'); annotations are numbered 1..n (or cocoIds'), in the order of their images and then as given. bbox and area of a
  * masked annotation are its mask's. Polygon coordinates are rounded to 2 decimals. Every annotation must belong to
  * one of the images and categories given (CocoError otherwise), and its mask must be the size of its image.
  */
@@ -368,10 +368,11 @@ export function buildCoco(input: BuildCocoInput): BuiltCoco {
   const categoryIds = new Set(input.categories.map((c) => c.id as number));
   const imageId = (id: ImageId) => input.cocoIds?.images?.get(id) ?? id;
   const categoryId = (id: CategoryId) => input.cocoIds?.categories?.get(id) ?? id;
+  const position = new Map(input.images.map((image, i) => [image.id as number, i]));
   const kept = input.annotations
     .map((a, i) => ({ a, i }))
     .filter(({ a }) => isTruth(a, { includePending: input.includePending ?? false }))
-    .sort((p, q) => p.a.imageId - q.a.imageId || p.i - q.i);
+    .sort((p, q) => (position.get(p.a.imageId) ?? -1) - (position.get(q.a.imageId) ?? -1) || p.i - q.i);
   let holes = 0;
   let nextNewId = input.cocoIds?.firstNewAnnotationId ?? 1;
   const annotations = kept.map(({ a }): CocoAnnotation => {

@@ -1,5 +1,5 @@
 import type { ImageId } from '../../app/model/index.js';
-import type { ImageFileWrite, ProjectStore, ScanIndexEntry } from '../store/index.js';
+import type { ImageFile, ImageFileWrite, ProjectStore, ScanIndexEntry } from '../store/index.js';
 import { findImageFiles, type FoundFile } from './imageFiles.js';
 import { probeImage } from './probe.js';
 
@@ -79,8 +79,11 @@ export async function scanFolder(store: ProjectStore, options: ScanOptions = {})
 
   let done = files.length - toProbe.length;
   report({ phase: 'probing', done, total: files.length });
-  await forEachConcurrently(toProbe, concurrency, async (file) => {
-    const probed = await probeImage(file, { verify: options.verify ?? false });
+  // Files are read several at once but recorded in path order, so new images get their row ids (and an export its
+  // new COCO ids) in the same order whatever finishes first.
+  const probedInOrder: (ImageFile | undefined)[] = [];
+  let recorded = 0;
+  const record = (file: FoundFile, probed: ImageFile) => {
     if (probed.error !== null) counts.errors++;
     const atPath = known.get(file.path);
     const movedFrom = atPath || probed.hash === '' ? undefined : vanishedByHash.get(probed.hash)?.shift();
@@ -93,6 +96,14 @@ export async function scanFolder(store: ProjectStore, options: ScanOptions = {})
     else counts.added++;
     pending.push(id === undefined ? { file: probed } : { id, file: probed });
     if (pending.length >= batchSize) flush();
+  };
+  const indexOf = new Map(toProbe.map((file, i) => [file, i]));
+  await forEachConcurrently(toProbe, concurrency, async (file) => {
+    probedInOrder[indexOf.get(file)!] = await probeImage(file, { verify: options.verify ?? false });
+    while (recorded < toProbe.length && probedInOrder[recorded] !== undefined) {
+      record(toProbe[recorded]!, probedInOrder[recorded]!);
+      probedInOrder[recorded++] = undefined;
+    }
     report({ phase: 'probing', done: ++done, total: files.length });
   });
   flush();
