@@ -93,6 +93,8 @@ export class ImageRepository {
   private readonly updateFile: Statement;
   private readonly setMissingStmt: Statement;
   private readonly setStatusStmt: Statement;
+  private readonly fileOf: Statement<[number], { hash: string; width: number; height: number }>;
+  private readonly forgetResults: Statement<[number]>;
 
   constructor(
     private readonly db: Database,
@@ -119,6 +121,8 @@ export class ImageRepository {
       WHERE id = ? AND missing != ?`);
     this.setStatusStmt = db.prepare(`
       UPDATE images SET status = ?, error = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`);
+    this.fileOf = db.prepare(`SELECT hash, width, height FROM images WHERE id = ?`);
+    this.forgetResults = db.prepare(`DELETE FROM prelabel_results WHERE image_id = ?`);
   }
 
   get(id: ImageId): ImageRecord | undefined {
@@ -153,14 +157,12 @@ export class ImageRepository {
           const status: ImageStatus = file.error === null ? 'new' : 'error';
           return ImageId((this.insert.get({ ...params, status }) as { id: number }).id);
         }
-        const before = this.db.prepare(`SELECT hash, width, height FROM images WHERE id = ?`).get(id) as
-          | { hash: string; width: number; height: number }
-          | undefined;
+        const before = this.fileOf.get(id);
         if (!before) throw new Error(`image ${id} does not exist`);
         const changed = file.hash !== '' && before.hash !== '' && file.hash !== before.hash;
         this.updateFile.run({ ...params, id, changed: changed ? 1 : 0 });
         if (changed) {
-          this.db.prepare(`DELETE FROM prelabel_results WHERE image_id = ?`).run(id);
+          this.forgetResults.run(id);
           if (before.width > 0 && before.height > 0) this.annotations.forgetChangedContent(id, before);
         }
         return id;
