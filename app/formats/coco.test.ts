@@ -10,7 +10,7 @@ import { polygonsToRle } from '../geometry/polygon.js';
 import { area, encode, iou, type BitMask } from '../geometry/rle.js';
 import { AnnotationId, CategoryId, ImageId, ModelId } from '../model/ids.js';
 import type { Annotation, Category, ImageRecord, Rle } from '../model/types.js';
-import { buildCocoDataset, CocoError, parseCocoDataset, segmentationToRle, type CocoDataset } from './coco.js';
+import { buildCoco, buildCocoDataset, CocoError, parseCocoDataset, readCocoDataset, segmentationToRle, type CocoDataset } from './coco.js';
 
 const PYTHON = fileURLToPath(new URL('../../tools/model/.venv/bin/python', import.meta.url));
 
@@ -92,35 +92,82 @@ describe('buildCocoDataset', () => {
       { id: 1, file_name: 'nested/dir/b.png', width: 20, height: 10 },
     ]);
     expect(coco.categories).toEqual([{ id: 1, name: 'cat' }, { id: 3, name: 'dog' }]);
-    // Ordered by image id, then as given; the rejected prediction is left out.
+    // In the order of their images, then as given; the rejected prediction is left out.
     expect(coco.annotations).toEqual([
-      { id: 1, image_id: 1, category_id: 1, segmentation: { size: [10, 20], counts: m1.counts }, area: 20, bbox: [2, 3, 5, 4], iscrowd: 0 },
-      { id: 2, image_id: 2, category_id: 3, segmentation: { size: [30, 40], counts: m2.counts }, area: 72, bbox: [10, 5, 8, 9], iscrowd: 0 },
-      { id: 3, image_id: 2, category_id: 1, segmentation: [], area: 40, bbox: [1.5, 2.5, 10, 4], iscrowd: 0 },
+      { id: 1, image_id: 2, category_id: 3, segmentation: { size: [30, 40], counts: m2.counts }, area: 72, bbox: [10, 5, 8, 9], iscrowd: 0 },
+      { id: 2, image_id: 2, category_id: 1, segmentation: [], area: 40, bbox: [1.5, 2.5, 10, 4], iscrowd: 0 },
+      { id: 3, image_id: 1, category_id: 1, segmentation: { size: [10, 20], counts: m1.counts }, area: 20, bbox: [2, 3, 5, 4], iscrowd: 0 },
     ]);
   });
 
   it('writes scores only when asked, and only where there is one', () => {
     const coco = buildCocoDataset({ images, categories, annotations, segmentation: 'rle', includeScores: true });
-    expect(coco.annotations.map((a) => a.score)).toEqual([undefined, 0.91, undefined]);
-    expect(coco.annotations.map((a) => 'score' in a)).toEqual([false, true, false]);
+    expect(coco.annotations.map((a) => a.score)).toEqual([0.91, undefined, undefined]);
+    expect(coco.annotations.map((a) => 'score' in a)).toEqual([true, false, false]);
   });
 
-  it('writes polygons when asked, filling holes', () => {
+  it('writes a mask with holes as RLE among polygons, or (strict) as a polygon with its holes filled, counting them', () => {
     const ring = rect(20, 10, 2, 2, 10, 6);
     ring.data.fill(0, 4 * 20 + 5, 4 * 20 + 8);
     ring.data.fill(0, 5 * 20 + 5, 5 * 20 + 8);
-    const coco = buildCocoDataset({
+    const input = {
       images: [image(1, 20, 10)],
       categories,
-      annotations: [annotation(1, encode(ring), { bbox: [2, 2, 10, 6] })],
-      segmentation: 'polygon',
+      annotations: [annotation(1, encode(ring), { bbox: [2, 2, 10, 6] }), annotation(1, encode(rect(20, 10, 14, 1, 4, 4)))],
+      segmentation: 'polygon' as const,
       includeScores: false,
-    });
-    const [a] = coco.annotations;
+    };
+    const valid = buildCoco(input);
+    expect(valid.holes).toBe(1);
+    const [ringOut, solid] = valid.dataset.annotations;
+    expect(ringOut!.segmentation).toEqual({ size: [10, 20], counts: encode(ring).counts });
+    expect(Array.isArray(solid!.segmentation)).toBe(true);
+
+    const strict = buildCoco({ ...input, polygonsStrict: true });
+    expect(strict.holes).toBe(1);
+    const [a] = strict.dataset.annotations;
     expect(Array.isArray(a!.segmentation)).toBe(true);
     expect(a!.area).toBe(54);
     expect(area(segmentationToRle(a!.segmentation, 10, 20)!)).toBe(60);
+  });
+
+  it('rounds polygon coordinates to 2 decimals', () => {
+    const masks = fc.sample(fc.tuple(fc.nat(60), fc.nat(40), fc.integer({ min: 2, max: 30 }), fc.integer({ min: 2, max: 30 })), { seed: 11, numRuns: 40 })
+      .map(([x, y, w, h]) => annotation(1, encode(rect(100, 80, x, y, Math.min(w, 100 - x), Math.min(h, 80 - y)))));
+    const coco = buildCocoDataset({ images: [image(1, 100, 80)], categories, annotations: masks, segmentation: 'polygon', includeScores: false, polygonTolerance: 1.3 });
+    const values = coco.annotations.flatMap((a) => (a.segmentation as number[][]).flat());
+    expect(values.length).toBeGreaterThan(0);
+    for (const v of values) expect(Math.abs(v * 100 - Math.round(v * 100))).toBeLessThan(1e-6);
+    expect(JSON.stringify(coco)).not.toMatch(/\.\d{3,}/);
+  });
+
+  it('writes COCO ids, info, licenses and the fields Loupe does not use as given', () => {
+    const built = buildCoco({
+      images: [image(1, 20, 10)],
+      categories,
+      annotations: [annotation(1, null, { bbox: [1, 1, 2, 2] }), annotation(1, null, { bbox: [3, 3, 2, 2], categoryId: CategoryId(3) })],
+      segmentation: 'rle',
+      includeScores: false,
+      info: { year: 2014, contributor: null },
+      licenses: [{ id: 3, name: 'CC BY', url: null }],
+      cocoIds: { images: new Map([[ImageId(1), 564]]), categories: new Map([[CategoryId(3), 18]]) },
+      extras: { images: new Map([[ImageId(1), { license: 3, id: 99 }]]), categories: new Map([[CategoryId(3), { supercategory: 'animal' }]]) },
+    }).dataset;
+    expect(built.info).toEqual({ year: 2014, contributor: null });
+    expect(built.licenses).toEqual([{ id: 3, name: 'CC BY', url: null }]);
+    expect(built.images).toEqual([{ license: 3, id: 564, file_name: 'photos/img-1.jpg', width: 20, height: 10 }]);
+    expect(built.categories).toEqual([{ id: 1, name: 'cat' }, { supercategory: 'animal', id: 18, name: 'dog' }]);
+    expect(built.annotations.map((a) => [a.id, a.image_id, a.category_id])).toEqual([[1, 564, 1], [2, 564, 18]]);
+  });
+
+  it('writes the reviewed truth: pending predictions only when asked, never rejected or stale ones', () => {
+    const pending = annotation(1, null, { origin: 'model', modelId: ModelId(1), state: 'pending', score: 0.7 });
+    const stale = annotation(1, null, { stale: { width: 30, height: 10 } });
+    const kept = annotation(1, null);
+    const build = (includePending: boolean) =>
+      buildCocoDataset({ images: [image(1, 20, 10)], categories, annotations: [pending, stale, kept], segmentation: 'rle', includeScores: true, includePending });
+    expect(build(false).annotations.map((a) => a.score ?? null)).toEqual([null]);
+    expect(build(true).annotations.map((a) => a.score ?? null)).toEqual([0.7, null]);
   });
 
   it('keeps a speck that simplification would drop', () => {
@@ -238,6 +285,67 @@ describe('parseCocoDataset', () => {
       [() => [], '(top level): Invalid input: expected object, received array'],
     ];
     for (const [breakIt, message] of cases) expect(errorOf(breakIt(validJson()))).toBe(message);
+  });
+
+  it('lists every problem, not only the first', () => {
+    const j = validJson();
+    j.annotations[0]!.category_id = 9;
+    j.annotations[1]!.segmentation = { size: [30, 40], counts: [600, 400] };
+    j.annotations[2]!.image_id = 8;
+    try {
+      parseCocoDataset(j);
+      throw new Error('expected a CocoError');
+    } catch (e) {
+      expect((e as CocoError).problems).toEqual([
+        { path: 'annotations[0].category_id', reason: '9 does not exist' },
+        { path: 'annotations[1].segmentation', reason: 'RLE counts sum to 1000, expected 1200 (height 30 x width 40)' },
+        { path: 'annotations[2].image_id', reason: '8 does not exist' },
+      ]);
+      expect((e as Error).message).toBe('annotations[0].category_id: 9 does not exist (and 2 more problems)');
+    }
+  });
+
+  it('accepts what labelme2coco writes: null in optional fields, and fields COCO does not define', () => {
+    const json = {
+      info: { description: null, url: null, version: null, year: 2025, contributor: null, date_created: '2025-01-01' },
+      licenses: [{ url: null, id: 0, name: null }],
+      images: [{ license: 0, url: null, file_name: 'a.jpg', height: 30, width: 40, date_captured: null, id: 0 }],
+      type: 'instances',
+      annotations: [{ id: 0, image_id: 0, category_id: 1, segmentation: [[1, 1, 9, 1, 9, 9, 1, 9]], area: 64, bbox: [1, 1, 8, 8], iscrowd: 0, score: null }],
+      categories: [{ supercategory: null, id: 0, name: '_background_' }, { supercategory: null, id: 1, name: 'cat' }],
+    };
+    const coco = parseCocoDataset(json);
+    expect(coco.info).toEqual(json.info);
+    expect(coco.licenses).toEqual(json.licenses);
+    expect(coco.images[0]).toEqual(json.images[0]);
+    expect(coco.categories).toEqual([{ id: 0, name: '_background_' }, { id: 1, name: 'cat' }]);
+    expect(coco.annotations[0]).not.toHaveProperty('score');
+  });
+
+  it('takes bbox and area from the mask, counting file boxes that differ by more than a pixel', () => {
+    const j = validJson();
+    j.annotations[0]!.bbox = [0, 0, 99, 79];
+    j.annotations[1]!.bbox = [0.5, 0, 40, 30];
+    const { dataset, bboxFromMask } = readCocoDataset(j);
+    expect(dataset.annotations[0]!.bbox).toEqual([0, 0, 10, 10]);
+    expect(dataset.annotations[1]!.bbox).toEqual([0, 0, 40, 30]);
+    expect(bboxFromMask).toBe(1);
+  });
+
+  it('refuses a box-only annotation wholly outside its image', () => {
+    const j = validJson();
+    j.annotations.push({ id: 4, image_id: 7, category_id: 1, bbox: [40, 5, 3, 3], area: 9, iscrowd: 0, segmentation: [] });
+    j.annotations.push({ id: 5, image_id: 7, category_id: 1, bbox: [-5, 5, 5, 3], area: 9, iscrowd: 0, segmentation: [] });
+    j.annotations.push({ id: 6, image_id: 7, category_id: 1, bbox: [38, 28, 5, 5], area: 25, iscrowd: 0, segmentation: [] });
+    try {
+      parseCocoDataset(j);
+      throw new Error('expected a CocoError');
+    } catch (e) {
+      expect((e as CocoError).problems).toEqual([
+        { path: 'annotations[3].bbox', reason: '[40, 5, 3, 3] lies wholly outside image 7 (width 40 x height 30)' },
+        { path: 'annotations[4].bbox', reason: '[-5, 5, 5, 3] lies wholly outside image 7 (width 40 x height 30)' },
+      ]);
+    }
   });
 
   it('rejects a box-only annotation without a bbox', () => {

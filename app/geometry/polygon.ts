@@ -162,8 +162,24 @@ export function faithfulPolygons(mask: BitMask, tolerance = 1, minIou = 0.95): P
 
 /** The outer outlines of the set pixels, as closed rings (last point = first) in image pixels. */
 function traceOutlines(mask: BitMask): Point[][] {
+  const traced = traceContours(mask);
+  if (traced === null) return [];
+  const { coordinates, x0, y0 } = traced;
+  return coordinates.flatMap(([outer]) => (outer ? [outer.map(([x, y]) => ({ x: x! + x0, y: y! + y0 }))] : []));
+}
+
+/**
+ * Whether the mask has holes (unset pixels it encloses). COCO polygons cannot express a hole: exported as polygons
+ * such a mask would be filled.
+ */
+export function hasHoles(mask: BitMask): boolean {
+  return traceContours(mask)?.coordinates.some((rings) => rings.length > 1) ?? false;
+}
+
+/** Marching-squares contours of the mask's bounding box: each polygon is [outer ring, ...hole rings]. */
+function traceContours(mask: BitMask): { coordinates: number[][][][]; x0: number; y0: number } | null {
   const box = maskBounds(mask);
-  if (box === null) return [];
+  if (box === null) return null;
   // Trace only the mask's bounding box: d3-contour closes outlines along the grid's border, which is where the
   // pixels' outer edges are anyway.
   const [x0, y0, cw, ch] = box;
@@ -172,7 +188,7 @@ function traceOutlines(mask: BitMask): Point[][] {
     for (let x = 0; x < cw; x++) values[y * cw + x] = mask.data[(y + y0) * mask.width + x + x0] ? 1 : 0;
   }
   const [outline] = contours().size([cw, ch]).thresholds([0.5])(values);
-  return (outline?.coordinates ?? []).flatMap(([outer]) => (outer ? [outer.map(([x, y]) => ({ x: x! + x0, y: y! + y0 }))] : []));
+  return { coordinates: outline?.coordinates ?? [], x0, y0 };
 }
 
 function outlinesToPolygons(outlines: readonly Point[][], tolerance: number, image: { width: number; height: number }): Polygon[] {

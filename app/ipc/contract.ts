@@ -46,6 +46,8 @@ export const annotationSchema = z.object({
   modelId: modelId.nullable(),
   state: z.enum(REVIEW_STATES),
   crowd: z.boolean().optional(),
+  /** The image's file changed after this was made: the size it was made for (left out of exports until re-review). */
+  stale: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }).readonly().optional(),
 }).readonly();
 
 export const imageRecordSchema = z.object({
@@ -95,6 +97,8 @@ export const imageFilterSchema = z.object({
   categoryId: categoryId.optional(),
   /** Case-insensitive substring of the file path. */
   search: z.string().max(500).optional(),
+  /** Only images holding stale annotations (their file changed since), or only those without. */
+  stale: z.boolean().optional(),
 });
 
 export const runStateSchema = z.enum(['running', 'paused', 'cancelled', 'done', 'failed']);
@@ -120,6 +124,25 @@ export const runProgressSchema = z.object({
     workers: z.number().int().positive(),
     threadsPerWorker: z.number().int().positive(),
   }),
+});
+
+/** A pre-label run holding the project's run lock, as any process can see it in the database. */
+export const activeRunSchema = z.object({
+  /** Null while it is being set up (scanning, loading the model). */
+  runId: runId.nullable(),
+  modelId: modelId.nullable(),
+  pid: z.number().int(),
+  host: z.string(),
+  /** ISO 8601. */
+  startedAt: z.string(),
+  /** When its owner last wrote progress or a heartbeat (every few seconds while it runs). */
+  heartbeatAt: z.string(),
+  state: z.enum(['starting', 'running', 'paused']),
+  total: z.number().int().nonnegative(),
+  done: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  /** True when this process runs it (pause, resume and cancel work only then). */
+  ownedHere: z.boolean(),
 });
 
 /** A model file pair (.onnx + card) found in the shipped, user or project model folder. */
@@ -162,6 +185,23 @@ export const modelDownloadSchema = z.object({
   model: installedModelSchema.nullable(),
 });
 
+/**
+ * What a COCO export writes; the defaults are `loupe export`'s: the reviewed images, their annotations as RLE,
+ * what a person made, edited or accepted (no pending prediction), no scores.
+ */
+export const cocoExportOptionsSchema = z.object({
+  /** 'reviewed': reviewed images only; 'all': every image (each with its reviewed truth). */
+  scope: z.enum(['reviewed', 'all']).default('reviewed'),
+  /** Masks as RLE (exact) or polygons (a mask with holes stays RLE unless polygonsStrict). */
+  segmentation: z.enum(['rle', 'polygons']).default('rle'),
+  polygonsStrict: z.boolean().default(false),
+  /** Keep the model's score on predictions. */
+  scores: z.boolean().default(false),
+  /** Also write predictions nobody has decided on. */
+  includePending: z.boolean().default(false),
+});
+export type CocoExportOptions = z.output<typeof cocoExportOptionsSchema>;
+
 const empty = z.object({}).strict();
 const ok = z.object({ ok: z.literal(true) });
 
@@ -180,6 +220,10 @@ export const channels = {
     res: z.object({ items: z.array(imageRecordSchema), next: z.string().nullable() }),
   },
   'images.get': { req: z.object({ id: imageId }), res: imageRecordSchema },
+  /**
+   * Sets an image's status. To 'reviewed' it settles the image as `review.markReviewed` does with nothing shown:
+   * every pending prediction is rejected (use review.markReviewed to accept what the person sees).
+   */
   'images.setStatus': { req: z.object({ id: imageId, status: imageStatusSchema }), res: imageRecordSchema },
   /** The first image after `afterPath` (in path order, wrapping around) that still needs review; null when none. */
   'images.nextToReview': {
@@ -188,10 +232,37 @@ export const channels = {
   },
 
   'annotations.list': { req: z.object({ imageId }), res: z.object({ annotations: z.array(annotationSchema) }) },
-  /** Applies one edit (one undo step) atomically and records it in the edit history. */
+  /**
+   * Applies one edit (one undo step) atomically and records it in the edit history. Every mask must decode and be
+   * the image's size (a stale annotation's: the size it was made for). `status`, when given, is set in the same
+   * transaction: undoing `review.markReviewed` is this with the inverse of its changes and its previousStatus.
+   */
   'annotations.apply': {
-    req: z.object({ imageId, changes: annotationChangesSchema }),
+    req: z.object({ imageId, changes: annotationChangesSchema, status: imageStatusSchema.optional() }),
     res: z.object({ annotations: z.array(annotationSchema) }),
+  },
+
+  /**
+   * Marks an image reviewed (Enter): its pending predictions shown at `threshold` and not in a hidden class are
+   * accepted, the others rejected; stale annotations are kept if the image still has their size, else removed.
+   * `changes` is the one diff applied (undo: annotations.apply with its inverse and `status: previousStatus`).
+   */
+  'review.markReviewed': {
+    req: z.object({
+      imageId,
+      threshold: z.number().min(0).max(1),
+      hiddenCategoryIds: z.array(categoryId).max(10_000).default([]),
+    }),
+    res: z.object({
+      changes: annotationChangesSchema,
+      accepted: z.number().int().nonnegative(),
+      rejected: z.number().int().nonnegative(),
+      /** Stale annotations kept because they fit, and dropped because the image's size changed. */
+      kept: z.number().int().nonnegative(),
+      dropped: z.number().int().nonnegative(),
+      previousStatus: imageStatusSchema,
+      image: imageRecordSchema,
+    }),
   },
 
   'categories.list': { req: empty, res: z.object({ categories: z.array(categorySchema) }) },
@@ -200,7 +271,11 @@ export const channels = {
     res: categorySchema,
   },
 
-  'models.list': { req: empty, res: z.object({ models: z.array(modelRecordSchema) }) },
+  /**
+   * The models registered in the project, each with a short name for tight places (a prediction's label, the review
+   * panel; see app/model shortModelNames) beside its full name.
+   */
+  'models.list': { req: empty, res: z.object({ models: z.array(modelRecordSchema.unwrap().extend({ shortName: z.string() }).readonly()) }) },
   /** The model files installed (shipped, user, open project), unreadable cards with why, and the execution providers this platform offers. */
   'models.installed': {
     req: empty,
@@ -208,6 +283,12 @@ export const channels = {
       models: z.array(installedModelSchema),
       problems: z.array(z.object({ file: z.string(), message: z.string() })),
       providers: z.array(providerNameSchema),
+      /**
+       * The project's active model, which the picker starts on and prelabel.start uses when given no modelId: the
+       * model of its last run, else the shipped default (loupe-shapes). Its cardPath is one of `models`'; null when
+       * no project is open or it is not installed.
+       */
+      active: z.object({ cardPath: z.string(), modelId: modelId.nullable(), name: z.string() }).nullable(),
     }),
   },
   /** Copies a model into a model folder (never overwriting) after loading it once to check the graph against its card. */
@@ -241,17 +322,42 @@ export const channels = {
     }),
     res: runProgressSchema,
   },
+  /**
+   * The project's live pre-label run, whichever process runs it (this app, or a `loupe prelabel` in a terminal), with
+   * its progress as that process last recorded it; null when none. While one is live, prelabel.start is refused
+   * ('conflict'). Poll it to follow another process's run.
+   */
+  'prelabel.active': { req: empty, res: z.object({ run: activeRunSchema.nullable() }) },
   'prelabel.pause': { req: z.object({ runId }), res: ok },
   'prelabel.resume': { req: z.object({ runId }), res: ok },
   'prelabel.cancel': { req: z.object({ runId }), res: ok },
 
+  /**
+   * Writes the reviewed truth as COCO, with `loupe export`'s options and defaults (see cocoExportOptionsSchema).
+   * Images that cannot be written are left out and named; the export goes on.
+   */
   'export.coco': {
-    req: z.object({
+    req: cocoExportOptionsSchema.extend({
       /** Output file; defaults to `<project>/.loupe/exports/coco-<time>.json`. Must end in .json. */
       path: z.string().max(4096).optional(),
-      reviewedOnly: z.boolean().default(false),
+      /** Default 'reviewed'. */
+      scope: z.enum(['reviewed', 'all']).optional(),
+      /** Before `scope`: true is scope 'reviewed', false is 'all'. `scope` wins when both are given. */
+      reviewedOnly: z.boolean().optional(),
     }),
-    res: z.object({ path: z.string(), images: z.number().int(), annotations: z.number().int() }),
+    res: z.object({
+      path: z.string(),
+      images: z.number().int().nonnegative(),
+      annotations: z.number().int().nonnegative(),
+      /** Pending predictions written (includePending only). */
+      pending: z.number().int().nonnegative(),
+      /** Instances with holes in a polygon export: written as RLE, or filled when polygonsStrict. */
+      holes: z.number().int().nonnegative(),
+      /** Images in scope not written, and why (missing, unreadable, changed since the scan, inconsistent). */
+      leftOut: z.array(z.object({ path: z.string(), reason: z.string() })),
+      /** Images written without their stale annotations (their file changed; review them again). */
+      staleLeftOut: z.array(z.object({ path: z.string(), annotations: z.number().int().positive() })),
+    }),
   },
 } as const;
 

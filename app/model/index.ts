@@ -1,3 +1,4 @@
 export * from './ids.js';
 export * from './types.js';
 export * from './providers.js';
+export * from './short-names.js';

@@ -73,6 +73,16 @@ export interface Annotation {
   readonly state: ReviewState;
   /** COCO's iscrowd: one region over a group of objects (absent means a single object). */
   readonly crowd?: boolean;
+  /**
+   * Set when the image's file changed after this annotation was made: the displayed size it was made for. A stale
+   * annotation is kept but left out of exports until a person reviews the image again.
+   */
+  readonly stale?: StaleSize;
+}
+
+export interface StaleSize {
+  readonly width: number;
+  readonly height: number;
 }
 
 export type { AnnotationId, CategoryId, ImageId, ModelId, RunId };

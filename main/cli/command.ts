@@ -4,6 +4,12 @@ import type { ParseArgsConfig } from 'node:util';
 import { FileError } from '../fs/fileError.js';
 import { defaultDbPath, openProject, type ProjectStore } from '../store/index.js';
 
+export const EXIT_OK = 0;
+export const EXIT_USAGE = 1;
+export const EXIT_FAILURE = 2;
+/** The command did its work, and printed warnings about parts it left out (an export's skipped images). */
+export const EXIT_WARNINGS = 3;
+
 /** Where a command writes: stdout for results, stderr for progress. */
 export interface CliIo {
   readonly out: (text: string) => void;
@@ -34,7 +40,8 @@ export interface Command {
   readonly options: OptionSpec;
   /** Names of the required positional arguments, in order. */
   readonly positionals: readonly string[];
-  run(args: ParsedArgs, io: CliIo): Promise<void>;
+  /** Resolves with an exit status other than 0 when it has one to say (EXIT_WARNINGS). */
+  run(args: ParsedArgs, io: CliIo): Promise<void | number>;
 }
 
 /** Wrong arguments: exit status 1. */

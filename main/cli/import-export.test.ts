@@ -154,7 +154,7 @@ describe('loupe export', () => {
     expect(readdirSync(work).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
-  it('keeps prediction scores only with --scores', () => {
+  it('writes pending predictions only with --include-pending, saying so, and their scores only with --scores', () => {
     const store = openProject(folder);
     try {
       const image = store.images.getByPath('wall.jpg')!;
@@ -166,10 +166,14 @@ describe('loupe export', () => {
     }
     const withScores = join(work, 'scores.json');
     const without = join(work, 'plain.json');
-    expect(runLoupe(['export', folder, '--format', 'coco', '--all', '--scores', '--out', withScores]).status).toBe(0);
-    expect(runLoupe(['export', folder, '--format', 'coco', '--all', '--out', without]).status).toBe(0);
+    const truth = join(work, 'truth.json');
+    const run = runLoupe(['export', folder, '--format', 'coco', '--all', '--include-pending', '--scores', '--out', withScores]);
+    expect(run).toMatchObject({ status: 0, stdout: `${withScores}: 10 images, 1 annotations\n  including 1 pending predictions (--include-pending)\n` });
+    expect(runLoupe(['export', folder, '--format', 'coco', '--all', '--include-pending', '--out', without]).status).toBe(0);
+    expect(runLoupe(['export', folder, '--format', 'coco', '--all', '--out', truth]).status).toBe(0);
     expect(readJson(withScores).annotations).toEqual([expect.objectContaining({ bbox: [1, 2, 3, 4], score: 0.75, segmentation: [] })]);
     expect(readJson(without).annotations[0].score).toBeUndefined();
+    expect(readJson(truth).annotations).toEqual([]);
   });
 
   it('writes polygons with --polygons', () => {

@@ -1,14 +1,10 @@
 import { parseArgs } from 'node:util';
 import { FileError } from '../fs/fileError.js';
-import { UsageError, type CliIo, type Command, type ParsedArgs } from './command.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type CliIo, type Command, type ParsedArgs } from './command.js';
 import { commands } from './commands/index.js';
 
-export { CliError, UsageError } from './command.js';
+export { CliError, UsageError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, EXIT_WARNINGS } from './command.js';
 export type { CliIo, Command, ParsedArgs } from './command.js';
-
-export const EXIT_OK = 0;
-export const EXIT_USAGE = 1;
-export const EXIT_FAILURE = 2;
 
 const commonOptions = {
   help: { type: 'boolean', short: 'h' },
@@ -25,7 +21,7 @@ export function usageText(list: readonly Command[] = commands): string {
     ...list.map((c) => `  loupe ${c.name} ${c.usage}`),
     '',
     'The project database is <folder>/.loupe/project.db unless --db FILE names another (for read-only folders).',
-    'Exit status: 0 success, 1 usage error, 2 runtime error.',
+    'Exit status: 0 success, 1 usage error, 2 runtime error, 3 done with warnings (an export that left images out).',
     '',
   ].join('\n');
 }
@@ -81,15 +77,14 @@ export async function main(argv: readonly string[], io: CliIo = processIo(), lis
       io.out(commandHelp(command));
       return EXIT_OK;
     }
-    await command.run(args, io);
-    return EXIT_OK;
+    return (await command.run(args, io)) ?? EXIT_OK;
   } catch (error) {
     if (error instanceof UsageError) {
       io.err(`loupe: ${error.message}\n${command ? `usage: loupe ${command.name} ${command.usage}\n` : ''}`);
       return EXIT_USAGE;
     }
     if (error instanceof FileError) {
-      io.err(`loupe: ${error.file}: ${oneLine(error.reason)}\n`);
+      io.err(`loupe: ${error.file}: ${oneLine(error.reason)}\n${error.details.map((line) => `  ${oneLine(line)}\n`).join('')}`);
       return EXIT_FAILURE;
     }
     const message = error instanceof Error ? error.message : String(error);

@@ -22,18 +22,25 @@ describe('loupe scan and stats', () => {
     expect(scan.stderr).toBe('');
     expect(scan.status).toBe(0);
     expect(scan.stdout).toContain(`${folder}: 3 images (3 new, 0 changed, 0 moved, 0 unchanged, 0 missing, 1 unreadable)`);
+    expect(scan.stdout).toMatch(/\n {2}broken\.jpg: .+\n/);
+    // A plain rescan reads nothing again and still names the image in error.
+    const rescan = runLoupe(['scan', folder]);
+    expect(rescan.stdout).toContain('(0 new, 0 changed, 0 moved, 3 unchanged, 0 missing, 1 unreadable)');
+    expect(rescan.stdout).toMatch(/\n {2}broken\.jpg: .+\n/);
     expect(existsSync(join(folder, '.loupe', 'project.db'))).toBe(true);
 
     const stats = runLoupe(['stats', folder]);
     expect(stats.status).toBe(0);
     expect(stats.stdout).toMatch(/^images: 3\n {2}new +2\n/);
     expect(stats.stdout).toMatch(/ {2}error +1\n/);
-    expect(stats.stdout).toMatch(/failed: 1\n {2}broken\.jpg \(scan\): .*(JPEG|unsupported|format)/i);
+    // Each count is the length of its list: one image in error, one unreadable file.
+    expect(stats.stdout).toMatch(/unreadable files: 1\n {2}broken\.jpg: .*(JPEG|unsupported|format)/i);
+    expect(stats.stdout).toContain('model failures: 0\nstale: 0 images\n');
 
     const json = runLoupe(['stats', folder, '--json']);
     expect(json.status).toBe(0);
     const parsed = JSON.parse(json.stdout);
-    expect(parsed).toMatchObject({ images: 3, byStatus: { new: 2, error: 1 }, missing: 0, classes: [] });
+    expect(parsed).toMatchObject({ images: 3, byStatus: { new: 2, error: 1 }, missing: 0, stale: [], classes: [] });
     expect(parsed.failed).toEqual([{ imageId: expect.any(Number), path: 'broken.jpg', stage: 'scan', reason: expect.any(String) }]);
   });
 

@@ -26,7 +26,7 @@ describe('progressBarState', () => {
 
 describe('runEndNotice', () => {
   const summary: JobSummary = {
-    runId: RunId(1), state: 'done', total: 120, done: 118, failed: 2, instancesByClass: {}, failures: [],
+    runId: RunId(1), state: 'done', total: 120, done: 118, failed: 2, skippedReviewed: 0, replaced: 0, instancesByClass: {}, failures: [],
     wallSeconds: 61.4, imagesPerSecond: 2, provider: { requested: 'auto', provider: 'cpu', fallback: null }, error: null,
   };
   it('says how many images were done and failed, and how long it took', () => {

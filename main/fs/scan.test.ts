@@ -43,6 +43,7 @@ describe('scanFolder', () => {
     const progress: ScanProgress[] = [];
     const summary = await scanFolder(store, { onProgress: (p) => progress.push(p), concurrency: 3 });
     expect(summary).toMatchObject({ files: 12, added: 12, changed: 0, moved: 0, unchanged: 0, missing: 0, errors: 3 });
+    expect(summary.unreadable.map((u) => u.path)).toEqual(['corrupt.webp', 'empty.jpg', 'text.png']);
     expect(progress.at(-1)).toEqual({ phase: 'done', done: 12, total: 12 });
     expect(progress.filter((p) => p.phase === 'probing').map((p) => p.done)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
 
@@ -70,6 +71,8 @@ describe('scanFolder', () => {
     expect(await scanFolder(store)).toMatchObject({ errors: 0 });
     expect(store.images.getByPath('cut.jpg')).toMatchObject({ status: 'new', width: 400 });
     expect(await scanFolder(store, { verify: true })).toMatchObject({ files: 2, changed: 0, unchanged: 2, errors: 1 });
+    // A plain rescan reads nothing again, and still reports the image in error.
+    expect(await scanFolder(store)).toMatchObject({ errors: 0, unreadable: [{ path: 'cut.jpg', reason: expect.any(String) }] });
     expect(store.images.getByPath('cut.jpg')).toMatchObject({ status: 'error', error: expect.stringMatching(/premature end of JPEG|treated as error/i) });
     expect(store.images.getByPath('fine.png')).toMatchObject({ status: 'new' });
   });
@@ -140,8 +143,58 @@ describe('scanFolder', () => {
     await writeImage(folder, 'two.png', { seed: 2 });
     utimesSync(join(folder, 'two.png'), new Date(), new Date(Date.now() + 5000));
     const third = await scanFolder(store);
-    expect(third).toMatchObject({ moved: 0, added: 0, changed: 1, missing: 0, unchanged: 3 });
+    // The same bytes again under a new time: found again, and not a change.
+    expect(third).toMatchObject({ moved: 0, added: 0, changed: 0, missing: 0, unchanged: 4 });
     expect(store.images.get(two.id)!.missing).toBe(false);
+    expect(store.annotations.forImage(two.id)[0]!.stale).toBeUndefined();
+  });
+
+  it('decides "changed" by content: a touch is no change; new content drops pending predictions and marks the rest stale', async () => {
+    await writeImage(folder, 'touched.png', { seed: 1 });
+    await writeImage(folder, 'same-size.png', { width: 40, height: 30, seed: 2 });
+    await writeImage(folder, 'resized.png', { width: 50, height: 60, seed: 3 });
+    await scanFolder(store);
+    const [category] = store.categories.ensure(['circle']);
+    const model = store.models.register({ name: 'm', format: 'torchvision-maskrcnn', labels: ['bg', 'circle'], card: {}, path: '/m.onnx', sha256: 's' });
+    const run = store.prelabel.start(model.id);
+    const ids = ['touched.png', 'same-size.png', 'resized.png'].map((p) => store.images.getByPath(p)!.id);
+    store.prelabel.recordOutcomes(run.id, model.id, ids.map((imageId) => ({
+      imageId, durationMs: 1, predictions: [{ categoryId: category!.id, bbox: [1, 1, 2, 2], mask: null, score: 0.9 }, { categoryId: category!.id, bbox: [3, 3, 2, 2], mask: null, score: 0.4 }],
+    })));
+    const kept = new Map(ids.map((id) => {
+      const [accepted] = store.annotations.forImage(id);
+      store.annotations.applyChanges(id, { updated: [{ ...accepted!, state: 'accepted' }] });
+      return [id, store.annotations.get(accepted!.id)!];
+    }));
+    const [touched, sameSize, resized] = ids as [typeof ids[0], typeof ids[0], typeof ids[0]];
+    store.review.markReviewed(resized, { threshold: 0.5 });
+    const touchedBefore = store.annotations.forImage(touched);
+
+    utimesSync(join(folder, 'touched.png'), new Date(), new Date(Date.now() + 60_000));
+    await writeImage(folder, 'same-size.png', { width: 40, height: 30, seed: 9 });
+    await writeImage(folder, 'resized.png', { width: 100, height: 120, seed: 3 });
+    const summary = await scanFolder(store);
+    expect(summary).toMatchObject({ files: 3, changed: 2, unchanged: 1, unreadable: [] });
+
+    expect(store.annotations.forImage(touched)).toEqual(touchedBefore);
+    expect(store.images.get(touched)!.status).toBe('in-review');
+    // A touched file's new time is recorded: the next scan reads nothing again.
+    expect(await scanFolder(store)).toMatchObject({ unchanged: 3, changed: 0 });
+
+    for (const [id, size] of [[sameSize, { width: 40, height: 30 }], [resized, { width: 50, height: 60 }]] as const) {
+      expect(store.images.get(id)!.status).toBe('new');
+      const left = store.annotations.forImage(id);
+      expect(left.some((a) => a.origin === 'model' && a.state === 'pending')).toBe(false);
+      expect(left.filter((a) => a.state !== 'rejected')).toEqual([{ ...kept.get(id)!, stale: size }]);
+      expect(store.history.forAnnotation(kept.get(id)!.id).at(-1)).toMatchObject({ action: 'updated', actor: 'system' });
+      // Its pre-label result is forgotten, so --only-new does it again.
+      expect(store.prelabel.pendingImageIds(model.id)).toContain(id);
+    }
+    expect(store.images.get(resized)).toMatchObject({ width: 100, height: 120 });
+    expect(store.stats.staleImages().map((s) => [s.path, s.annotations, s.madeFor, s.now])).toEqual([
+      ['resized.png', 1, { width: 50, height: 60 }, { width: 100, height: 120 }],
+      ['same-size.png', 1, { width: 40, height: 30 }, { width: 40, height: 30 }],
+    ]);
   });
 
   it('an unchanged rescan reads no file again', async () => {

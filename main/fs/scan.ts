@@ -1,5 +1,5 @@
 import type { ImageId } from '../../app/model/index.js';
-import type { ImageFileWrite, ProjectStore, ScanIndexEntry } from '../store/index.js';
+import type { ImageFile, ImageFileWrite, ProjectStore, ScanIndexEntry } from '../store/index.js';
 import { findImageFiles, type FoundFile } from './imageFiles.js';
 import { probeImage } from './probe.js';
 
@@ -24,15 +24,21 @@ export interface ScanSummary {
   /** Image files found in the folder. */
   readonly files: number;
   readonly added: number;
-  /** Files at a known path whose size or time changed. */
+  /**
+   * Files at a known path whose content changed (another hash; a file whose size or time changed but whose bytes
+   * did not, as after `touch`, is unchanged). Such an image goes back to 'new', loses its pending predictions, and
+   * its other annotations are kept but marked stale until a person reviews it again.
+   */
   readonly changed: number;
   /** Known images found under a new path (same content hash); their annotations follow them. */
   readonly moved: number;
   readonly unchanged: number;
   /** Known images no longer found; they stay, flagged missing, with their annotations. */
   readonly missing: number;
-  /** Files the decoder could not read, stored with status 'error'. */
+  /** Files the decoder could not read among those read by this scan, stored with status 'error'. */
   readonly errors: number;
+  /** Every image of the project in status 'error' after the scan (read now or earlier), with the reason, by path. */
+  readonly unreadable: { readonly path: string; readonly reason: string }[];
   readonly durationMs: number;
 }
 
@@ -73,19 +79,31 @@ export async function scanFolder(store: ProjectStore, options: ScanOptions = {})
 
   let done = files.length - toProbe.length;
   report({ phase: 'probing', done, total: files.length });
-  await forEachConcurrently(toProbe, concurrency, async (file) => {
-    const probed = await probeImage(file, { verify: options.verify ?? false });
+  // Files are read several at once but recorded in path order, so new images get their row ids (and an export its
+  // new COCO ids) in the same order whatever finishes first.
+  const probedInOrder: (ImageFile | undefined)[] = [];
+  let recorded = 0;
+  const record = (file: FoundFile, probed: ImageFile) => {
     if (probed.error !== null) counts.errors++;
     const atPath = known.get(file.path);
     const movedFrom = atPath || probed.hash === '' ? undefined : vanishedByHash.get(probed.hash)?.shift();
     const id = atPath?.id ?? movedFrom?.id;
     if (atPath) {
-      if (atPath.hash === probed.hash && atPath.size === probed.size && atPath.mtimeMs === probed.mtimeMs) counts.unchanged++;
+      // Decided by content: a touched file (new time, same bytes) is unchanged; its new time is recorded.
+      if (atPath.hash === probed.hash || probed.hash === '') counts.unchanged++;
       else counts.changed++;
     } else if (movedFrom) counts.moved++;
     else counts.added++;
     pending.push(id === undefined ? { file: probed } : { id, file: probed });
     if (pending.length >= batchSize) flush();
+  };
+  const indexOf = new Map(toProbe.map((file, i) => [file, i]));
+  await forEachConcurrently(toProbe, concurrency, async (file) => {
+    probedInOrder[indexOf.get(file)!] = await probeImage(file, { verify: options.verify ?? false });
+    while (recorded < toProbe.length && probedInOrder[recorded] !== undefined) {
+      record(toProbe[recorded]!, probedInOrder[recorded]!);
+      probedInOrder[recorded++] = undefined;
+    }
     report({ phase: 'probing', done: ++done, total: files.length });
   });
   flush();
@@ -101,6 +119,7 @@ export async function scanFolder(store: ProjectStore, options: ScanOptions = {})
     files: files.length,
     ...counts,
     missing: vanished.length,
+    unreadable: store.stats.unreadableImages().map(({ path, reason }) => ({ path, reason })),
     durationMs: performance.now() - started,
   };
 }

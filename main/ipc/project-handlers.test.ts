@@ -3,8 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encode } from '../../app/geometry/rle.js';
-import type { Reply } from '../../app/ipc/contract.js';
+import { invert } from '../../app/history/diff.js';
+import type { Reply, Res } from '../../app/ipc/contract.js';
 import { AnnotationId, type Annotation, type ImageRecord } from '../../app/model/index.js';
+import { writeImage } from '../fs/fixtures.js';
+import { scanFolder } from '../fs/index.js';
 import { openProject, type ProjectStore } from '../store/index.js';
 import { exportCoco } from './coco-export.js';
 import { createDispatcher } from './handlers.js';
@@ -20,12 +23,11 @@ async function call<T = unknown>(channel: string, request: unknown): Promise<T> 
   return reply.value;
 }
 
-const file = (p: string) => ({ path: p, width: 8, height: 6, orientation: 1, hash: p, size: 1, mtimeMs: 0, error: null });
-
 beforeAll(async () => {
   folder = await mkdtemp(path.join(tmpdir(), 'loupe-handlers-'));
+  for (const [i, name] of ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg'].entries()) await writeImage(folder, name, { width: 8, height: 6, seed: i });
   store = openProject(folder);
-  store.images.writeFiles(['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg'].map((p) => ({ file: file(p) })));
+  await scanFolder(store);
   dispatch = createDispatcher(createProjectHandlers({ current: () => store, open: async () => store, exportCoco }));
 });
 
@@ -75,15 +77,88 @@ describe('project handlers on a real store', () => {
     await expect(call('annotations.list', { imageId: 999 })).rejects.toThrow(/not-found: image 999 does not exist/);
   });
 
-  it('exports COCO to a chosen .json file or under .loupe/exports, and refuses other names', async () => {
+  it('marks an image reviewed, saying what it accepted and rejected, and undoes it in one apply', async () => {
+    const image = store.images.getByPath('b.jpg')!;
+    await call('images.setStatus', { id: image.id, status: 'new' });
+    const [cat] = store.categories.ensure(['cat']);
+    const model = store.models.register({ name: 'shapes', format: 'torchvision-maskrcnn', labels: ['bg', 'cat'], card: {}, path: '/m.onnx', sha256: 'review' });
+    const predictions = store.annotations.replaceModelPredictions(image.id, model.id, [0.9, 0.8, 0.3].map((score, i) => ({
+      categoryId: cat!.id, bbox: [i, 0, 1, 1] as const, mask: null, score,
+    }))).annotations;
+    const before = await call<{ annotations: Annotation[] }>('annotations.list', { imageId: image.id });
+
+    const result = await call<Res<'review.markReviewed'>>('review.markReviewed', { imageId: image.id, threshold: 0.5 });
+    expect(result).toMatchObject({ accepted: 2, rejected: 1, kept: 0, dropped: 0, previousStatus: 'new', image: { status: 'reviewed' } });
+    expect(result.changes.updated.map((u) => [u.before.id, u.after.state])).toEqual([
+      [predictions[0]!.id, 'accepted'], [predictions[1]!.id, 'accepted'], [predictions[2]!.id, 'rejected'],
+    ]);
+
+    const undo = invert(result.changes);
+    await call('annotations.apply', { imageId: image.id, changes: undo, status: result.previousStatus });
+    expect(await call('annotations.list', { imageId: image.id })).toEqual(before);
+    expect(await call('images.get', { id: image.id })).toMatchObject({ status: 'new' });
+
+    // Without a view (the plain status change) nothing counts as shown: every pending prediction is rejected.
+    await call('images.setStatus', { id: image.id, status: 'reviewed' });
+    const settled = await call<{ annotations: Annotation[] }>('annotations.list', { imageId: image.id });
+    expect(settled.annotations.map((a) => a.state)).toEqual(['rejected', 'rejected', 'rejected']);
+    // A reviewed image cannot be given a pending prediction back.
+    await expect(call('annotations.apply', {
+      imageId: image.id, changes: { added: [], updated: [{ before: settled.annotations[0], after: { ...settled.annotations[0], state: 'pending' } }], removed: [] },
+    })).rejects.toThrow(/a reviewed image cannot hold a pending prediction/);
+  });
+
+  it('refuses masks that do not decode or do not fit the image at the boundary, storing nothing', async () => {
+    const image = store.images.getByPath('c.jpg')!;
+    const [cat] = store.categories.ensure(['cat']);
+    const base = { imageId: image.id, categoryId: cat!.id, bbox: [0, 0, 1, 1], score: null, origin: 'human', modelId: null, state: 'accepted' };
+    const garbage = { ...base, id: 'garbage', mask: { size: [6, 8], counts: 'zzzz' } };
+    const tooBig = { ...base, id: 'too-big', mask: encode({ width: 9, height: 6, data: new Uint8Array(54) }) };
+    await expect(call('annotations.apply', { imageId: image.id, changes: { added: [garbage], updated: [], removed: [] } })).rejects.toThrow(
+      /annotation garbage: mask does not decode: RLE string has an invalid character "z"/,
+    );
+    await expect(call('annotations.apply', { imageId: image.id, changes: { added: [tooBig], updated: [], removed: [] } })).rejects.toThrow(
+      'annotation too-big: mask is 6 x 9 but its image is 6 x 8 (height x width)',
+    );
+    expect(await call('annotations.list', { imageId: image.id })).toEqual({ annotations: [] });
+    expect(store.history.forImage(image.id)).toEqual([]);
+  });
+
+  it('exports the reviewed truth to a chosen .json file or under .loupe/exports, and refuses other names', async () => {
     const out = path.join(folder, 'export.json');
-    const result = await call<{ path: string; images: number }>('export.coco', { path: out, reviewedOnly: true });
-    expect(result).toMatchObject({ path: out, images: 3 });
-    expect(JSON.parse(await readFile(out, 'utf8')).images).toHaveLength(3);
-    const fallback = await call<{ path: string; images: number }>('export.coco', {});
+    const reviewed = (await call<{ items: ImageRecord[] }>('images.list', { limit: 10, filter: { status: 'reviewed' } })).items;
+    const result = await call<Res<'export.coco'>>('export.coco', { path: out });
+    expect(result).toMatchObject({ path: out, images: reviewed.length, pending: 0, holes: 0, leftOut: [], staleLeftOut: [] });
+    expect(JSON.parse(await readFile(out, 'utf8')).images).toHaveLength(reviewed.length);
+    // The older request form still works: reviewedOnly false is every image.
+    const fallback = await call<Res<'export.coco'>>('export.coco', { reviewedOnly: false });
     expect(fallback.path.startsWith(path.join(folder, '.loupe', 'exports'))).toBe(true);
     expect(fallback.images).toBe(4);
     await expect(call('export.coco', { path: path.join(folder, 'x.txt') })).rejects.toThrow(/must end in \.json/);
+  });
+
+  it('shows a run another process holds, and refuses to start one beside it', async () => {
+    expect(await call('prelabel.active', {})).toEqual({ run: null });
+    const cli = openProject(folder);
+    const lock = cli.runLock.acquire();
+    try {
+      lock.update({ state: 'running', total: 4, done: 1 });
+      const { run } = await call<Res<'prelabel.active'>>('prelabel.active', {});
+      expect(run).toMatchObject({ pid: process.pid, state: 'running', total: 4, done: 1, failed: 0, ownedHere: false });
+      await expect(call('prelabel.start', {})).rejects.toThrow(
+        /^conflict: a pre-label run is already in progress \(pid \d+, started \d\d:\d\d\)$/,
+      );
+    } finally {
+      lock.release();
+      cli.close();
+    }
+    expect(await call('prelabel.active', {})).toEqual({ run: null });
+  });
+
+  it('names each model short and in full', async () => {
+    store.models.register({ name: 'loupe-shapes-zoo', format: 'onnx-zoo-maskrcnn', labels: ['bg'], card: {}, path: '/z.onnx', sha256: 'zoo' });
+    const { models } = await call<Res<'models.list'>>('models.list', {});
+    expect(models.map((m) => [m.name, m.shortName])).toEqual([['shapes', 'shapes'], ['loupe-shapes-zoo', 'zoo']]);
   });
 
   it('says pre-labelling is not wired rather than failing obscurely', async () => {

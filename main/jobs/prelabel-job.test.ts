@@ -158,17 +158,46 @@ describe('a pre-label job', () => {
     const personal = () => store.annotations.forImage(image).filter((a) => a.origin !== 'model' || a.state !== 'pending');
     const before = personal();
     expect(before.length).toBe(2 + accepted.length);
-    store.images.setStatus([image], 'reviewed');
 
     const second = await runJob();
 
     expect(second.summary.runId).not.toBe(first.summary.runId);
+    expect(second.summary).toMatchObject({ skippedReviewed: 0, replaced: 0 });
     expect(personal()).toEqual(before);
     const pending = store.annotations.forImage(image).filter((a) => a.origin === 'model' && a.state === 'pending');
     const oldIds = new Set(predictions.map((p) => p.id));
     expect(pending.every((a) => !oldIds.has(a.id))).toBe(true);
-    expect(store.images.get(image)!.status).toBe('reviewed');
+    expect(store.images.get(image)!.status).toBe('in-review');
     expect([...resultsByImage(second.job.model.id).values()]).toEqual([1, 1]);
+  });
+
+  it('leaves reviewed images unchanged row by row through re-runs with each shipped model, and keeps one pending set per image', async () => {
+    await writeScenes(4, 7);
+    store = openProject(folder);
+    await scanFolder(store);
+    await runJob({ cardPath: modelCards().maskrcnn });
+    const reviewed = ['img-00.png', 'img-02.png'].map(imageId);
+    for (const id of reviewed) store.review.markReviewed(id, { threshold: 0.5 });
+    const rows = () => ({
+      images: store.db.prepare(`SELECT * FROM images WHERE id IN (${reviewed.join(', ')}) ORDER BY id`).all(),
+      annotations: store.db.prepare(`SELECT * FROM annotations WHERE image_id IN (${reviewed.join(', ')}) ORDER BY rowid`).all(),
+      history: store.db.prepare(`SELECT count(*) AS n FROM annotation_history WHERE image_id IN (${reviewed.join(', ')})`).get(),
+    });
+    const before = rows();
+    expect(before.annotations.length).toBeGreaterThan(0);
+
+    const pendingSets = () => ['img-01.png', 'img-03.png'].map((file) => {
+      const models = store.annotations.forImage(imageId(file)).filter((a) => a.origin === 'model' && a.state === 'pending').map((a) => a.modelId);
+      return new Set(models);
+    });
+    for (const card of [modelCards().zoo, modelCards().boxes, modelCards().maskrcnn]) {
+      const previous = store.annotations.forImage(imageId('img-01.png')).length + store.annotations.forImage(imageId('img-03.png')).length;
+      const { summary, job } = await runJob({ cardPath: card });
+      expect(summary).toMatchObject({ state: 'done', total: 2, done: 2, skippedReviewed: 2, replaced: previous });
+      expect(rows()).toEqual(before);
+      // Each image not reviewed holds only the last model's pending predictions.
+      for (const models of pendingSets()) expect([...models].every((m) => m === job.model.id)).toBe(true);
+    }
   });
 
   it('replaces a worker that is killed mid-job and tries the images it held again: one result per image', async () => {

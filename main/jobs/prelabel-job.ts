@@ -10,7 +10,7 @@ import type { ImagePrediction } from '../inference/pipeline.js';
 import { InferencePool, type PoolLayout } from '../inference/pool.js';
 import type { LoadSettings, ModelInfo } from '../inference/protocol.js';
 import type { ProviderChoice, ProviderReport } from '../inference/providers.js';
-import type { ImageOutcome, Prediction, ProjectStore, StoredModel } from '../store/index.js';
+import { HEARTBEAT_MS, type ImageOutcome, type Prediction, type ProjectStore, type RunLock, type StoredModel } from '../store/index.js';
 
 export type JobScope = 'all' | 'pending';
 
@@ -38,6 +38,11 @@ export interface PrelabelJobOptions {
   batchMs?: number;
   /** Hosts each worker elsewhere (an Electron utilityProcess, a worker thread); a child process by default. */
   workerPort?: () => WorkerPort;
+  /**
+   * The project's run lock, taken by the caller before its own preparation (the CLI scans an unscanned folder under
+   * it). Without one the job takes it, throwing RunLockedError when another run is live. The job releases it.
+   */
+  lock?: RunLock;
 }
 
 export type JobState = 'running' | 'paused' | 'cancelled' | 'done' | 'failed';
@@ -60,6 +65,10 @@ export interface JobSummary {
   total: number;
   done: number;
   failed: number;
+  /** Images left alone because a person marked them reviewed (before or during the run). */
+  skippedReviewed: number;
+  /** Pending predictions of other models replaced (an image holds one model's pending set). */
+  replaced: number;
   instancesByClass: Record<string, number>;
   failures: { imageId: ImageId; path: string; kind: ImageFailureKind; message: string }[];
   wallSeconds: number;
@@ -90,10 +99,15 @@ function eligibleImages(store: ProjectStore): ImageRecord[] {
   let after: string | null = null;
   do {
     const page = store.images.list({ after, limit: PAGE });
-    for (const image of page.items) if (!image.missing && image.status !== 'error') images.push(image);
+    for (const image of page.items) if (!image.missing && image.status !== 'error' && image.status !== 'reviewed') images.push(image);
     after = page.next;
   } while (after !== null);
   return images;
+}
+
+function reviewedCount(store: ProjectStore, imageIds: readonly ImageId[] | undefined): number {
+  if (imageIds === undefined) return store.images.countByStatus().reviewed;
+  return imageIds.filter((id) => store.images.get(id)?.status === 'reviewed').length;
 }
 
 export class PrelabelJob {
@@ -104,6 +118,9 @@ export class PrelabelJob {
   private failedCount = 0;
   private readonly instancesByClass: Record<string, number> = {};
   private readonly failures: JobSummary['failures'] = [];
+  private skippedReviewed: number;
+  private replaced = 0;
+  private heartbeat: ReturnType<typeof setInterval> | null = null;
   private pending: ImageOutcome[] = [];
   private lastFlush = performance.now();
   private activeMs = 0;
@@ -119,7 +136,11 @@ export class PrelabelJob {
     readonly resumed: boolean,
     private readonly queue: ImageRecord[],
     private readonly categoryOf: Map<number, CategoryId>,
-  ) {}
+    private readonly lock: RunLock,
+    skippedReviewed: number,
+  ) {
+    this.skippedReviewed = skippedReviewed;
+  }
 
   /**
    * Loads the model in a worker, registers it and its classes in the project, and works out what is left to do
@@ -127,21 +148,24 @@ export class PrelabelJob {
    */
   static async create(options: PrelabelJobOptions): Promise<PrelabelJob> {
     const { store } = options;
-    const settings: LoadSettings = {
-      cardPath: options.cardPath,
-      provider: options.provider ?? 'auto',
-      ...(options.threshold !== undefined ? { scoreThreshold: options.threshold } : {}),
-      ...(options.intraOpThreads ? { intraOpThreads: options.intraOpThreads } : {}),
-      ...(options.interOpThreads ? { interOpThreads: options.interOpThreads } : {}),
-      ...(options.maxInputPixels ? { maxInputPixels: options.maxInputPixels } : {}),
-    };
-    const pool = await InferencePool.start(settings, {
-      ...(options.workers !== undefined ? { workers: options.workers } : {}),
-      ...(options.workerPort ? { workerPort: options.workerPort } : {}),
-    });
+    const lock = options.lock ?? store.runLock.acquire();
+    let pool: InferencePool | null = null;
     try {
+      const settings: LoadSettings = {
+        cardPath: options.cardPath,
+        provider: options.provider ?? 'auto',
+        ...(options.threshold !== undefined ? { scoreThreshold: options.threshold } : {}),
+        ...(options.intraOpThreads ? { intraOpThreads: options.intraOpThreads } : {}),
+        ...(options.interOpThreads ? { interOpThreads: options.interOpThreads } : {}),
+        ...(options.maxInputPixels ? { maxInputPixels: options.maxInputPixels } : {}),
+      };
+      pool = await InferencePool.start(settings, {
+        ...(options.workers !== undefined ? { workers: options.workers } : {}),
+        ...(options.workerPort ? { workerPort: options.workerPort } : {}),
+      });
       const info = pool.model;
       const sha256 = info.card.sha256 ?? (await sha256Of(info.onnxPath));
+      const started = pool;
       return store.transaction(() => {
         const model = store.models.register({
           name: info.card.name,
@@ -154,10 +178,12 @@ export class PrelabelJob {
         const categories = store.categories.ensure(info.card.labels.slice(1));
         const categoryOf = new Map(categories.map((category, i) => [i + 1, category.id] as const));
         const { runId, resumed, queue } = PrelabelJob.plan(options, model, info);
-        return new PrelabelJob(options, pool, model, runId, resumed, queue, categoryOf);
+        lock.update({ runId, modelId: model.id, state: 'running', total: queue.length, done: 0, failed: 0 });
+        return new PrelabelJob(options, started, model, runId, resumed, queue, categoryOf, lock, reviewedCount(store, options.imageIds));
       });
     } catch (error) {
-      await pool.dispose();
+      await pool?.dispose();
+      lock.release();
       throw error;
     }
   }
@@ -170,14 +196,15 @@ export class PrelabelJob {
   private static plan(options: PrelabelJobOptions, model: StoredModel, info: ModelInfo) {
     const { store } = options;
     const scope = options.scope ?? 'all';
-    const params = { scope, threshold: info.thresholds.score, images: options.imageIds?.length ?? null };
-    const runs = store.prelabel.list().filter((run) => run.modelId === model.id);
-    const last = runs.at(-1);
+    const params = { scope, threshold: info.thresholds.score, images: options.imageIds?.length ?? null, cardPath: path.resolve(options.cardPath) };
+    const all = store.prelabel.list();
+    const last = all.filter((run) => run.modelId === model.id).at(-1);
     const resume =
       last && last.status !== 'completed' && last.params.scope === params.scope && last.params.threshold === params.threshold
         ? last
         : undefined;
-    for (const run of runs) {
+    // This job holds the run lock, so a run still marked running was cut short (a crash, a kill).
+    for (const run of all) {
       if (run.status === 'running' && run !== resume) store.prelabel.finish(run.id, 'failed', 'interrupted');
     }
 
@@ -226,6 +253,7 @@ export class PrelabelJob {
     if (this.state !== 'running') return;
     this.state = 'paused';
     this.activeMs += performance.now() - this.activeSince;
+    this.lock.update({ state: 'paused' });
     this.emitProgress();
   }
 
@@ -233,6 +261,7 @@ export class PrelabelJob {
     if (this.state !== 'paused') return;
     this.state = 'running';
     this.activeSince = performance.now();
+    this.lock.update({ state: 'running' });
     this.resumeSignal?.();
     this.emitProgress();
   }
@@ -276,6 +305,8 @@ export class PrelabelJob {
     const inFlightLimit = Math.max(1, this.options.inFlight ?? 2 * this.pool.layout.workers + 1);
     const inFlight = new Set<Promise<void>>();
     let error: Error | null = null;
+    this.heartbeat = setInterval(() => this.lock.heartbeat(), HEARTBEAT_MS);
+    this.heartbeat.unref();
     this.emitProgress();
     try {
       let next = 0;
@@ -312,7 +343,12 @@ export class PrelabelJob {
     if (this.state === 'running' || this.state === 'paused') this.activeMs += performance.now() - this.activeSince;
     const state = error ? 'failed' : this.state === 'cancelled' ? 'cancelled' : 'done';
     this.state = state;
-    this.options.store.prelabel.finish(this.runId, state === 'done' ? 'completed' : state, error?.message ?? null);
+    try {
+      this.options.store.prelabel.finish(this.runId, state === 'done' ? 'completed' : state, error?.message ?? null);
+    } finally {
+      clearInterval(this.heartbeat);
+      this.lock.release();
+    }
     const wallSeconds = (performance.now() - started) / 1000;
     const processed = this.doneCount + this.failedCount;
     const summary: JobSummary = {
@@ -321,6 +357,8 @@ export class PrelabelJob {
       total: this.total,
       done: this.doneCount,
       failed: this.failedCount,
+      skippedReviewed: this.skippedReviewed,
+      replaced: this.replaced,
       instancesByClass: { ...this.instancesByClass },
       failures: [...this.failures],
       wallSeconds,
@@ -393,8 +431,34 @@ export class PrelabelJob {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    this.options.store.prelabel.recordOutcomes(this.runId, this.model.id, batch);
+    const { store } = this.options;
+    const recorded = store.transaction(() => {
+      const result = store.prelabel.recordOutcomes(this.runId, this.model.id, batch);
+      this.lock.update({ done: this.doneCount, failed: this.failedCount });
+      return result;
+    });
+    this.replaced += recorded.replaced;
+    // Marked reviewed while its model ran: nothing was written, and it is not counted as pre-labeled.
+    for (const imageId of recorded.skippedReviewed) {
+      this.skippedReviewed++;
+      const outcome = batch.find((candidate) => candidate.imageId === imageId)!;
+      if ('predictions' in outcome) {
+        this.doneCount--;
+        for (const prediction of outcome.predictions) {
+          const label = this.labelOf(prediction.categoryId);
+          if (label !== undefined) this.instancesByClass[label]! -= 1;
+        }
+      } else {
+        this.failedCount--;
+        this.failures.splice(this.failures.findIndex((failure) => failure.imageId === imageId), 1);
+      }
+    }
     this.emit({ type: 'batch-written', imageIds: batch.map((outcome) => outcome.imageId) });
+  }
+
+  private labelOf(categoryId: CategoryId): string | undefined {
+    for (const [index, id] of this.categoryOf) if (id === categoryId) return this.model.labels[index];
+    return undefined;
   }
 
   private emitProgress(): void {

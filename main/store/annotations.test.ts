@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { encode } from '../../app/geometry/rle.js';
 import { AnnotationId, CategoryId, type Annotation, type ImageId, type ModelId } from '../../app/model/index.js';
 import type { Prediction } from './annotations.js';
 import { hasFullScan, queryPlan } from './queryPlan.js';
@@ -25,7 +26,7 @@ afterEach(() => project.dispose());
 const prediction = (bbox: [number, number, number, number], score = 0.9): Prediction => ({
   categoryId: circle,
   bbox,
-  mask: { size: [48, 64], counts: 'PPYo1' },
+  mask: encode({ width: 64, height: 48, data: new Uint8Array(64 * 48).fill(1, 0, 64 * 10) }),
   score,
 });
 
@@ -64,7 +65,7 @@ describe('annotations.applyChanges', () => {
 
   it('a person editing a prediction makes it model-edited and history keeps what the model said', () => {
     const { annotations, history } = project.store;
-    const [p] = annotations.replaceModelPredictions(imageId, modelId, [prediction([0, 0, 10, 10])]);
+    const [p] = annotations.replaceModelPredictions(imageId, modelId, [prediction([0, 0, 10, 10])]).annotations;
     const edited = { ...p!, categoryId: star, bbox: [1, 1, 9, 9] as const };
     const { updated } = annotations.applyChanges(imageId, { updated: [edited] });
     expect(updated[0]).toMatchObject({ origin: 'model-edited', modelId, categoryId: star });
@@ -77,7 +78,7 @@ describe('annotations.applyChanges', () => {
 
   it('accepting or rejecting unchanged keeps the origin and is logged as such', () => {
     const { annotations, history } = project.store;
-    const [p, q] = annotations.replaceModelPredictions(imageId, modelId, [prediction([0, 0, 1, 1]), prediction([2, 2, 1, 1])]);
+    const [p, q] = annotations.replaceModelPredictions(imageId, modelId, [prediction([0, 0, 1, 1]), prediction([2, 2, 1, 1])]).annotations;
     annotations.applyChanges(imageId, { updated: [{ ...p!, state: 'accepted' }, { ...q!, state: 'rejected' }] });
     expect(annotations.get(p!.id)).toMatchObject({ origin: 'model', state: 'accepted' });
     expect(history.forImage(imageId).slice(-2).map((h) => h.action)).toEqual(['accepted', 'rejected']);
@@ -99,10 +100,27 @@ describe('annotations.applyChanges', () => {
 
   it('refuses a person turning a prediction into a human annotation or touching another image', () => {
     const { annotations, images } = project.store;
-    const [p] = annotations.replaceModelPredictions(imageId, modelId, [prediction([0, 0, 1, 1])]);
+    const [p] = annotations.replaceModelPredictions(imageId, modelId, [prediction([0, 0, 1, 1])]).annotations;
     expect(() => annotations.applyChanges(imageId, { updated: [{ ...p!, origin: 'human' }] })).toThrow(/origin cannot change/);
     const [other] = images.writeFiles([{ file: imageFile('b.jpg') }]);
     expect(() => annotations.applyChanges(other!, { removed: [p!.id] })).toThrow(`belongs to image ${imageId}`);
+  });
+
+  it('refuses a mask that does not decode or is not the image\'s size, storing nothing', () => {
+    const { annotations, history } = project.store;
+    const good = { ...humanBox(imageId, circle), mask: prediction([0, 0, 1, 1]).mask };
+    const garbage = { ...humanBox(imageId, circle), mask: { size: [48, 64] as const, counts: 'PPYo1' } };
+    const wrongSize = { ...humanBox(imageId, circle), mask: encode({ width: 32, height: 48, data: new Uint8Array(32 * 48) }) };
+    expect(() => annotations.applyChanges(imageId, { added: [good, garbage] })).toThrow(
+      `annotation ${garbage.id}: mask does not decode: RLE counts sum to 2073600, expected 3072 (height 48 x width 64)`,
+    );
+    expect(() => annotations.applyChanges(imageId, { added: [wrongSize] })).toThrow(
+      `annotation ${wrongSize.id}: mask is 48 x 32 but its image is 48 x 64 (height x width)`,
+    );
+    // A stale annotation (made before the file changed) may carry the size it was made for: undoing its removal.
+    annotations.applyChanges(imageId, { added: [{ ...wrongSize, stale: { width: 32, height: 48 } }] });
+    expect(annotations.forImage(imageId).map((a) => a.id)).toEqual([wrongSize.id]);
+    expect(history.forImage(imageId)).toHaveLength(1);
   });
 
   it('saves 200 annotations in one transaction: a bad last one leaves none written', () => {
@@ -117,13 +135,12 @@ describe('annotations.applyChanges', () => {
 });
 
 describe('annotations.replaceModelPredictions', () => {
-  it('replaces only the pending, unedited predictions of that model', () => {
+  it('replaces every pending, unedited prediction on the image, of this model or another: one pending set per image', () => {
     const { annotations, models } = project.store;
     const other = models.register({ name: 'other', format: 'torchvision-maskrcnn', labels: [], card: {}, path: '/o.onnx', sha256: 'def' }).id;
     const [keepAccepted, keepEdited, replaced, keepRejected] = annotations.replaceModelPredictions(imageId, modelId, [
       prediction([0, 0, 1, 1]), prediction([1, 1, 1, 1]), prediction([2, 2, 1, 1]), prediction([3, 3, 1, 1]),
-    ]);
-    const [otherModel] = annotations.replaceModelPredictions(imageId, other, [prediction([4, 4, 1, 1])]);
+    ]).annotations;
     const human = humanBox(imageId, star);
     annotations.applyChanges(imageId, {
       added: [human],
@@ -133,11 +150,16 @@ describe('annotations.replaceModelPredictions', () => {
         { ...keepRejected!, state: 'rejected' },
       ],
     });
+    expect(annotations.get(keepEdited!.id)).toMatchObject({ origin: 'model-edited', state: 'accepted' });
 
+    const byOther = annotations.replaceModelPredictions(imageId, other, [prediction([4, 4, 1, 1])]);
+    expect(byOther.replaced).toBe(1);
     const fresh = annotations.replaceModelPredictions(imageId, modelId, [prediction([9, 9, 1, 1], 0.5)]);
+    expect(fresh.replaced).toBe(1);
     const ids = new Set(annotations.forImage(imageId).map((a) => a.id));
-    expect(ids).toEqual(new Set([keepAccepted!.id, keepEdited!.id, keepRejected!.id, otherModel!.id, human.id, fresh[0]!.id]));
+    expect(ids).toEqual(new Set([keepAccepted!.id, keepEdited!.id, keepRejected!.id, human.id, fresh.annotations[0]!.id]));
     expect(ids.has(replaced!.id)).toBe(false);
+    expect(ids.has(byOther.annotations[0]!.id)).toBe(false);
     expect(project.store.history.forAnnotation(replaced!.id).map((h) => [h.action, h.actor])).toEqual([
       ['created', 'model'], ['deleted', 'model'],
     ]);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
+import { RleError, toCounts } from '../../app/geometry/rle.js';
 import {
   AnnotationId,
   CategoryId,
@@ -9,9 +10,11 @@ import {
   REVIEW_STATES,
   type Annotation,
   type Bbox,
+  type ImageStatus,
   type Origin,
   type ReviewState,
   type Rle,
+  type StaleSize,
 } from '../../app/model/index.js';
 import type { ChangeActor, HistoryAction, HistoryRepository } from './history.js';
 
@@ -27,6 +30,13 @@ export interface AppliedChanges {
   readonly added: Annotation[];
   readonly updated: Annotation[];
   readonly removed: AnnotationId[];
+}
+
+/** What writing one image's predictions did. */
+export interface PredictionsWritten {
+  readonly annotations: Annotation[];
+  /** Pending predictions of other models on the image, replaced: an image holds one model's pending set. */
+  readonly replaced: number;
 }
 
 /** One detection from a model, before it is an annotation. */
@@ -54,10 +64,12 @@ interface AnnotationRow {
   model_id: number | null;
   state: ReviewState;
   crowd: 0 | 1;
+  stale_width: number | null;
+  stale_height: number | null;
 }
 
 const columns =
-  'id, image_id, category_id, x, y, w, h, mask_counts, mask_height, mask_width, score, origin, model_id, state, crowd';
+  'id, image_id, category_id, x, y, w, h, mask_counts, mask_height, mask_width, score, origin, model_id, state, crowd, stale_width, stale_height';
 
 export function toAnnotation(row: AnnotationRow): Annotation {
   return {
@@ -74,6 +86,7 @@ export function toAnnotation(row: AnnotationRow): Annotation {
     modelId: row.model_id === null ? null : ModelId(row.model_id),
     state: row.state,
     ...(row.crowd === 1 ? { crowd: true } : {}),
+    ...(row.stale_width !== null && row.stale_height !== null ? { stale: { width: row.stale_width, height: row.stale_height } } : {}),
   };
 }
 
@@ -94,6 +107,8 @@ function toParams(a: Annotation) {
     modelId: a.modelId,
     state: a.state,
     crowd: a.crowd ? 1 : 0,
+    staleWidth: a.stale?.width ?? null,
+    staleHeight: a.stale?.height ?? null,
   };
 }
 
@@ -112,9 +127,33 @@ export function validateAnnotation(a: Annotation): void {
   }
   if (a.score !== null && !(a.score >= 0 && a.score <= 1)) fail(`score must be between 0 and 1, got ${a.score}`);
   if (a.crowd !== undefined && typeof a.crowd !== 'boolean') fail(`crowd must be true or false, got ${JSON.stringify(a.crowd)}`);
+  if (a.stale !== undefined && !(Number.isInteger(a.stale.width) && Number.isInteger(a.stale.height) && a.stale.width > 0 && a.stale.height > 0)) {
+    fail(`stale must be the positive width and height it was made for, got ${JSON.stringify(a.stale)}`);
+  }
   if (!ORIGINS.includes(a.origin)) fail(`unknown origin '${a.origin}'`);
   if (!REVIEW_STATES.includes(a.state)) fail(`unknown state '${a.state}'`);
   if (a.origin !== 'human' && a.modelId === null) fail(`origin '${a.origin}' needs the model id`);
+}
+
+/**
+ * Throws unless the annotation's mask decodes (its runs fill its size exactly) and is the size of its image
+ * (height x width as displayed); a stale annotation's mask may instead be the size it was made for.
+ */
+export function checkMaskFits(a: Annotation, image: { readonly width: number; readonly height: number }): void {
+  if (!a.mask) return;
+  try {
+    toCounts(a.mask);
+  } catch (error) {
+    if (error instanceof RleError) throw new Error(`annotation ${a.id}: mask does not decode: ${error.message}`);
+    throw error;
+  }
+  const [h, w] = a.mask.size;
+  const madeFor = a.stale ?? image;
+  if (h !== madeFor.height || w !== madeFor.width) {
+    throw new Error(
+      `annotation ${a.id}: mask is ${h} x ${w} but ${a.stale ? 'it was made for' : 'its image is'} ${madeFor.height} x ${madeFor.width} (height x width)`,
+    );
+  }
 }
 
 const sameContent = (a: Annotation, b: Annotation) =>
@@ -149,14 +188,27 @@ function resolveOrigin(before: Annotation, after: Annotation, actor: ChangeActor
   return after.origin;
 }
 
+/** Options of one edit: the image's status set in the same transaction (an undo of 'mark reviewed' restores it). */
+export interface ApplyOptions {
+  readonly status?: ImageStatus;
+}
+
+interface ImageSize {
+  readonly width: number;
+  readonly height: number;
+  readonly status: ImageStatus;
+}
+
 export class AnnotationRepository {
   private readonly byId: Statement<[string], AnnotationRow>;
   private readonly byImage: Statement<[number], AnnotationRow>;
   private readonly insert: Statement;
   private readonly update: Statement;
   private readonly remove: Statement<[string]>;
+  private readonly pendingOf: Statement<[number], AnnotationRow>;
   private readonly touchImage: Statement<[number]>;
-  private readonly imageExists: Statement<[number]>;
+  private readonly imageSize: Statement<[number], ImageSize>;
+  private readonly setImageStatus: Statement<[ImageStatus, number]>;
 
   constructor(
     private readonly db: Database,
@@ -166,20 +218,25 @@ export class AnnotationRepository {
     this.byImage = db.prepare(`SELECT ${columns} FROM annotations WHERE image_id = ? ORDER BY rowid`);
     this.insert = db.prepare(`
       INSERT INTO annotations (id, image_id, category_id, x, y, w, h, mask_counts, mask_height, mask_width,
-        score, origin, model_id, state, crowd)
+        score, origin, model_id, state, crowd, stale_width, stale_height)
       VALUES (@id, @imageId, @categoryId, @x, @y, @w, @h, @maskCounts, @maskHeight, @maskWidth,
-        @score, @origin, @modelId, @state, @crowd)`);
+        @score, @origin, @modelId, @state, @crowd, @staleWidth, @staleHeight)`);
     this.update = db.prepare(`
       UPDATE annotations SET category_id = @categoryId, x = @x, y = @y, w = @w, h = @h,
         mask_counts = @maskCounts, mask_height = @maskHeight, mask_width = @maskWidth, score = @score,
-        origin = @origin, state = @state, crowd = @crowd, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+        origin = @origin, state = @state, crowd = @crowd, stale_width = @staleWidth, stale_height = @staleHeight,
+        updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
       WHERE id = @id`);
     this.remove = db.prepare(`DELETE FROM annotations WHERE id = ?`);
+    this.pendingOf = db.prepare(`
+      SELECT ${columns} FROM annotations WHERE image_id = ? AND origin = 'model' AND state = 'pending' ORDER BY rowid`);
     // A person's first edit moves an image into review; 'reviewed' is only ever set on purpose.
     this.touchImage = db.prepare(`
       UPDATE images SET status = 'in-review', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
       WHERE id = ? AND status IN ('new', 'predicted')`);
-    this.imageExists = db.prepare(`SELECT 1 FROM images WHERE id = ?`);
+    this.imageSize = db.prepare(`SELECT width, height, status FROM images WHERE id = ?`);
+    this.setImageStatus = db.prepare(`
+      UPDATE images SET status = ?, error = NULL, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`);
   }
 
   get(id: AnnotationId): Annotation | undefined {
@@ -193,12 +250,16 @@ export class AnnotationRepository {
   }
 
   /**
-   * Saves one edit of one image, rows and history, in one transaction: all of it or none of it.
-   * A person's update to a model prediction stores it as 'model-edited'.
+   * Saves one edit of one image, rows and history, in one transaction: all of it or none of it. Every mask must
+   * decode and be the image's size. A person's update to a model prediction stores it as 'model-edited' and, as an
+   * edit is a decision, accepted. `status` sets the image's status in the same transaction: before the changes,
+   * or after them when it is 'reviewed' (a reviewed image never holds a pending prediction or a stale annotation).
    */
-  applyChanges(imageId: ImageId, changes: AnnotationChanges, actor: ChangeActor = 'human'): AppliedChanges {
+  applyChanges(imageId: ImageId, changes: AnnotationChanges, actor: ChangeActor = 'human', options: ApplyOptions = {}): AppliedChanges {
     return this.db.transaction((): AppliedChanges => {
-      this.requireImage(imageId);
+      const image = this.requireImage(imageId);
+      const { status } = options;
+      if (status !== undefined && status !== 'reviewed') this.setImageStatus.run(status, imageId);
       const result: AppliedChanges = { added: [], updated: [], removed: [] };
       for (const entry of changes.removed ?? []) {
         const id = typeof entry === 'string' ? entry : entry.id;
@@ -209,13 +270,16 @@ export class AnnotationRepository {
       }
       for (const incoming of changes.updated ?? []) {
         const before = this.requireOwn(imageId, incoming.id);
+        const origin = resolveOrigin(before, incoming, actor);
         const after: Annotation = {
           ...incoming,
           imageId,
           modelId: before.modelId,
-          origin: resolveOrigin(before, incoming, actor),
+          origin,
+          state: origin === 'model-edited' && incoming.state === 'pending' && !sameContent(before, incoming) ? 'accepted' : incoming.state,
         };
         validateAnnotation(after);
+        checkMaskFits(after, image);
         this.update.run(toParams(after));
         this.history.record(updateAction(before, after), before, after, actor);
         result.updated.push(after);
@@ -224,10 +288,11 @@ export class AnnotationRepository {
         if (incoming.imageId !== imageId) {
           throw new Error(`annotation ${incoming.id} belongs to image ${incoming.imageId}, not ${imageId}`);
         }
-        this.insertOne(incoming, actor);
+        this.insertOne(incoming, actor, image);
         result.added.push(incoming);
       }
-      if (actor === 'human' && result.added.length + result.updated.length + result.removed.length > 0) {
+      if (status === 'reviewed') this.setImageStatus.run(status, imageId);
+      else if (status === undefined && actor === 'human' && result.added.length + result.updated.length + result.removed.length > 0) {
         this.touchImage.run(imageId);
       }
       return result;
@@ -235,23 +300,22 @@ export class AnnotationRepository {
   }
 
   /**
-   * Replaces one model's predictions for one image: deletes only that model's pending, unedited
-   * predictions (never a person's, an edited, an accepted or a rejected one) and inserts the new ones.
+   * Writes a model's predictions for one image. An image holds one pending set: every pending, unedited prediction
+   * on it (of this model or another) is replaced; a person's, an edited, an accepted or a rejected one never is.
+   * A reviewed image is refused (callers skip it).
    */
-  replaceModelPredictions(imageId: ImageId, modelId: ModelId, predictions: readonly Prediction[]): Annotation[] {
-    return this.db.transaction(() => {
-      this.requireImage(imageId);
-      const stale = this.db
-        .prepare(
-          `SELECT ${columns} FROM annotations
-           WHERE image_id = ? AND model_id = ? AND origin = 'model' AND state = 'pending'`,
-        )
-        .all(imageId, modelId) as AnnotationRow[];
-      for (const row of stale) {
-        this.remove.run(row.id);
-        this.history.record('deleted', toAnnotation(row), null, 'model');
+  replaceModelPredictions(imageId: ImageId, modelId: ModelId, predictions: readonly Prediction[]): PredictionsWritten {
+    return this.db.transaction((): PredictionsWritten => {
+      const image = this.requireImage(imageId);
+      if (image.status === 'reviewed') throw new Error(`image ${imageId} is reviewed: pre-labeling leaves it alone`);
+      const previous = this.pendingOf
+        .all(imageId)
+        .map(toAnnotation);
+      for (const annotation of previous) {
+        this.remove.run(annotation.id);
+        this.history.record('deleted', annotation, null, 'model');
       }
-      return predictions.map((p) => {
+      const annotations = predictions.map((p) => {
         const annotation: Annotation = {
           id: p.id ?? AnnotationId(randomUUID()),
           imageId,
@@ -263,14 +327,50 @@ export class AnnotationRepository {
           modelId,
           state: 'pending',
         };
-        this.insertOne(annotation, 'model');
+        this.insertOne(annotation, 'model', image, false);
         return annotation;
       });
+      return { annotations, replaced: previous.filter((a) => a.modelId !== modelId).length };
     })();
   }
 
-  private insertOne(annotation: Annotation, actor: ChangeActor): void {
+  /**
+   * The image's file now holds other content (a rescan found another hash): its pending predictions are dropped and
+   * every other annotation is kept but marked stale with the size it was made for (`madeFor`, unless already stale),
+   * each with a history entry by 'system'. Call after the image has left 'reviewed'.
+   */
+  forgetChangedContent(imageId: ImageId, madeFor: StaleSize): { dropped: number; staled: number } {
+    return this.db.transaction(() => {
+      let dropped = 0;
+      let staled = 0;
+      for (const before of this.forImage(imageId)) {
+        if (before.origin === 'model' && before.state === 'pending') {
+          this.remove.run(before.id);
+          this.history.record('deleted', before, null, 'system');
+          dropped++;
+        } else if (before.stale === undefined) {
+          const after: Annotation = { ...before, stale: { width: madeFor.width, height: madeFor.height } };
+          this.update.run(toParams(after));
+          this.history.record('updated', before, after, 'system');
+          staled++;
+        }
+      }
+      return { dropped, staled };
+    })();
+  }
+
+  /** Pending predictions of the image (what a rescan drops when its file changed). */
+  pendingPredictions(imageId: ImageId): Annotation[] {
+    return this.pendingOf.all(imageId).map(toAnnotation);
+  }
+
+  private insertOne(annotation: Annotation, actor: ChangeActor, image: ImageSize, decode = true): void {
     validateAnnotation(annotation);
+    // A model's own output is trusted to decode; its size is still checked.
+    if (decode) checkMaskFits(annotation, image);
+    else if (annotation.mask && (annotation.mask.size[0] !== image.height || annotation.mask.size[1] !== image.width)) {
+      throw new Error(`annotation ${annotation.id}: mask is ${annotation.mask.size.join(' x ')} but its image is ${image.height} x ${image.width}`);
+    }
     try {
       this.insert.run(toParams(annotation));
     } catch (error) {
@@ -279,8 +379,10 @@ export class AnnotationRepository {
     this.history.record('created', null, annotation, actor);
   }
 
-  private requireImage(imageId: ImageId): void {
-    if (!this.imageExists.get(imageId)) throw new Error(`image ${imageId} does not exist`);
+  private requireImage(imageId: ImageId): ImageSize {
+    const image = this.imageSize.get(imageId);
+    if (!image) throw new Error(`image ${imageId} does not exist`);
+    return image;
   }
 
   private requireOwn(imageId: ImageId, id: AnnotationId): Annotation {
@@ -295,5 +397,6 @@ function describeConstraint(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   if (message.includes('UNIQUE constraint failed: annotations.id')) return 'an annotation with this id already exists';
   if (message.includes('FOREIGN KEY')) return 'its category or model does not exist';
+  if (message.includes('a reviewed image cannot hold')) return `its image is reviewed: ${message}`;
   return message;
 }

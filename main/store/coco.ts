@@ -1,47 +1,171 @@
-// COCO between the project store and the pure format module: which images and annotations an export holds,
-// and an import checked whole before one transaction writes it.
+// COCO between the project store and the pure format module: which images and annotations an export holds (the
+// reviewed truth, image by image, so one bad image is left out and named rather than failing the export), the COCO
+// identity kept from an import, and an import checked whole before one transaction writes it.
 import { randomUUID } from 'node:crypto';
 import {
-  buildCocoDataset,
+  buildCoco,
   CocoError,
   segmentationToRle,
   type CocoDataset,
+  type CocoExtra,
   type CocoInfo,
+  type CocoLicense,
+  type CocoProblem,
 } from '../../app/formats/coco.js';
-import { AnnotationId, type Annotation, type CategoryId, type ImageId, type ImageRecord } from '../../app/model/index.js';
+import {
+  AnnotationId,
+  CategoryId,
+  ImageId,
+  type Annotation,
+  type ImageRecord,
+} from '../../app/model/index.js';
+import { isPendingPrediction, isTruth } from '../../app/review/index.js';
+import { checkMaskFits } from './annotations.js';
 import type { ProjectStore } from './project.js';
 
+export const COCO_INFO_KEY = 'coco.info';
+export const COCO_LICENSES_KEY = 'coco.licenses';
+
 export interface CocoExportOptions {
-  /** Every image that can be exported, not only the reviewed ones. */
-  readonly all?: boolean;
-  /** Masks as polygons instead of RLE. */
+  /** 'reviewed' (default): reviewed images only; 'all': every image. */
+  readonly scope?: 'reviewed' | 'all';
+  /** Masks as polygons instead of RLE (a mask with holes stays RLE unless polygonsStrict). */
   readonly polygons?: boolean;
+  readonly polygonsStrict?: boolean;
   /** Keep the model's score on each prediction. */
   readonly scores?: boolean;
-  readonly info?: CocoInfo;
+  /** Write pending predictions too; by default only what a person made, edited or accepted. */
+  readonly includePending?: boolean;
+}
+
+/** An image an export left out, and why. */
+export interface LeftOut {
+  readonly path: string;
+  readonly reason: string;
+}
+
+export interface CocoExportReport {
+  readonly images: number;
+  readonly annotations: number;
+  /** Pending predictions written (only with includePending). */
+  readonly pending: number;
+  /** Instances whose mask has holes, in a polygon export: written as RLE (or filled, when strict). */
+  readonly holes: number;
+  /** Images in scope that were not written: missing, unreadable, changed since the scan, inconsistent. */
+  readonly leftOut: LeftOut[];
+  /** Images written without their stale annotations (made before the file changed; review the image again). */
+  readonly staleLeftOut: { readonly path: string; readonly annotations: number }[];
 }
 
 /**
- * The project as a COCO dataset: reviewed images by default (`all` for every image), never missing or
- * undecodable ones, never rejected annotations. Category ids are the project's.
+ * The project as a COCO dataset: the reviewed truth (app/review isTruth) of the images in scope. Images that are
+ * missing, could not be decoded, appear in `changedSinceScan`, or hold an annotation that does not fit them are left
+ * out and named; stale annotations are left out and counted. Imported images, categories and annotations keep their
+ * COCO ids; the others are numbered above the largest id used.
  */
-export function projectToCoco(store: ProjectStore, options: CocoExportOptions = {}): CocoDataset {
+export function projectToCoco(
+  store: ProjectStore,
+  options: CocoExportOptions = {},
+  changedSinceScan: ReadonlyMap<ImageId, string> = new Map(),
+): { dataset: CocoDataset; report: CocoExportReport } {
+  const includePending = options.includePending ?? false;
+  const leftOut: LeftOut[] = [];
+  const staleLeftOut: { path: string; annotations: number }[] = [];
   const images: ImageRecord[] = [];
+  const annotations: Annotation[] = [];
+  let pending = 0;
   let after: string | null = null;
   do {
-    const page = store.images.list({ ...(options.all ? {} : { status: 'reviewed' as const }), after, limit: 1000 });
-    images.push(...page.items.filter((image) => !image.missing && image.status !== 'error'));
+    const page = store.images.list({ ...(options.scope === 'all' ? {} : { status: 'reviewed' as const }), after, limit: 1000 });
+    for (const image of page.items) {
+      const reason = whyLeftOut(image, changedSinceScan);
+      const own = store.annotations.forImage(image.id);
+      const truth = own.filter((a) => isTruth(a, { includePending }));
+      const misfit = reason ?? misfitOf(truth, image);
+      if (misfit !== null) {
+        leftOut.push({ path: image.path, reason: misfit });
+        continue;
+      }
+      const stale = own.filter((a) => a.stale !== undefined && a.state !== 'rejected').length;
+      if (stale > 0) staleLeftOut.push({ path: image.path, annotations: stale });
+      images.push(image);
+      annotations.push(...truth);
+      pending += truth.filter(isPendingPrediction).length;
+    }
     after = page.next;
   } while (after !== null);
-  const annotations = images.flatMap((image) => store.annotations.forImage(image.id));
-  return buildCocoDataset({
+
+  const categories = store.categories.list();
+  const identity = cocoIdentity(store);
+  const info = store.meta.get<CocoInfo>(COCO_INFO_KEY);
+  const licenses = store.meta.get<CocoLicense[]>(COCO_LICENSES_KEY);
+  const { dataset, holes } = buildCoco({
     images,
-    categories: store.categories.list(),
+    categories,
     annotations,
     segmentation: options.polygons ? 'polygon' : 'rle',
+    polygonsStrict: options.polygonsStrict ?? false,
     includeScores: options.scores ?? false,
-    ...(options.info ? { info: options.info } : {}),
+    includePending,
+    cocoIds: {
+      images: new Map(images.map((image) => [image.id, identity.image(image.id)])),
+      categories: new Map(categories.map((category) => [category.id, identity.category(category.id)])),
+      annotations: identity.annotations,
+      firstNewAnnotationId: identity.maxAnnotation + 1,
+    },
+    extras: { images: identity.imageExtras, categories: identity.categoryExtras },
+    ...(info !== undefined ? { info } : {}),
+    ...(licenses !== undefined ? { licenses } : {}),
   });
+  return {
+    dataset,
+    report: { images: dataset.images.length, annotations: dataset.annotations.length, pending, holes, leftOut, staleLeftOut },
+  };
+}
+
+function whyLeftOut(image: ImageRecord, changedSinceScan: ReadonlyMap<ImageId, string>): string | null {
+  if (image.missing) return 'the file is missing (moved or deleted since the last scan)';
+  if (image.status === 'error') return `the file could not be decoded (${image.error ?? 'unreadable'})`;
+  return changedSinceScan.get(image.id) ?? null;
+}
+
+/** Why the annotations cannot be written with this image (a mask of another size, counts that do not decode). */
+function misfitOf(annotations: readonly Annotation[], image: ImageRecord): string | null {
+  for (const a of annotations) {
+    try {
+      checkMaskFits(a, image);
+    } catch (error) {
+      return `${(error as Error).message}; fix or remove it in the app`;
+    }
+  }
+  return null;
+}
+
+/** The COCO ids an export writes: the imported ones, and above the largest of those for the rest. */
+function cocoIdentity(store: ProjectStore) {
+  const { db } = store;
+  const max = (table: string) => (db.prepare(`SELECT coalesce(max(coco_id), 0) AS n FROM ${table}`).get() as { n: number }).n;
+  const maxImage = max('images');
+  const maxCategory = max('categories');
+  const imageRows = db.prepare(`SELECT id, coco_id, coco_extra FROM images WHERE coco_id IS NOT NULL OR coco_extra IS NOT NULL`).all() as {
+    id: number;
+    coco_id: number | null;
+    coco_extra: string | null;
+  }[];
+  const categoryRows = db.prepare(`SELECT id, coco_id, coco_extra FROM categories`).all() as typeof imageRows;
+  const imageIds = new Map(imageRows.filter((r) => r.coco_id !== null).map((r) => [r.id, r.coco_id!]));
+  const categoryIds = new Map(categoryRows.filter((r) => r.coco_id !== null).map((r) => [r.id, r.coco_id!]));
+  const extras = <K>(rows: typeof imageRows, key: (id: number) => K) =>
+    new Map(rows.filter((r) => r.coco_extra !== null).map((r) => [key(r.id), JSON.parse(r.coco_extra!) as CocoExtra]));
+  const annotationRows = db.prepare(`SELECT id, coco_id FROM annotations WHERE coco_id IS NOT NULL`).all() as { id: string; coco_id: number }[];
+  return {
+    image: (id: ImageId) => imageIds.get(id) ?? maxImage + id,
+    category: (id: CategoryId) => categoryIds.get(id) ?? maxCategory + id,
+    annotations: new Map(annotationRows.map((r) => [AnnotationId(r.id), r.coco_id])),
+    maxAnnotation: annotationRows.reduce((n, r) => Math.max(n, r.coco_id), 0),
+    imageExtras: extras(imageRows, ImageId),
+    categoryExtras: extras(categoryRows, CategoryId),
+  };
 }
 
 export interface CocoImportReport {
@@ -62,13 +186,22 @@ const normalisePath = (fileName: string) => fileName.replace(/\\/g, '/').replace
 const annotationKey = (a: Pick<Annotation, 'categoryId' | 'bbox' | 'mask'>) =>
   `${a.categoryId}|${a.bbox.join(',')}|${a.mask ? `${a.mask.size.join('x')}:${a.mask.counts}` : '-'}`;
 
+/** The fields of a COCO image or category that Loupe does not use, kept to be written back. */
+function extraFields(record: Readonly<Record<string, unknown>>, used: readonly string[]): CocoExtra | null {
+  const extra = Object.fromEntries(Object.entries(record).filter(([key]) => !used.includes(key)));
+  return Object.keys(extra).length > 0 ? extra : null;
+}
+
 /**
- * Imports a parsed COCO dataset (see parseCocoDataset) as people's annotations, accepted: categories
- * matched by name, the file's new ones created (in its order), images matched by file_name (the path relative to the folder).
- * Everything is checked first; a problem throws CocoError naming where it is and nothing is written.
- * Annotations for images that are not in the project are reported, not imported.
+ * Imports a parsed COCO dataset (see readCocoDataset) as people's annotations, accepted: categories matched by name,
+ * the file's new ones created (in its order), images matched by file_name (the path relative to the folder). Each
+ * image, category and annotation keeps its COCO id for later exports (unless it already has one, or another holds
+ * it), with the fields Loupe does not use; the file's info and licenses are kept when the project has none yet.
+ * Everything is checked first; problems throw CocoError listing each, and nothing is written. Annotations for
+ * images that are not in the project are reported, not imported.
  */
 export function importCoco(store: ProjectStore, dataset: CocoDataset): CocoImportReport {
+  const problems: CocoProblem[] = [];
   const cocoCategoryNames = new Map(dataset.categories.map((c) => [c.id, c.name]));
   const targets = new Map<number, ImageRecord>();
   const notInProject = new Map<number, { fileName: string; annotations: number }>();
@@ -79,20 +212,23 @@ export function importCoco(store: ProjectStore, dataset: CocoDataset): CocoImpor
       return;
     }
     if (image.status === 'error') {
-      throw new CocoError(`images[${i}]`, `${cocoImage.file_name} could not be decoded when scanned (${image.error ?? 'unreadable'})`);
+      problems.push({ path: `images[${i}]`, reason: `${cocoImage.file_name} could not be decoded when scanned (${image.error ?? 'unreadable'})` });
+      return;
     }
     if (image.width !== cocoImage.width || image.height !== cocoImage.height) {
-      throw new CocoError(
-        `images[${i}]`,
-        `${cocoImage.file_name} is ${cocoImage.width}x${cocoImage.height} in the COCO file but ${image.width}x${image.height} ` +
+      problems.push({
+        path: `images[${i}]`,
+        reason:
+          `${cocoImage.file_name} is ${cocoImage.width}x${cocoImage.height} in the COCO file but ${image.width}x${image.height} ` +
           `(width x height, as displayed) in the project`,
-      );
+      });
+      return;
     }
     targets.set(cocoImage.id, image);
   });
 
   const existingKeys = new Map<number, Set<string>>();
-  const planned = new Map<ImageId, { cocoCategory: string; annotation: Omit<Annotation, 'categoryId'> }[]>();
+  const planned = new Map<ImageId, { cocoCategory: string; cocoId: number; annotation: Omit<Annotation, 'categoryId'> }[]>();
   let alreadyPresent = 0;
   const categoryByName = new Map(store.categories.list().map((c) => [c.name, c.id]));
 
@@ -102,12 +238,14 @@ export function importCoco(store: ProjectStore, dataset: CocoDataset): CocoImpor
       skipped.annotations++;
       return;
     }
-    const image = targets.get(a.image_id)!;
+    const image = targets.get(a.image_id);
+    if (!image) return; // its image has a problem of its own, listed above
     let mask;
     try {
       mask = segmentationToRle(a.segmentation, image.height, image.width);
     } catch (error) {
-      throw new CocoError(`annotations[${i}].segmentation`, error instanceof Error ? error.message : String(error));
+      problems.push({ path: `annotations[${i}].segmentation`, reason: error instanceof Error ? error.message : String(error) });
+      return;
     }
     const name = cocoCategoryNames.get(a.category_id)!;
     const annotation = {
@@ -115,7 +253,7 @@ export function importCoco(store: ProjectStore, dataset: CocoDataset): CocoImpor
       imageId: image.id,
       bbox: a.bbox,
       mask,
-      score: a.score ?? null,
+      score: null,
       origin: 'human' as const,
       modelId: null,
       state: 'accepted' as const,
@@ -136,22 +274,41 @@ export function importCoco(store: ProjectStore, dataset: CocoDataset): CocoImpor
       keys.add(key);
     }
     const forImage = planned.get(image.id) ?? [];
-    forImage.push({ cocoCategory: name, annotation });
+    forImage.push({ cocoCategory: name, cocoId: a.id, annotation });
     planned.set(image.id, forImage);
   });
+  CocoError.throwIfAny(problems);
 
   const newCategories = dataset.categories.map((c) => c.name).filter((name) => !categoryByName.has(name));
   let imported = 0;
   store.transaction(() => {
     for (const category of store.categories.ensure(newCategories)) categoryByName.set(category.name, category.id);
+    const { db } = store;
+    // An id another record already holds stays with it; the newcomer is numbered above the largest on export.
+    const keepId = (table: string, column: 'id', id: number | string, cocoId: number, extra: CocoExtra | null) => {
+      const taken = db.prepare(`SELECT 1 FROM ${table} WHERE coco_id = ? AND ${column} != ?`).get(cocoId, id);
+      db.prepare(`UPDATE ${table} SET coco_id = coalesce(coco_id, ?) WHERE ${column} = ?`).run(taken ? null : cocoId, id);
+      if (extra) db.prepare(`UPDATE ${table} SET coco_extra = coalesce(coco_extra, ?) WHERE ${column} = ?`).run(JSON.stringify(extra), id);
+    };
+    for (const category of dataset.categories) {
+      keepId('categories', 'id', categoryByName.get(category.name)!, category.id, extraFields(category, ['id', 'name']));
+    }
+    const cocoImages = new Map(dataset.images.map((cocoImage) => [cocoImage.id, cocoImage]));
+    for (const [cocoId, image] of targets) {
+      const cocoImage = cocoImages.get(cocoId)!;
+      keepId('images', 'id', image.id, cocoId, extraFields(cocoImage, ['id', 'file_name', 'width', 'height']));
+    }
     for (const [imageId, items] of planned) {
       const added = items.map(({ annotation, cocoCategory }) => ({
         ...annotation,
         categoryId: categoryByName.get(cocoCategory) as CategoryId,
       }));
       store.annotations.applyChanges(imageId, { added }, 'human');
+      items.forEach(({ annotation, cocoId }) => keepId('annotations', 'id', annotation.id, cocoId, null));
       imported += added.length;
     }
+    if (dataset.info !== undefined && store.meta.get(COCO_INFO_KEY) === undefined) store.meta.set(COCO_INFO_KEY, dataset.info);
+    if (dataset.licenses !== undefined && store.meta.get(COCO_LICENSES_KEY) === undefined) store.meta.set(COCO_LICENSES_KEY, dataset.licenses);
   });
 
   return {

@@ -4,8 +4,8 @@ import { AnnotationId, ImageId, type Annotation } from '../../app/model/index.js
 export const HISTORY_ACTIONS = ['created', 'updated', 'deleted', 'accepted', 'rejected'] as const;
 export type HistoryAction = (typeof HISTORY_ACTIONS)[number];
 
-/** Who made a change: a person in the editor, or a model run writing its predictions. */
-export type ChangeActor = 'human' | 'model';
+/** Who made a change: a person (editor, CLI review, import), a model run writing its predictions, or the system (a rescan of a changed file). */
+export type ChangeActor = 'human' | 'model' | 'system';
 
 export interface HistoryEntry {
   readonly id: number;

@@ -23,13 +23,13 @@ describe('images', () => {
     expect(project.store.images.getByPath('b.png')).toMatchObject({ id: b, status: 'error', error: 'Input file has corrupt header' });
   });
 
-  it('an update keeps the review status, leaves error once the file decodes, and can move the path', () => {
+  it('an update keeps the review status, leaves error once the file decodes, and can move the path (same content)', () => {
     const { images } = project.store;
     const [id] = images.writeFiles([{ file: imageFile('x.jpg', { error: 'bad' }) }]);
     images.writeFiles([{ id: id!, file: imageFile('x.jpg') }]);
     expect(images.get(id!)).toMatchObject({ status: 'new', error: null });
     images.setStatus(id!, 'reviewed');
-    images.writeFiles([{ id: id!, file: imageFile('moved/x.jpg') }]);
+    images.writeFiles([{ id: id!, file: imageFile('moved/x.jpg', { hash: 'hash-of-x.jpg' }) }]);
     expect(images.get(id!)).toMatchObject({ path: 'moved/x.jpg', status: 'reviewed' });
     expect(() => images.writeFiles([{ id: ImageId(999), file: imageFile('z.jpg') }])).toThrow('image 999 does not exist');
   });

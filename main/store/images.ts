@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { IMAGE_STATUSES, ImageId, type ImageRecord, type ImageStatus } from '../../app/model/index.js';
 import type { CategoryId } from '../../app/model/index.js';
+import type { AnnotationRepository } from './annotations.js';
 
 /** What a folder scan learns about one file. `error` is the decoder's message when sharp could not read it. */
 export interface ImageFile {
@@ -36,6 +37,8 @@ export interface ImageQuery {
   readonly categoryId?: CategoryId;
   /** Case-insensitive substring of the relative path. */
   readonly search?: string;
+  /** Only images holding stale annotations (made before their file changed; rejected ones aside), or only those without. */
+  readonly stale?: boolean;
   /** The cursor of the previous page. */
   readonly after?: string | null;
   readonly limit: number;
@@ -90,19 +93,27 @@ export class ImageRepository {
   private readonly updateFile: Statement;
   private readonly setMissingStmt: Statement;
   private readonly setStatusStmt: Statement;
+  private readonly fileOf: Statement<[number], { hash: string; width: number; height: number }>;
+  private readonly forgetResults: Statement<[number]>;
 
-  constructor(private readonly db: Database) {
+  constructor(
+    private readonly db: Database,
+    private readonly annotations: AnnotationRepository,
+  ) {
     this.byId = db.prepare(`SELECT ${imageColumns} FROM images WHERE id = ?`);
     this.byPath = db.prepare(`SELECT ${imageColumns} FROM images WHERE path = ?`);
+    // Two scans of one folder at once (two runs starting on an unscanned folder) must not collide on a path.
     this.insert = db.prepare(`
       INSERT INTO images (path, width, height, orientation, hash, size, mtime_ms, status, error)
-      VALUES (@path, @width, @height, @orientation, @hash, @size, @mtimeMs, @status, @error)`);
-    // A file that decodes again leaves 'error' for 'new'; one that stops decoding becomes 'error';
-    // otherwise the review status is kept, because the annotations are kept.
+      VALUES (@path, @width, @height, @orientation, @hash, @size, @mtimeMs, @status, @error)
+      ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms
+      RETURNING id`);
+    // A file that decodes again leaves 'error' for 'new'; one that stops decoding becomes 'error'; one whose content
+    // changed goes back to 'new' (its annotations are then marked stale); otherwise the review status is kept.
     this.updateFile = db.prepare(`
       UPDATE images SET path = @path, width = @width, height = @height, orientation = @orientation,
         hash = @hash, size = @size, mtime_ms = @mtimeMs, missing = 0, error = @error,
-        status = CASE WHEN @error IS NOT NULL THEN 'error' WHEN status = 'error' THEN 'new' ELSE status END,
+        status = CASE WHEN @error IS NOT NULL THEN 'error' WHEN @changed = 1 OR status = 'error' THEN 'new' ELSE status END,
         updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
       WHERE id = @id`);
     this.setMissingStmt = db.prepare(`
@@ -110,6 +121,8 @@ export class ImageRepository {
       WHERE id = ? AND missing != ?`);
     this.setStatusStmt = db.prepare(`
       UPDATE images SET status = ?, error = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`);
+    this.fileOf = db.prepare(`SELECT hash, width, height FROM images WHERE id = ?`);
+    this.forgetResults = db.prepare(`DELETE FROM prelabel_results WHERE image_id = ?`);
   }
 
   get(id: ImageId): ImageRecord | undefined {
@@ -130,16 +143,28 @@ export class ImageRepository {
     return rows.map((r) => ({ ...r, id: ImageId(r.id), missing: r.missing === 1 }));
   }
 
-  /** Inserts new files and updates changed or moved ones, all in one transaction. Returns the ids in order. */
+  /**
+   * Inserts new files and updates changed or moved ones, all in one transaction. Returns the ids in order. A file
+   * whose content hash differs from the stored one has changed: the image goes back to 'new', its pre-label results
+   * are forgotten (so --only-new redoes it), its pending predictions are dropped and its other annotations marked
+   * stale (see AnnotationRepository.forgetChangedContent).
+   */
   writeFiles(writes: readonly ImageFileWrite[]): ImageId[] {
     return this.db.transaction(() =>
       writes.map(({ id, file }) => {
         const params = { ...file, mtimeMs: Math.round(file.mtimeMs) };
         if (id === undefined) {
           const status: ImageStatus = file.error === null ? 'new' : 'error';
-          return ImageId(Number(this.insert.run({ ...params, status }).lastInsertRowid));
+          return ImageId((this.insert.get({ ...params, status }) as { id: number }).id);
         }
-        if (this.updateFile.run({ ...params, id }).changes !== 1) throw new Error(`image ${id} does not exist`);
+        const before = this.fileOf.get(id);
+        if (!before) throw new Error(`image ${id} does not exist`);
+        const changed = file.hash !== '' && before.hash !== '' && file.hash !== before.hash;
+        this.updateFile.run({ ...params, id, changed: changed ? 1 : 0 });
+        if (changed) {
+          this.forgetResults.run(id);
+          if (before.width > 0 && before.height > 0) this.annotations.forgetChangedContent(id, before);
+        }
         return id;
       }),
     )();
@@ -200,6 +225,9 @@ export function pageQuery(query: Omit<ImageQuery, 'limit'>, limit: number): { sq
     where.push(`EXISTS (SELECT 1 FROM annotations a
       WHERE a.image_id = images.id AND a.category_id = @categoryId AND a.state != 'rejected')`);
     params.categoryId = query.categoryId;
+  }
+  if (query.stale !== undefined) {
+    where.push(`${query.stale ? '' : 'NOT '}EXISTS (SELECT 1 FROM annotations a WHERE a.image_id = images.id AND a.stale_width IS NOT NULL AND a.state != 'rejected')`);
   }
   if (query.search) {
     where.push(`path LIKE @search ESCAPE '\\'`);

@@ -4,22 +4,28 @@
  *
  *   const store = openProject(folder, { dbPath?, readonly? });   // ... store.close()
  *
- *   store.images      get(id) getByPath(path) list({status?, categoryId?, search?, after?, limit}) -> {items, next}
+ *   store.images      get(id) getByPath(path) list({status?, categoryId?, search?, stale?, after?, limit}) -> {items, next}
  *                     countByStatus() count() setStatus(ids, status, error?) setMissing(ids, missing)
  *                     scanIndex() writeFiles([{id?, file}])            (the last two are for the folder scan)
  *   store.categories  list() get(id) getByName(name) create(name, color?) ensure(names) update(id, {name?, color?})
  *   store.models      register({name, format, labels, card, path, sha256}) get(id) getBySha256(h) list()
  *   store.annotations forImage(imageId) get(id)
- *                     applyChanges(imageId, {added?, updated?, removed?}, actor = 'human') -> {added, updated, removed}
- *                     replaceModelPredictions(imageId, modelId, predictions) -> Annotation[]
+ *                     applyChanges(imageId, {added?, updated?, removed?}, actor = 'human', {status?}) -> {added, updated, removed}
+ *                     replaceModelPredictions(imageId, modelId, predictions) -> {annotations, replaced}
+ *                     forgetChangedContent(imageId, madeFor) pendingPredictions(imageId)
+ *   store.review      markReviewed(imageId, view | null) review(imageId, rules, {markReviewed, view})
+ *                     (app/review's rules applied with history and the image status in one transaction)
  *   store.prelabel    start(modelId, params) finish(runId, status, error?) get(runId) list()
  *                     recordOutcomes(runId, modelId, [{imageId, durationMs, predictions} | {imageId, durationMs, error}])
- *                     pendingImageIds(modelId, imageIds?) resultsForRun(runId)
+ *                     pendingImageIds(modelId, imageIds?) resultsForRun(runId) lastModel()
  *   store.history     forAnnotation(id) forImage(imageId)     (written by annotations; never edited)
- *   store.stats       summary() failedImages() instancesByClass()
+ *   store.stats       summary() failedImages() unreadableImages() staleImages() instancesByClass()
+ *   store.meta        get(key) set(key, value)                 (project-wide JSON values: COCO info, licenses)
+ *   store.runLock     acquire() -> {update, heartbeat, release} current()   (one pre-label run per project)
  *   store.transaction(fn)                                     (one transaction around several calls)
  *
- * Every method that writes several rows does it in one transaction.
+ * Every method that writes several rows does it in one transaction. Triggers (migration 003) keep the rule that a
+ * reviewed image holds no pending prediction and no stale annotation.
  */
 export { openProject, defaultDbPath, PROJECT_DIR, PROJECT_DB } from './project.js';
 export type { ProjectStore, OpenProjectOptions } from './project.js';
@@ -31,11 +37,15 @@ export type { ImageFile, ImageFileWrite, ImagePage, ImageQuery, ScanIndexEntry, 
 export { CATEGORY_PALETTE } from './categories.js';
 export type { NewModel, StoredModel } from './models.js';
 export { validateAnnotation } from './annotations.js';
-export type { AnnotationChanges, AppliedChanges, Prediction } from './annotations.js';
+export { checkMaskFits } from './annotations.js';
+export type { AnnotationChanges, AppliedChanges, ApplyOptions, Prediction, PredictionsWritten } from './annotations.js';
+export type { ReviewOutcome } from './review.js';
 export { HISTORY_ACTIONS } from './history.js';
 export type { ChangeActor, HistoryAction, HistoryEntry } from './history.js';
 export { RUN_STATUSES } from './runs.js';
-export type { ImageOutcome, PrelabelResult, PrelabelRun, RunStatus } from './runs.js';
-export type { ClassCount, FailedImage, ProjectStats } from './stats.js';
-export { projectToCoco, importCoco } from './coco.js';
-export type { CocoExportOptions, CocoImportReport } from './coco.js';
+export { HEARTBEAT_MS, processAlive, RunLockedError } from './run-lock.js';
+export type { RunLock, RunLockInfo, RunLockState } from './run-lock.js';
+export type { ImageOutcome, PrelabelResult, PrelabelRun, RecordedOutcomes, RunStatus } from './runs.js';
+export type { ClassCount, FailedImage, ProjectStats, StaleImage } from './stats.js';
+export { projectToCoco, importCoco, COCO_INFO_KEY, COCO_LICENSES_KEY } from './coco.js';
+export type { CocoExportOptions, CocoExportReport, CocoImportReport, LeftOut } from './coco.js';

@@ -47,6 +47,8 @@ export function migrate(db: Database, migrations: readonly Migration[], target =
   for (const migration of migrations) {
     if (migration.version <= current || migration.version > target) continue;
     db.transaction(() => {
+      // Another process opening the same new project may have applied it since we looked (two runs at once).
+      if (schemaVersion(db) >= migration.version) return;
       db.exec(migration.sql);
       db.pragma(`user_version = ${migration.version}`);
     }).immediate();

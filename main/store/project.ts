@@ -7,7 +7,10 @@ import { HistoryRepository } from './history.js';
 import { ImageRepository } from './images.js';
 import { assertKnownSchema, latestVersion, migrate } from './migrate.js';
 import { migrations } from './migrations/index.js';
+import { MetaRepository } from './meta.js';
 import { ModelRepository } from './models.js';
+import { ReviewRepository } from './review.js';
+import { RunLockRepository } from './run-lock.js';
 import { PrelabelRepository } from './runs.js';
 import { StatsRepository } from './stats.js';
 
@@ -30,6 +33,9 @@ export interface ProjectStore {
   readonly annotations: AnnotationRepository;
   readonly prelabel: PrelabelRepository;
   readonly history: HistoryRepository;
+  readonly review: ReviewRepository;
+  readonly meta: MetaRepository;
+  readonly runLock: RunLockRepository;
   readonly stats: StatsRepository;
   /** Runs `fn` in one transaction (nested calls become savepoints). */
   transaction<T>(fn: () => T): T;
@@ -49,8 +55,8 @@ export function openProject(folder: string, options: OpenProjectOptions = {}): P
   const dbPath = options.dbPath ? resolve(options.dbPath) : defaultDbPath(absoluteFolder);
   const db = openDatabase(dbPath, options.readonly ?? false);
   const history = new HistoryRepository(db);
-  const images = new ImageRepository(db);
   const annotations = new AnnotationRepository(db, history);
+  const images = new ImageRepository(db, annotations);
   return {
     folder: absoluteFolder,
     dbPath,
@@ -61,6 +67,9 @@ export function openProject(folder: string, options: OpenProjectOptions = {}): P
     annotations,
     prelabel: new PrelabelRepository(db, annotations),
     history,
+    review: new ReviewRepository(db, images, annotations),
+    meta: new MetaRepository(db),
+    runLock: new RunLockRepository(db),
     stats: new StatsRepository(db, images),
     transaction: (fn) => db.transaction(fn)(),
     close: () => db.close(),

@@ -15,6 +15,16 @@ export interface PrelabelRun {
   readonly finishedAt: string | null;
 }
 
+/** What a batch of outcomes wrote. */
+export interface RecordedOutcomes {
+  /** The predictions written, by image. */
+  readonly written: Map<ImageId, Annotation[]>;
+  /** Pending predictions of other models replaced by this batch. */
+  readonly replaced: number;
+  /** Images marked reviewed since the run began: nothing was written to them. */
+  readonly skippedReviewed: ImageId[];
+}
+
 /** One image's outcome in a run: its predictions, or the reason it failed. */
 export type ImageOutcome =
   | { readonly imageId: ImageId; readonly durationMs: number; readonly predictions: readonly Prediction[] }
@@ -57,6 +67,7 @@ const toRun = (row: RunRow): PrelabelRun => ({
 export class PrelabelRepository {
   private readonly upsertResult: Statement;
   private readonly markPredicted: Statement<[number]>;
+  private readonly statusOf: Statement<[number], { status: string }>;
 
   constructor(
     private readonly db: Database,
@@ -71,6 +82,7 @@ export class PrelabelRepository {
     this.markPredicted = db.prepare(`
       UPDATE images SET status = 'predicted', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
       WHERE id = ? AND status = 'new'`);
+    this.statusOf = db.prepare(`SELECT status FROM images WHERE id = ?`);
   }
 
   start(modelId: ModelId, params: Readonly<Record<string, unknown>> = {}): PrelabelRun {
@@ -101,17 +113,30 @@ export class PrelabelRepository {
   }
 
   /**
-   * Writes a batch of image outcomes in one transaction: each success replaces the model's pending
-   * predictions for the image and moves a 'new' image to 'predicted'; each failure records its reason.
-   * Returns the annotations written, by image.
+   * Writes a batch of image outcomes in one transaction: each success replaces the image's pending predictions
+   * (of any model: one pending set per image) and moves a 'new' image to 'predicted'; each failure records its
+   * reason. An image a person marked reviewed while the run was going is left alone and reported.
    */
-  recordOutcomes(runId: RunId, modelId: ModelId, outcomes: readonly ImageOutcome[]): Map<ImageId, Annotation[]> {
-    return this.db.transaction(() => {
+  recordOutcomes(runId: RunId, modelId: ModelId, outcomes: readonly ImageOutcome[]): RecordedOutcomes {
+    return this.db.transaction((): RecordedOutcomes => {
       const written = new Map<ImageId, Annotation[]>();
+      const skippedReviewed: ImageId[] = [];
+      let replaced = 0;
       for (const outcome of outcomes) {
+        const status = this.statusOf.get(outcome.imageId);
+        if (!status) throw new Error(`image ${outcome.imageId} does not exist`);
+        if (status.status === 'reviewed') {
+          skippedReviewed.push(outcome.imageId);
+          continue;
+        }
         const ok = 'predictions' in outcome;
-        const annotations = ok ? this.annotations.replaceModelPredictions(outcome.imageId, modelId, outcome.predictions) : [];
-        if (ok) this.markPredicted.run(outcome.imageId);
+        let annotations: Annotation[] = [];
+        if (ok) {
+          const result = this.annotations.replaceModelPredictions(outcome.imageId, modelId, outcome.predictions);
+          annotations = result.annotations;
+          replaced += result.replaced;
+          this.markPredicted.run(outcome.imageId);
+        }
         this.upsertResult.run({
           runId,
           imageId: outcome.imageId,
@@ -123,19 +148,29 @@ export class PrelabelRepository {
         });
         written.set(outcome.imageId, annotations);
       }
-      return written;
+      return { written, replaced, skippedReviewed };
     })();
   }
 
+  /** The model of the project's latest run: the active model the app's picker and the CLI default to. */
+  lastModel(): { readonly modelId: ModelId; readonly cardPath: string | null } | null {
+    const row = this.db.prepare(`SELECT model_id, params FROM prelabel_runs ORDER BY id DESC LIMIT 1`).get() as
+      | { model_id: number; params: string }
+      | undefined;
+    if (!row) return null;
+    const cardPath = (JSON.parse(row.params) as { cardPath?: unknown }).cardPath;
+    return { modelId: ModelId(row.model_id), cardPath: typeof cardPath === 'string' ? cardPath : null };
+  }
+
   /**
-   * Images still to pre-label with this model: present, decodable, and without a successful result for
-   * it (failed ones are retried). Optionally limited to `imageIds`. Ordered by path.
+   * Images still to pre-label with this model: present, decodable, not reviewed, and without a successful result
+   * for it (failed ones are retried). Optionally limited to `imageIds`. Ordered by path.
    */
   pendingImageIds(modelId: ModelId, imageIds?: readonly ImageId[]): ImageId[] {
     const rows = this.db
       .prepare(
         `SELECT id FROM images
-         WHERE missing = 0 AND status != 'error'
+         WHERE missing = 0 AND status NOT IN ('error', 'reviewed')
            AND NOT EXISTS (SELECT 1 FROM prelabel_results r WHERE r.model_id = ? AND r.image_id = images.id AND r.ok = 1)
          ORDER BY path`,
       )

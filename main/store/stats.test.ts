@@ -24,6 +24,7 @@ it('summarises images by status, missing and failed files, and instances by clas
     byStatus: { new: 1, predicted: 0, 'in-review': 1, reviewed: 0, error: 1 },
     missing: 1,
     failed: [{ imageId: ids[2], path: 'broken.png', stage: 'scan', reason: 'pngload: bad header' }],
+    stale: [],
     classes: [
       { categoryId: circle!.id, name: 'circle', color: circle!.color, instances: 2 },
       { categoryId: star!.id, name: 'star', color: star!.color, instances: 0 },

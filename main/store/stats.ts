@@ -18,11 +18,23 @@ export interface ClassCount {
   readonly instances: number;
 }
 
+/** An image holding annotations made before its file changed (see AnnotationRepository.forgetChangedContent). */
+export interface StaleImage {
+  readonly imageId: ImageId;
+  readonly path: string;
+  readonly annotations: number;
+  /** The size they were made for, and the image's size now. */
+  readonly madeFor: { readonly width: number; readonly height: number };
+  readonly now: { readonly width: number; readonly height: number };
+}
+
 export interface ProjectStats {
   readonly images: number;
   readonly byStatus: StatusCounts;
   readonly missing: number;
+  /** Every failure: the files the scan could not decode (as many as byStatus.error) and each model's failures. */
   readonly failed: FailedImage[];
+  readonly stale: StaleImage[];
   readonly classes: ClassCount[];
 }
 
@@ -39,8 +51,34 @@ export class StatsRepository {
       byStatus,
       missing: (this.db.prepare(`SELECT count(*) AS n FROM images WHERE missing = 1`).get() as { n: number }).n,
       failed: this.failedImages(),
+      stale: this.staleImages(),
       classes: this.instancesByClass(),
     };
+  }
+
+  /** The images in status 'error', with the decoder's reason, by path: as many as countByStatus().error. */
+  unreadableImages(): FailedImage[] {
+    return this.failedImages().filter((f) => f.stage === 'scan');
+  }
+
+  /** Images holding stale annotations (rejected ones aside), with how many and the size they were made for, by path. */
+  staleImages(): StaleImage[] {
+    const rows = this.db
+      .prepare(
+        `SELECT i.id AS imageId, i.path, i.width, i.height, a.stale_width AS madeForWidth, a.stale_height AS madeForHeight,
+                count(*) AS annotations
+           FROM annotations a JOIN images i ON i.id = a.image_id
+          WHERE a.stale_width IS NOT NULL AND a.state != 'rejected'
+          GROUP BY i.id ORDER BY i.path`,
+      )
+      .all() as { imageId: number; path: string; width: number; height: number; madeForWidth: number; madeForHeight: number; annotations: number }[];
+    return rows.map((r) => ({
+      imageId: ImageId(r.imageId),
+      path: r.path,
+      annotations: r.annotations,
+      madeFor: { width: r.madeForWidth, height: r.madeForHeight },
+      now: { width: r.width, height: r.height },
+    }));
   }
 
   /** Files the scan could not decode and images a model failed on, with the reason, by path. */

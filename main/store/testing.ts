@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { AnnotationId, type Annotation, type CategoryId, type ImageId } from '../../app/model/index.js';
 import type { ImageFile } from './images.js';
 import { openProject, type ProjectStore } from './project.js';
@@ -36,4 +37,20 @@ export function humanBox(imageId: ImageId, categoryId: CategoryId, bbox: [number
     modelId: null,
     state: 'pending',
   };
+}
+
+/** sha256 of every table's rows in order (the schema's too): equal hashes mean nothing in the database changed. */
+export function databaseHash(dbPath: string): string {
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    const hash = createHash('sha256');
+    const tables = db.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string; sql: string }[];
+    for (const { name, sql } of tables) {
+      hash.update(sql);
+      for (const row of db.prepare(`SELECT * FROM "${name}" ORDER BY rowid`).iterate()) hash.update(JSON.stringify(row));
+    }
+    return hash.digest('hex');
+  } finally {
+    db.close();
+  }
 }

@@ -9,6 +9,10 @@ export interface CocoapiCase {
   uncompressed_counts: number[];
   area: number;
   bbox: [number, number, number, number];
+  /** COCO val2014 ids and the fake detector's score, as in the source file. */
+  image_id: number;
+  category_id: number;
+  score: number;
 }
 
 export const COCOAPI_FIXTURE = fileURLToPath(new URL('../../../shared/fixtures/coco-rle-cocoapi.json', import.meta.url));

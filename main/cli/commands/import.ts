@@ -11,7 +11,8 @@ export const importCommand: Command = {
   details: [
     '--coco FILE  COCO instances JSON; segmentation as polygons, plain or compressed RLE',
     'Images are matched by file_name (path relative to the folder), categories by name (new ones are created).',
-    'The whole file is checked first: on any problem nothing is written.',
+    'The whole file is checked first: on any problem nothing is written, and every problem is listed (up to 20).',
+    'With a mask, an annotation\'s box is the mask\'s; COCO ids, info and licenses are kept for export.',
   ],
   options: { coco: { type: 'string' } },
   positionals: ['folder'],
@@ -32,6 +33,9 @@ export const importCommand: Command = {
           `loupe: ${coco}: ${count} annotations for ${report.notInProject.length} images not in the project were not imported: ` +
             `${names.join(', ')}${more}\n`,
         );
+      }
+      if (report.bboxFromMask > 0) {
+        io.err(`loupe: ${coco}: warning: ${report.bboxFromMask} annotations have a bbox more than 1 px from their mask's; the mask's box is used\n`);
       }
     } finally {
       store.close();

@@ -2,9 +2,10 @@ import type { Command } from '../command.js';
 import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
 import { prelabelCommand } from './prelabel.js';
+import { reviewCommand } from './review.js';
 import { scanCommand } from './scan.js';
 import { serveCommand } from './serve.js';
 import { statsCommand } from './stats.js';
 
 /** Every `loupe` subcommand, in the order `loupe --help` lists them. */
-export const commands: readonly Command[] = [scanCommand, prelabelCommand, statsCommand, importCommand, exportCommand, serveCommand];
+export const commands: readonly Command[] = [scanCommand, prelabelCommand, reviewCommand, statsCommand, importCommand, exportCommand, serveCommand];

@@ -145,6 +145,70 @@ describe('loupe prelabel', () => {
     check.close();
   });
 
+  it('runs one pre-label per folder: a second process is refused naming the live one, whose lock it takes over once dead', async () => {
+    expect(runLoupe(['scan', folder]).status).toBe(0);
+    const first = spawn(process.execPath, [bin, 'prelabel', folder, '--model', cardPath, '--workers', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => first.on('exit', (_code, signal) => resolve(signal)));
+    try {
+      // The live run is visible from another process: its owner and its progress.
+      await expect.poll(() => readDb((db) => db.prepare(`SELECT pid, state FROM run_lock`).get()), { timeout: 60_000 })
+        .toEqual({ pid: first.pid, state: 'running' });
+      const watcher = openProject(folder);
+      try {
+        expect(watcher.runLock.current()).toMatchObject({ pid: first.pid, ownedHere: false, total: IMAGES, runId: 1 });
+        await expect.poll(() => watcher.runLock.current()?.done ?? 0, { timeout: 60_000 }).toBeGreaterThan(0);
+        const startedAt = watcher.runLock.current()!.startedAt;
+        const hhmm = `${String(new Date(startedAt).getHours()).padStart(2, '0')}:${String(new Date(startedAt).getMinutes()).padStart(2, '0')}`;
+        const second = runLoupe(['prelabel', folder, '--model', cardPath]);
+        expect(second).toEqual({
+          status: 2,
+          stdout: '',
+          stderr: `loupe: ${folder}: a pre-label run is already in progress (pid ${first.pid}, started ${hhmm})\n`,
+        });
+      } finally {
+        watcher.close();
+      }
+      first.kill('SIGKILL');
+      expect(await exited).toBe('SIGKILL');
+    } finally {
+      first.kill('SIGKILL');
+    }
+    // Its owner is dead: the next run takes the lock over and resumes the run.
+    const after = runLoupe(['prelabel', folder, '--model', cardPath, '--threshold', '0.5']);
+    expect(after.status, after.stderr).toBe(0);
+    expect(readDb((db) => db.prepare(`SELECT count(*) AS n FROM run_lock`).get())).toEqual({ n: 0 });
+  });
+
+  it('two runs started at once on an unscanned folder: one works, the other is refused cleanly or runs after it', async () => {
+    const start = () => {
+      const child = spawn(process.execPath, [bin, 'prelabel', folder, '--model', cardPath, '--workers', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      return new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
+    };
+    const runs = await Promise.all([start(), start()]);
+    for (const run of runs) {
+      expect(run.stderr).not.toMatch(/UNIQUE constraint|SQLITE_BUSY|already exists/);
+      if (run.code !== 0) expect(run.stderr).toMatch(new RegExp(`^loupe: ${folder}: a pre-label run is already in progress \\(pid \\d+, started \\d\\d:\\d\\d\\)\\n$`));
+    }
+    expect(runs.some((run) => run.code === 0)).toBe(true);
+    expect(readDb((db) => db.prepare(`SELECT count(*) AS n FROM images`).get())).toEqual({ n: IMAGES + 2 });
+  });
+
+  it('defaults to the project\'s active model (its last run\'s) and skips reviewed images, counting them', () => {
+    const zoo = modelCards().zoo;
+    const first = runLoupe(['prelabel', folder, '--model', zoo, '--threshold', '0.5']);
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toContain('reviewed images skipped: 0\n');
+    const store = openProject(folder);
+    store.review.markReviewed(store.images.getByPath('img-00.png')!.id, { threshold: 0.5 });
+    store.close();
+    const again = runLoupe(['prelabel', folder, '--only-new']);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/^model loupe-shapes-zoo \(onnx-zoo-maskrcnn\)/m);
+    expect(again.stdout).toContain(': 0 of 0 images pre-labeled, 0 failed\nreviewed images skipped: 1\n');
+  });
+
   it('refuses a threshold outside 0 to 1 and an unknown provider as usage errors', () => {
     expect(runLoupe(['prelabel', folder, '--threshold', '2'])).toMatchObject({ status: 1, stderr: expect.stringContaining('--threshold must be a number from 0 to 1') });
     expect(runLoupe(['prelabel', folder, '--provider', 'tpu'])).toMatchObject({

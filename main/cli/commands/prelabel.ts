@@ -1,17 +1,11 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { scanFolder } from '../../fs/index.js';
 import type { PoolLayout } from '../../inference/pool.js';
 import { isProviderChoice, PROVIDER_CHOICES, type ProviderChoice } from '../../inference/providers.js';
+import { activeModelCard } from '../../jobs/active-model.js';
 import { PrelabelJob, type JobProgress, type JobSummary } from '../../jobs/prelabel-job.js';
+import { RunLockedError, type RunLock } from '../../store/index.js';
 import { CliError, openStore, stringValue, UsageError, type CliIo, type Command, type ParsedArgs } from '../command.js';
-
-/** The model shipped in resources/models, found from dist/main/cli/commands or main/cli/commands alike. */
-export function shippedModelCard(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const root = here.includes(`${path.sep}dist${path.sep}`) ? path.resolve(here, '../../../..') : path.resolve(here, '../../..');
-  return path.join(root, 'resources', 'models', 'loupe-shapes.json');
-}
 
 /** Seconds between progress lines when stderr is not a terminal. */
 const LINE_EVERY_S = 5;
@@ -68,6 +62,8 @@ function summaryText(folder: string, summary: JobSummary, layout: PoolLayout, fa
   const lines = [
     `${folder}: ${summary.done} of ${summary.total} images pre-labeled, ${summary.failed} failed` +
       (summary.state === 'cancelled' ? ' (cancelled; run again to do the rest)' : ''),
+    `reviewed images skipped: ${summary.skippedReviewed}` +
+      (summary.replaced > 0 ? `; ${summary.replaced} pending predictions of other models replaced` : ''),
     `wall time ${summary.wallSeconds.toFixed(1)} s, ${summary.imagesPerSecond.toFixed(2)} images/s, provider ${provider}, ${layoutText(layout)}`,
   ];
   const classes = Object.entries(summary.instancesByClass).sort(([a], [b]) => a.localeCompare(b));
@@ -85,13 +81,16 @@ export const prelabelCommand: Command = {
   summary: 'pre-label every image of a folder with a Mask R-CNN model (resumes an interrupted run)',
   usage: '<folder> [--model CARD.json] [--provider auto|cpu|cuda|dml|coreml] [--threshold T] [--only-new] [--workers N] [--threads N] [--db FILE]',
   details: [
-    '--model CARD.json   model card beside its .onnx; default: the shipped resources/models/loupe-shapes.json',
+    '--model CARD.json   model card beside its .onnx; default: the project\'s active model (its last run\'s),',
+    '                    else the shipped resources/models/loupe-shapes.json',
     '--provider NAME     auto tries CUDA (Linux), DirectML (Windows) or CoreML (macOS), then CPU; others force one',
     '--threshold T       score threshold from 0 to 1; default: the card\'s',
     '--only-new          only images without a successful result for this model (otherwise all are redone)',
     '--workers N         inference processes; default: one per core up to 4 on CPU, one on a GPU',
     '--threads N         onnxruntime intra-op threads per worker; default: the cores shared out between workers',
     'A folder that was never scanned is scanned first. A run stopped by a crash or kill is resumed where it stopped.',
+    'Reviewed images are never touched. Each image holds one model\'s pending predictions: a run replaces those of',
+    'any model, never what a person made, edited, accepted or rejected. One run per folder at a time.',
   ],
   options: {
     model: { type: 'string' },
@@ -107,19 +106,33 @@ export const prelabelCommand: Command = {
     const threshold = parseThreshold(args);
     const threads = parseCount(args, 'threads');
     const workers = parseCount(args, 'workers');
-    const cardPath = path.resolve(stringValue(args, 'model') ?? shippedModelCard());
     const store = openStore(args);
+    let lock: RunLock;
     try {
+      lock = store.runLock.acquire();
+    } catch (error) {
+      store.close();
+      if (error instanceof RunLockedError) throw new CliError(args.positionals[0]!, error.message);
+      throw error;
+    }
+    let lockHandedOver = false;
+    try {
+      const named = stringValue(args, 'model');
+      const active = named === undefined ? activeModelCard(store) : null;
+      if (active?.note) io.err(`note: ${active.note}\n`);
+      const cardPath = path.resolve(named ?? active!.cardPath);
       if (store.images.count() === 0) {
         const scan = await scanFolder(store);
-        io.err(`scanned ${args.positionals[0]}: ${scan.files} images (${scan.errors} unreadable)\n`);
+        io.err(`scanned ${args.positionals[0]}: ${scan.files} images (${scan.unreadable.length} unreadable)\n`);
       }
       let job: PrelabelJob;
       try {
+        lockHandedOver = true;
         job = await PrelabelJob.create({
           store,
           cardPath,
           provider,
+          lock,
           scope: args.values['only-new'] === true ? 'pending' : 'all',
           ...(threshold !== undefined ? { threshold } : {}),
           ...(threads !== undefined ? { intraOpThreads: threads } : {}),
@@ -155,6 +168,7 @@ export const prelabelCommand: Command = {
       const failures = store.stats.failedImages().filter((f) => f.stage === 'scan' || f.stage === job.model.name);
       io.out(summaryText(args.positionals[0]!, summary, job.layout, failures));
     } finally {
+      if (!lockHandedOver) lock.release();
       store.close();
     }
   },

@@ -8,6 +8,9 @@ export const scanCommand: Command = {
   details: [
     '--verify  decode every image fully (slower) to find files cut short; by default only headers are read',
     'Rescanning adds new images, follows moved files and marks vanished ones missing; no annotation is deleted.',
+    'A file is changed when its content hash differs (a touched file is not): it goes back to new, its pending',
+    'predictions are dropped and its other annotations kept but marked stale until it is reviewed again.',
+    'Every unreadable image of the project is listed with the reason.',
   ],
   options: { verify: { type: 'boolean' } },
   positionals: ['folder'],
@@ -31,9 +34,10 @@ export const scanCommand: Command = {
         `${summary.moved} moved`,
         `${summary.unchanged} unchanged`,
         `${summary.missing} missing`,
-        `${summary.errors} unreadable`,
+        `${summary.unreadable.length} unreadable`,
       ];
       io.out(`${args.positionals[0]}: ${summary.files} images (${parts.join(', ')}) in ${formatDuration(summary.durationMs)}\n`);
+      for (const { path, reason } of summary.unreadable) io.out(`  ${path}: ${reason}\n`);
       io.out(`database: ${store.dbPath}\n`);
     } finally {
       store.close();

@@ -4,9 +4,12 @@ import { openStore, type Command } from '../command.js';
 
 export const statsCommand: Command = {
   name: 'stats',
-  summary: 'images by status, the files that failed and why, instances by class',
+  summary: 'images by status, unreadable files and model failures with why, stale images, instances by class',
   usage: '<folder> [--json] [--db FILE]',
-  details: ['--json    print the figures as JSON for scripts'],
+  details: [
+    '--json    print the figures as JSON for scripts',
+    'Each count is the length of the list under it; stale images hold annotations made before their file changed.',
+  ],
   options: { json: { type: 'boolean' } },
   positionals: ['folder'],
   async run(args, io) {
@@ -23,8 +26,17 @@ export const statsCommand: Command = {
 export function formatStats(stats: ProjectStats): string {
   const lines = [`images: ${stats.images}${stats.missing > 0 ? ` (${stats.missing} missing from the folder)` : ''}`];
   for (const status of IMAGE_STATUSES) lines.push(`  ${status.padEnd(10)} ${String(stats.byStatus[status]).padStart(7)}`);
-  lines.push(`failed: ${stats.failed.length}`);
-  for (const f of stats.failed) lines.push(`  ${f.path} (${f.stage}): ${f.reason}`);
+  const unreadable = stats.failed.filter((f) => f.stage === 'scan');
+  const modelFailures = stats.failed.filter((f) => f.stage !== 'scan');
+  lines.push(`unreadable files: ${unreadable.length}`);
+  for (const f of unreadable) lines.push(`  ${f.path}: ${f.reason}`);
+  lines.push(`model failures: ${modelFailures.length}`);
+  for (const f of modelFailures) lines.push(`  ${f.path} (${f.stage}): ${f.reason}`);
+  const staleCount = stats.stale.reduce((n, s) => n + s.annotations, 0);
+  lines.push(`stale: ${stats.stale.length} images${stats.stale.length > 0 ? `, ${staleCount} annotations (their file changed; review each image again)` : ''}`);
+  for (const s of stats.stale) {
+    lines.push(`  ${s.path}: ${s.annotations} made for ${s.madeFor.width} x ${s.madeFor.height}, now ${s.now.width} x ${s.now.height}`);
+  }
   lines.push(`instances by class:${stats.classes.length === 0 ? ' none yet' : ''}`);
   const width = Math.max(0, ...stats.classes.map((c) => c.name.length));
   for (const c of stats.classes) lines.push(`  ${c.name.padEnd(width)} ${String(c.instances).padStart(7)}`);
