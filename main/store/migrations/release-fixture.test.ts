@@ -40,6 +40,7 @@ function readRelease() {
         'SELECT id, image_id, category_id, x, y, w, h, mask_counts, score, origin, state, crowd FROM annotations ORDER BY id',
       ).all() as StoredAnnotation[],
       history: (db.prepare('SELECT count(*) AS n FROM annotation_history').get() as { n: number }).n,
+      reviewed: new Set((db.prepare(`SELECT id FROM images WHERE status = 'reviewed'`).all() as { id: number }[]).map((r) => r.id)),
     };
   } finally {
     db.close();
@@ -60,8 +61,12 @@ it('upgrades the 0.1.0 release database to the newest schema, keeping every imag
     expect(store.db.prepare('SELECT id, path, width, height FROM images ORDER BY id').all()).toEqual(before.images);
     expect(store.db.prepare('SELECT id, name, color FROM categories ORDER BY id').all()).toEqual(before.categories);
     expect((store.db.prepare('SELECT count(*) AS n FROM annotation_history').get() as { n: number }).n).toBeGreaterThanOrEqual(before.history);
-    // Every annotation reads back through today's repository as it was stored.
+    // Every annotation reads back through today's repository as it was stored, except that a reviewed image holds
+    // no pending prediction any more (migration 003 settles them: the model's rejected, a person's edits accepted).
+    expect(before.annotations.some((a) => before.reviewed.has(a.image_id) && a.state === 'pending')).toBe(true);
     for (const row of before.annotations) {
+      const settled = before.reviewed.has(row.image_id) && row.state === 'pending';
+      const state = settled ? (row.origin === 'model' ? 'rejected' : 'accepted') : row.state;
       expect(store.annotations.get(row.id as never)).toMatchObject({
         id: row.id,
         imageId: row.image_id,
@@ -69,7 +74,7 @@ it('upgrades the 0.1.0 release database to the newest schema, keeping every imag
         bbox: [row.x, row.y, row.w, row.h],
         score: row.score,
         origin: row.origin,
-        state: row.state,
+        state,
         ...(row.mask_counts === null ? { mask: null } : { mask: { counts: row.mask_counts } }),
         ...(row.crowd === 1 ? { crowd: true } : {}),
       });
