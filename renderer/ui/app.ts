@@ -154,6 +154,10 @@ export class App {
     return this.canvas;
   }
 
+  get toolName(): ToolName {
+    return this.settings.tool;
+  }
+
   /** The images loaded into the list so far, in list order. */
   get listedImages(): readonly ImageRecord[] {
     return this.list.loaded;
