@@ -100,6 +100,33 @@ export function remapMask(mask: BitMask, from: Bbox, to: Bbox): BitMask {
   return out;
 }
 
+/** The mask moved by whole pixels; what leaves the image is dropped. */
+export function shiftMask(mask: BitMask, dx: number, dy: number): BitMask {
+  const { width: w, height: h } = mask;
+  const out = emptyMask(w, h);
+  const x0 = Math.max(0, dx);
+  const x1 = Math.min(w, w + dx);
+  for (let y = Math.max(0, dy); y < Math.min(h, h + dy); y++) {
+    if (x1 > x0) out.data.set(mask.data.subarray((y - dy) * w + x0 - dx, (y - dy) * w + x1 - dx), y * w + x0);
+  }
+  return out;
+}
+
+/** The part of the mask inside the box: pixels whose centre lies outside it are cleared. */
+export function clipMask(mask: BitMask, [bx, by, bw, bh]: Bbox): BitMask {
+  const { width: w, height: h } = mask;
+  const out = emptyMask(w, h);
+  // Pixel i is inside when bx <= i + 0.5 <= bx + bw.
+  const x0 = Math.max(0, Math.ceil(bx - 0.5));
+  const x1 = Math.min(w, Math.floor(bx + bw - 0.5) + 1);
+  const y0 = Math.max(0, Math.ceil(by - 0.5));
+  const y1 = Math.min(h, Math.floor(by + bh - 0.5) + 1);
+  for (let y = y0; y < y1; y++) {
+    if (x1 > x0) out.data.set(mask.data.subarray(y * w + x0, y * w + x1), y * w + x0);
+  }
+  return out;
+}
+
 export function countSet(mask: BitMask): number {
   let n = 0;
   for (let i = 0; i < mask.data.length; i++) n += mask.data[i] ? 1 : 0;
