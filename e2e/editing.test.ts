@@ -204,7 +204,7 @@ describe('editing tools', () => {
     for (const a of pending) expect(after.get(a.id)!.state).toBe(a.score! >= threshold ? 'accepted' : 'pending');
     expect(after.get(pending.at(-1)!.id)!.state).toBe('pending');
     await shot(page(), 'edit-03-accept');
-  });
+  }, RUN_TIMEOUT + 60_000);
 
   it('marks the selected instance as a crowd region with C and back, saved to the project', async () => {
     await openSample('street.jpg');
@@ -253,7 +253,7 @@ describe('editing tools', () => {
     await page().click('[data-testid=prelabel]');
     await expect.poll(() => review.progress(), { timeout: RUN_TIMEOUT }).toMatch(/pre-label done: (\d+)\/\1 on CPU(, \d+ workers)?$/);
     await page().selectOption('[data-testid=provider]', 'auto');
-  });
+  }, RUN_TIMEOUT + 60_000);
 
   it('steps to the next and previous image', async () => {
     const start = (await image('kitchen/floor.jpg')).id;

@@ -71,7 +71,7 @@ describe('image list with 50,000 images', () => {
     const seconds = (Date.now() - started) / 1000;
     expect((await names()).at(-1)).toBe('img_49999.jpg');
     expect(await rows()).toBeLessThan(60);
-    expect(await page.evaluate(() => window.__loupe!.listedImages.length)).toBe(COUNT);
+    expect(await page.evaluate(() => window.__loupe!.session.images.items.length)).toBe(COUNT);
     console.log(`scrolled through ${COUNT} images in ${seconds.toFixed(1)} s`);
     await shot(page, 'list-50k-bottom');
   });
@@ -81,7 +81,7 @@ describe('image list with 50,000 images', () => {
     await expect.poll(names).toEqual(['img_04999.jpg']);
     await page.fill('[data-testid=filter-search]', '');
     await page.selectOption('[data-testid=filter-status]', 'reviewed');
-    const listed = () => page.evaluate(() => window.__loupe!.listedImages.map((i) => i.status));
+    const listed = () => page.evaluate(() => window.__loupe!.session.images.items.map((i) => i.status));
     await expect.poll(async () => (await listed()).length).toBe(25);
     expect(new Set(await listed())).toEqual(new Set(['reviewed']));
     expect((await names())[0]).toBe('img_00000.jpg');

@@ -27,12 +27,11 @@ export class ReviewPage {
 
   snapshot(): Promise<Snapshot> {
     return this.page.evaluate((): Snapshot => {
-      const app = window.__loupe!;
-      const editor = app.currentEditor!;
-      const { id, path, width, height } = editor.image;
+      const session = window.__loupe!.session;
+      const { id, path, width, height } = session.image!;
       return {
-        imageId: id, path, width, height, annotations: [...editor.annotations], selection: editor.selection,
-        tool: app.toolName, scale: app.view.scale,
+        imageId: id, path, width, height, annotations: [...session.annotations], selection: session.primary,
+        tool: session.settings.tool, scale: session.camera.scale,
       };
     });
   }
@@ -46,7 +45,7 @@ export class ReviewPage {
 
   /** Resolves when every edit made so far is saved. */
   whenSaved(): Promise<void> {
-    return this.page.evaluate(() => window.__loupe!.currentEditor!.whenSaved());
+    return this.page.evaluate(() => window.__loupe!.session.whenSaved());
   }
 
   /** One animation frame of the page, so what a key or click queued for drawing is drawn. */
@@ -56,7 +55,7 @@ export class ReviewPage {
 
   /** Image pixel -> page coordinates on the canvas. */
   toPage(x: number, y: number): Promise<{ x: number; y: number }> {
-    return this.page.evaluate(([px, py]) => window.__loupe!.view.toClient({ x: px!, y: py! }), [x, y]);
+    return this.page.evaluate(([px, py]) => window.__loupe!.canvas.toClient({ x: px!, y: py! }), [x, y]);
   }
 
   async clickAt(x: number, y: number): Promise<void> {
@@ -131,10 +130,14 @@ export class ReviewPage {
   /** Draws a box by dragging with the box tool; returns the new instance. */
   async drawBox(from: readonly [number, number], to: readonly [number, number]): Promise<Annotation> {
     await this.useTool('b', 'box');
-    const before = (await this.snapshot()).annotations.length;
+    const before = new Set<string>((await this.snapshot()).annotations.map((a) => a.id));
     await this.drag([from, to], 6);
     await this.whenSaved();
-    await expect.poll(async () => (await this.snapshot()).annotations.length, { timeout: UI_TIMEOUT }).toBe(before + 1);
+    // The new box is the selection (a run may add predictions meanwhile, so counting would not say which).
+    await expect.poll(async () => {
+      const s = await this.snapshot();
+      return s.selection !== null && !before.has(s.selection) && s.annotations.some((a) => a.id === s.selection);
+    }, { timeout: UI_TIMEOUT }).toBe(true);
     return this.selected();
   }
 

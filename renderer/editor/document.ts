@@ -144,9 +144,9 @@ export class AnnotationDocument implements Disposable {
     this.update(ids, (a) => (a.state === state ? a : { ...a, state }));
   }
 
-  /** Accepts every pending prediction scoring at least `threshold`; returns how many. */
-  acceptAbove(threshold: number): number {
-    const ids = this.list.filter((a) => a.state === 'pending' && a.score !== null && a.score >= threshold).map((a) => a.id);
+  /** Accepts every pending prediction scoring at least `threshold` (of those `among` keeps); returns how many. */
+  acceptAbove(threshold: number, among: (a: Annotation) => boolean = () => true): number {
+    const ids = this.list.filter((a) => a.state === 'pending' && a.score !== null && a.score >= threshold && among(a)).map((a) => a.id);
     this.setState(ids, 'accepted');
     return ids.length;
   }
