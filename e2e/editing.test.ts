@@ -80,6 +80,48 @@ describe('editing tools', () => {
     expect((await stored(drawn.imageId)).get(drawn.id)!.bbox).toEqual([60, 60, 80, 60]);
   });
 
+  it('resizing a masked instance keeps its mask (Shift scales it); a rectangle and Shift-click select several for one verdict', async () => {
+    await openSample('kitchen/table.jpg');
+    const square = await review.drawPolygon([[40, 40], [100, 40], [100, 100], [40, 100]]);
+    const squareArea = area(square.mask!);
+    await review.useTool('v', 'select');
+    const [x, y, w, h] = square.bbox;
+    await review.drag([[x + w, y + h], [x + w + 40, y + h + 30]], 6); // the bottom-right handle, outwards
+    await review.whenSaved();
+    const grown = await review.selected();
+    expect(grown.bbox.map(Math.round)).toEqual([x, y, w + 40, h + 30].map(Math.round));
+    expect(grown.mask).toEqual(square.mask); // kept, not stretched
+    await page().keyboard.down('Shift');
+    await review.drag([[x + w + 40, y + h + 30], [x + w, y + h]], 6);
+    await page().keyboard.up('Shift');
+    await review.whenSaved();
+    expect(area((await review.selected()).mask!)).toBeLessThan(squareArea); // scaled down with the box
+    expect((await stored(square.imageId)).get(square.id)!.bbox.map(Math.round)).toEqual([x, y, w, h].map(Math.round));
+
+    const other = await review.drawBox([150, 40], [200, 90]);
+    await review.useTool('v', 'select');
+    // A rectangle from empty space over both, then Shift-click takes one out and puts it back.
+    await review.drag([[30, 30], [210, 120]], 6);
+    const selection = () => page().evaluate(() => [...window.__loupe!.session.selection] as string[]);
+    expect(new Set(await selection())).toEqual(new Set([square.id, other.id]));
+    const [ox, oy] = [other.bbox[0] + 10, other.bbox[1] + 10];
+    const p = await review.toPage(ox, oy);
+    await page().keyboard.down('Shift');
+    await page().mouse.click(p.x, p.y);
+    expect(await selection()).toEqual([square.id]);
+    await page().mouse.click(p.x, p.y);
+    await page().keyboard.up('Shift');
+    expect(await selection()).toEqual([square.id, other.id]);
+    await review.press('r');
+    await review.whenSaved();
+    const saved = await stored(square.imageId);
+    expect([saved.get(square.id)!.state, saved.get(other.id)!.state]).toEqual(['rejected', 'rejected']);
+    await review.press('Control+z');
+    await review.whenSaved();
+    expect((await stored(square.imageId)).get(other.id)!.state).toBe('accepted');
+    await shot(page(), 'edit-05-multi-select');
+  });
+
   it('edits an outline vertex and fills a hole', async () => {
     await openSample('garden.jpg');
     const square = await review.drawPolygon([[200, 40], [300, 40], [300, 140], [200, 140]]);

@@ -1,11 +1,7 @@
 // Pixel operations on full-image bit masks (row-major, 0/1), for the brush, eraser, fill and box edits.
+import type { ImagePoint } from '../../app/geometry/points.js';
 import type { BitMask } from '../../app/geometry/rle.js';
 import type { Bbox } from '../../app/model/index.js';
-
-export interface Point {
-  readonly x: number;
-  readonly y: number;
-}
 
 export const emptyMask = (width: number, height: number): BitMask => ({ width, height, data: new Uint8Array(width * height) });
 
@@ -29,7 +25,7 @@ export function paintDisc(mask: BitMask, cx: number, cy: number, radius: number,
 }
 
 /** Paints a stroke through `points` with discs close enough to leave no gaps, in place. */
-export function paintStroke(mask: BitMask, points: readonly Point[], radius: number, value: 0 | 1): void {
+export function paintStroke(mask: BitMask, points: readonly ImagePoint[], radius: number, value: 0 | 1): void {
   const step = Math.max(0.5, radius / 3);
   points.forEach((p, i) => {
     const prev = i === 0 ? p : points[i - 1]!;
