@@ -65,31 +65,33 @@ export interface WheelInput {
   readonly ctrl?: boolean;
 }
 
+interface SessionState<P> {
+  summary: ProjectSummary | null;
+  categories: readonly Category[];
+  models: readonly InstalledModel[];
+  providers: readonly ProviderName[];
+  image: ImageRecord | null;
+  picture: P | null;
+  document: AnnotationDocument | null;
+  selection: readonly AnnotationId[];
+  settings: Settings;
+  camera: Camera;
+  viewport: Size;
+  run: RunProgress | null;
+  message: string;
+  helpOpen: boolean;
+}
+
 /** How many images keep their undo history while the app runs (the most recently opened). */
 const HISTORIES = 500;
 
 export class ReviewSession<P = unknown> implements Disposable {
-  summary: ProjectSummary | null = null;
-  categories: readonly Category[] = [];
-  models: readonly InstalledModel[] = [];
-  providers: readonly ProviderName[] = [];
+  /** The session's state; read through the getters below, changed only by the session's own actions. */
+  private readonly s: SessionState<P> = {
+    summary: null, categories: [], models: [], providers: [], image: null, picture: null, document: null, selection: [],
+    settings: DEFAULT_SETTINGS, camera: IDENTITY, viewport: { width: 800, height: 600 }, run: null, message: '', helpOpen: false,
+  };
   readonly images: ImageQueue;
-
-  image: ImageRecord | null = null;
-  /** The open image's pixels; null when they could not be loaded (the annotations stay reachable). */
-  picture: P | null = null;
-  document: AnnotationDocument | null = null;
-  /** Selected instances in the order they were selected; the last is the primary one. */
-  selection: readonly AnnotationId[] = [];
-
-  settings: Settings = DEFAULT_SETTINGS;
-  camera: Camera = IDENTITY;
-  viewport: Size = { width: 800, height: 600 };
-
-  run: RunProgress | null = null;
-  /** The status bar's message: what just happened or went wrong. */
-  message = '';
-  helpOpen = false;
 
   private readonly tools: Record<ToolName, Tool>;
   private readonly listeners = new Set<(topics: ReadonlySet<Topic>) => void>();
@@ -126,7 +128,7 @@ export class ReviewSession<P = unknown> implements Disposable {
     this.disposables.push(
       api.on('prelabel.progress', (progress) => {
         this.noticeFallback(progress);
-        this.run = progress;
+        this.s.run = progress;
         this.changed('status');
         if (progress.state === 'done' || progress.state === 'cancelled' || progress.state === 'failed') this.background(this.refreshAfterRun());
       }),
@@ -146,6 +148,71 @@ export class ReviewSession<P = unknown> implements Disposable {
   }
 
   // ---- reading ----
+
+  get summary(): ProjectSummary | null {
+    return this.s.summary;
+  }
+
+  get categories(): readonly Category[] {
+    return this.s.categories;
+  }
+
+  /** The models pre-labelling can use (models.installed). */
+  get models(): readonly InstalledModel[] {
+    return this.s.models;
+  }
+
+  /** The execution providers this platform offers. */
+  get providers(): readonly ProviderName[] {
+    return this.s.providers;
+  }
+
+  /** The image under review; null before the first one opens and in a project without images. */
+  get image(): ImageRecord | null {
+    return this.s.image;
+  }
+
+  /** The open image's pixels; null when they could not be loaded (the annotations stay reachable). */
+  get picture(): P | null {
+    return this.s.picture;
+  }
+
+  /** The open image's annotations, undo history and saves. */
+  get document(): AnnotationDocument | null {
+    return this.s.document;
+  }
+
+  /** Selected instances in the order they were selected; the last is the primary one. */
+  get selection(): readonly AnnotationId[] {
+    return this.s.selection;
+  }
+
+  get settings(): Settings {
+    return this.s.settings;
+  }
+
+  get camera(): Camera {
+    return this.s.camera;
+  }
+
+  /** The canvas's size in screen pixels. */
+  get viewport(): Size {
+    return this.s.viewport;
+  }
+
+  /** The latest pre-label run's progress, as its events tell it. */
+  get run(): RunProgress | null {
+    return this.s.run;
+  }
+
+  /** The status bar's message: what just happened or went wrong. */
+  get message(): string {
+    return this.s.message;
+  }
+
+  get helpOpen(): boolean {
+    return this.s.helpOpen;
+  }
 
   subscribe(listener: (topics: ReadonlySet<Topic>) => void): Disposable {
     this.listeners.add(listener);
@@ -202,7 +269,7 @@ export class ReviewSession<P = unknown> implements Disposable {
 
   /** Loads the open project and opens the first image that needs review. */
   async start(): Promise<void> {
-    this.summary = await this.api.invoke('project.summary', {});
+    this.s.summary = await this.api.invoke('project.summary', {});
     await this.loadCategories();
     await this.loadModels();
     this.changed('project');
@@ -213,7 +280,7 @@ export class ReviewSession<P = unknown> implements Disposable {
   /** Opens another folder as the project (desktop menu, recent list, dropped folder). */
   async openFolder(folder: string): Promise<void> {
     await this.whenSaved();
-    this.summary = await this.api.invoke('project.open', { folder });
+    this.s.summary = await this.api.invoke('project.open', { folder });
     this.closeImage();
     this.histories.clear();
     await this.loadCategories();
@@ -256,14 +323,14 @@ export class ReviewSession<P = unknown> implements Disposable {
     });
     this.documentSubscription = document.onChange(() => {
       const present = this.selection.filter((id) => document.get(id));
-      if (present.length !== this.selection.length) this.selection = present;
+      if (present.length !== this.selection.length) this.s.selection = present;
       this.changed('annotations', 'selection', 'tool', 'status');
     });
-    this.image = image;
-    this.picture = picture;
-    this.document = document;
-    this.selection = kept.filter((id) => document.get(id));
-    if (!keepView) this.camera = fitCamera(image, this.viewport);
+    this.s.image = image;
+    this.s.picture = picture;
+    this.s.document = document;
+    this.s.selection = kept.filter((id) => document.get(id));
+    if (!keepView) this.s.camera = fitCamera(image, this.viewport);
     this.changed('image', 'annotations', 'selection', 'tool', 'camera', 'list', 'status');
     // The review flow goes forward: have the next image decoded before it is asked for.
     void this.images.neighbour(image.id, 1).then((next) => next && this.options.pictures.get(next)).catch(() => {});
@@ -303,7 +370,7 @@ export class ReviewSession<P = unknown> implements Disposable {
     const document = this.document;
     const next = [...new Set(ids)].filter((id) => document?.get(id));
     if (next.length === this.selection.length && next.every((id, i) => id === this.selection[i])) return;
-    this.selection = next;
+    this.s.selection = next;
     this.changed('selection', 'tool');
   }
 
@@ -319,12 +386,12 @@ export class ReviewSession<P = unknown> implements Disposable {
 
   setTool(tool: ToolName): void {
     this.tool.cancel();
-    this.settings = { ...this.settings, tool };
+    this.s.settings = { ...this.settings, tool };
     this.changed('settings', 'tool');
   }
 
   updateSettings(changes: Partial<Omit<Settings, 'tool'>>): void {
-    this.settings = { ...this.settings, ...changes };
+    this.s.settings = { ...this.settings, ...changes };
     this.changed('settings', 'tool');
   }
 
@@ -340,7 +407,7 @@ export class ReviewSession<P = unknown> implements Disposable {
     try {
       const category = await this.api.invoke('categories.create', { name });
       await this.loadCategories();
-      this.settings = { ...this.settings, activeCategory: category.id };
+      this.s.settings = { ...this.settings, activeCategory: category.id };
       this.changed('project', 'settings');
       return true;
     } catch (error) {
@@ -407,7 +474,7 @@ export class ReviewSession<P = unknown> implements Disposable {
 
   setHelp(open: boolean): void {
     if (this.helpOpen === open) return;
-    this.helpOpen = open;
+    this.s.helpOpen = open;
     this.changed('help');
   }
 
@@ -417,7 +484,7 @@ export class ReviewSession<P = unknown> implements Disposable {
   setViewport(size: Size): void {
     if (size.width <= 0 || size.height <= 0) return;
     if (size.width === this.viewport.width && size.height === this.viewport.height) return;
-    this.viewport = size;
+    this.s.viewport = size;
     this.changed('camera');
   }
 
@@ -527,7 +594,7 @@ export class ReviewSession<P = unknown> implements Disposable {
       const run = await this.api.invoke('prelabel.start', { ...(model?.id ? { modelId: model.id } : {}), threshold, provider: this.settings.provider });
       this.noticeFallback(run);
       // Progress events can overtake the reply; the reply only starts the run's display.
-      if (this.run?.runId !== run.runId) this.run = run;
+      if (this.run?.runId !== run.runId) this.s.run = run;
       this.changed('status');
     } catch (error) {
       this.say(messageOf(error));
@@ -553,7 +620,7 @@ export class ReviewSession<P = unknown> implements Disposable {
   }
 
   say(message: string): void {
-    this.message = message;
+    this.s.message = message;
     this.changed('status');
   }
 
@@ -575,7 +642,7 @@ export class ReviewSession<P = unknown> implements Disposable {
 
   private setCamera(camera: Camera): void {
     if (camera === this.camera) return;
-    this.camera = camera;
+    this.s.camera = camera;
     this.changed('camera');
   }
 
@@ -590,10 +657,10 @@ export class ReviewSession<P = unknown> implements Disposable {
     this.documentSubscription?.dispose();
     this.documentSubscription = null;
     this.document?.dispose();
-    this.document = null;
-    this.image = null;
-    this.picture = null;
-    this.selection = [];
+    this.s.document = null;
+    this.s.image = null;
+    this.s.picture = null;
+    this.s.selection = [];
     if (!keepTools) for (const tool of Object.values(this.tools)) tool.cancel();
   }
 
@@ -639,10 +706,10 @@ export class ReviewSession<P = unknown> implements Disposable {
   }
 
   private async loadCategories(): Promise<void> {
-    this.categories = (await this.api.invoke('categories.list', {})).categories;
+    this.s.categories = (await this.api.invoke('categories.list', {})).categories;
     const active = this.settings.activeCategory;
     if (active === null || !this.categories.some((c) => c.id === active)) {
-      this.settings = { ...this.settings, activeCategory: this.categories[0]?.id ?? null };
+      this.s.settings = { ...this.settings, activeCategory: this.categories[0]?.id ?? null };
       this.changed('settings');
     }
   }
@@ -650,12 +717,12 @@ export class ReviewSession<P = unknown> implements Disposable {
   private async loadModels(): Promise<void> {
     try {
       const { models, problems, providers } = await this.api.invoke('models.installed', {});
-      this.models = models;
-      this.providers = providers;
+      this.s.models = models;
+      this.s.providers = providers;
       // The model chosen before if it is still there, else a mask model, else any.
       const preferred = models.find((m) => m.cardPath === this.settings.model) ?? models.find((m) => m.format !== 'torchvision-fasterrcnn') ?? models[0];
       const provider = this.settings.provider === 'auto' || providers.includes(this.settings.provider) ? this.settings.provider : 'auto';
-      this.settings = { ...this.settings, model: preferred?.cardPath ?? null, provider };
+      this.s.settings = { ...this.settings, model: preferred?.cardPath ?? null, provider };
       if (problems.length > 0) this.say(`Some model cards could not be read: ${problems.map((p) => `${p.file}: ${p.message}`).join('; ')}`);
     } catch (error) {
       this.say(`Models: ${messageOf(error)}`);
@@ -676,7 +743,7 @@ export class ReviewSession<P = unknown> implements Disposable {
   }
 
   private async refreshSummary(): Promise<void> {
-    this.summary = await this.api.invoke('project.summary', {});
+    this.s.summary = await this.api.invoke('project.summary', {});
     this.changed('status', 'project');
   }
 
