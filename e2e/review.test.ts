@@ -151,12 +151,19 @@ describe('review flow in Chromium over the bridge', () => {
   });
 
   it('deletes a false positive', async () => {
-    const [target] = await openWithPredictions(1);
+    const [target] = await openWithPredictions(2);
     await review.selectRow(target!.id);
+    // The panel keeps the rows it has: mark them, to find the same elements after the deletion.
+    const marked = await page().locator('.instance').evaluateAll((rows) => rows.map((row) => {
+      (row as HTMLElement & { kept?: boolean }).kept = true;
+      return (row as HTMLElement).dataset.annotationId!;
+    }));
     await review.press('Delete');
     await review.whenSaved();
     expect((await review.snapshot()).annotations.some((a) => a.id === target!.id)).toBe(false);
     expect((await stored(target!.imageId)).has(target!.id)).toBe(false);
+    await expect.poll(() => page().locator('.instance').evaluateAll((rows) => rows.map((row) => [(row as HTMLElement).dataset.annotationId, (row as HTMLElement & { kept?: boolean }).kept === true])),
+      { timeout: UI_TIMEOUT }).toEqual(marked.filter((id) => id !== target!.id).map((id) => [id, true]));
   });
 
   it('draws a missed object with the polygon tool', async () => {

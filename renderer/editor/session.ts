@@ -577,11 +577,12 @@ export class ReviewSession<P = unknown> implements Disposable {
     return true;
   }
 
-  keyUp(press: KeyPress): void {
-    if (press.key === ' ' && this.spaceHeld) {
-      this.spaceHeld = false;
-      this.changed('tool');
-    }
+  /** A key released; true when the session used it (the Space of a pan, which must not click a focused button). */
+  keyUp(press: KeyPress): boolean {
+    if (press.key !== ' ' || !this.spaceHeld) return false;
+    this.spaceHeld = false;
+    this.changed('tool');
+    return true;
   }
 
   // ---- pre-labelling and export ----

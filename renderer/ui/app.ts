@@ -31,7 +31,9 @@ export class App implements Disposable {
     d.add(listen(window, 'keydown', (e) => {
       if (!isTextEntry(e.target) && session.keyDown(e)) e.preventDefault();
     }));
-    d.add(listen(window, 'keyup', (e) => session.keyUp(e)));
+    d.add(listen(window, 'keyup', (e) => {
+      if (session.keyUp(e)) e.preventDefault();
+    }));
     // A Space released while the window was elsewhere is never seen: leaving the window ends the pan mode.
     d.add(listen(window, 'blur', () => session.keyUp({ key: ' ' })));
     // Edits are saved as they are made; only one still on its way is worth a warning.
