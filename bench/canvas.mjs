@@ -116,14 +116,14 @@ try {
   // 1. Pan and zoom over 200 masks (and over a 6000x4000 image with 100).
   const panZoom = async (prefix, expected) => {
     const opened = await page.evaluate(async (prefix) => {
-      const app = window.__loupe;
-      const image = app.listedImages.find((i) => i.path.startsWith(prefix));
-      await app.open(image);
-      return { instances: app.currentEditor.annotations.length, width: image.width, height: image.height };
+      const session = window.__loupe.session;
+      const image = session.images.items.find((i) => i.path.startsWith(prefix));
+      await session.open(image);
+      return { instances: session.annotations.length, width: image.width, height: image.height };
     }, prefix);
     if (opened.instances !== expected) throw new Error(`expected ${expected} instances on ${prefix}, found ${opened.instances}`);
     const trial = () => page.evaluate(async (frames) => {
-      const view = window.__loupe.view;
+      const session = window.__loupe.session;
       await new Promise((r) => setTimeout(r, 300));
       const times = [];
       await new Promise((resolve) => {
@@ -132,10 +132,10 @@ try {
           times.push(t);
           const phase = Math.floor(n / 50) % 4;
           // Zoom in and out around a moving cursor, and pan, one step per frame.
-          if (phase === 0) view.zoomBy(1.02, { x: 500 + n, y: 400 });
-          else if (phase === 1) view.panBy(6, 3);
-          else if (phase === 2) view.zoomBy(0.98, { x: 700, y: 300 + n / 2 });
-          else view.panBy(-6, -3);
+          if (phase === 0) session.zoomBy(1.02, { x: 500 + n, y: 400 });
+          else if (phase === 1) session.panBy(6, 3);
+          else if (phase === 2) session.zoomBy(0.98, { x: 700, y: 300 + n / 2 });
+          else session.panBy(-6, -3);
           if (++n < frames) requestAnimationFrame(step);
           else resolve();
         };
@@ -156,17 +156,17 @@ try {
   // 2. Image switching, 1 MP with 50 instances: forward through the list (the next image is prefetched while
   //    the person works, as in the review flow), then jumps of 7 images (nothing prefetched or cached).
   const switches = await page.evaluate(async (count) => {
-    const app = window.__loupe;
-    const images = app.listedImages.filter((i) => i.path.startsWith('switch'));
+    const session = window.__loupe.session;
+    const images = session.images.items.filter((i) => i.path.startsWith('switch'));
     if (images.length !== count) throw new Error(`expected ${count} switch images, found ${images.length}`);
     const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
     const pause = () => new Promise((r) => setTimeout(r, 150)); // the person looks at the image
     const measure = async (image) => {
       const started = performance.now();
-      await app.open(image);
-      await frame(); // Konva draws in the next frame, before this callback (it asked first)
+      await session.open(image);
+      await frame(); // the views draw in the next frame, before this callback (they asked first)
       const ms = performance.now() - started;
-      if (app.currentEditor.annotations.length !== 50) throw new Error(`${image.path}: ${app.currentEditor.annotations.length} instances`);
+      if (session.annotations.length !== 50) throw new Error(`${image.path}: ${session.annotations.length} instances`);
       await pause();
       return ms;
     };

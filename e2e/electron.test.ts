@@ -79,7 +79,7 @@ if (binary === null) {
     it('opens the folder given on the command line and shows thumbnails through loupe-image://', async () => {
       await expect.poll(() => page.locator('.image-row').count(), { timeout: 20_000 }).toBeGreaterThanOrEqual(10);
       await expect
-        .poll(() => page.locator('.image-row img').evaluateAll((imgs) => imgs.filter((img) => (img as HTMLImageElement).naturalWidth > 0).length))
+        .poll(() => page.locator('.image-row img').evaluateAll((imgs) => imgs.filter((img) => (img as HTMLImageElement).naturalWidth > 0).length), { timeout: 20_000 })
         .toBeGreaterThanOrEqual(5);
       const sources = await page.locator('.image-row img').evaluateAll((imgs) => imgs.map((img) => (img as HTMLImageElement).src));
       expect(sources.every((src) => src.startsWith('loupe-image://thumbs/'))).toBe(true);
@@ -90,18 +90,18 @@ if (binary === null) {
       type Progress = { runId: number; total: number };
       const started = await invoke<Progress>('prelabel.start', { threshold: 0.05 });
       expect(started.total).toBeGreaterThan(0);
-      await invoke('prelabel.cancel', { runId: started.runId });
-      // The cancelled run ends after the images in flight; until then a new start is refused as a conflict.
-      let resumed: Progress | null = null;
-      for (const deadline = Date.now() + 60_000; resumed === null && Date.now() < deadline; ) {
-        resumed = await invoke<Progress>('prelabel.start', { threshold: 0.05 }).catch((error: Error) => {
-          if (!/still going/.test(error.message)) throw error;
-          return null;
+      // The cancelled run ends after the images in flight (until then a new start is refused as a conflict): wait for its last event.
+      const ended = page.evaluate((runId) => new Promise<string>((resolve) => {
+        const listening = window.loupe!.on('prelabel.progress', (progress) => {
+          if (progress.runId !== runId || progress.state === 'running' || progress.state === 'paused') return;
+          listening.dispose();
+          resolve(progress.state);
         });
-        if (resumed === null) await page.waitForTimeout(200);
-      }
-      expect(resumed).not.toBeNull();
-      expect(resumed!.total).toBeLessThanOrEqual(started.total);
+      }), started.runId);
+      await invoke('prelabel.cancel', { runId: started.runId });
+      expect(await withTimeout(ended, 60_000, 'the cancelled run to end')).toMatch(/^(cancelled|done)$/);
+      const resumed = await invoke<Progress>('prelabel.start', { threshold: 0.05 });
+      expect(resumed.total).toBeLessThanOrEqual(started.total);
       await expect
         .poll(
           async () => {
@@ -115,11 +115,18 @@ if (binary === null) {
 
     it('exports COCO to a file', async () => {
       await page.click('[data-testid=export]');
-      await expect.poll(() => page.locator('[data-testid=message]').textContent()).toMatch(/Exported \d+ images/);
+      await expect.poll(() => page.locator('[data-testid=message]').textContent(), { timeout: 20_000 }).toMatch(/Exported \d+ images/);
       const file = (await page.locator('[data-testid=message]').textContent())!.replace(/^.* to /, '');
       const coco = JSON.parse(await readFile(file, 'utf8')) as { images: unknown[]; annotations: unknown[] };
       expect(coco.images.length).toBeGreaterThanOrEqual(10);
       expect(errors).toEqual([]);
     });
   });
+}
+
+/** `promise`, or an error naming what was awaited once `ms` have passed. */
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

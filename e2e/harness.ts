@@ -6,6 +6,8 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { WebSocket } from 'ws';
+import { createSocketApi, type SocketApi } from '../app/ipc/socket-client.js';
 import { repoRoot, serveFolder, type Serving } from '../main/bridge/serve.js';
 
 export const ROOT = repoRoot();
@@ -29,6 +31,8 @@ export interface Session {
   readonly serving: Serving;
   readonly browser: Browser;
   readonly page: Page;
+  /** A second client of the same bridge, for tests to set up and read state through the contract. */
+  readonly api: SocketApi;
   readonly errors: string[];
   close(): Promise<void>;
 }
@@ -51,6 +55,7 @@ export async function startSession(name: string): Promise<Session> {
   await cp(card, path.join(models, path.basename(card)));
   await cp(path.join(path.dirname(card), onnx), path.join(models, onnx));
   const serving = await serveFolder(folder, { modelDir: models, rendererDir, userModelDir: path.join(work, 'user-models'), log: () => {} });
+  const api = await connectApi(serving);
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   const page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
   const errors: string[] = [];
@@ -63,13 +68,23 @@ export async function startSession(name: string): Promise<Session> {
     serving,
     browser,
     page,
+    api,
     errors,
     async close() {
+      api.close();
       await browser.close();
       await serving.close();
       await rm(work, { recursive: true, force: true });
     },
   };
+}
+
+/** A contract client over the bridge's WebSocket, as the page has. */
+export async function connectApi(serving: Serving): Promise<SocketApi> {
+  const { port, origin, token } = serving.bridge;
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/ipc?token=${token}`);
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  return createSocketApi(ws as never, origin, token);
 }
 
 /** Builds the renderer into `work`/renderer: test files run side by side, each with its own bundle. */

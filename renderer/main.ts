@@ -4,7 +4,7 @@ import { connectApi } from './ui/api.js';
 
 declare global {
   interface Window {
-    /** The running app, for the e2e tests and the canvas benchmark. */
+    /** The running app, for the e2e tests and the canvas benchmark: `__loupe.session` is the review session. */
     __loupe?: App;
   }
 }
@@ -14,6 +14,7 @@ async function main(): Promise<void> {
   try {
     const app = new App(root, await connectApi());
     window.__loupe = app;
+    window.addEventListener('pagehide', () => app.dispose(), { once: true });
     await app.start();
     root.dataset.ready = 'true';
   } catch (error) {

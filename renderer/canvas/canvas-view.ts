@@ -1,55 +1,34 @@
-// The Konva stage: the image (with mipmaps for big images), one bitmap per mask in its class colour
-// (composited into a single image-sized bitmap for drawing), boxes and labels, the selected box's
-// transformer, and the preview of the gesture in progress. Zoom to cursor, pan with space-drag or the
-// middle button, fit. It draws what it is told and reports pointer input in image pixels; it holds no
-// annotation state of its own.
+// The Konva stage: it draws what the review session holds and forwards pointer input to it, deciding nothing.
+// The image (with mipmaps for big images), one bitmap per mask in its class colour (composited into one
+// image-sized bitmap), boxes and labels, and the active tool's preview (rubber bands, outlines, resize
+// handles) over them, all placed by the session's camera. Pointer events go to the session in screen
+// pixels (the canvas element's CSS pixels); which press is a click, a drag, a pan or a resize is the
+// session's and its tools' to decide. No layer listens: Konva builds no hit graph.
 import Konva from 'konva';
-import type { Annotation, AnnotationId, Bbox, Category } from '../../app/model/index.js';
-import type { Point } from '../editor/mask-ops.js';
-import type { PointerInfo, Preview } from '../editor/tools/index.js';
+import { imagePoint, screenPoint, type ImagePoint } from '../../app/geometry/points.js';
+import type { Disposable } from '../../app/ipc/contract.js';
+import type { Annotation, AnnotationId, Category, ImageRecord } from '../../app/model/index.js';
+import { toScreen } from '../editor/camera.js';
+import type { ReviewSession, Topic } from '../editor/session.js';
+import { HANDLE_RADIUS, HANDLES, handlePoint, type Preview } from '../editor/tools/index.js';
+import { DisposableStore, everyFrame, listen } from '../ui/dom.js';
 import { maskBitmap, type MaskBitmap } from './mask-bitmap.js';
 
-export interface CanvasCallbacks {
-  pointer(kind: 'down' | 'move' | 'up', p: Point, info: PointerInfo): void;
-  /** The selected box was moved or resized with the transformer. */
-  boxChanged(id: AnnotationId, bbox: Bbox): void;
-  viewChanged?(): void;
-}
-
-export interface DisplayOptions {
-  readonly showMasks: boolean;
-  readonly showBoxes: boolean;
-  readonly showLabels: boolean;
-  /** Mask opacity, 0..1. */
-  readonly opacity: number;
-}
-
-export interface Scene {
-  readonly annotations: readonly Annotation[];
-  readonly categories: ReadonlyMap<number, Category>;
-  readonly visible: (a: Annotation) => boolean;
-  readonly selection: AnnotationId | null;
-  /** Whether the selected box gets move/resize handles (the select tool). */
-  readonly transformable: boolean;
-}
-
-const MIN_SCALE = 0.02;
-const MAX_SCALE = 40;
 const LABEL_FONT = 12;
 
-export class CanvasView {
+type Picture = HTMLImageElement | HTMLCanvasElement;
+
+export class CanvasView implements Disposable {
   readonly stage: Konva.Stage;
   /** The image and the mask composite share one layer: one canvas fewer for the browser to composite each frame. */
   private readonly pictureLayer = new Konva.Layer({ listening: false });
-  private readonly shapeLayer = new Konva.Layer();
+  private readonly shapeLayer = new Konva.Layer({ listening: false });
   private readonly overlayLayer = new Konva.Layer({ listening: false });
   private readonly imageNode = new Konva.Image({ image: undefined, x: 0, y: 0 });
-  private readonly transformer = new Konva.Transformer({
-    rotateEnabled: false, keepRatio: false, ignoreStroke: true, flipEnabled: false,
-    anchorSize: 9, borderStroke: '#ffffff', anchorStroke: '#222222', anchorFill: '#ffffff',
-  });
   private levels: { scale: number; source: CanvasImageSource }[] = [];
   private imageSize = { width: 1, height: 1 };
+  /** What the picture layer shows: the image record and its pixels, to notice another image or a reload. */
+  private shown: { image: ImageRecord; picture: unknown } | null = null;
   /** Each mask's own bitmap (its box, in its class colour), rebuilt only when its mask or colour changes. */
   private readonly bitmaps = new Map<AnnotationId, { key: string; bitmap: MaskBitmap | null }>();
   /**
@@ -72,166 +51,162 @@ export class CanvasView {
   private compositeScale = 1;
   private composedBitmaps: MaskBitmap[] = [];
   private readonly boxes = new Map<AnnotationId, { key: string; labelKey: string; rect: Konva.Rect; label: Konva.Label }>();
-  private display: DisplayOptions = { showMasks: true, showBoxes: true, showLabels: true, opacity: 0.45 };
-  private panning: { x: number; y: number } | null = null;
-  private pressOnBox: { x: number; y: number } | null = null;
-  private spaceHeld = false;
-  private readonly resizeObserver: ResizeObserver;
-  private readonly disposers: (() => void)[] = [];
+  private readonly disposables = new DisposableStore();
+  private readonly scene = everyFrame(() => this.drawScene());
 
-  constructor(private readonly container: HTMLDivElement, private readonly callbacks: CanvasCallbacks) {
-    this.stage = new Konva.Stage({ container, width: container.clientWidth || 800, height: container.clientHeight || 600 });
+  constructor(private readonly container: HTMLDivElement, private readonly session: ReviewSession<Picture>) {
+    this.stage = new Konva.Stage({ container, width: container.clientWidth || 800, height: container.clientHeight || 600, listening: false });
     this.pictureLayer.add(this.imageNode, this.compositeNode);
-    this.shapeLayer.add(this.transformer);
     this.stage.add(this.pictureLayer, this.shapeLayer, this.overlayLayer);
+    this.overlayLayer.visible(false);
+    session.setViewport({ width: this.stage.width(), height: this.stage.height() });
 
-    this.stage.on('wheel', (e) => this.onWheel(e.evt));
-    this.stage.on('pointerdown', (e) => this.onPointerDown(e));
-    this.stage.on('pointermove', (e) => this.onPointerMove(e.evt));
-    this.stage.on('pointerup', (e) => this.onPointerUp(e.evt));
-    this.stage.container().addEventListener('contextmenu', (e) => e.preventDefault());
-    const keydown = (e: KeyboardEvent) => {
-      if (e.key === ' ' && !isTyping(e)) {
-        this.spaceHeld = true;
-        container.style.cursor = 'grab';
-        e.preventDefault();
-      }
-    };
-    const keyup = (e: KeyboardEvent) => {
-      if (e.key === ' ') {
-        this.spaceHeld = false;
-        container.style.cursor = '';
-      }
-    };
-    window.addEventListener('keydown', keydown);
-    window.addEventListener('keyup', keyup);
-    this.disposers.push(() => window.removeEventListener('keydown', keydown), () => window.removeEventListener('keyup', keyup));
-    this.resizeObserver = new ResizeObserver(() => this.resize());
-    this.resizeObserver.observe(container);
+    const d = this.disposables;
+    d.add(this.scene);
+    d.add(session.subscribe((topics) => this.changed(topics)));
+    d.add(listen(container, 'pointerdown', (e) => this.onPointer('down', e)));
+    d.add(listen(container, 'pointermove', (e) => this.onPointer('move', e)));
+    d.add(listen(container, 'pointerup', (e) => this.onPointer('up', e)));
+    d.add(listen(container, 'pointercancel', () => session.pointerCancel()));
+    d.add(listen(container, 'wheel', (e) => this.onWheel(e), { passive: false }));
+    d.add(listen(container, 'contextmenu', (e) => e.preventDefault()));
+    // The middle button must not start the browser's autoscroll.
+    d.add(listen(container, 'mousedown', (e) => e.button === 1 && e.preventDefault()));
+    const resize = new ResizeObserver(() => this.resize());
+    resize.observe(container);
+    d.add({ dispose: () => resize.disconnect() });
   }
 
-  get scale(): number {
-    return this.stage.scaleX();
+  /** Image pixels -> page (client) coordinates: for tests and for placing DOM overlays. */
+  toClient(p: { readonly x: number; readonly y: number }): { x: number; y: number } {
+    const rect = this.container.getBoundingClientRect();
+    const s = toScreen(this.session.camera, imagePoint(p.x, p.y));
+    return { x: rect.left + s.x, y: rect.top + s.y };
   }
 
-  /** Shows a new image (already decoded) and fits it; mipmaps are built for big images. */
-  setImage(image: HTMLImageElement | HTMLCanvasElement, width: number, height: number): void {
+  dispose(): void {
+    this.disposables.dispose();
+    this.stage.destroy();
+  }
+
+  private changed(topics: ReadonlySet<Topic>): void {
+    if (topics.has('image')) this.showPicture();
+    if (topics.has('camera')) this.applyCamera();
+    if (topics.has('image') || topics.has('annotations') || topics.has('selection') || topics.has('settings') || topics.has('project')) this.scene.request();
+    if (topics.has('tool') || topics.has('settings') || topics.has('selection') || topics.has('annotations')) this.drawPreview();
+    if (topics.has('tool')) this.container.style.cursor = this.session.cursor;
+  }
+
+  // ---- input ----
+
+  private onPointer(kind: 'down' | 'move' | 'up', e: PointerEvent): void {
+    const rect = this.container.getBoundingClientRect();
+    const input = { screen: screenPoint(e.clientX - rect.left, e.clientY - rect.top), button: e.button, shift: e.shiftKey, alt: e.altKey, mod: e.ctrlKey || e.metaKey };
+    if (kind === 'down') {
+      // Moves and the release keep coming here when the pointer leaves the canvas mid-gesture.
+      this.container.setPointerCapture(e.pointerId);
+      // A press on the canvas gives the keys back to the editor (from a field or a dropdown).
+      if (document.activeElement instanceof HTMLElement && document.activeElement !== document.body) document.activeElement.blur();
+      this.session.pointerDown(input);
+    } else if (kind === 'move') {
+      this.session.pointerMove(input);
+    } else {
+      this.session.pointerUp(input);
+    }
+  }
+
+  private onWheel(e: WheelEvent): void {
+    e.preventDefault();
+    const rect = this.container.getBoundingClientRect();
+    this.session.wheel({ screen: screenPoint(e.clientX - rect.left, e.clientY - rect.top), deltaX: e.deltaX, deltaY: e.deltaY, ctrl: e.ctrlKey });
+  }
+
+  private resize(): void {
+    const { clientWidth, clientHeight } = this.container;
+    if (clientWidth === 0 || clientHeight === 0) return;
+    this.stage.size({ width: clientWidth, height: clientHeight });
+    this.session.setViewport({ width: clientWidth, height: clientHeight });
+    this.stage.batchDraw();
+  }
+
+  // ---- drawing ----
+
+  /** A new image (or its pixels reloaded): mipmaps for big images, and a composite of its size. */
+  private showPicture(): void {
+    const image = this.session.image;
+    if (!image) return;
+    const picture = this.session.picture;
+    if (this.shown?.image.id === image.id && this.shown.picture === picture && this.shown.image.width === image.width && this.shown.image.height === image.height) return;
+    this.shown = { image, picture };
+    const { width, height } = image;
     this.imageSize = { width, height };
-    this.levels = buildMipmaps(image, width, height);
+    // A missing or undecodable file opens on a blank canvas, so its annotations stay reachable.
+    this.levels = buildMipmaps(picture ?? blankPicture(width, height), width, height);
     this.imageNode.setAttrs({ image: this.levels[0]!.source, width, height });
     this.bitmaps.clear();
     // Large images get a smaller composite (at most ~24 MP); masks are nearest-neighbour scaled into it.
     this.compositeScale = Math.min(1, Math.sqrt(24e6 / (width * height)));
     this.composite.width = Math.max(1, Math.round(width * this.compositeScale));
     this.composite.height = Math.max(1, Math.round(height * this.compositeScale));
-
     this.compositeKey = '';
     for (const { rect, label } of this.boxes.values()) {
       rect.destroy();
       label.destroy();
     }
     this.boxes.clear();
-    this.transformer.nodes([]);
-    this.fit();
+    this.applyCamera();
   }
 
-  /** Takes effect at the next setScene. */
-  setDisplay(display: DisplayOptions): void {
-    this.display = display;
+  private applyCamera(): void {
+    const { x, y, scale } = this.session.camera;
+    this.stage.scale({ x: scale, y: scale });
+    this.stage.position({ x, y });
+    // The coarsest mipmap still at least as detailed as the screen; crisp pixels when zoomed far in.
+    const level = [...this.levels].reverse().find((l) => l.scale >= scale) ?? this.levels[0];
+    if (level && this.imageNode.image() !== level.source) this.imageNode.image(level.source);
+    this.pictureLayer.imageSmoothingEnabled(scale < 2);
+    this.scaleLabels();
+    this.drawPreview();
+    this.stage.batchDraw();
   }
 
-  /** Brings the drawn instances in line with `scene`, rebuilding only bitmaps whose mask or colour changed. */
-  setScene(scene: Scene): void {
+  /** Brings the drawn instances in line with the session, rebuilding only bitmaps whose mask or colour changed. */
+  private drawScene(): void {
+    const session = this.session;
+    const { showMasks, showBoxes, showLabels, opacity } = session.settings;
+    const categories = new Map<number, Category>(session.categories.map((c) => [c.id, c]));
+    const selected = new Set(session.selection);
     const seen = new Set<AnnotationId>();
     const drawn: { id: AnnotationId; bitmap: MaskBitmap }[] = [];
-    for (const a of scene.annotations) {
+    for (const a of session.annotations) {
       seen.add(a.id);
-      const color = scene.categories.get(a.categoryId)?.color ?? '#ffffff';
-      const shown = scene.visible(a);
+      const category = categories.get(a.categoryId);
+      const color = category?.color ?? '#ffffff';
+      const shown = session.isVisible(a);
       const bitmap = this.maskBitmapOf(a, color);
-      if (bitmap && shown && this.display.showMasks) drawn.push({ id: a.id, bitmap });
-      this.syncBox(a, color, scene, shown);
+      if (bitmap && shown && showMasks) drawn.push({ id: a.id, bitmap });
+      this.syncBox(a, color, category, selected.has(a.id), shown, showBoxes, showLabels);
     }
     for (const id of this.bitmaps.keys()) if (!seen.has(id)) this.bitmaps.delete(id);
-    this.compose(drawn, scene.selection);
+    this.compose(drawn, selected, opacity);
     for (const [id, { rect, label }] of this.boxes) {
       if (seen.has(id)) continue;
       rect.destroy();
       label.destroy();
       this.boxes.delete(id);
     }
-    const selected = scene.selection ? this.boxes.get(scene.selection) : undefined;
-    const handles = selected && scene.transformable && selected.rect.visible() ? [selected.rect] : [];
-    for (const { rect } of this.boxes.values()) {
-      const active = handles.includes(rect);
-      rect.listening(active);
-      rect.draggable(active);
-      // Only the selected box is filled (transparently, to be grabbable): filling every box costs each frame.
-      rect.fillEnabled(active);
-    }
-    this.transformer.nodes(handles);
-    this.transformer.moveToTop();
     this.scaleLabels();
     this.stage.batchDraw();
   }
 
-  setPreview(preview: Preview | null): void {
+  private drawPreview(): void {
+    const preview = this.session.preview;
     const wasShown = this.overlayLayer.visible();
     this.overlayLayer.destroyChildren();
     // An empty overlay is hidden, so the browser does not composite an empty canvas every frame.
     this.overlayLayer.visible(preview !== null);
-    if (preview) this.overlayLayer.add(...previewShapes(preview, this.scale));
+    if (preview) this.overlayLayer.add(...previewShapes(preview, this.session.camera.scale));
     if (preview || wasShown) this.overlayLayer.batchDraw();
-  }
-
-  fit(): void {
-    const { width, height } = this.imageSize;
-    const scale = Math.min(this.stage.width() / width, this.stage.height() / height) * 0.98;
-    this.stage.scale({ x: scale, y: scale });
-    this.stage.position({ x: (this.stage.width() - width * scale) / 2, y: (this.stage.height() - height * scale) / 2 });
-    this.afterViewChange();
-  }
-
-  /** Zooms by `factor` keeping the image point under `around` (stage pixels; default the centre) fixed. */
-  zoomBy(factor: number, around: Point = { x: this.stage.width() / 2, y: this.stage.height() / 2 }): void {
-    const old = this.scale;
-    const scale = Math.min(MAX_SCALE, Math.max(MIN_SCALE, old * factor));
-    const anchor = { x: (around.x - this.stage.x()) / old, y: (around.y - this.stage.y()) / old };
-    this.stage.scale({ x: scale, y: scale });
-    this.stage.position({ x: around.x - anchor.x * scale, y: around.y - anchor.y * scale });
-    this.afterViewChange();
-  }
-
-  /** Pans (and zooms out if needed) so the box is on screen; does nothing when it already is. */
-  reveal([x, y, w, h]: Bbox): void {
-    const scale = this.scale;
-    const left = this.stage.x() + x * scale;
-    const top = this.stage.y() + y * scale;
-    const margin = 20;
-    if (left >= 0 && top >= 0 && left + w * scale <= this.stage.width() && top + h * scale <= this.stage.height()) return;
-    const fits = Math.min((this.stage.width() - 2 * margin) / Math.max(1, w), (this.stage.height() - 2 * margin) / Math.max(1, h));
-    if (fits < scale) this.stage.scale({ x: fits, y: fits });
-    const s = this.scale;
-    this.stage.position({ x: this.stage.width() / 2 - (x + w / 2) * s, y: this.stage.height() / 2 - (y + h / 2) * s });
-    this.afterViewChange();
-  }
-
-  panBy(dx: number, dy: number): void {
-    this.stage.position({ x: this.stage.x() + dx, y: this.stage.y() + dy });
-    this.stage.batchDraw();
-    this.callbacks.viewChanged?.();
-  }
-
-  /** Image pixels -> page (client) coordinates: for tests and for placing DOM overlays. */
-  toClient(p: Point): Point {
-    const rect = this.container.getBoundingClientRect();
-    return { x: rect.left + this.stage.x() + p.x * this.scale, y: rect.top + this.stage.y() + p.y * this.scale };
-  }
-
-  destroy(): void {
-    this.resizeObserver.disconnect();
-    for (const dispose of this.disposers) dispose();
-    this.stage.destroy();
   }
 
   private maskBitmapOf(a: Annotation, color: string): MaskBitmap | null {
@@ -247,10 +222,9 @@ export class CanvasView {
     return bitmap;
   }
 
-  private compose(drawn: readonly { id: AnnotationId; bitmap: MaskBitmap }[], selection: AnnotationId | null): void {
-    const opacity = this.display.opacity;
+  private compose(drawn: readonly { id: AnnotationId; bitmap: MaskBitmap }[], selected: ReadonlySet<AnnotationId>, opacity: number): void {
     // Bitmaps are replaced, never changed, when a mask or colour changes: the same list means the same picture.
-    const key = `${opacity}|${selection}`;
+    const key = `${opacity}|${[...selected].join()}`;
     if (key === this.compositeKey && this.composedBitmaps.length === drawn.length && drawn.every((d, i) => this.composedBitmaps[i] === d.bitmap)) return;
     this.compositeKey = key;
     this.composedBitmaps = drawn.map((d) => d.bitmap);
@@ -259,26 +233,19 @@ export class CanvasView {
     ctx.imageSmoothingEnabled = false;
     ctx.clearRect(0, 0, this.composite.width, this.composite.height);
     for (const { id, bitmap } of drawn) {
-      ctx.globalAlpha = id === selection ? Math.min(1, opacity + 0.25) : opacity;
+      ctx.globalAlpha = selected.has(id) ? Math.min(1, opacity + 0.25) : opacity;
       ctx.drawImage(bitmap.canvas, bitmap.x * s, bitmap.y * s, bitmap.canvas.width * s, bitmap.canvas.height * s);
     }
     ctx.globalAlpha = 1;
     this.pictureLayer.batchDraw();
   }
 
-  private syncBox(a: Annotation, color: string, scene: Scene, shown: boolean): void {
-    const category = scene.categories.get(a.categoryId);
-    const selected = scene.selection === a.id;
+  private syncBox(a: Annotation, color: string, category: Category | undefined, selected: boolean, shown: boolean, showBoxes: boolean, showLabels: boolean): void {
     const text = `${category?.name ?? '?'}${a.crowd ? ' (crowd)' : ''}${a.score !== null ? ` ${a.score.toFixed(2)}` : ''}${a.state === 'rejected' ? ' ✕' : ''}`;
-    const key = `${a.bbox.join()}|${color}|${text}|${selected}|${a.state}`;
+    const key = `${a.bbox.join()}|${color}|${selected}|${a.state}|${a.origin}`;
     let entry = this.boxes.get(a.id);
     if (!entry) {
-      // The transparent fill makes the whole box grabbable when it is the selected, draggable one.
-      const rect = new Konva.Rect({
-        strokeScaleEnabled: false, listening: false, name: 'box', fill: 'rgba(0,0,0,0)', fillEnabled: false,
-        perfectDrawEnabled: false, shadowForStrokeEnabled: false,
-      });
-      rect.on('dragend transformend', () => this.reportBox(a.id, rect));
+      const rect = new Konva.Rect({ strokeScaleEnabled: false, listening: false, name: 'box', perfectDrawEnabled: false, shadowForStrokeEnabled: false });
       const label = new Konva.Label({ listening: false, perfectDrawEnabled: false });
       label.add(new Konva.Tag({ cornerRadius: 2 }), new Konva.Text({ fontSize: LABEL_FONT, padding: 2, fill: '#000000', fontFamily: 'system-ui, sans-serif' }));
       this.shapeLayer.add(rect, label);
@@ -288,7 +255,7 @@ export class CanvasView {
     if (entry.key !== key) {
       const [x, y, w, h] = a.bbox;
       entry.rect.setAttrs({
-        x, y, width: w, height: h, scaleX: 1, scaleY: 1, stroke: color,
+        x, y, width: w, height: h, stroke: color,
         strokeWidth: selected ? 3 : 1.5, dash: a.state === 'rejected' ? [6, 4] : a.origin === 'human' ? undefined : a.state === 'pending' ? [2, 2] : undefined,
       });
       entry.label.position({ x, y });
@@ -300,103 +267,18 @@ export class CanvasView {
       (entry.label.getText() as Konva.Text).text(text);
       entry.labelKey = labelKey;
     }
-    entry.rect.visible(shown && (this.display.showBoxes || selected));
-    entry.label.visible(shown && this.display.showLabels);
-  }
-
-  private reportBox(id: AnnotationId, rect: Konva.Rect): void {
-    const bbox: Bbox = [rect.x(), rect.y(), rect.width() * rect.scaleX(), rect.height() * rect.scaleY()];
-    rect.scale({ x: 1, y: 1 });
-    this.callbacks.boxChanged(id, bbox);
-  }
-
-  private onWheel(e: WheelEvent): void {
-    e.preventDefault();
-    const pointer = this.stage.getPointerPosition();
-    if (!pointer) return;
-    if (e.ctrlKey || Math.abs(e.deltaY) >= Math.abs(e.deltaX)) this.zoomBy(Math.exp(-e.deltaY * 0.0015), pointer);
-    else this.panBy(-e.deltaX, 0);
-  }
-
-  private onPointerDown(e: Konva.KonvaEventObject<PointerEvent>): void {
-    const evt = e.evt;
-    if (evt.button === 1 || (evt.button === 0 && this.spaceHeld)) {
-      this.panning = { x: evt.clientX, y: evt.clientY };
-      this.container.style.cursor = 'grabbing';
-      evt.preventDefault();
-      return;
-    }
-    if (evt.button !== 0) return;
-    if (e.target !== this.stage && e.target.getParent() === this.transformer) return; // a resize handle
-    if (e.target !== this.stage && e.target.draggable()) {
-      // The selected box: Konva drags it; a press that does not move is a click for the tool (on release).
-      this.pressOnBox = { x: evt.clientX, y: evt.clientY };
-      return;
-    }
-    this.callbacks.pointer('down', this.pointerImage(), { alt: evt.altKey, shift: evt.shiftKey });
-  }
-
-  private onPointerMove(evt: PointerEvent): void {
-    if (this.panning) {
-      this.panBy(evt.clientX - this.panning.x, evt.clientY - this.panning.y);
-      this.panning = { x: evt.clientX, y: evt.clientY };
-      return;
-    }
-    this.callbacks.pointer('move', this.pointerImage(), { alt: evt.altKey, shift: evt.shiftKey });
-  }
-
-  private onPointerUp(evt: PointerEvent): void {
-    if (this.panning) {
-      this.panning = null;
-      this.container.style.cursor = this.spaceHeld ? 'grab' : '';
-      return;
-    }
-    if (evt.button !== 0) return;
-    const info = { alt: evt.altKey, shift: evt.shiftKey };
-    const press = this.pressOnBox;
-    this.pressOnBox = null;
-    if (press) {
-      if (Math.hypot(evt.clientX - press.x, evt.clientY - press.y) < 3) {
-        this.callbacks.pointer('down', this.pointerImage(), info);
-        this.callbacks.pointer('up', this.pointerImage(), info);
-      }
-      return;
-    }
-    this.callbacks.pointer('up', this.pointerImage(), info);
-  }
-
-  private pointerImage(): Point {
-    const p = this.stage.getPointerPosition() ?? { x: 0, y: 0 };
-    return { x: (p.x - this.stage.x()) / this.scale, y: (p.y - this.stage.y()) / this.scale };
-  }
-
-  private resize(): void {
-    const { clientWidth, clientHeight } = this.container;
-    if (clientWidth === 0 || clientHeight === 0) return;
-    this.stage.size({ width: clientWidth, height: clientHeight });
-    this.stage.batchDraw();
-  }
-
-  private afterViewChange(): void {
-    const scale = this.scale;
-    // The coarsest mipmap still at least as detailed as the screen; crisp pixels when zoomed far in.
-    const level = [...this.levels].reverse().find((l) => l.scale >= scale) ?? this.levels[0];
-    if (level && this.imageNode.image() !== level.source) this.imageNode.image(level.source);
-    this.pictureLayer.imageSmoothingEnabled(scale < 2);
-    this.scaleLabels();
-    this.stage.batchDraw();
-    this.callbacks.viewChanged?.();
+    entry.rect.visible(shown && (showBoxes || selected));
+    entry.label.visible(shown && showLabels);
   }
 
   private scaleLabels(): void {
-    const inverse = 1 / this.scale;
+    const inverse = 1 / this.session.camera.scale;
     for (const { label } of this.boxes.values()) label.scale({ x: inverse, y: inverse });
-    this.transformer.forceUpdate();
   }
 }
 
 /** Full size plus halvings down to ~1024 px, so a 6000 px image zoomed out draws a small bitmap. */
-function buildMipmaps(image: HTMLImageElement | HTMLCanvasElement, width: number, height: number): { scale: number; source: CanvasImageSource }[] {
+function buildMipmaps(image: Picture, width: number, height: number): { scale: number; source: CanvasImageSource }[] {
   const levels: { scale: number; source: CanvasImageSource }[] = [{ scale: 1, source: image }];
   let source: CanvasImageSource = image;
   let scale = 1;
@@ -414,22 +296,48 @@ function buildMipmaps(image: HTMLImageElement | HTMLCanvasElement, width: number
   return levels;
 }
 
+function blankPicture(width: number, height: number): HTMLCanvasElement {
+  const canvas = document.createElement('canvas');
+  canvas.width = Math.max(1, width);
+  canvas.height = Math.max(1, height);
+  const ctx = canvas.getContext('2d')!;
+  ctx.fillStyle = '#3a3a3a';
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  return canvas;
+}
+
+/** Shapes for a tool's preview, in image pixels; strokes and handles keep their screen size at any zoom. */
 function previewShapes(preview: Preview, scale: number): Konva.Shape[] {
   const px = 1 / scale;
+  const flat = (points: readonly ImagePoint[]) => points.flatMap((p) => [p.x, p.y]);
   switch (preview.kind) {
     case 'box':
-      return [new Konva.Rect({ ...preview, x: preview.x, y: preview.y, width: preview.w, height: preview.h, stroke: '#ffffff', dash: [4 * px, 4 * px], strokeWidth: px * 1.5 })];
+    case 'marquee': {
+      const [x, y, width, height] = preview.box;
+      return [new Konva.Rect({
+        x, y, width, height, stroke: '#ffffff', dash: [4 * px, 4 * px], strokeWidth: px * 1.5,
+        fill: preview.kind === 'marquee' ? 'rgba(76,141,255,0.12)' : undefined,
+      })];
+    }
+    case 'transform':
+      return [
+        ...preview.boxes.map(([x, y, width, height]) => new Konva.Rect({ x, y, width, height, stroke: '#ffffff', dash: [5 * px, 3 * px], strokeWidth: 1.5 * px })),
+        ...(preview.handles ? HANDLES.map((handle) => {
+          const p = handlePoint(preview.handles!, handle);
+          const r = HANDLE_RADIUS * px;
+          return new Konva.Rect({ x: p.x - r, y: p.y - r, width: 2 * r, height: 2 * r, fill: '#ffffff', stroke: '#222222', strokeWidth: px });
+        }) : []),
+      ];
     case 'polygon': {
-      const points = preview.points.flatMap((p) => [p.x, p.y]);
       const cursor = preview.cursor ? [preview.cursor.x, preview.cursor.y] : [];
       return [
-        new Konva.Line({ points: [...points, ...cursor], stroke: '#ffffff', strokeWidth: 1.5 * px, fill: 'rgba(255,255,255,0.15)', closed: preview.closable }),
+        new Konva.Line({ points: [...flat(preview.points), ...cursor], stroke: '#ffffff', strokeWidth: 1.5 * px, fill: 'rgba(255,255,255,0.15)', closed: preview.closable }),
         ...preview.points.map((p, i) => new Konva.Circle({ x: p.x, y: p.y, radius: (i === 0 ? 5 : 3.5) * px, fill: i === 0 ? '#ffd400' : '#ffffff', stroke: '#000000', strokeWidth: px })),
       ];
     }
     case 'stroke':
       return [new Konva.Line({
-        points: preview.points.flatMap((p) => [p.x, p.y]), stroke: preview.erase ? 'rgba(0,0,0,0.6)' : 'rgba(255,255,255,0.6)',
+        points: flat(preview.points), stroke: preview.erase ? 'rgba(0,0,0,0.6)' : 'rgba(255,255,255,0.6)',
         strokeWidth: preview.radius * 2, lineCap: 'round', lineJoin: 'round',
       })];
     case 'brush':
@@ -439,16 +347,11 @@ function previewShapes(preview: Preview, scale: number): Konva.Shape[] {
       })];
     case 'vertices':
       return preview.polygons.flatMap((poly, i) => [
-        new Konva.Line({ points: poly.flatMap((p) => [p.x, p.y]), closed: true, stroke: '#ffd400', strokeWidth: 1.5 * px }),
+        new Konva.Line({ points: flat(poly), closed: true, stroke: '#ffd400', strokeWidth: 1.5 * px }),
         ...poly.map((p, j) => {
           const active = preview.active?.polygon === i && preview.active.vertex === j;
           return new Konva.Rect({ x: p.x - 3.5 * px, y: p.y - 3.5 * px, width: 7 * px, height: 7 * px, fill: active ? '#ffd400' : '#ffffff', stroke: '#000000', strokeWidth: px });
         }),
       ]);
   }
-}
-
-function isTyping(e: KeyboardEvent): boolean {
-  const target = e.target as HTMLElement | null;
-  return !!target && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA' || target.isContentEditable);
 }

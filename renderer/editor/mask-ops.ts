@@ -1,11 +1,7 @@
 // Pixel operations on full-image bit masks (row-major, 0/1), for the brush, eraser, fill and box edits.
+import type { ImagePoint } from '../../app/geometry/points.js';
 import type { BitMask } from '../../app/geometry/rle.js';
 import type { Bbox } from '../../app/model/index.js';
-
-export interface Point {
-  readonly x: number;
-  readonly y: number;
-}
 
 export const emptyMask = (width: number, height: number): BitMask => ({ width, height, data: new Uint8Array(width * height) });
 
@@ -29,7 +25,7 @@ export function paintDisc(mask: BitMask, cx: number, cy: number, radius: number,
 }
 
 /** Paints a stroke through `points` with discs close enough to leave no gaps, in place. */
-export function paintStroke(mask: BitMask, points: readonly Point[], radius: number, value: 0 | 1): void {
+export function paintStroke(mask: BitMask, points: readonly ImagePoint[], radius: number, value: 0 | 1): void {
   const step = Math.max(0.5, radius / 3);
   points.forEach((p, i) => {
     const prev = i === 0 ? p : points[i - 1]!;
@@ -96,6 +92,33 @@ export function remapMask(mask: BitMask, from: Bbox, to: Bbox): BitMask {
       if (sx < 0 || sx >= mask.width) continue;
       out.data[y * mask.width + x] = mask.data[sy * mask.width + sx] ? 1 : 0;
     }
+  }
+  return out;
+}
+
+/** The mask moved by whole pixels; what leaves the image is dropped. */
+export function shiftMask(mask: BitMask, dx: number, dy: number): BitMask {
+  const { width: w, height: h } = mask;
+  const out = emptyMask(w, h);
+  const x0 = Math.max(0, dx);
+  const x1 = Math.min(w, w + dx);
+  for (let y = Math.max(0, dy); y < Math.min(h, h + dy); y++) {
+    if (x1 > x0) out.data.set(mask.data.subarray((y - dy) * w + x0 - dx, (y - dy) * w + x1 - dx), y * w + x0);
+  }
+  return out;
+}
+
+/** The part of the mask inside the box: pixels whose centre lies outside it are cleared. */
+export function clipMask(mask: BitMask, [bx, by, bw, bh]: Bbox): BitMask {
+  const { width: w, height: h } = mask;
+  const out = emptyMask(w, h);
+  // Pixel i is inside when bx <= i + 0.5 <= bx + bw.
+  const x0 = Math.max(0, Math.ceil(bx - 0.5));
+  const x1 = Math.min(w, Math.floor(bx + bw - 0.5) + 1);
+  const y0 = Math.max(0, Math.ceil(by - 0.5));
+  const y1 = Math.min(h, Math.floor(by + bh - 0.5) + 1);
+  for (let y = y0; y < y1; y++) {
+    if (x1 > x0) out.data.set(mask.data.subarray(y * w + x0, y * w + x1), y * w + x0);
   }
   return out;
 }

@@ -1,6 +1,9 @@
-// A tiny element builder: h('button', {class: 'x', onclick}, 'text').
+// Small DOM helpers: an element builder, listeners that can be disposed, and redraws coalesced to one per frame.
+import type { Disposable } from '../../app/ipc/contract.js';
+
 type Attrs = Record<string, string | number | boolean | ((e: Event) => void) | undefined | null>;
 
+/** h('button', {class: 'x', onclick}, 'text'). */
 export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: (Node | string | null | undefined | false)[]): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
@@ -17,4 +20,43 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
 
 export function clear(el: Element): void {
   while (el.firstChild) el.firstChild.remove();
+}
+
+/** addEventListener, undone by disposing what it returns. */
+export function listen<K extends keyof WindowEventMap>(target: Window, type: K, listener: (e: WindowEventMap[K]) => void, options?: AddEventListenerOptions): Disposable;
+export function listen<K extends keyof HTMLElementEventMap>(target: HTMLElement, type: K, listener: (e: HTMLElementEventMap[K]) => void, options?: AddEventListenerOptions): Disposable;
+export function listen(target: EventTarget, type: string, listener: (e: Event) => void, options?: AddEventListenerOptions): Disposable {
+  target.addEventListener(type, listener, options);
+  return { dispose: () => target.removeEventListener(type, listener, options) };
+}
+
+/** Disposables collected to be disposed together, last first. */
+export class DisposableStore implements Disposable {
+  private readonly items: Disposable[] = [];
+
+  add<T extends Disposable>(item: T): T {
+    this.items.push(item);
+    return item;
+  }
+
+  dispose(): void {
+    for (const item of this.items.splice(0).reverse()) item.dispose();
+  }
+}
+
+/** `draw` run at most once per animation frame, however often it is asked for; disposing drops a pending one. */
+export function everyFrame(draw: () => void): { request(): void } & Disposable {
+  let handle = 0;
+  return {
+    request() {
+      if (handle === 0) handle = requestAnimationFrame(() => {
+        handle = 0;
+        draw();
+      });
+    },
+    dispose() {
+      if (handle !== 0) cancelAnimationFrame(handle);
+      handle = 0;
+    },
+  };
 }

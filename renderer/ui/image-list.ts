@@ -1,119 +1,124 @@
-// The image list: keyset-paged from main, virtualised (only the visible rows exist in the DOM), so a
-// 50,000-image folder scrolls like a short one. Thumbnails load lazily from the thumbnail cache.
-import type { Api, Req } from '../../app/ipc/contract.js';
-
-type ImageFilter = NonNullable<Req<'images.list'>['filter']>;
-import type { ImageId, ImageRecord } from '../../app/model/index.js';
-import { clear, h } from './dom.js';
+// The image list: the session's filtered images, virtualised (only the visible rows exist in the DOM), so a
+// 50,000-image folder scrolls like a short one; scrolling near the end asks for the next page. Thumbnails
+// load lazily from the thumbnail cache. Above it, the filters: file name, status, class.
+import type { Api, Disposable } from '../../app/ipc/contract.js';
+import { IMAGE_STATUSES, type ImageId, type ImageStatus } from '../../app/model/index.js';
+import type { ReviewSession, Topic } from '../editor/session.js';
+import { clear, DisposableStore, everyFrame, h, listen } from './dom.js';
 
 const ROW_HEIGHT = 56;
-const PAGE = 500;
 
-export class ImageList {
-  private items: ImageRecord[] = [];
-  private next: string | null = null;
-  private complete = false;
-  private loading: Promise<void> | null = null;
-  private filter: ImageFilter = {};
-  private current: ImageId | null = null;
-  private generation = 0;
+export class ImageList implements Disposable {
+  readonly element: HTMLElement;
   private readonly viewport: HTMLDivElement;
   private readonly spacer: HTMLDivElement;
   private readonly rows: HTMLDivElement;
+  private readonly status = h('select', { 'data-testid': 'filter-status', 'aria-label': 'Status' });
+  private readonly category = h('select', { 'data-testid': 'filter-class', 'aria-label': 'Class' });
+  private readonly search = h('input', { type: 'search', placeholder: 'Search file names', 'data-testid': 'filter-search' });
+  private readonly disposables = new DisposableStore();
+  private readonly redraw = everyFrame(() => this.draw());
+  /** The image last scrolled into view, so the list follows the review without fighting the person's scrolling. */
+  private followed: ImageId | null = null;
+  private categoriesKey = '';
+  /** The filter the rows were drawn for: a new one starts again at the top. */
+  private drawnFilter: object | null = null;
 
-  constructor(root: HTMLElement, private readonly api: Api, private readonly onOpen: (image: ImageRecord) => void) {
+  constructor(private readonly session: ReviewSession<unknown>, private readonly api: Pick<Api, 'thumbnailUrl'>) {
     this.rows = h('div', { class: 'rows' });
     this.spacer = h('div', { class: 'spacer' }, this.rows);
     this.viewport = h('div', { class: 'image-viewport', 'data-testid': 'image-list' }, this.spacer);
-    root.append(this.viewport);
-    this.viewport.addEventListener('scroll', () => this.draw());
-    new ResizeObserver(() => this.draw()).observe(this.viewport);
-  }
+    this.status.append(h('option', { value: '' }, 'All statuses'), ...IMAGE_STATUSES.map((s) => h('option', { value: s }, s)));
+    this.element = h('aside', { class: 'images' }, h('div', { class: 'filters' }, this.search, this.status, this.category), this.viewport);
 
-  get loaded(): readonly ImageRecord[] {
-    return this.items;
-  }
-
-  async setFilter(filter: ImageFilter): Promise<void> {
-    this.filter = filter;
-    this.items = [];
-    this.next = null;
-    this.complete = false;
-    this.loading = null;
-    this.generation++;
-    this.viewport.scrollTop = 0;
-    await this.loadMore();
-  }
-
-  /** Loads the next page unless everything is loaded. */
-  loadMore(): Promise<void> {
-    if (this.complete) return Promise.resolve();
-    this.loading ??= (async () => {
-      const generation = this.generation;
-      const page = await this.api.invoke('images.list', { after: this.next, limit: PAGE, filter: this.filter });
-      if (generation !== this.generation) return;
-      this.items.push(...page.items);
-      this.next = page.next;
-      this.complete = page.next === null;
-      this.loading = null;
-      this.draw();
-    })();
-    return this.loading;
-  }
-
-  /** Replaces a record (after a status change) where it is loaded. */
-  update(image: ImageRecord): void {
-    const i = this.items.findIndex((r) => r.id === image.id);
-    if (i >= 0) this.items[i] = image;
+    const d = this.disposables;
+    const apply = () => void session.setImageFilter(this.filter()).catch((error: Error) => session.say(error.message));
+    let typing = 0;
+    d.add({ dispose: () => clearTimeout(typing) });
+    d.add(listen(this.status, 'change', apply));
+    d.add(listen(this.category, 'change', apply));
+    d.add(listen(this.search, 'input', () => {
+      clearTimeout(typing);
+      typing = window.setTimeout(apply, 200);
+    }));
+    d.add(listen(this.viewport, 'scroll', () => this.redraw.request()));
+    const resize = new ResizeObserver(() => this.redraw.request());
+    resize.observe(this.viewport);
+    d.add({ dispose: () => resize.disconnect() });
+    d.add(this.redraw);
+    d.add(session.subscribe((topics: ReadonlySet<Topic>) => {
+      if (topics.has('list') || topics.has('image') || topics.has('project')) this.redraw.request();
+    }));
     this.draw();
   }
 
-  highlight(id: ImageId): void {
-    this.current = id;
-    const i = this.items.findIndex((r) => r.id === id);
-    if (i >= 0) {
-      const top = i * ROW_HEIGHT;
-      if (top < this.viewport.scrollTop || top + ROW_HEIGHT > this.viewport.scrollTop + this.viewport.clientHeight) {
-        this.viewport.scrollTop = top - this.viewport.clientHeight / 2;
-      }
-    }
-    this.draw();
+  dispose(): void {
+    this.disposables.dispose();
   }
 
-  /** The image `step` rows away from `id` in the list (loading more pages as needed), or null at an end. */
-  async neighbour(id: ImageId, step: 1 | -1): Promise<ImageRecord | null> {
-    let i = this.items.findIndex((r) => r.id === id);
-    if (i < 0) return this.items[0] ?? null;
-    while (step === 1 && i + 1 >= this.items.length && !this.complete) {
-      await this.loadMore();
-      i = this.items.findIndex((r) => r.id === id);
-    }
-    return this.items[i + step] ?? null;
+  private filter() {
+    const status = this.status.value as ImageStatus | '';
+    const categoryId = Number(this.category.value);
+    const search = this.search.value.trim();
+    return {
+      ...(status ? { status } : {}),
+      ...(categoryId > 0 ? { categoryId } : {}),
+      ...(search ? { search } : {}),
+    };
   }
 
   private draw(): void {
-    this.spacer.style.height = `${this.items.length * ROW_HEIGHT}px`;
+    this.drawClassFilter();
+    const { items, complete, filter } = this.session.images;
+    if (filter !== this.drawnFilter) {
+      this.drawnFilter = filter;
+      this.viewport.scrollTop = 0;
+    }
+    const current = this.session.image?.id ?? null;
+    if (current !== this.followed) this.follow(current);
+    this.spacer.style.height = `${items.length * ROW_HEIGHT}px`;
     const top = this.viewport.scrollTop;
     const height = this.viewport.clientHeight || 600;
     const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - 5);
-    const last = Math.min(this.items.length, Math.ceil((top + height) / ROW_HEIGHT) + 5);
-    if (last >= this.items.length - 20 && !this.complete) void this.loadMore();
+    const last = Math.min(items.length, Math.ceil((top + height) / ROW_HEIGHT) + 5);
+    if (last >= items.length - 20 && !complete) void this.session.images.loadMore();
     clear(this.rows);
     this.rows.style.transform = `translateY(${first * ROW_HEIGHT}px)`;
     for (let i = first; i < last; i++) {
-      const image = this.items[i]!;
+      const image = items[i]!;
       const slash = image.path.lastIndexOf('/');
       const name = image.path.slice(slash + 1);
       const folder = slash >= 0 ? image.path.slice(0, slash + 1) : '';
       this.rows.append(h('div', {
-        class: `image-row${image.id === this.current ? ' current' : ''}`,
+        class: `image-row${image.id === current ? ' current' : ''}`,
         'data-image-id': image.id,
         title: image.error ?? image.path,
-        onclick: () => this.onOpen(image),
+        onclick: () => void this.session.open(image).catch((error: Error) => this.session.say(error.message)),
       },
       h('img', { src: this.api.thumbnailUrl(image), loading: 'lazy', alt: '', width: 48, height: 48 }),
       h('span', { class: 'where' }, h('span', { class: 'name' }, name), folder ? h('span', { class: 'folder' }, folder) : null),
       h('span', { class: `status status-${image.status}` }, image.status)));
     }
+  }
+
+  /** Scrolls the open image's row into view when another image is opened. */
+  private follow(id: ImageId | null): void {
+    this.followed = id;
+    const i = id === null ? -1 : this.session.images.indexOf(id);
+    if (i < 0) return;
+    const top = i * ROW_HEIGHT;
+    if (top < this.viewport.scrollTop || top + ROW_HEIGHT > this.viewport.scrollTop + this.viewport.clientHeight) {
+      this.viewport.scrollTop = top - this.viewport.clientHeight / 2;
+    }
+  }
+
+  private drawClassFilter(): void {
+    const categories = this.session.categories;
+    const key = categories.map((c) => `${c.id}:${c.name}`).join();
+    if (key === this.categoriesKey) return;
+    this.categoriesKey = key;
+    const chosen = this.category.value;
+    this.category.replaceChildren(h('option', { value: '' }, 'All classes'),
+      ...categories.map((c) => h('option', { value: c.id, selected: String(c.id) === chosen }, c.name)));
   }
 }

@@ -1,88 +1,152 @@
-// The side panel: the image's instances (class, score, origin, state) and the class list with colours,
-// hotkeys and counts, plus a field to add a class. Lists are re-rendered; the field is built once.
-import type { Annotation, AnnotationId, Category, CategoryId } from '../../app/model/index.js';
-import { clear, h } from './dom.js';
+// The side panel: the open image's instances (class, score, origin, state, accept/reject) and the class list
+// with colours, hotkeys and counts, plus a field to add a class. Rows are kept by id and only the ones whose
+// content changed are rebuilt; a redraw is at most one per frame.
+import type { Disposable } from '../../app/ipc/contract.js';
+import type { Annotation, AnnotationId, Category } from '../../app/model/index.js';
+import type { ReviewSession, Topic } from '../editor/session.js';
+import { DisposableStore, everyFrame, h } from './dom.js';
 
-export interface SidePanelHooks {
-  select(id: AnnotationId): void;
-  setState(id: AnnotationId, state: 'accepted' | 'rejected'): void;
-  pickClass(index: number): void;
-  createClass(name: string): Promise<void>;
+/** Rows by id in a container, in a given order: a row is rebuilt only when its key (what it shows) changes. */
+class KeyedRows<K> {
+  private readonly rows = new Map<K, { key: string; el: HTMLElement }>();
+
+  constructor(private readonly container: HTMLElement) {}
+
+  update<T>(items: readonly T[], idOf: (item: T) => K, keyOf: (item: T) => string, build: (item: T) => HTMLElement): void {
+    const seen = new Set<K>();
+    let previous: HTMLElement | null = null;
+    for (const item of items) {
+      const id = idOf(item);
+      seen.add(id);
+      const key = keyOf(item);
+      let row = this.rows.get(id);
+      if (!row || row.key !== key) {
+        const el = build(item);
+        if (row) row.el.replaceWith(el);
+        row = { key, el };
+        this.rows.set(id, row);
+      }
+      // In order: each row right after the one before it (moves only what is out of place).
+      const expected: ChildNode | null = previous ? previous.nextSibling : this.container.firstChild;
+      if (expected !== row.el) this.container.insertBefore(row.el, expected);
+      previous = row.el;
+    }
+    for (const [id, row] of this.rows) {
+      if (seen.has(id)) continue;
+      row.el.remove();
+      this.rows.delete(id);
+    }
+  }
+
+  get(id: K): HTMLElement | undefined {
+    return this.rows.get(id)?.el;
+  }
 }
 
-export interface PanelState {
-  readonly title: string;
-  readonly annotations: readonly Annotation[];
-  readonly selection: AnnotationId | null;
-  readonly categories: readonly Category[];
-  readonly activeCategory: CategoryId | null;
-  readonly isVisible: (a: Annotation) => boolean;
-}
-
-export class SidePanel {
+export class SidePanel implements Disposable {
   readonly element: HTMLElement;
   private readonly title = h('h2', {});
   private readonly instancesHeading = h('h3', {});
   private readonly instances = h('div', { class: 'instances', 'data-testid': 'instances' });
   private readonly classes = h('div', { class: 'classes', 'data-testid': 'classes' });
+  private readonly instanceRows = new KeyedRows<AnnotationId>(this.instances);
+  private readonly classRows = new KeyedRows<number>(this.classes);
+  private readonly disposables = new DisposableStore();
+  private readonly redraw = everyFrame(() => this.draw());
+  private revealed: AnnotationId | null = null;
 
-  constructor(private readonly hooks: SidePanelHooks) {
+  constructor(private readonly session: ReviewSession<unknown>) {
     const input = h('input', { placeholder: 'New class', 'data-testid': 'new-class', 'aria-label': 'New class' });
     const form = h('form', {
       class: 'new-class',
       onsubmit: (e: Event) => {
         e.preventDefault();
         const name = input.value.trim();
-        if (name) void hooks.createClass(name).then(() => (input.value = ''));
+        if (name) void session.createClass(name).then((created) => created && (input.value = ''));
       },
     }, input);
     this.element = h('aside', { class: 'panel', 'data-testid': 'panel' },
       this.title, this.instancesHeading, this.instances, h('h3', {}, 'Classes'), this.classes, form);
+    this.disposables.add(this.redraw);
+    this.disposables.add(session.subscribe((topics: ReadonlySet<Topic>) => {
+      if (topics.has('image') || topics.has('annotations') || topics.has('selection') || topics.has('settings') || topics.has('project')) this.redraw.request();
+    }));
+    this.draw();
   }
 
-  private verdictButton(id: AnnotationId, state: 'accepted' | 'rejected', label: string, title: string): HTMLButtonElement {
-    return h('button', {
+  dispose(): void {
+    this.disposables.dispose();
+  }
+
+  private draw(): void {
+    const session = this.session;
+    const annotations = session.annotations;
+    const byId = new Map<number, Category>(session.categories.map((c) => [c.id, c]));
+    const selected = new Set(session.selection);
+    this.title.textContent = session.image?.path ?? 'No image';
+    this.instancesHeading.textContent = `Instances (${annotations.length})`;
+    this.instanceRows.update(
+      annotations,
+      (a) => a.id,
+      (a) => {
+        const category = byId.get(a.categoryId);
+        return `${category?.name}|${category?.color}|${a.crowd}|${a.score}|${a.origin}|${a.state}|${selected.has(a.id)}|${session.isVisible(a)}`;
+      },
+      (a) => this.instanceRow(a, byId.get(a.categoryId), selected.has(a.id), session.isVisible(a)),
+    );
+    // The primary selection's row scrolls into view when it changes (a canvas click, Tab).
+    const primary = session.primary;
+    if (primary !== this.revealed) {
+      this.revealed = primary;
+      if (primary) this.instanceRows.get(primary)?.scrollIntoView({ block: 'nearest' });
+    }
+    const counts = new Map<number, number>();
+    for (const a of annotations) counts.set(a.categoryId, (counts.get(a.categoryId) ?? 0) + 1);
+    const active = session.settings.activeCategory;
+    this.classRows.update(
+      session.categories.map((c, i) => ({ c, i })),
+      ({ c }) => c.id,
+      ({ c, i }) => `${c.name}|${c.color}|${i}|${counts.get(c.id) ?? 0}|${c.id === active}`,
+      ({ c, i }) => h('div', {
+        class: `category${c.id === active ? ' active' : ''}`,
+        'data-category-id': c.id,
+        title: 'Click (or its number key): the class for new instances; also reclassifies the selection',
+        onclick: () => session.pickClass(i),
+      },
+      h('span', { class: 'swatch', style: `background:${c.color}` }),
+      h('kbd', {}, i < 9 ? String(i + 1) : ''),
+      h('span', { class: 'class' }, c.name),
+      h('span', { class: 'count' }, String(counts.get(c.id) ?? 0))),
+    );
+  }
+
+  private instanceRow(a: Annotation, category: Category | undefined, selected: boolean, visible: boolean): HTMLElement {
+    const session = this.session;
+    const verdict = (state: 'accepted' | 'rejected', label: string, title: string) => h('button', {
       class: `verdict-${state}`, title, 'aria-label': title,
       onclick: (e: Event) => {
         e.stopPropagation();
-        this.hooks.setState(id, state);
+        session.setReviewState([a.id], state);
       },
     }, label);
-  }
-
-  update(state: PanelState): void {
-    const byId = new Map(state.categories.map((c) => [c.id, c]));
-    const counts = new Map<number, number>();
-    for (const a of state.annotations) counts.set(a.categoryId, (counts.get(a.categoryId) ?? 0) + 1);
-    this.title.textContent = state.title;
-    this.instancesHeading.textContent = `Instances (${state.annotations.length})`;
-    clear(this.instances);
-    this.instances.append(...state.annotations.map((a) => {
-      const category = byId.get(a.categoryId);
-      return h('div', {
-        class: `instance${a.id === state.selection ? ' selected' : ''}${state.isVisible(a) ? '' : ' hidden'}`,
-        'data-annotation-id': a.id, 'data-state': a.state, 'data-origin': a.origin,
-        onclick: () => this.hooks.select(a.id),
+    return h('div', {
+      class: `instance${selected ? ' selected' : ''}${visible ? '' : ' hidden'}`,
+      'data-annotation-id': a.id, 'data-state': a.state, 'data-origin': a.origin,
+      onclick: (e: Event) => {
+        const { shiftKey, ctrlKey, metaKey } = e as MouseEvent;
+        if (shiftKey || ctrlKey || metaKey) {
+          const current = session.selection;
+          session.select(current.includes(a.id) ? current.filter((id) => id !== a.id) : [...current, a.id]);
+        } else {
+          session.selectAndReveal(a.id);
+        }
       },
-      h('span', { class: 'swatch', style: `background:${category?.color ?? '#fff'}` }),
-      h('span', { class: 'class' }, `${category?.name ?? '?'}${a.crowd ? ' (crowd)' : ''}`),
-      h('span', { class: 'score' }, a.score === null ? '—' : a.score.toFixed(2)),
-      h('span', { class: 'origin' }, a.origin),
-      h('span', { class: `state state-${a.state}` }, a.state),
-      a.origin === 'human' ? null : h('span', { class: 'verdict' },
-        this.verdictButton(a.id, 'accepted', '✓', 'Accept (A)'),
-        this.verdictButton(a.id, 'rejected', '✕', 'Reject (R)')));
-    }));
-    clear(this.classes);
-    this.classes.append(...state.categories.map((c, i) => h('div', {
-      class: `category${c.id === state.activeCategory ? ' active' : ''}`,
-      'data-category-id': c.id,
-      title: 'Click (or its number key): the class for new instances; also reclassifies the selection',
-      onclick: () => this.hooks.pickClass(i),
     },
-    h('span', { class: 'swatch', style: `background:${c.color}` }),
-    h('kbd', {}, i < 9 ? String(i + 1) : ''),
-    h('span', { class: 'class' }, c.name),
-    h('span', { class: 'count' }, String(counts.get(c.id) ?? 0)))));
+    h('span', { class: 'swatch', style: `background:${category?.color ?? '#fff'}` }),
+    h('span', { class: 'class' }, `${category?.name ?? '?'}${a.crowd ? ' (crowd)' : ''}`),
+    h('span', { class: 'score' }, a.score === null ? '—' : a.score.toFixed(2)),
+    h('span', { class: 'origin' }, a.origin),
+    h('span', { class: `state state-${a.state}` }, a.state),
+    a.origin === 'human' ? null : h('span', { class: 'verdict' }, verdict('accepted', '✓', 'Accept (A)'), verdict('rejected', '✕', 'Reject (R)')));
   }
 }

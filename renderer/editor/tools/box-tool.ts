@@ -1,57 +1,62 @@
-// Drag to draw a box-only instance of the active class.
-import type { Point } from '../mask-ops.js';
-import type { Preview, Tool, ToolContext } from './tool.js';
+// Draw a box-only instance of the active class. States:
+//   idle ──press──> pointing ──drag──> drawing ──release──> idle (one add edit; the new box is selected)
+//                            ──release──> idle (a click draws nothing)
+import type { ImagePoint } from '../../../app/geometry/points.js';
+import { distance } from '../../../app/geometry/points.js';
+import { clampBbox } from '../../../app/geometry/bbox.js';
+import { boxBetween, DRAG_DISTANCE, type Preview, type Tool, type ToolContext, type ToolPointer } from './tool.js';
+
+export type BoxState =
+  | { readonly name: 'idle' }
+  | { readonly name: 'pointing'; readonly down: ToolPointer }
+  | { readonly name: 'drawing'; readonly from: ImagePoint; readonly to: ImagePoint };
+
+/** Smallest side, in image pixels, of a box worth keeping. */
+const MIN_SIDE = 2;
 
 export class BoxTool implements Tool {
   readonly name = 'box';
-  private start: Point | null = null;
-  private end: Point | null = null;
+  state: BoxState = { name: 'idle' };
 
   constructor(private readonly ctx: ToolContext) {}
 
-  down(p: Point): void {
-    this.start = p;
-    this.end = p;
+  pointerDown(p: ToolPointer): void {
+    this.state = { name: 'pointing', down: p };
   }
 
-  move(p: Point): void {
-    if (this.start) this.end = p;
+  pointerMove(p: ToolPointer): void {
+    const state = this.state;
+    if (state.name === 'pointing' && distance(p.screen, state.down.screen) >= DRAG_DISTANCE) this.state = { name: 'drawing', from: state.down.image, to: p.image };
+    else if (state.name === 'drawing') this.state = { ...state, to: p.image };
   }
 
-  up(p: Point): void {
-    const start = this.start;
-    this.start = null;
-    this.end = null;
+  pointerUp(p: ToolPointer): void {
+    const state = this.state;
+    this.state = { name: 'idle' };
+    if (state.name !== 'drawing') return;
     const category = this.ctx.activeCategory();
-    if (!start || category === null) return;
-    const { width, height } = this.ctx.editor.image;
-    const x0 = clamp(Math.min(start.x, p.x), width);
-    const y0 = clamp(Math.min(start.y, p.y), height);
-    const x1 = clamp(Math.max(start.x, p.x), width);
-    const y1 = clamp(Math.max(start.y, p.y), height);
-    if (x1 - x0 < 2 || y1 - y0 < 2) return; // a click, not a box
-    this.ctx.editor.add({ categoryId: category, bbox: [x0, y0, x1 - x0, y1 - y0], mask: null });
+    if (category === null) return this.ctx.say('Add a class first: type its name under Classes in the panel.');
+    const { width, height } = this.ctx.document.image;
+    const [x, y, w, h] = clampBbox(boxBetween(state.from, p.image), width, height).map((v) => Math.round(v * 100) / 100);
+    if (w! < MIN_SIDE || h! < MIN_SIDE) return;
+    this.ctx.select([this.ctx.document.add({ categoryId: category, bbox: [x!, y!, w!, h!], mask: null })]);
   }
 
-  key(): boolean {
-    return false;
+  key(key: string): boolean {
+    if (key !== 'Escape' || this.state.name === 'idle') return false;
+    this.cancel();
+    return true;
   }
 
   cancel(): void {
-    this.start = null;
-    this.end = null;
+    this.state = { name: 'idle' };
   }
 
   preview(): Preview | null {
-    if (!this.start || !this.end) return null;
-    return {
-      kind: 'box',
-      x: Math.min(this.start.x, this.end.x),
-      y: Math.min(this.start.y, this.end.y),
-      w: Math.abs(this.end.x - this.start.x),
-      h: Math.abs(this.end.y - this.start.y),
-    };
+    return this.state.name === 'drawing' ? { kind: 'box', box: boxBetween(this.state.from, this.state.to) } : null;
+  }
+
+  cursor(): string {
+    return 'crosshair';
   }
 }
-
-const clamp = (v: number, max: number) => Math.round(Math.max(0, Math.min(max, v)) * 100) / 100;

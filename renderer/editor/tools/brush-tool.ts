@@ -1,12 +1,17 @@
-// Paint onto (brush) or erase from (eraser) the selected instance's mask; one stroke is one undo step.
-// A brush stroke with nothing selected makes a new instance of the active class.
-import { emptyMask, copyMask, paintStroke, type Point } from '../mask-ops.js';
+// Paint onto (brush) or erase from (eraser) the selected instance's mask; with nothing selected the brush
+// makes a new instance of the active class. States:
+//   idle (the brush outline follows the pointer) ──press──> painting ──release──> idle (one edit per stroke)
 import { maskBounds } from '../../../app/geometry/rle.js';
-import type { Preview, Tool, ToolContext } from './tool.js';
+import type { ImagePoint } from '../../../app/geometry/points.js';
+import { copyMask, emptyMask, paintStroke } from '../mask-ops.js';
+import { primaryOf, type Preview, type Tool, type ToolContext, type ToolPointer } from './tool.js';
+
+export type BrushState =
+  | { readonly name: 'idle'; readonly at: ImagePoint | null }
+  | { readonly name: 'painting'; readonly points: readonly ImagePoint[] };
 
 export class BrushTool implements Tool {
-  private stroke: Point[] | null = null;
-  private pointer: Point | null = null;
+  state: BrushState = { name: 'idle', at: null };
 
   constructor(private readonly ctx: ToolContext, private readonly erase: boolean) {}
 
@@ -14,52 +19,58 @@ export class BrushTool implements Tool {
     return this.erase ? 'eraser' : 'brush';
   }
 
-  down(p: Point): void {
-    this.stroke = [p];
+  pointerDown(p: ToolPointer): void {
+    this.state = { name: 'painting', points: [p.image] };
   }
 
-  move(p: Point): void {
-    this.pointer = p;
-    this.stroke?.push(p);
+  pointerMove(p: ToolPointer): void {
+    this.state = this.state.name === 'painting' ? { ...this.state, points: [...this.state.points, p.image] } : { name: 'idle', at: p.image };
   }
 
-  up(p: Point): void {
-    const stroke = this.stroke;
-    this.stroke = null;
-    if (!stroke) return;
-    stroke.push(p);
-    const editor = this.ctx.editor;
-    const { width, height } = editor.image;
-    const id = editor.selection;
-    const target = id === null ? undefined : editor.get(id);
+  pointerUp(p: ToolPointer): void {
+    if (this.state.name !== 'painting') return;
+    const stroke = [...this.state.points, p.image];
+    this.state = { name: 'idle', at: p.image };
+    const document = this.ctx.document;
+    const { width, height } = document.image;
+    const radius = this.ctx.brushRadius();
+    const id = primaryOf(this.ctx.selection);
+    const target = id === null ? undefined : document.get(id);
     if (target) {
-      const base = editor.mask(target.id);
+      const base = document.mask(target.id);
       // A box-only instance has no mask yet: the brush starts one (the eraser has nothing to remove).
       if (!base && this.erase) return;
       const mask = base ? copyMask(base) : emptyMask(width, height);
-      paintStroke(mask, stroke, this.ctx.brushRadius(), this.erase ? 0 : 1);
-      editor.setMask(target.id, mask);
+      paintStroke(mask, stroke, radius, this.erase ? 0 : 1);
+      document.setMask(target.id, mask);
       return;
     }
+    if (this.erase) return;
     const category = this.ctx.activeCategory();
-    if (this.erase || category === null) return;
+    if (category === null) return this.ctx.say('Add a class first: type its name under Classes in the panel.');
     const mask = emptyMask(width, height);
-    paintStroke(mask, stroke, this.ctx.brushRadius(), 1);
+    paintStroke(mask, stroke, radius, 1);
     const bbox = maskBounds(mask);
-    if (bbox) editor.add({ categoryId: category, bbox, mask });
+    if (bbox) this.ctx.select([document.add({ categoryId: category, bbox, mask })]);
   }
 
-  key(): boolean {
-    return false;
+  key(key: string): boolean {
+    if (key !== 'Escape' || this.state.name !== 'painting') return false;
+    this.cancel();
+    return true;
   }
 
   cancel(): void {
-    this.stroke = null;
+    this.state = { name: 'idle', at: this.state.name === 'idle' ? this.state.at : null };
   }
 
   preview(): Preview | null {
     const radius = this.ctx.brushRadius();
-    if (this.stroke) return { kind: 'stroke', points: [...this.stroke], radius, erase: this.erase };
-    return this.pointer ? { kind: 'brush', at: this.pointer, radius, erase: this.erase } : null;
+    if (this.state.name === 'painting') return { kind: 'stroke', points: this.state.points, radius, erase: this.erase };
+    return this.state.at ? { kind: 'brush', at: this.state.at, radius, erase: this.erase } : null;
+  }
+
+  cursor(): string {
+    return 'crosshair';
   }
 }

@@ -1,7 +1,8 @@
+// Which instances are under a point: their mask pixels where they have a mask, else their box.
+import type { ImagePoint } from '../../../app/geometry/points.js';
 import { toBbox } from '../../../app/geometry/rle.js';
-import type { AnnotationId, Bbox, Rle } from '../../../app/model/index.js';
-import type { Point } from '../mask-ops.js';
-import type { ToolContext } from './tool.js';
+import type { Annotation, AnnotationId, Bbox, Rle } from '../../../app/model/index.js';
+import type { AnnotationDocument } from '../document.js';
 
 /** Mask extents from the runs (cheap), cached per mask: a model's box can be a pixel tighter than its mask. */
 const extents = new WeakMap<Rle, Bbox>();
@@ -12,25 +13,30 @@ function extentOf(rle: Rle): Bbox {
   return box;
 }
 
-const inside = (p: Point, [x, y, w, h]: Bbox) => p.x >= x && p.y >= y && p.x <= x + w && p.y <= y + h;
+export const insideBox = (p: { readonly x: number; readonly y: number }, [x, y, w, h]: Bbox): boolean => p.x >= x && p.y >= y && p.x <= x + w && p.y <= y + h;
 
-/** Visible instances under `p`, topmost (last drawn) first: mask pixels when there is a mask, else the box. */
-export function hitTest(ctx: ToolContext, p: Point): AnnotationId[] {
+/** Visible instances under `p`, topmost (last drawn) first. */
+export function hitTest(document: AnnotationDocument, isVisible: (a: Annotation) => boolean, p: ImagePoint): AnnotationId[] {
   const x = Math.floor(p.x);
   const y = Math.floor(p.y);
   const hits: AnnotationId[] = [];
-  const list = ctx.editor.annotations;
+  const list = document.annotations;
   for (let i = list.length - 1; i >= 0; i--) {
     const a = list[i]!;
-    if (!ctx.isVisible(a.id)) continue;
+    if (!isVisible(a)) continue;
     if (!a.mask) {
-      if (inside(p, a.bbox)) hits.push(a.id);
+      if (insideBox(p, a.bbox)) hits.push(a.id);
       continue;
     }
     // Only masks whose extent holds the point are decoded.
-    if (!inside(p, extentOf(a.mask))) continue;
-    const mask = ctx.editor.mask(a.id)!;
+    if (!insideBox(p, extentOf(a.mask))) continue;
+    const mask = document.mask(a.id)!;
     if (x >= 0 && y >= 0 && x < mask.width && y < mask.height && mask.data[y * mask.width + x]) hits.push(a.id);
   }
   return hits;
+}
+
+/** Whether two boxes overlap (touching counts). */
+export function boxesMeet([ax, ay, aw, ah]: Bbox, [bx, by, bw, bh]: Bbox): boolean {
+  return ax <= bx + bw && bx <= ax + aw && ay <= by + bh && by <= ay + ah;
 }

@@ -1,68 +1,88 @@
-// Click vertices; click the first vertex (or Enter) to close into a new masked instance.
-// Backspace drops the last vertex, Escape the whole polygon.
+// Draw a masked instance of the active class as a polygon. States:
+//   idle ──click──> drawing ──click──> drawing (a vertex more)
+//                           ──click on the first vertex, or Enter──> idle (one add edit; the new instance is selected)
+//                           ──Backspace──> drawing (a vertex fewer; idle when none is left)
+//                           ──Escape──> idle (nothing drawn)
 import { polygonsToMask } from '../../../app/geometry/polygon.js';
-import type { Point } from '../mask-ops.js';
+import { distance, imagePoint, type ImagePoint } from '../../../app/geometry/points.js';
 import { maskBounds } from '../../../app/geometry/rle.js';
-import type { Preview, Tool, ToolContext } from './tool.js';
+import { HIT_DISTANCE, type Preview, type Tool, type ToolContext, type ToolPointer } from './tool.js';
+
+export type PolygonState =
+  | { readonly name: 'idle'; readonly cursor: ImagePoint | null }
+  | { readonly name: 'drawing'; readonly points: readonly ImagePoint[]; readonly cursor: ImagePoint | null };
 
 export class PolygonTool implements Tool {
   readonly name = 'polygon';
-  private points: Point[] = [];
-  private cursor: Point | null = null;
+  state: PolygonState = { name: 'idle', cursor: null };
 
   constructor(private readonly ctx: ToolContext) {}
 
-  get vertexCount(): number {
-    return this.points.length;
-  }
-
-  down(p: Point): void {
-    const first = this.points[0];
-    if (first && this.points.length >= 3 && Math.hypot(p.x - first.x, p.y - first.y) <= this.ctx.tolerance()) {
+  pointerDown(p: ToolPointer): void {
+    const { width, height } = this.ctx.document.image;
+    const at = imagePoint(Math.max(0, Math.min(width, p.image.x)), Math.max(0, Math.min(height, p.image.y)));
+    if (this.state.name === 'idle') {
+      this.state = { name: 'drawing', points: [at], cursor: p.image };
+      return;
+    }
+    const points = this.state.points;
+    if (points.length >= 3 && distance(p.image, points[0]!) <= HIT_DISTANCE * this.ctx.pixelSize()) {
       this.close();
       return;
     }
-    const { width, height } = this.ctx.editor.image;
-    this.points.push({ x: Math.max(0, Math.min(width, p.x)), y: Math.max(0, Math.min(height, p.y)) });
+    this.state = { ...this.state, points: [...points, at] };
   }
 
-  move(p: Point): void {
-    this.cursor = p;
+  pointerMove(p: ToolPointer): void {
+    this.state = { ...this.state, cursor: p.image };
   }
 
-  up(_p: Point): void {}
+  pointerUp(): void {}
 
   key(key: string): boolean {
-    if (key === 'Enter') return this.close();
-    if (key === 'Backspace' && this.points.length > 0) {
-      this.points.pop();
+    const state = this.state;
+    if (state.name !== 'drawing') return false;
+    if (key === 'Enter') {
+      if (state.points.length < 3) this.ctx.say('A polygon needs at least 3 points.');
+      else this.close();
       return true;
     }
-    if (key === 'Escape' && this.points.length > 0) {
+    if (key === 'Backspace' || key === 'Delete') {
+      const points = state.points.slice(0, -1);
+      this.state = points.length > 0 ? { ...state, points } : { name: 'idle', cursor: state.cursor };
+      return true;
+    }
+    if (key === 'Escape') {
       this.cancel();
       return true;
     }
     return false;
   }
 
-  /** Turns the vertices into an instance of the active class; false when there are fewer than 3. */
-  close(): boolean {
-    const category = this.ctx.activeCategory();
-    if (this.points.length < 3 || category === null) return false;
-    const { width, height } = this.ctx.editor.image;
-    const mask = polygonsToMask([this.points.flatMap((p) => [p.x, p.y])], width, height);
-    this.points = [];
-    const bbox = maskBounds(mask);
-    if (bbox) this.ctx.editor.add({ categoryId: category, bbox, mask });
-    return true;
-  }
-
   cancel(): void {
-    this.points = [];
+    this.state = { name: 'idle', cursor: this.state.cursor };
   }
 
   preview(): Preview | null {
-    if (this.points.length === 0) return null;
-    return { kind: 'polygon', points: [...this.points], cursor: this.cursor, closable: this.points.length >= 3 };
+    const state = this.state;
+    if (state.name === 'idle') return null;
+    return { kind: 'polygon', points: state.points, cursor: state.cursor, closable: state.points.length >= 3 };
+  }
+
+  cursor(): string {
+    return 'crosshair';
+  }
+
+  /** Turns the vertices into an instance of the active class. */
+  private close(): void {
+    if (this.state.name !== 'drawing') return;
+    const points = this.state.points;
+    const category = this.ctx.activeCategory();
+    if (category === null) return this.ctx.say('Add a class first: type its name under Classes in the panel.');
+    this.cancel();
+    const { width, height } = this.ctx.document.image;
+    const mask = polygonsToMask([points.flatMap((p) => [p.x, p.y])], width, height);
+    const bbox = maskBounds(mask);
+    if (bbox) this.ctx.select([this.ctx.document.add({ categoryId: category, bbox, mask })]);
   }
 }

@@ -1,137 +1,161 @@
-// Edit the selected instance's outline as polygons: drag a vertex, click an edge to insert one,
-// Alt-click (or Delete while hovering) a vertex to remove it. Each finished change is one undo step.
+// Edit the selected instance's outline as polygons. States:
+//   idle (the vertex under the pointer is marked) ──press on a vertex──> dragging ──release──> idle (one mask edit)
+//                                                 ──press on an edge──> dragging a new vertex there
+//                                                 ──Alt-press on a vertex, or Delete over one──> idle (the vertex removed: one edit)
 import { maskToPolygons, polygonsToMask } from '../../../app/geometry/polygon.js';
+import { distance, imagePoint, type ImagePoint } from '../../../app/geometry/points.js';
 import type { BitMask } from '../../../app/geometry/rle.js';
 import type { AnnotationId } from '../../../app/model/index.js';
-import { fillHoles, type Point } from '../mask-ops.js';
-import type { PointerInfo, Preview, Tool, ToolContext } from './tool.js';
+import { fillHoles } from '../mask-ops.js';
+import { HIT_DISTANCE, primaryOf, type Preview, type Tool, type ToolContext, type ToolPointer, type VertexRef } from './tool.js';
 
-type Ref = { polygon: number; vertex: number };
+export type VertexState =
+  | { readonly name: 'idle'; readonly hover: VertexRef | null }
+  | { readonly name: 'dragging'; readonly ref: VertexRef; readonly polygons: readonly (readonly ImagePoint[])[] };
+
+/** The outline of one mask version, and the holes it leaves (outlines cannot carry them; they are kept apart). */
+interface Outline {
+  readonly id: AnnotationId;
+  readonly counts: string;
+  readonly polygons: readonly (readonly ImagePoint[])[];
+  readonly holes: BitMask;
+}
 
 export class VertexTool implements Tool {
   readonly name = 'vertices';
-  private polygons: Point[][] = [];
-  /** The instance being edited, and the holes of its mask (outlines cannot carry them; they are kept apart). */
-  private source: { id: AnnotationId; counts: string; holes: BitMask } | null = null;
-  private dragging: Ref | null = null;
-  private hover: Ref | null = null;
+  state: VertexState = { name: 'idle', hover: null };
+  private cached: Outline | null = null;
 
   constructor(private readonly ctx: ToolContext) {}
 
-  /** The outline of the selected instance, rebuilt when the selection or its mask changes. */
-  outline(): Point[][] {
-    const editor = this.ctx.editor;
-    const id = editor.selection;
-    const a = id === null ? undefined : editor.get(id);
-    if (!a?.mask) {
-      this.source = null;
-      this.polygons = [];
-      return this.polygons;
-    }
-    if (this.source?.id !== a.id || this.source.counts !== a.mask.counts) {
-      const mask = editor.mask(a.id)!;
-      this.polygons = maskToPolygons(mask, 1).map((flat) => {
-        const points: Point[] = [];
-        for (let i = 0; i < flat.length; i += 2) points.push({ x: flat[i]!, y: flat[i + 1]! });
-        return points;
-      });
-      this.source = { id: a.id, counts: a.mask.counts, holes: holesOf(mask) };
-    }
-    return this.polygons;
+  /** The selected instance's outline, traced again when the selection or its mask changes. */
+  outline(): readonly (readonly ImagePoint[])[] {
+    return this.source()?.polygons ?? [];
   }
 
-  down(p: Point, info: PointerInfo = {}): void {
-    const polygons = this.outline();
-    const vertex = this.vertexAt(p);
+  pointerDown(p: ToolPointer): void {
+    const source = this.source();
+    if (!source) return;
+    const vertex = vertexAt(source.polygons, p.image, this.tolerance());
     if (vertex) {
-      if (info.alt) this.deleteVertex(vertex);
-      else this.dragging = vertex;
+      if (p.alt) this.commit(source, withoutVertex(source.polygons, vertex));
+      else this.state = { name: 'dragging', ref: vertex, polygons: source.polygons };
       return;
     }
-    const edge = this.edgeAt(p);
+    const edge = edgeAt(source.polygons, p.image, this.tolerance());
     if (edge) {
-      polygons[edge.polygon]!.splice(edge.vertex + 1, 0, p);
-      this.dragging = { polygon: edge.polygon, vertex: edge.vertex + 1 };
+      const polygons = source.polygons.map((poly, i) => (i === edge.polygon ? [...poly.slice(0, edge.vertex + 1), p.image, ...poly.slice(edge.vertex + 1)] : poly));
+      this.state = { name: 'dragging', ref: { polygon: edge.polygon, vertex: edge.vertex + 1 }, polygons };
     }
   }
 
-  move(p: Point): void {
-    if (this.dragging) {
-      this.polygons[this.dragging.polygon]![this.dragging.vertex] = p;
-    } else {
-      this.outline();
-      this.hover = this.vertexAt(p);
+  pointerMove(p: ToolPointer): void {
+    const state = this.state;
+    if (state.name === 'dragging') {
+      this.state = { ...state, polygons: movedVertex(state.polygons, state.ref, p.image) };
+      return;
     }
+    const source = this.source();
+    this.state = { name: 'idle', hover: source ? vertexAt(source.polygons, p.image, this.tolerance()) : null };
   }
 
-  up(p?: Point): void {
-    if (!this.dragging) return;
-    if (p) this.polygons[this.dragging.polygon]![this.dragging.vertex] = p;
-    this.dragging = null;
-    this.commit();
+  pointerUp(p: ToolPointer): void {
+    const state = this.state;
+    if (state.name !== 'dragging') return;
+    this.state = { name: 'idle', hover: state.ref };
+    const source = this.source();
+    if (source) this.commit(source, movedVertex(state.polygons, state.ref, p.image));
   }
 
   key(key: string): boolean {
-    if ((key === 'Delete' || key === 'Backspace') && this.hover) {
-      this.deleteVertex(this.hover);
-      this.hover = null;
+    const state = this.state;
+    if (key === 'Escape' && state.name === 'dragging') {
+      this.cancel();
+      return true;
+    }
+    if ((key === 'Delete' || key === 'Backspace') && state.name === 'idle' && state.hover) {
+      const source = this.source();
+      if (source && source.polygons[state.hover.polygon]) this.commit(source, withoutVertex(source.polygons, state.hover));
+      this.state = { name: 'idle', hover: null };
       return true;
     }
     return false;
   }
 
   cancel(): void {
-    this.dragging = null;
-    this.source = null; // rebuild from the stored mask
+    this.state = { name: 'idle', hover: null };
   }
 
   preview(): Preview | null {
-    const polygons = this.outline();
+    const state = this.state;
+    const polygons = state.name === 'dragging' ? state.polygons : this.outline();
     if (polygons.length === 0) return null;
-    return { kind: 'vertices', polygons, active: this.dragging ?? this.hover };
+    return { kind: 'vertices', polygons, active: state.name === 'dragging' ? state.ref : state.hover };
   }
 
-  private deleteVertex(ref: Ref): void {
-    const polygon = this.polygons[ref.polygon]!;
-    if (polygon.length <= 3) return;
-    polygon.splice(ref.vertex, 1);
-    this.commit();
+  cursor(): string {
+    return this.state.name === 'dragging' ? 'grabbing' : 'default';
   }
 
-  private commit(): void {
-    const source = this.source;
-    if (!source) return;
-    const { width, height } = this.ctx.editor.image;
-    const mask = polygonsToMask(this.polygons.map((poly) => poly.flatMap((q) => [q.x, q.y])), width, height);
+  private tolerance(): number {
+    return HIT_DISTANCE * this.ctx.pixelSize();
+  }
+
+  private source(): Outline | null {
+    const id = primaryOf(this.ctx.selection);
+    const a = id === null ? undefined : this.ctx.document.get(id);
+    if (!a?.mask) return (this.cached = null);
+    if (this.cached?.id !== a.id || this.cached.counts !== a.mask.counts) {
+      const mask = this.ctx.document.mask(a.id)!;
+      const polygons = maskToPolygons(mask, 1).map((flat) => {
+        const points: ImagePoint[] = [];
+        for (let i = 0; i < flat.length; i += 2) points.push(imagePoint(flat[i]!, flat[i + 1]!));
+        return points;
+      });
+      this.cached = { id: a.id, counts: a.mask.counts, polygons, holes: holesOf(mask) };
+    }
+    return this.cached;
+  }
+
+  private commit(source: Outline, polygons: readonly (readonly ImagePoint[])[]): void {
+    const { width, height } = this.ctx.document.image;
+    const mask = polygonsToMask(polygons.map((poly) => poly.flatMap((q) => [q.x, q.y])), width, height);
     for (let k = 0; k < mask.data.length; k++) if (source.holes.data[k]) mask.data[k] = 0;
-    this.ctx.editor.setMask(source.id, mask);
-  }
-
-  private vertexAt(p: Point): Ref | null {
-    const tolerance = this.ctx.tolerance();
-    for (let i = 0; i < this.polygons.length; i++) {
-      const poly = this.polygons[i]!;
-      for (let j = 0; j < poly.length; j++) {
-        if (Math.hypot(poly[j]!.x - p.x, poly[j]!.y - p.y) <= tolerance) return { polygon: i, vertex: j };
-      }
-    }
-    return null;
-  }
-
-  /** The edge (from vertex `vertex` to the next) within tolerance of p. */
-  private edgeAt(p: Point): Ref | null {
-    const tolerance = this.ctx.tolerance();
-    for (let i = 0; i < this.polygons.length; i++) {
-      const poly = this.polygons[i]!;
-      for (let j = 0; j < poly.length; j++) {
-        if (distanceToSegment(p, poly[j]!, poly[(j + 1) % poly.length]!) <= tolerance) return { polygon: i, vertex: j };
-      }
-    }
-    return null;
+    this.ctx.document.setMask(source.id, mask);
   }
 }
 
-function distanceToSegment(p: Point, a: Point, b: Point): number {
+function movedVertex(polygons: readonly (readonly ImagePoint[])[], ref: VertexRef, to: ImagePoint): ImagePoint[][] {
+  return polygons.map((poly, i) => (i === ref.polygon ? poly.map((q, j) => (j === ref.vertex ? to : q)) : [...poly]));
+}
+
+/** The polygons without one vertex; a polygon keeps at least 3. */
+function withoutVertex(polygons: readonly (readonly ImagePoint[])[], ref: VertexRef): readonly (readonly ImagePoint[])[] {
+  const polygon = polygons[ref.polygon]!;
+  if (polygon.length <= 3) return polygons;
+  return polygons.map((poly, i) => (i === ref.polygon ? poly.filter((_, j) => j !== ref.vertex) : poly));
+}
+
+function vertexAt(polygons: readonly (readonly ImagePoint[])[], p: ImagePoint, tolerance: number): VertexRef | null {
+  for (let i = 0; i < polygons.length; i++) {
+    const poly = polygons[i]!;
+    for (let j = 0; j < poly.length; j++) if (distance(poly[j]!, p) <= tolerance) return { polygon: i, vertex: j };
+  }
+  return null;
+}
+
+/** The edge (from vertex `vertex` to the next) within tolerance of p. */
+function edgeAt(polygons: readonly (readonly ImagePoint[])[], p: ImagePoint, tolerance: number): VertexRef | null {
+  for (let i = 0; i < polygons.length; i++) {
+    const poly = polygons[i]!;
+    for (let j = 0; j < poly.length; j++) {
+      if (distanceToSegment(p, poly[j]!, poly[(j + 1) % poly.length]!) <= tolerance) return { polygon: i, vertex: j };
+    }
+  }
+  return null;
+}
+
+function distanceToSegment(p: ImagePoint, a: ImagePoint, b: ImagePoint): number {
   const dx = b.x - a.x;
   const dy = b.y - a.y;
   const length2 = dx * dx + dy * dy;

@@ -1,0 +1,262 @@
+// The annotations of the image under review and every edit made to them: each edit is one plain-data diff
+// (app/history), applied locally, pushed on the image's undo stack and saved at once, in order.
+// Headless: no Konva, no DOM. Selection and tools live in the session, not here.
+import { applyDiff, DiffConflictError, isEmpty, UndoStack, type Diff } from '../../app/history/index.js';
+import { clampBbox } from '../../app/geometry/bbox.js';
+import { decode, encode, maskBounds, type BitMask } from '../../app/geometry/rle.js';
+import type { Disposable } from '../../app/ipc/contract.js';
+import type { Annotation, AnnotationId, Bbox, CategoryId, ImageRecord, ReviewState } from '../../app/model/index.js';
+import { clipMask, remapMask, shiftMask } from './mask-ops.js';
+
+export type AnnotationDiff = Diff<Annotation>;
+
+export interface DocumentOptions {
+  readonly image: ImageRecord;
+  readonly annotations: readonly Annotation[];
+  /** Persists one edit; rejects when main refuses it. */
+  readonly save: (diff: AnnotationDiff) => Promise<unknown>;
+  readonly newId: () => AnnotationId;
+  /** The image's undo history, kept by the caller so it survives moving to another image and back. */
+  readonly history?: UndoStack<Annotation>;
+}
+
+export interface ResizeOptions {
+  /** Scale the mask with the box (the explicit option); by default the mask is kept and clipped to the new box. */
+  readonly scaleMask?: boolean;
+}
+
+export class AnnotationDocument implements Disposable {
+  readonly image: ImageRecord;
+  private list: Annotation[];
+  private readonly history: UndoStack<Annotation>;
+  private readonly listeners = new Set<() => void>();
+  private readonly masks = new Map<AnnotationId, { counts: string; mask: BitMask }>();
+  private saving: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private readonly save: DocumentOptions['save'];
+  private readonly newId: () => AnnotationId;
+  /** The last save failure; cleared by the next successful save. */
+  saveError: Error | null = null;
+  /** Something the person should be told (not an error). */
+  notice: string | null = null;
+
+  constructor(options: DocumentOptions) {
+    this.image = options.image;
+    this.list = [...options.annotations];
+    this.save = options.save;
+    this.newId = options.newId;
+    this.history = options.history ?? new UndoStack<Annotation>();
+  }
+
+  get annotations(): readonly Annotation[] {
+    return this.list;
+  }
+
+  get canUndo(): boolean {
+    return this.history.canUndo;
+  }
+
+  get canRedo(): boolean {
+    return this.history.canRedo;
+  }
+
+  /** Edits made but not yet confirmed saved. */
+  get unsaved(): number {
+    return this.pending;
+  }
+
+  get(id: AnnotationId): Annotation | undefined {
+    return this.list.find((a) => a.id === id);
+  }
+
+  /** The annotation's mask as pixels, decoded once per mask version. */
+  mask(id: AnnotationId): BitMask | null {
+    const a = this.get(id);
+    if (!a?.mask) return null;
+    const cached = this.masks.get(id);
+    if (cached?.counts === a.mask.counts) return cached.mask;
+    const mask = decode(a.mask);
+    this.masks.set(id, { counts: a.mask.counts, mask });
+    return mask;
+  }
+
+  /** Called after every change to the annotations (an edit, undo or redo) and after a failed save. */
+  onChange(listener: () => void): Disposable {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  dispose(): void {
+    this.listeners.clear();
+  }
+
+  /** Applies one edit locally as one undo step and saves it; false when it changes nothing. */
+  commit(diff: AnnotationDiff): boolean {
+    if (isEmpty(diff)) return false;
+    this.list = applyDiff(this.list, diff);
+    this.history.push(diff);
+    this.persist(diff);
+    return true;
+  }
+
+  undo(): boolean {
+    return this.replay(this.history.undo());
+  }
+
+  redo(): boolean {
+    return this.replay(this.history.redo());
+  }
+
+  /** Resolves when every edit so far has been saved (or has failed). */
+  whenSaved(): Promise<void> {
+    return this.saving;
+  }
+
+  // ---- edits: each is one undo step ----
+
+  add(fields: { categoryId: CategoryId; bbox: Bbox; mask: BitMask | null }): AnnotationId {
+    const id = this.newId();
+    this.commit({
+      added: [{
+        id, imageId: this.image.id, categoryId: fields.categoryId, bbox: fields.bbox, mask: fields.mask ? encode(fields.mask) : null,
+        score: null, origin: 'human', modelId: null, state: 'accepted',
+      }],
+      updated: [],
+      removed: [],
+    });
+    return id;
+  }
+
+  setCategory(ids: readonly AnnotationId[], categoryId: CategoryId): void {
+    this.update(ids, (a) => (a.categoryId === categoryId ? a : edited(a, { categoryId })));
+  }
+
+  /** Marks (or unmarks) instances as one region over a group of objects: COCO's iscrowd. */
+  setCrowd(ids: readonly AnnotationId[], crowd: boolean): void {
+    this.update(ids, (a) => {
+      if ((a.crowd ?? false) === crowd) return a;
+      const { crowd: _was, ...single } = a;
+      return edited(crowd ? { ...a, crowd } : single, {});
+    });
+  }
+
+  setState(ids: readonly AnnotationId[], state: ReviewState): void {
+    this.update(ids, (a) => (a.state === state ? a : { ...a, state }));
+  }
+
+  /** Accepts every pending prediction scoring at least `threshold` (of those `among` keeps); returns how many. */
+  acceptAbove(threshold: number, among: (a: Annotation) => boolean = () => true): number {
+    const ids = this.list.filter((a) => a.state === 'pending' && a.score !== null && a.score >= threshold && among(a)).map((a) => a.id);
+    this.setState(ids, 'accepted');
+    return ids.length;
+  }
+
+  remove(ids: readonly AnnotationId[]): void {
+    this.commit({ added: [], updated: [], removed: this.list.filter((a) => ids.includes(a.id)) });
+  }
+
+  /** Replaces the mask (brush, eraser, fill, vertex edit); the box follows it, and an emptied mask removes the instance. */
+  setMask(id: AnnotationId, mask: BitMask): void {
+    const bounds = maskBounds(mask);
+    if (!bounds) return this.remove([id]);
+    this.update([id], (a) => edited(a, { mask: encode(mask), bbox: bounds }));
+  }
+
+  /**
+   * Moves instances together, their masks with them, kept inside the image. Masks move by whole pixels, so a
+   * move of instances with masks is rounded to whole pixels.
+   */
+  translate(ids: readonly AnnotationId[], dx: number, dy: number): void {
+    const targets = this.list.filter((a) => ids.includes(a.id));
+    if (targets.length === 0) return;
+    const { width, height } = this.image;
+    const lowX = -Math.min(...targets.map((a) => a.bbox[0]));
+    const highX = width - Math.max(...targets.map((a) => a.bbox[0] + a.bbox[2]));
+    const lowY = -Math.min(...targets.map((a) => a.bbox[1]));
+    const highY = height - Math.max(...targets.map((a) => a.bbox[1] + a.bbox[3]));
+    const whole = targets.some((a) => a.mask);
+    const mx = whole ? clamp(Math.round(dx), Math.ceil(lowX), Math.floor(highX)) : clamp(dx, lowX, highX);
+    const my = whole ? clamp(Math.round(dy), Math.ceil(lowY), Math.floor(highY)) : clamp(dy, lowY, highY);
+    if (mx === 0 && my === 0) return;
+    this.update(ids, (a) => {
+      const [x, y, w, h] = a.bbox;
+      const bbox = round2([x + mx, y + my, w, h]);
+      const mask = this.mask(a.id);
+      return edited(a, mask ? { bbox, mask: encode(shiftMask(mask, mx, my)) } : { bbox });
+    });
+  }
+
+  /**
+   * Gives the instance a new box (clamped to the image). Its mask is kept and clipped to the box, or scaled
+   * with it when asked; a mask clipped away entirely leaves a box-only instance.
+   */
+  resize(id: AnnotationId, box: Bbox, options: ResizeOptions = {}): void {
+    const bbox = round2(clampBbox(box, this.image.width, this.image.height));
+    if (bbox[2] <= 0 || bbox[3] <= 0) return;
+    this.update([id], (a) => {
+      if (a.bbox.every((v, i) => v === bbox[i])) return a;
+      const mask = this.mask(a.id);
+      if (!mask) return edited(a, { bbox });
+      const fitted = options.scaleMask ? remapMask(mask, a.bbox, bbox) : clipMask(mask, bbox);
+      return edited(a, { bbox, mask: maskBounds(fitted) ? encode(fitted) : null });
+    });
+  }
+
+  private update(ids: readonly AnnotationId[], change: (a: Annotation) => Annotation): void {
+    const updated = this.list
+      .filter((a) => ids.includes(a.id))
+      .map((before) => ({ before, after: change(before) }))
+      .filter(({ before, after }) => before !== after);
+    this.commit({ added: [], updated, removed: [] });
+  }
+
+  /**
+   * Applies an undo/redo step. A step that no longer fits (the annotations changed outside this history,
+   * e.g. a pre-label run replaced predictions) clears the history instead of guessing.
+   */
+  private replay(diff: AnnotationDiff | null): boolean {
+    if (!diff) return false;
+    try {
+      this.list = applyDiff(this.list, diff);
+    } catch (error) {
+      if (!(error instanceof DiffConflictError)) throw error;
+      this.history.clear();
+      this.notice = 'The annotations changed since that step, so the undo history was cleared.';
+      this.notify();
+      return false;
+    }
+    this.persist(diff);
+    return true;
+  }
+
+  private persist(diff: AnnotationDiff): void {
+    this.pending++;
+    this.notify();
+    // Saves go one after another, in edit order.
+    this.saving = this.saving.then(async () => {
+      try {
+        await this.save(diff);
+        this.saveError = null;
+      } catch (error) {
+        this.saveError = error instanceof Error ? error : new Error(String(error));
+        this.notify();
+      } finally {
+        this.pending--;
+      }
+    });
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) listener();
+  }
+}
+
+/** A content edit: a model's prediction becomes 'model-edited' and counts as accepted by the person. */
+function edited(a: Annotation, changes: Partial<Pick<Annotation, 'categoryId' | 'bbox' | 'mask'>>): Annotation {
+  const origin = a.origin === 'model' ? 'model-edited' : a.origin;
+  return { ...a, ...changes, origin, state: a.state === 'rejected' ? 'rejected' : 'accepted' };
+}
+
+const clamp = (v: number, low: number, high: number) => Math.min(Math.max(v, low), Math.max(low, high));
+const round2 = ([x, y, w, h]: Bbox): Bbox => [r2(x), r2(y), r2(w), r2(h)];
+const r2 = (v: number) => Math.round(v * 100) / 100;

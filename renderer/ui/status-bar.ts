@@ -1,0 +1,57 @@
+// The status bar: review progress, the pre-label run (how far, how fast, where) with its pause/resume and
+// cancel buttons, and the session's message.
+import type { Disposable } from '../../app/ipc/contract.js';
+import { runStatusText } from '../editor/run-status.js';
+import type { ReviewSession, Topic } from '../editor/session.js';
+import { DisposableStore, everyFrame, h } from './dom.js';
+
+export class StatusBar implements Disposable {
+  readonly element: HTMLElement;
+  private readonly progress = h('span', { class: 'progress', 'data-testid': 'progress' });
+  private readonly controls = h('span', { class: 'run-controls' });
+  private readonly message = h('span', { class: 'message', 'data-testid': 'message' });
+  private readonly disposables = new DisposableStore();
+  private readonly redraw = everyFrame(() => this.draw());
+
+  constructor(private readonly session: ReviewSession<unknown>) {
+    this.element = h('div', { class: 'statusbar', 'data-testid': 'statusbar' }, this.progress, this.controls, this.message);
+    this.disposables.add(this.redraw);
+    this.disposables.add(session.subscribe((topics: ReadonlySet<Topic>) => {
+      if (topics.has('status') || topics.has('project') || topics.has('annotations')) this.redraw.request();
+    }));
+    this.draw();
+  }
+
+  dispose(): void {
+    this.disposables.dispose();
+  }
+
+  private draw(): void {
+    const { summary, run, document, message } = this.session;
+    const reviewed = summary?.byStatus.reviewed ?? 0;
+    let text = `Reviewed ${reviewed} / ${summary?.total ?? 0}`;
+    if (run) text += ` · ${runStatusText(run)}`;
+    if (document?.notice) text += ` · ${document.notice}`;
+    this.progress.textContent = text;
+    this.progress.title = run?.engine.fallback ?? '';
+    this.progress.dataset.reviewed = String(reviewed);
+    if (this.message.textContent !== message) this.message.textContent = message;
+    this.drawControls();
+  }
+
+  /** Pause/resume and cancel for a pre-label run in progress. */
+  private drawControls(): void {
+    const run = this.session.run;
+    const active = run !== null && (run.state === 'running' || run.state === 'paused');
+    const key = active ? `${run.runId}:${run.state}` : '';
+    if (this.controls.dataset.key === key) return;
+    this.controls.dataset.key = key;
+    if (!active) return this.controls.replaceChildren();
+    const control = (label: string, channel: 'prelabel.pause' | 'prelabel.resume' | 'prelabel.cancel') =>
+      h('button', { 'data-testid': channel, onclick: () => void this.session.controlRun(channel) }, label);
+    this.controls.replaceChildren(
+      run.state === 'running' ? control('Pause', 'prelabel.pause') : control('Resume', 'prelabel.resume'),
+      control('Cancel', 'prelabel.cancel'),
+    );
+  }
+}
