@@ -81,10 +81,10 @@ export async function startSession(name: string): Promise<Session> {
 
 /** A contract client over the bridge's WebSocket, as the page has. */
 export async function connectApi(serving: Serving): Promise<SocketApi> {
-  const { port, origin, token } = serving.bridge;
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/ipc?token=${token}`);
+  const { port, origin } = serving.bridge;
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/ipc`, { headers: { cookie: serving.bridge.newSession() } });
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-  return createSocketApi(ws as never, origin, token);
+  return createSocketApi(ws as never, origin);
 }
 
 /** Builds the renderer into `work`/renderer: test files run side by side, each with its own bundle. */

@@ -267,19 +267,29 @@ describe('review flow in Chromium over the bridge', () => {
     await shot(page(), '09-reloaded');
   });
 
-  it('exports COCO with the corrected masks', async () => {
+  it('exports COCO with the corrected masks once the image is reviewed', async () => {
     const [target] = await openWithPredictions(1, 400);
     await erase(target!);
     const { imageId, annotations } = await review.snapshot();
     const erased = annotations.find((a) => a.id === target!.id)!;
+    // Enter settles the image (what is shown accepted, the rest rejected): only then is it the reviewed truth.
+    await review.press('Enter');
+    await expect.poll(async () => (await session.api.invoke('images.get', { id: imageId })).status, { timeout: UI_TIMEOUT }).toBe('reviewed');
+    const settled = (await session.api.invoke('annotations.list', { imageId })).annotations;
+    expect(settled.filter((a) => a.state === 'pending')).toEqual([]);
     await page().click('[data-testid=export]');
     await expect.poll(() => review.message(), { timeout: UI_TIMEOUT }).toMatch(/Exported \d+ images/);
-    const file = (await review.message()).replace(/^.* to /, '');
+    const file = (await review.message()).replace(/^.* to /, '').replace(/;.*$/, '');
     const coco = JSON.parse(await readFile(file, 'utf8')) as {
-      annotations: { image_id: number; category_id: number; segmentation: Rle }[];
+      images: { id: number; file_name: string }[];
+      annotations: { image_id: number; category_id: number; segmentation: Rle; score?: number }[];
     };
-    const mine = coco.annotations.filter((a) => a.image_id === imageId);
-    expect(mine).toHaveLength(annotations.filter((a) => a.state !== 'rejected').length);
+    const path = (await session.api.invoke('images.get', { id: imageId })).path;
+    const cocoImage = coco.images.find((i) => i.file_name === path)!;
+    const mine = coco.annotations.filter((a) => a.image_id === cocoImage.id);
+    expect(mine).toHaveLength(settled.filter((a) => a.state !== 'rejected').length);
+    // The app writes what the CLI writes by default: no scores.
+    expect(mine.every((a) => a.score === undefined)).toBe(true);
     expect(mine.some((a) => a.segmentation.counts === erased.mask!.counts && a.category_id === erased.categoryId)).toBe(true);
     await shot(page(), '10-exported');
   });

@@ -290,16 +290,31 @@ describe('images and history', () => {
     expect(stored('small')).toBeDefined();
   });
 
-  it('Enter marks the image reviewed and opens the next one needing review; at the end it says so', async () => {
+  it('Enter settles the image as shown, marks it reviewed and opens the next one needing review; at the end it says so', async () => {
     key('Enter');
     await settle();
     expect(store.images.get(ids[0]! as never)!.status).toBe('reviewed');
+    // Shown at the threshold: accepted; 'faint' (below it) rejected. No pending prediction is left on a reviewed image.
+    expect(Object.fromEntries(store.annotations.forImage(ids[0]! as never).map((a) => [a.id, a.state]))).toEqual({
+      big: 'accepted', small: 'accepted', faint: 'rejected',
+    });
+    expect(session.message).toBe('a.jpg reviewed: accepted 2, rejected 1');
     expect(session.image?.path).toBe('b.jpg');
     expect(session.images.items[0]!.status).toBe('reviewed');
     expect(session.summary?.byStatus.reviewed).toBe(1);
     await session.markReviewedAndNext();
     await session.markReviewedAndNext();
-    expect(session.message).toBe('Every image is reviewed.');
+    expect(session.message).toBe('c.jpg reviewed: accepted 0, rejected 0. Every image is reviewed.');
+  });
+
+  it('Enter with a class filter rejects the predictions of the classes it hides', async () => {
+    const cat = session.categories.find((c) => c.name === 'cat')!;
+    await session.setImageFilter({ categoryId: cat.id });
+    key('Enter');
+    await settle();
+    expect(Object.fromEntries(store.annotations.forImage(ids[0]! as never).map((a) => [a.id, a.state]))).toEqual({
+      big: 'accepted', small: 'rejected', faint: 'rejected',
+    });
   });
 
   it('an edit main refuses is taken back: the stored annotations are shown, and why it failed', async () => {
@@ -411,9 +426,13 @@ describe('runs, commands and disposal', () => {
     }
   });
 
-  it('exports COCO and says where', async () => {
+  it('exports the reviewed truth, as the CLI does by default, and says where', async () => {
     await session.exportCoco();
-    expect(session.message).toMatch(/^Exported 3 images, 3 annotations to .+\.json$/);
+    expect(session.message).toMatch(/^Exported 0 images, 0 annotations to .+\.json$/);
+    await session.markReviewedAndNext();
+    await session.exportCoco();
+    // These images have no file on disk: the reviewed one is named as left out rather than failing the export.
+    expect(session.message).toMatch(/^Exported 0 images, 0 annotations to .+\.json; left out 1: a\.jpg \(.*missing.*\)$/);
   });
 
   it('once disposed it stops listening to main and to the open image', async () => {

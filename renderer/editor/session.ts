@@ -348,12 +348,16 @@ export class ReviewSession<P = unknown> implements Disposable {
     const image = this.image;
     if (!image) return;
     await this.whenSaved();
-    const updated = await this.api.invoke('images.setStatus', { id: image.id, status: 'reviewed' });
-    this.images.update(updated);
+    // Settled as shown: predictions visible at this threshold and class filter accepted, the hidden ones rejected.
+    const only = this.images.filter.categoryId;
+    const hiddenCategoryIds = only === undefined ? [] : this.categories.filter((c) => c.id !== only).map((c) => c.id);
+    const settled = await this.api.invoke('review.markReviewed', { imageId: image.id, threshold: this.settings.threshold, hiddenCategoryIds });
+    this.images.update(settled.image);
     await this.refreshSummary();
+    const said = `${image.path} reviewed: accepted ${settled.accepted}, rejected ${settled.rejected}`;
     const next = (await this.api.invoke('images.nextToReview', { afterPath: image.path })).image;
     if (next) await this.open(next);
-    else this.say('Every image is reviewed.');
+    this.say(next ? said : `${said}. Every image is reviewed.`);
   }
 
   async setImageFilter(filter: ImageFilterInput): Promise<void> {
@@ -613,8 +617,13 @@ export class ReviewSession<P = unknown> implements Disposable {
 
   async exportCoco(): Promise<void> {
     try {
-      const result = await this.api.invoke('export.coco', { reviewedOnly: false });
-      this.say(`Exported ${result.images} images, ${result.annotations} annotations to ${result.path}`);
+      // The CLI's defaults: the reviewed truth of the reviewed images.
+      const result = await this.api.invoke('export.coco', {});
+      const notes = [
+        ...(result.leftOut.length > 0 ? [`left out ${result.leftOut.length}: ${result.leftOut.map((l) => `${l.path} (${l.reason})`).join(', ')}`] : []),
+        ...(result.staleLeftOut.length > 0 ? [`stale annotations left out on ${result.staleLeftOut.map((l) => l.path).join(', ')}`] : []),
+      ];
+      this.say(`Exported ${result.images} images, ${result.annotations} annotations to ${result.path}${notes.map((n) => `; ${n}`).join('')}`);
     } catch (error) {
       this.say(messageOf(error));
     }
