@@ -1,0 +1,235 @@
+/**
+ * What the LabelMe, YOLO and Pascal VOC modules share: problems found in input, the objects read from a file
+ * before they are annotations, masks as polygons for the polygon formats (with their holes counted, since those
+ * formats cannot hold them), coordinates without float noise, and a seeded train/val split. Pure (no files).
+ */
+import { faithfulPolygons, maskToPolygons, polygonsToRle, type Polygon } from '../geometry/polygon.js';
+import { decode, iou, maskBounds, type BitMask } from '../geometry/rle.js';
+import type { Bbox, Rle } from '../model/types.js';
+
+/** One thing wrong with an input: where (a file, and a place in it) and why. */
+export interface FormatProblem {
+  readonly where: string;
+  readonly reason: string;
+}
+
+/** Problems of a whole input, gathered so that all of them (not just the first) can be listed. */
+export class Problems {
+  readonly list: FormatProblem[] = [];
+  add(where: string, reason: string): void {
+    this.list.push({ where, reason });
+  }
+  get empty(): boolean {
+    return this.list.length === 0;
+  }
+}
+
+/** Thrown with every problem of an input; nothing was written. */
+export class FormatError extends Error {
+  override name = 'FormatError';
+  constructor(readonly problems: readonly FormatProblem[]) {
+    super(describeProblems(problems));
+  }
+}
+
+/** How many problems a message names before it only counts the rest. */
+export const PROBLEMS_LISTED = 20;
+
+/** One line: `3 problems: a.json: shapes[2]: ...; b.json: ...`, the first PROBLEMS_LISTED named, the rest counted. */
+export function describeProblems(problems: readonly FormatProblem[]): string {
+  const named = problems.slice(0, PROBLEMS_LISTED).map((p) => (p.where ? `${p.where}: ${p.reason}` : p.reason));
+  const rest = problems.length - named.length;
+  const head = problems.length === 1 ? '' : `${problems.length} problems: `;
+  return `${head}${named.join('; ')}${rest > 0 ? `; and ${rest} more` : ''}`;
+}
+
+/** A zod issue path as text: `shapes[3].points`. */
+export function pathText(path: readonly PropertyKey[]): string {
+  let text = '';
+  for (const key of path) text += typeof key === 'number' ? `[${key}]` : `${text ? '.' : ''}${String(key)}`;
+  return text || '(top level)';
+}
+
+/** An object read from a file, in image pixels of the displayed image, before it is an annotation. */
+export interface ImportedInstance {
+  readonly label: string;
+  /** Null for a box without a mask. */
+  readonly mask: Rle | null;
+  readonly bbox: Bbox;
+  /** A region over a group of objects, or one to ignore (COCO's iscrowd). */
+  readonly crowd: boolean;
+}
+
+/** The box [x, y, w, h] of a polygon's points. */
+export function polygonBox(polygon: readonly number[]): Bbox {
+  let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
+  for (let k = 0; k + 1 < polygon.length; k += 2) {
+    x0 = Math.min(x0, polygon[k]!);
+    x1 = Math.max(x1, polygon[k]!);
+    y0 = Math.min(y0, polygon[k + 1]!);
+    y1 = Math.max(y1, polygon[k + 1]!);
+  }
+  return x0 > x1 ? [0, 0, 0, 0] : [x0, y0, x1 - x0, y1 - y0];
+}
+
+/** Rounds to 2 decimals (1/100 pixel), so files carry 233.75, not 233.75000000000006. */
+export function round2(value: number): number {
+  const rounded = Math.round(value * 100) / 100;
+  return rounded === 0 ? 0 : rounded; // never -0
+}
+
+/** Rounds to `digits` decimals, e.g. YOLO's normalised coordinates to 6. */
+export function roundTo(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  const rounded = Math.round(value * scale) / scale;
+  return rounded === 0 ? 0 : rounded;
+}
+
+export interface MaskOutlines {
+  /** The outer outlines as polygons [x1, y1, ...] in image pixels, as `finish` made them. */
+  readonly polygons: Polygon[];
+  /** True when the mask has holes, which the polygons fill. */
+  readonly hadHoles: boolean;
+  /** Separate parts (outer outlines) of the mask. */
+  readonly parts: number;
+}
+
+export interface OutlineOptions {
+  /** Simplification in pixels to start from (see faithfulPolygons); default 1. */
+  readonly tolerance?: number;
+  /** The IoU with the mask that the written polygons keep at least (holes aside); default 0.95. */
+  readonly minIou?: number;
+  /** The polygons as they will be written (rounded; joined into one); default: coordinates to 2 decimals. */
+  readonly finish?: (polygons: Polygon[]) => Polygon[];
+}
+
+const roundPolygons = (polygons: Polygon[]) => polygons.map((polygon) => polygon.map(round2));
+
+/**
+ * A mask as polygons for a format that has no holes (YOLO, LabelMe), and whether holes were filled. The polygons
+ * are faithfulPolygons' outlines, checked as they will be written: rounding moves vertices, and COCO's rasteriser
+ * places them to a fifth of a pixel, which can cost a small shape several percent. While the written polygons keep
+ * less than `minIou` of the mask (holes filled), the tolerance is halved, down to the traced outline unsimplified
+ * (every vertex on a half pixel, which rounding keeps: IoU 1 with the mask, holes filled).
+ */
+export function maskOutlines(mask: Rle, options: OutlineOptions = {}): MaskOutlines {
+  const bits = decode(mask);
+  const [height, width] = mask.size;
+  const finish = options.finish ?? roundPolygons;
+  const minIou = options.minIou ?? 0.95;
+  const exact = maskToPolygons(bits, 0);
+  // The mask with its holes filled: what the polygons can reach at best.
+  const reference = polygonsToRle(exact, height, width);
+  for (let tolerance = options.tolerance ?? 1; tolerance >= 0.25; tolerance /= 2) {
+    const polygons = finish(faithfulPolygons(bits, tolerance));
+    if (polygons.length > 0 && iou(polygonsToRle(polygons, height, width), reference) >= minIou) {
+      return { polygons, hadHoles: hasHoles(bits), parts: exact.length };
+    }
+  }
+  return { polygons: finish(exact), hadHoles: hasHoles(bits), parts: exact.length };
+}
+
+/**
+ * True when the mask encloses background: pixels outside the mask that cannot reach the image border (or the
+ * outside of the mask's box) through 4-connected background. Diagonal steps between two mask pixels do not let
+ * background through, the usual pairing of 8-connected objects with 4-connected background.
+ */
+export function hasHoles(mask: BitMask): boolean {
+  const box = maskBounds(mask);
+  if (box === null) return false;
+  const [x0, y0, w, h] = box;
+  // The box with a 1-pixel border of background all round, from which the outside is flooded.
+  const W = w + 2;
+  const H = h + 2;
+  const inside = (x: number, y: number) => mask.data[(y + y0 - 1) * mask.width + x + x0 - 1] !== 0;
+  const seen = new Uint8Array(W * H);
+  const stack = [0];
+  seen[0] = 1;
+  let reached = 1;
+  while (stack.length > 0) {
+    const p = stack.pop()!;
+    const x = p % W;
+    const y = (p - x) / W;
+    for (const [nx, ny] of [[x - 1, y], [x + 1, y], [x, y - 1], [x, y + 1]] as const) {
+      if (nx < 0 || ny < 0 || nx >= W || ny >= H) continue;
+      const q = ny * W + nx;
+      if (seen[q]) continue;
+      const border = nx === 0 || ny === 0 || nx === W - 1 || ny === H - 1;
+      if (!border && inside(nx, ny)) continue;
+      seen[q] = 1;
+      reached++;
+      stack.push(q);
+    }
+  }
+  let set = 0;
+  for (let y = 1; y < H - 1; y++) for (let x = 1; x < W - 1; x++) if (inside(x, y)) set++;
+  return reached + set < W * H;
+}
+
+/**
+ * A seeded, deterministic choice of `fraction` of the keys for validation: keys ordered by a hash of the seed and
+ * the key, the first round(n * fraction) taken (at least one when the fraction is above 0 and there are two keys
+ * or more, and never all of them). The same keys and seed always give the same split, and a key added later moves
+ * few others.
+ */
+export function validationSplit(keys: readonly string[], fraction: number, seed: number): Set<string> {
+  if (!(fraction >= 0 && fraction <= 1)) throw new RangeError(`validation fraction must be between 0 and 1, got ${fraction}`);
+  let count = Math.round(keys.length * fraction);
+  if (fraction > 0 && keys.length >= 2) count = Math.min(Math.max(count, 1), keys.length - 1);
+  const ranked = [...keys].sort((a, b) => hash(`${seed}\u0000${a}`) - hash(`${seed}\u0000${b}`) || (a < b ? -1 : a > b ? 1 : 0));
+  return new Set(ranked.slice(0, count));
+}
+
+/** FNV-1a, 32 bits: a fixed, portable hash for the split (not for security). */
+function hash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** Posix path helpers for the relative paths files hold (pure: no node:path here). */
+export function dirnameOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '' : path.slice(0, i);
+}
+
+export function basenameOf(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+/** The path without its extension: `a/b.jpg` -> `a/b`. */
+export function withoutExtension(path: string): string {
+  const base = basenameOf(path);
+  const dot = base.lastIndexOf('.');
+  return dot <= 0 ? path : path.slice(0, path.length - (base.length - dot));
+}
+
+/**
+ * `path` joined onto `folder` and normalised (`.` and `..` resolved, backslashes read as slashes); null when it
+ * climbs above the root of the relative paths.
+ */
+export function joinRelative(folder: string, path: string): string | null {
+  const parts: string[] = [];
+  for (const part of `${folder}/${path.replace(/\\/g, '/')}`.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (parts.length === 0) return null;
+      parts.pop();
+    } else {
+      parts.push(part);
+    }
+  }
+  return parts.join('/');
+}
+
+/** The relative path from folder `from` to `to` (both relative to one root): `a/b`, `a/c.jpg` -> `../c.jpg`. */
+export function relativePath(from: string, to: string): string {
+  const a = from.split('/').filter(Boolean);
+  const b = to.split('/').filter(Boolean);
+  let common = 0;
+  while (common < a.length && common < b.length - 1 && a[common] === b[common]) common++;
+  return [...a.slice(common).map(() => '..'), ...b.slice(common)].join('/');
+}
