@@ -285,10 +285,19 @@ export function buildLabelmeFile(input: LabelmeExportInput): LabelmeExport {
     if (name === undefined) throw new Error(`annotation ${a.id}: its category ${a.categoryId} is not among those to export`);
     const label = a.crowd ? IGNORE_LABEL : name;
     const description = a.crowd ? `crowd: ${name}` : '';
-    const base = { label, description, flags: {}, mask: null };
+    // Keys in the order LabelMe writes them.
+    const shape = (points: [number, number][], group_id: number | null, shape_type: string): LabelmeShape => ({
+      label,
+      points,
+      group_id,
+      description,
+      shape_type,
+      flags: {},
+      mask: null,
+    });
     if (a.mask === null) {
       const [x, y, w, h] = a.bbox;
-      shapes.push({ ...base, shape_type: 'rectangle', group_id: null, points: [[round2(x), round2(y)], [round2(x + w), round2(y + h)]] });
+      shapes.push(shape([[round2(x), round2(y)], [round2(x + w), round2(y + h)]], null, 'rectangle'));
       continue;
     }
     const { polygons, hadHoles } = maskOutlines(a.mask, { tolerance: input.tolerance ?? 1 });
@@ -297,7 +306,7 @@ export function buildLabelmeFile(input: LabelmeExportInput): LabelmeExport {
     for (const polygon of polygons) {
       const points: [number, number][] = [];
       for (let k = 0; k < polygon.length; k += 2) points.push([polygon[k]!, polygon[k + 1]!]);
-      shapes.push({ ...base, shape_type: 'polygon', group_id, points });
+      shapes.push(shape(points, group_id, 'polygon'));
     }
   }
   return {

@@ -32,7 +32,7 @@ export interface Command {
   /** Lines describing each option, shown by `loupe <command> --help`. */
   readonly details?: readonly string[];
   readonly options: OptionSpec;
-  /** Names of the required positional arguments, in order. */
+  /** Names of the positional arguments, in order; optional ones end in '?' and come last. */
   readonly positionals: readonly string[];
   run(args: ParsedArgs, io: CliIo): Promise<void>;
 }

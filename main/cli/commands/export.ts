@@ -1,12 +1,14 @@
+import { EXPORT_FORMATS, exchangeExportDetails, exchangeExportOptions, runExchangeExport } from '../../exchange/cli.js';
 import { exportCocoFile } from '../../fs/cocoFiles.js';
 import { openStore, stringValue, UsageError, type Command } from '../command.js';
 
 export const exportCommand: Command = {
   name: 'export',
-  summary: 'write the reviewed annotations as a COCO file',
-  usage: '<folder> --format coco [--polygons] [--all] [--scores] --out FILE [--db FILE]',
+  summary: 'write the reviewed annotations as COCO, YOLO, Pascal VOC or LabelMe',
+  usage: '<folder> --format coco|yolo|voc|labelme [--polygons] [--all] [--scores] --out FILE|DIR [--db FILE]',
   details: [
-    '--format coco  the only format so far',
+    '--format coco  one COCO JSON file',
+    ...exchangeExportDetails,
     '--polygons     masks as polygons instead of RLE (holes are filled)',
     '--all          every image, not only the reviewed ones',
     '--scores       keep the model score on predictions',
@@ -19,12 +21,14 @@ export const exportCommand: Command = {
     all: { type: 'boolean' },
     scores: { type: 'boolean' },
     out: { type: 'string' },
+    ...exchangeExportOptions,
   },
   positionals: ['folder'],
   async run(args, io) {
     const format = stringValue(args, 'format');
     const out = stringValue(args, 'out');
-    if (format !== 'coco') throw new UsageError(format ? `unknown format '${format}' (only coco)` : 'export needs --format coco');
+    if (format === 'yolo' || format === 'voc' || format === 'labelme') return runExchangeExport(args, io, format);
+    if (format !== 'coco') throw new UsageError(format ? `unknown format '${format}' (${EXPORT_FORMATS.join(', ')})` : 'export needs --format coco');
     if (!out) throw new UsageError('export needs --out FILE');
     const store = openStore(args, { mustExist: true });
     try {
