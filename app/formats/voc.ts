@@ -9,8 +9,7 @@
  * and the overlap is counted; at most 254 objects with masks per image and 254 classes (255 is void); crowd regions
  * are objects with `<difficult>1</difficult>` and void pixels; model scores and review states are not kept.
  */
-import { decode } from '../geometry/rle.js';
-import { area } from '../geometry/rle.js';
+import { area, decode, toBbox } from '../geometry/rle.js';
 import type { Annotation, CategoryId } from '../model/types.js';
 import { encodeIndexedPng } from './png.js';
 
@@ -145,7 +144,8 @@ function vocXml(input: VocImageInput, objects: readonly { a: Annotation; name: s
     `  <segmented>${segmented ? 1 : 0}</segmented>`,
   ];
   for (const { a, name } of objects) {
-    const [xmin, ymin, xmax, ymax] = vocBox(a.bbox, input.width, input.height);
+    // A mask's box is the mask's own, whatever box was stored beside it.
+    const [xmin, ymin, xmax, ymax] = vocBox(a.mask ? toBbox(a.mask) : a.bbox, input.width, input.height);
     lines.push(
       '  <object>',
       `    <name>${escapeXml(name)}</name>`,

@@ -203,7 +203,8 @@ export function buildYoloLabels(input: YoloLabelsInput): YoloLabels {
       crowdLeftOut++;
       continue;
     }
-    const [x, y, w, h] = a.bbox;
+    // A mask's box is the mask's own, whatever box was stored beside it.
+    const [x, y, w, h] = a.mask ? toBbox(a.mask) : a.bbox;
     if (input.task === 'detect') {
       lines.push([cls, normalised(x + w / 2, width), normalised(y + h / 2, height), normalised(w, width), normalised(h, height)].join(' '));
       continue;
