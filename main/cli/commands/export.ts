@@ -28,7 +28,7 @@ export const exportCommand: Command = {
     const format = stringValue(args, 'format');
     const out = stringValue(args, 'out');
     if (format === 'yolo' || format === 'voc' || format === 'labelme') return runExchangeExport(args, io, format);
-    if (format !== 'coco') throw new UsageError(format ? `unknown format '${format}' (${EXPORT_FORMATS.join(', ')})` : 'export needs --format coco');
+    if (format !== 'coco') throw new UsageError(format ? `unknown format '${format}' (${EXPORT_FORMATS.join(', ')})` : `export needs --format ${EXPORT_FORMATS.join('|')}`);
     if (!out) throw new UsageError('export needs --out FILE');
     const store = openStore(args, { mustExist: true });
     try {
