@@ -4,7 +4,7 @@
  * formats cannot hold them), coordinates without float noise, and a seeded train/val split. Pure (no files).
  */
 import { faithfulPolygons, maskToPolygons, polygonsToRle, type Polygon } from '../geometry/polygon.js';
-import { decode, iou, maskBounds, type BitMask } from '../geometry/rle.js';
+import { iou, maskBounds, toBbox, toCounts, type BitMask } from '../geometry/rle.js';
 import type { Bbox, Rle } from '../model/types.js';
 
 /** One thing wrong with an input: where (a file, and a place in it) and why. */
@@ -113,20 +113,50 @@ const roundPolygons = (polygons: Polygon[]) => polygons.map((polygon) => polygon
  * (every vertex on a half pixel, which rounding keeps: IoU 1 with the mask, holes filled).
  */
 export function maskOutlines(mask: Rle, options: OutlineOptions = {}): MaskOutlines {
-  const bits = decode(mask);
   const [height, width] = mask.size;
   const finish = options.finish ?? roundPolygons;
   const minIou = options.minIou ?? 0.95;
-  const exact = maskToPolygons(bits, 0);
+  const start = options.tolerance ?? 1;
+  // Traced and simplified on the mask's box (with room for edges moved by the tolerance), not the whole image:
+  // a 12-megapixel image costs what its objects do.
+  const crop = cropMask(mask, Math.ceil(start) + 1);
+  if (crop === null) return { polygons: [], hadHoles: false, parts: 0 };
+  const place = (polygons: Polygon[]) => polygons.map((polygon) => polygon.map((v, i) => v + (i % 2 === 0 ? crop.x : crop.y)));
+  const exact = place(maskToPolygons(crop.bits, 0));
   // The mask with its holes filled: what the polygons can reach at best.
   const reference = polygonsToRle(exact, height, width);
-  for (let tolerance = options.tolerance ?? 1; tolerance >= 0.25; tolerance /= 2) {
-    const polygons = finish(faithfulPolygons(bits, tolerance));
+  const hadHoles = hasHoles(crop.bits);
+  for (let tolerance = start; tolerance >= 0.25; tolerance /= 2) {
+    const polygons = finish(place(faithfulPolygons(crop.bits, tolerance)));
     if (polygons.length > 0 && iou(polygonsToRle(polygons, height, width), reference) >= minIou) {
-      return { polygons, hadHoles: hasHoles(bits), parts: exact.length };
+      return { polygons, hadHoles, parts: exact.length };
     }
   }
-  return { polygons: finish(exact), hadHoles: hasHoles(bits), parts: exact.length };
+  return { polygons: finish(exact), hadHoles, parts: exact.length };
+}
+
+/**
+ * The part of a mask around its set pixels, `margin` pixels wider on each side (within the image), as a bit mask
+ * and where it lies; null for an empty mask. Read from the runs, so it costs the mask's pixels, not the image's.
+ */
+export function cropMask(mask: Rle, margin: number): { bits: BitMask; x: number; y: number } | null {
+  const [x0, y0, w0, h0] = toBbox(mask);
+  if (w0 === 0 || h0 === 0) return null;
+  const [height, width] = mask.size;
+  const x = Math.max(0, x0 - margin);
+  const y = Math.max(0, y0 - margin);
+  const w = Math.min(width, x0 + w0 + margin) - x;
+  const h = Math.min(height, y0 + h0 + margin) - y;
+  const data = new Uint8Array(w * h);
+  const counts = toCounts(mask);
+  let k = 0;
+  for (let j = 0; j < counts.length; j++) {
+    const end = k + counts[j]!;
+    // Runs of set pixels are the odd ones; pixels go down each column (column-major), k = column * height + row.
+    if (j % 2 === 1) for (let p = k; p < end; p++) data[((p % height) - y) * w + Math.floor(p / height) - x] = 1;
+    k = end;
+  }
+  return { bits: { width: w, height: h, data }, x, y };
 }
 
 /**

@@ -27,7 +27,8 @@ export const exchangeExportDetails = [
   '--format yolo|voc  a new folder (--out DIR) holding a dataset: yolo writes data.yaml, images/ and labels/',
   '                   split into train and val; voc writes Annotations/, SegmentationObject/, SegmentationClass/,',
   '                   JPEGImages/ and ImageSets/',
-  '--format labelme   one LabelMe JSON per image, into a new folder (--out DIR) or --beside-images',
+  '--format labelme   one LabelMe JSON per image, into a new folder (--out DIR) or --beside-images (replacing',
+  '                   the LabelMe files there)',
   '--val-fraction F   yolo, voc: share of images for validation (default 0.2), chosen by a seeded hash of their paths',
   '--seed N           the split\'s seed (default 0): the same seed and images give the same split',
   '--task T           yolo: segment (polygons) or detect (boxes); default segment when any mask is exported',
@@ -38,7 +39,7 @@ export const exchangeExportDetails = [
 export const exchangeImportDetails = [
   '--format labelme DIR|FILE  LabelMe JSON files (a folder is searched; they may sit beside the images)',
   '--format yolo DIR|FILE     a YOLO dataset: its data.yaml, or the folder holding it',
-  'Images are matched by their path relative to the folder (else by file name when only one image has it).',
+  '                           (an image not found by its path is matched by file name when only one has it)',
 ];
 
 const MAX_NAMES = 10;

@@ -8,11 +8,11 @@ export const exportCommand: Command = {
   usage: '<folder> --format coco|yolo|voc|labelme [--polygons] [--all] [--scores] --out FILE|DIR [--db FILE]',
   details: [
     '--format coco  one COCO JSON file',
-    ...exchangeExportDetails,
     '--polygons     masks as polygons instead of RLE (holes are filled)',
     '--all          every image, not only the reviewed ones',
     '--scores       keep the model score on predictions',
     '--out FILE     written atomically: a temporary file beside it, renamed when complete',
+    ...exchangeExportDetails,
     'Rejected annotations are never exported.',
   ],
   options: {
