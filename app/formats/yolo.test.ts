@@ -71,8 +71,8 @@ describe('YOLO round trip: read(write(x)) = x up to its limits', () => {
 });
 
 describe('YOLO label files', () => {
-  it('reads boxes and polygons in normalised coordinates', () => {
-    const back = read('0 0.5 0.5 0.25 0.5\n\n2 0.1 0.1 0.3 0.1 0.3 0.3 0.1 0.3\r\n', 40, 20);
+  it('reads boxes and polygons in normalised coordinates (with or without a byte-order mark, LF or CRLF)', () => {
+    const back = read('\uFEFF0 0.5 0.5 0.25 0.5\n\n2 0.1 0.1 0.3 0.1 0.3 0.3 0.1 0.3\r\n', 40, 20);
     expect(back.problems).toEqual([]);
     expect(back.instances[0]).toEqual({ label: 'cat', mask: null, bbox: [15, 5, 10, 10], crowd: false });
     expect(back.instances[1]!.label).toBe('tree');

@@ -107,7 +107,8 @@ export function readYoloLabels(
   problems: Problems,
 ): ImportedInstance[] {
   const instances: ImportedInstance[] = [];
-  text.split(/\r?\n/).forEach((line, n) => {
+  // Ultralytics reads label files with or without a byte-order mark.
+  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((line, n) => {
     const at = `${where}: line ${n + 1}`;
     const tokens = line.trim().split(/\s+/).filter(Boolean);
     if (tokens.length === 0) return;

@@ -10,6 +10,7 @@ import type { ProjectStore } from '../store/index.js';
 import { checkMatchedImage, ProjectImages, writeImport, type PlannedImage, type WrittenImport } from './imports.js';
 import { checkNewFolder, writeDatasetFolder, writeFilesTogether } from './output.js';
 import { selectForExport, type SelectionOptions } from './selection.js';
+import { NotUtf8Error, readUtf8 } from './text.js';
 
 export interface LabelmeImportReport extends WrittenImport {
   /** LabelMe files read. */
@@ -66,9 +67,10 @@ export async function importLabelme(store: ProjectStore, input: string): Promise
     const where = relative(root, path).split(sep).join('/');
     let json: unknown;
     try {
-      json = JSON.parse(await readFile(path, 'utf8'));
+      json = JSON.parse(await readUtf8(path));
     } catch (error) {
-      problems.add(where, error instanceof SyntaxError ? `malformed JSON: ${error.message}` : `cannot read: ${(error as Error).message}`);
+      const reason = error instanceof SyntaxError ? `malformed JSON: ${error.message}` : error instanceof NotUtf8Error ? error.message : `cannot read: ${(error as Error).message}`;
+      problems.add(where, reason);
       continue;
     }
     const looksLikeLabelme = typeof json === 'object' && json !== null && ('shapes' in json || 'imagePath' in json);

@@ -1,6 +1,6 @@
 // YOLO (Ultralytics) datasets in and out of a project: the files read and written here, the format itself in
 // app/formats/yolo.ts.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { FormatError, Problems, validationSplit, withoutExtension } from '../../app/formats/common.js';
 import { buildDataYaml, buildYoloLabels, labelPathOf, readDataYaml, readYoloLabels, type YoloTask } from '../../app/formats/yolo.js';
@@ -11,6 +11,7 @@ import { checkMatchedImage, ProjectImages, writeImport, type PlannedImage, type 
 import { insideFolder } from './labelme.js';
 import { writeDatasetFolder, type ImagePlacement, type OutputFile } from './output.js';
 import { selectForExport, type SelectionOptions } from './selection.js';
+import { NotUtf8Error, readUtf8 } from './text.js';
 
 const posix = (path: string) => path.split(sep).join('/');
 const exists = async (path: string) => (await stat(path).catch(() => null)) !== null;
@@ -50,9 +51,9 @@ export async function importYolo(store: ProjectStore, input: string): Promise<Yo
   const problems = new Problems();
   let text: string;
   try {
-    text = await readFile(yamlPath, 'utf8');
+    text = await readUtf8(yamlPath);
   } catch (error) {
-    throw new FileError(yamlPath, `cannot read: ${(error as Error).message}`);
+    throw new FileError(yamlPath, error instanceof NotUtf8Error ? error.message : `cannot read: ${(error as Error).message}`);
   }
   const data = readDataYaml(text, yamlName, problems);
   if (data === null) throw new FormatError(problems.list);
@@ -81,7 +82,10 @@ export async function importYolo(store: ProjectStore, input: string): Promise<Yo
       } else if (isImageFileName(path)) {
         listed.set(path, dirname(path));
       } else {
-        const lines = (await readFile(path, 'utf8')).split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+        const lines = (await readUtf8(path).catch((error: Error) => (problems.add(`${yamlName}: ${split}`, `${entry} ${error.message}`), '')))
+          .split(/\r?\n/)
+          .map((l) => l.trim())
+          .filter(Boolean);
         for (const line of lines) {
           const image = line.startsWith('./') ? resolve(dirname(path), line) : resolve(root, line);
           if (!listed.has(image)) listed.set(image, dirname(image));
@@ -97,8 +101,9 @@ export async function importYolo(store: ProjectStore, input: string): Promise<Yo
   for (const [imagePath, splitFolder] of [...listed].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const labelPath = labelPathOf(posix(imagePath));
     const where = posix(relative(root, labelPath));
-    const labels = await readFile(labelPath, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ENOENT') problems.add(where, `cannot read: ${error.message}`);
+    const labels = await readUtf8(labelPath).catch((error: NodeJS.ErrnoException) => {
+      if (error instanceof NotUtf8Error) problems.add(where, error.message);
+      else if (error.code !== 'ENOENT') problems.add(where, `cannot read: ${error.message}`);
       return null;
     });
     if (labels === null) {
