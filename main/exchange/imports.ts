@@ -2,10 +2,18 @@
 // image for each file, check it, and write all the objects in one transaction as people's accepted annotations,
 // categories matched by name (new ones created), objects already there not added twice.
 import { randomUUID } from 'node:crypto';
+import { relative, resolve, sep } from 'node:path';
 import type { ImportedInstance, Problems } from '../../app/formats/common.js';
 import { basenameOf } from '../../app/formats/common.js';
 import { AnnotationId, type Annotation, type CategoryId, type ImageRecord } from '../../app/model/index.js';
 import type { ProjectStore } from '../store/index.js';
+
+/** The path relative to the project folder when `absolute` lies inside it, else null. */
+export function insideFolder(folder: string, absolute: string): string | null {
+  const rel = relative(folder, absolute);
+  if (rel === '' || rel.startsWith('..') || resolve(folder, rel) !== absolute) return null;
+  return rel.split(sep).join('/');
+}
 
 /** The project's images by path and by file name, for matching the paths an input names. */
 export class ProjectImages {

@@ -7,7 +7,7 @@ import { buildLabelmeFile, labelmeInstances, readLabelmeFile } from '../../app/f
 import type { ImageRecord } from '../../app/model/index.js';
 import { FileError } from '../fs/fileError.js';
 import type { ProjectStore } from '../store/index.js';
-import { checkMatchedImage, ProjectImages, writeImport, type PlannedImage, type WrittenImport } from './imports.js';
+import { checkMatchedImage, insideFolder, ProjectImages, writeImport, type PlannedImage, type WrittenImport } from './imports.js';
 import { checkNewFolder, writeDatasetFolder, writeFilesTogether } from './output.js';
 import { selectForExport, type SelectionOptions } from './selection.js';
 import { NotUtf8Error, readUtf8 } from './text.js';
@@ -21,13 +21,6 @@ export interface LabelmeImportReport extends WrittenImport {
   readonly notLabelme: string[];
   /** Files whose image is not in the project, with how many shapes they hold. */
   readonly notInProject: { readonly file: string; readonly imagePath: string; readonly shapes: number }[];
-}
-
-/** The path relative to the project folder when `absolute` lies inside it, else null. */
-export function insideFolder(folder: string, absolute: string): string | null {
-  const rel = relative(folder, absolute);
-  if (rel === '' || rel.startsWith('..') || resolve(folder, rel) !== absolute) return null;
-  return rel.split(sep).join('/');
 }
 
 /** The .json files under a folder (hidden folders and node_modules skipped), sorted. */

@@ -1,14 +1,13 @@
 // YOLO (Ultralytics) datasets in and out of a project: the files read and written here, the format itself in
 // app/formats/yolo.ts.
 import { readdir, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { FormatError, Problems, validationSplit, withoutExtension } from '../../app/formats/common.js';
 import { buildDataYaml, buildYoloLabels, labelPathOf, readDataYaml, readYoloLabels, type YoloTask } from '../../app/formats/yolo.js';
 import { FileError } from '../fs/fileError.js';
 import { findImageFiles, isImageFileName } from '../fs/imageFiles.js';
 import type { ProjectStore } from '../store/index.js';
-import { checkMatchedImage, ProjectImages, writeImport, type PlannedImage, type WrittenImport } from './imports.js';
-import { insideFolder } from './labelme.js';
+import { checkMatchedImage, insideFolder, ProjectImages, writeImport, type PlannedImage, type WrittenImport } from './imports.js';
 import { writeDatasetFolder, type ImagePlacement, type OutputFile } from './output.js';
 import { selectForExport, type SelectionOptions } from './selection.js';
 import { NotUtf8Error, readUtf8 } from './text.js';
@@ -47,7 +46,7 @@ export interface YoloImportReport extends WrittenImport {
 export async function importYolo(store: ProjectStore, input: string): Promise<YoloImportReport> {
   const yamlPath = await findDataYaml(input);
   const yamlFolder = dirname(yamlPath);
-  const yamlName = relative(dirname(resolve(input)), yamlPath) || yamlPath;
+  const yamlName = basename(yamlPath);
   const problems = new Problems();
   let text: string;
   try {
