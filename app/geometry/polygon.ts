@@ -169,11 +169,40 @@ function traceOutlines(mask: BitMask): Point[][] {
 }
 
 /**
- * Whether the mask has holes (unset pixels it encloses). COCO polygons cannot express a hole: exported as polygons
- * such a mask would be filled.
+ * True when the mask encloses background: pixels outside the mask that cannot reach the image border (or the
+ * outside of the mask's box) through 4-connected background. Diagonal steps between two mask pixels do not let
+ * background through, the usual pairing of 8-connected objects with 4-connected background.
  */
 export function hasHoles(mask: BitMask): boolean {
-  return traceContours(mask)?.coordinates.some((rings) => rings.length > 1) ?? false;
+  const box = maskBounds(mask);
+  if (box === null) return false;
+  const [x0, y0, w, h] = box;
+  // The box with a 1-pixel border of background all round, from which the outside is flooded.
+  const W = w + 2;
+  const H = h + 2;
+  const inside = (x: number, y: number) => mask.data[(y + y0 - 1) * mask.width + x + x0 - 1] !== 0;
+  const seen = new Uint8Array(W * H);
+  const stack = [0];
+  seen[0] = 1;
+  let reached = 1;
+  while (stack.length > 0) {
+    const p = stack.pop()!;
+    const x = p % W;
+    const y = (p - x) / W;
+    for (const [nx, ny] of [[x - 1, y], [x + 1, y], [x, y - 1], [x, y + 1]] as const) {
+      if (nx < 0 || ny < 0 || nx >= W || ny >= H) continue;
+      const q = ny * W + nx;
+      if (seen[q]) continue;
+      const border = nx === 0 || ny === 0 || nx === W - 1 || ny === H - 1;
+      if (!border && inside(nx, ny)) continue;
+      seen[q] = 1;
+      reached++;
+      stack.push(q);
+    }
+  }
+  let set = 0;
+  for (let y = 1; y < H - 1; y++) for (let x = 1; x < W - 1; x++) if (inside(x, y)) set++;
+  return reached + set < W * H;
 }
 
 /** Marching-squares contours of the mask's bounding box: each polygon is [outer ring, ...hole rings]. */

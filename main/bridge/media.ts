@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
+import { isBmpFile, openImage } from '../fs/probe.js';
 
 export const THUMBNAIL_EDGE = 256;
 
@@ -25,6 +26,8 @@ export interface Media {
  */
 export async function imageForDisplay(file: string): Promise<Media> {
   const ext = path.extname(file).toLowerCase();
+  // Sent as PNG from Loupe's own decoder (sharp has none), so the page shows the pixels the model saw.
+  if (await isBmpFile(file)) return { body: await (await openImage(file)).png().toBuffer(), type: 'image/png' };
   const type = BROWSER_TYPES[ext];
   const { orientation = 1 } = await sharp(file).metadata();
   if (type && orientation === 1) return { body: await readFile(file), type };
@@ -60,7 +63,7 @@ export class ThumbnailCache {
     try {
       return await readFile(cached);
     } catch {
-      const body = await sharp(file)
+      const body = await (await openImage(file))
         .rotate()
         .resize(THUMBNAIL_EDGE, THUMBNAIL_EDGE, { fit: 'inside', withoutEnlargement: true })
         .flatten({ background: '#000000' })

@@ -38,7 +38,7 @@ export interface Command {
   /** Lines describing each option, shown by `loupe <command> --help`. */
   readonly details?: readonly string[];
   readonly options: OptionSpec;
-  /** Names of the required positional arguments, in order. */
+  /** Names of the positional arguments, in order; optional ones end in '?' and come last. */
   readonly positionals: readonly string[];
   /** Resolves with an exit status other than 0 when it has one to say (EXIT_WARNINGS). */
   run(args: ParsedArgs, io: CliIo): Promise<void | number>;

@@ -198,7 +198,7 @@ describe('loupe export', () => {
 
   it('exits 1 without --format coco or --out', () => {
     expect(runLoupe(['export', folder, '--out', 'x.json'])).toMatchObject({ status: 1, stderr: expect.stringContaining('export needs --format coco') });
-    expect(runLoupe(['export', folder, '--format', 'yolo', '--out', 'x.json'])).toMatchObject({ status: 1, stderr: expect.stringContaining("unknown format 'yolo'") });
+    expect(runLoupe(['export', folder, '--format', 'tfrecord', '--out', 'x.json'])).toMatchObject({ status: 1, stderr: expect.stringContaining("unknown format 'tfrecord'") });
     expect(runLoupe(['export', folder, '--format', 'coco'])).toMatchObject({ status: 1, stderr: expect.stringContaining('export needs --out FILE') });
   });
 });

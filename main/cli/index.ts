@@ -38,8 +38,10 @@ function parse(command: Command, argv: readonly string[]): ParsedArgs & { help: 
     throw new UsageError(describeParseError(error));
   }
   const help = parsed.values.help === true;
-  if (!help && parsed.positionals.length !== command.positionals.length) {
-    const expected = command.positionals.map((p) => `<${p}>`).join(' ');
+  // A name ending in '?' is an optional positional (after the required ones).
+  const required = command.positionals.filter((p) => !p.endsWith('?')).length;
+  if (!help && (parsed.positionals.length < required || parsed.positionals.length > command.positionals.length)) {
+    const expected = command.positionals.map((p) => (p.endsWith('?') ? `[${p.slice(0, -1)}]` : `<${p}>`)).join(' ');
     throw new UsageError(`${command.name} takes ${expected}, got ${parsed.positionals.length} argument(s)`);
   }
   return { positionals: parsed.positionals, values: parsed.values as ParsedArgs['values'], help };

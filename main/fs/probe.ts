@@ -1,14 +1,30 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import sharp, { type Sharp } from 'sharp';
 import type { ImageFile } from '../store/index.js';
-import { decodeBmp, readBmpHeader } from './bmp.js';
+import { bmpHeaderLength, decodeBmp, hasBmpSignature, readBmpHeader, type RawImage } from './bmp.js';
 import type { FoundFile } from './imageFiles.js';
 
-const isBmp = (path: string) => extname(path).toLowerCase() === '.bmp';
+/**
+ * True when the file holds a BMP (by its 'BM' signature, whatever its name), which sharp cannot read: it is
+ * decoded by ./bmp.ts instead.
+ */
+export async function isBmpFile(path: string): Promise<boolean> {
+  const handle = await open(path, 'r');
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
+    return hasBmpSignature(buffer.subarray(0, bytesRead));
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Decodes a BMP file to raw pixels (see ./bmp.ts). */
+export async function readBmpFile(path: string): Promise<RawImage> {
+  return decodeBmp(await readFile(path));
+}
 
 /** EXIF orientations 5 to 8 turn the image a quarter, so the displayed width is the stored height. */
 export function displayedSize(width: number, height: number, orientation: number): { width: number; height: number } {
@@ -36,22 +52,30 @@ async function readHeader(path: string, verify: boolean): Promise<Header> {
 }
 
 async function readHeaderOnly(path: string): Promise<Header> {
-  if (isBmp(path)) {
-    const handle = await open(path, 'r');
-    try {
-      const { buffer, bytesRead } = await handle.read(Buffer.alloc(1024), 0, 1024, 0);
-      const header = readBmpHeader(buffer.subarray(0, bytesRead));
-      const { size } = await handle.stat();
-      const needed = header.pixelOffset + header.rowBytes * header.height;
-      if (size < needed) throw new Error(`BMP pixel data is truncated (${size} bytes, ${needed} needed)`);
-      return { width: header.width, height: header.height, orientation: 1 };
-    } finally {
-      await handle.close();
-    }
-  }
+  const bmp = await readBmpFileHeader(path);
+  if (bmp) return bmp;
   const meta = await sharp(path, { pages: 1 }).metadata();
   if (!meta.width || !meta.height) throw new Error(`${meta.format ?? 'image'} without a size`);
   return { width: meta.width, height: meta.pageHeight ?? meta.height, orientation: meta.orientation ?? 1 };
+}
+
+/** The size of a BMP file from its headers and whole palette; null for a file that is not a BMP. */
+async function readBmpFileHeader(path: string): Promise<Header | null> {
+  const handle = await open(path, 'r');
+  try {
+    const start = Buffer.alloc(18);
+    const { bytesRead: startRead } = await handle.read(start, 0, start.length, 0);
+    if (!hasBmpSignature(start.subarray(0, startRead))) return null;
+    const length = bmpHeaderLength(start.subarray(0, startRead));
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(length), 0, length, 0);
+    const header = readBmpHeader(buffer.subarray(0, bytesRead));
+    const { size } = await handle.stat();
+    const needed = header.pixelOffset + header.pixelBytes;
+    if (size < needed) throw new Error(`BMP pixel data is truncated (${size} bytes, ${needed} needed)`);
+    return { width: header.width, height: header.height, orientation: 1 };
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
@@ -80,10 +104,10 @@ export async function probeImage(file: FoundFile, options: { verify?: boolean } 
  * A sharp pipeline for any image the scan accepts (BMP included), first frame only, not yet rotated:
  * call `.rotate()` on it for the displayed orientation.
  */
-export async function openImage(path: string): Promise<Sharp> {
-  if (isBmp(path)) {
-    const { data, width, height, channels } = decodeBmp(await readFile(path));
-    return sharp(data, { raw: { width, height, channels } });
+export async function openImage(path: string, options: { limitInputPixels?: number | false } = {}): Promise<Sharp> {
+  if (await isBmpFile(path)) {
+    const { data, width, height, channels } = await readBmpFile(path);
+    return sharp(data, { raw: { width, height, channels }, ...options });
   }
-  return sharp(path, { pages: 1 });
+  return sharp(path, { pages: 1, ...options });
 }

@@ -1,7 +1,9 @@
-// Decodes an image file with sharp into RGB pixels at the size the model will see, EXIF orientation applied.
-import { stat } from 'node:fs/promises';
+// Decodes an image file (sharp, or main/fs/bmp.ts for BMP) into RGB pixels at the size the model will see, EXIF orientation applied.
+import { readFile, stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import type { ModelCard } from '../../app/model/card.js';
+import { decodeBmp, readBmpHeader, type RawImage } from '../fs/bmp.js';
+import { isBmpFile } from '../fs/probe.js';
 
 /** sharp's own default limit (16383 x 16383). */
 export const DEFAULT_MAX_INPUT_PIXELS = 268_402_689;
@@ -52,7 +54,7 @@ export function inputScale(width: number, height: number, card: ModelCard): numb
 function describeSharpError(error: unknown): ImageFailure {
   const message = error instanceof Error ? error.message.split('\n')[0]!.trim() : String(error);
   if (/unsupported image format/i.test(message)) return new ImageFailure('not-an-image', `not an image: ${message}`);
-  if (/exceeds pixel limit/i.test(message)) return new ImageFailure('too-large', `image too large: ${message}`);
+  if (/exceeds (the )?pixel limit/i.test(message)) return new ImageFailure('too-large', `image too large: ${message}`);
   return new ImageFailure('decode', `cannot decode: ${message}`);
 }
 
@@ -66,10 +68,19 @@ export async function decodeImage(file: string, card: ModelCard, maxInputPixels 
   if (size === 0) throw new ImageFailure('empty', 'empty file (0 bytes)');
   let width: number;
   let height: number;
+  // sharp has no BMP loader: BMP pixels are decoded by main/fs/bmp.ts and handed to sharp raw.
+  let bmp: RawImage | null = null;
   try {
-    const metadata = await sharp(file, { limitInputPixels: false }).metadata();
-    width = metadata.autoOrient.width;
-    height = metadata.autoOrient.height;
+    if (await isBmpFile(file)) {
+      const bytes = await readFile(file);
+      ({ width, height } = readBmpHeader(bytes));
+      // Refused before the pixels are expanded.
+      if (width * height <= maxInputPixels) bmp = decodeBmp(bytes);
+    } else {
+      const metadata = await sharp(file, { limitInputPixels: false }).metadata();
+      width = metadata.autoOrient.width;
+      height = metadata.autoOrient.height;
+    }
   } catch (error) {
     throw describeSharpError(error);
   }
@@ -83,7 +94,10 @@ export async function decodeImage(file: string, card: ModelCard, maxInputPixels 
   const inputWidth = Math.max(1, Math.round(width * scale));
   const inputHeight = Math.max(1, Math.round(height * scale));
   try {
-    let pipeline = sharp(file, { limitInputPixels: maxInputPixels }).rotate().removeAlpha().toColourspace('srgb');
+    const source = bmp
+      ? sharp(bmp.data, { raw: { width, height, channels: bmp.channels }, limitInputPixels: maxInputPixels })
+      : sharp(file, { limitInputPixels: maxInputPixels });
+    let pipeline = source.rotate().removeAlpha().toColourspace('srgb');
     if (inputWidth !== width || inputHeight !== height) {
       pipeline = pipeline.resize(inputWidth, inputHeight, { fit: 'fill' });
     }

@@ -1,4 +1,5 @@
 import { cocoExportOptionsSchema } from '../../../app/ipc/contract.js';
+import { EXPORT_FORMATS, exchangeExportDetails, exchangeExportOptions, runExchangeExport } from '../../exchange/cli.js';
 import { exportCocoFile, type CocoExportResult } from '../../fs/cocoFiles.js';
 import { EXIT_WARNINGS, openStore, stringValue, UsageError, type CliIo, type Command } from '../command.js';
 
@@ -7,19 +8,19 @@ const MAX_LISTED = 20;
 
 export const exportCommand: Command = {
   name: 'export',
-  summary: 'write the reviewed truth as a COCO file',
-  usage: '<folder> --format coco --out FILE [--all] [--polygons] [--polygons-strict] [--scores] [--include-pending] [--db FILE]',
+  summary: 'write the reviewed truth as COCO, YOLO, Pascal VOC or LabelMe',
+  usage: '<folder> --format coco|yolo|voc|labelme --out FILE|DIR [--all] [--polygons] [--polygons-strict] [--scores] [--include-pending] [--db FILE]',
   details: [
-    '--format coco       the only format so far',
+    '--format coco       one COCO JSON file',
     '--out FILE          written atomically: a temporary file beside it, renamed when complete',
     '--all               every image, not only the reviewed ones (each with its reviewed annotations)',
     '--polygons          masks as polygons instead of RLE; a mask with holes stays RLE (valid COCO)',
     '--polygons-strict   with --polygons, masks with holes as polygons too (their holes filled)',
     '--scores            keep the model score on predictions',
-    '--include-pending   also write predictions nobody has accepted or rejected yet',
     'Written: what a person made, edited or accepted; never rejected or stale annotations. Imported images,',
     'categories and annotations keep their COCO ids. An image that cannot be written (missing, unreadable,',
     'changed since the scan) is left out and named, and the exit status is 3.',
+    ...exchangeExportDetails,
   ],
   options: {
     format: { type: 'string' },
@@ -28,13 +29,14 @@ export const exportCommand: Command = {
     polygons: { type: 'boolean' },
     'polygons-strict': { type: 'boolean' },
     scores: { type: 'boolean' },
-    'include-pending': { type: 'boolean' },
+    ...exchangeExportOptions,
   },
   positionals: ['folder'],
   async run(args, io) {
     const format = stringValue(args, 'format');
     const out = stringValue(args, 'out');
-    if (format !== 'coco') throw new UsageError(format ? `unknown format '${format}' (only coco)` : 'export needs --format coco');
+    if (format === 'yolo' || format === 'voc' || format === 'labelme') return runExchangeExport(args, io, format);
+    if (format !== 'coco') throw new UsageError(format ? `unknown format '${format}' (${EXPORT_FORMATS.join(', ')})` : `export needs --format ${EXPORT_FORMATS.join('|')}`);
     if (!out) throw new UsageError('export needs --out FILE');
     if (args.values['polygons-strict'] && !args.values.polygons) throw new UsageError('--polygons-strict goes with --polygons');
     // The app's export dialog starts from the same schema, so both have the same defaults.
