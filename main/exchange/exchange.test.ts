@@ -56,8 +56,10 @@ const labelmeFile = (imagePath: string, width: number, height: number, shapes: u
   imageWidth: width,
 });
 
-/** Marks every image reviewed, as a person finishing the review would. */
-const reviewAll = () => withStore((store) => store.images.setStatus(store.images.list({ limit: 1000 }).items.map((i) => i.id), 'reviewed'));
+/** Marks every image reviewed with nothing shown: predictions still pending are rejected, as issue 13's rules settle them. */
+const reviewAll = () => withStore((store) => {
+  for (const image of store.images.list({ limit: 1000 }).items) store.review.markReviewed(image.id, null);
+});
 
 function tree(root: string, prefix = ''): string[] {
   return readdirSync(join(root, prefix), { withFileTypes: true }).flatMap((entry) => {
@@ -192,8 +194,8 @@ function ringMask(): Rle {
 
 /**
  * A project with one of everything an export must handle, all reviewed: on a.jpg a square, a mask of two parts
- * and a ring (dog), a box without a mask and a crowd region (cat); on sub/b.png a pending prediction and a
- * triangle; c.bmp without annotations.
+ * and a ring (dog), a box without a mask and a crowd region (cat); on sub/b.png a prediction (rejected when the
+ * image is marked reviewed with nothing shown) and a triangle; c.bmp without annotations.
  */
 function seedProject(): void {
   withStore((store) => {
@@ -238,7 +240,6 @@ describe('loupe export --format yolo|voc|labelme', () => {
     expect(run.stderr).toContain('1 masks of several parts were joined into one polygon each');
     expect(run.stderr).toContain('1 boxes without a mask were written as 4-corner polygons');
     expect(run.stderr).toContain('1 crowd regions were left out (YOLO has none)');
-    expect(run.stderr).toContain('1 pending predictions were left out (--include-pending writes them)');
     const files = tree(out).sort();
     expect(files.filter((f) => f.startsWith('labels/')).map((f) => f.replace(/^labels\/(train|val)\//, '')).sort()).toEqual(['a.txt', 'c.txt', 'sub/b.txt']);
     expect(files.filter((f) => f.startsWith('images/'))).toHaveLength(3);
@@ -272,7 +273,7 @@ describe('loupe export --format yolo|voc|labelme', () => {
     const out = join(work, 'voc');
     const run = runLoupe(['export', folder, '--format', 'voc', '--out', out, '--include-pending', '--images', 'copy']);
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(new RegExp(`^${out}: 3 reviewed images \\(\\d train, \\d val; 2 with masks\\), 7 objects, Pascal VOC\\n$`));
+    expect(run.stdout).toMatch(new RegExp(`^${out}: 3 reviewed images \\(\\d train, \\d val; 2 with masks\\), 6 objects, Pascal VOC\\n$`));
     expect(run.stderr).toContain('1 crowd regions were written as difficult objects with void (255) pixels');
     const files = tree(out).sort();
     expect(files).toEqual(expect.arrayContaining([
@@ -303,8 +304,7 @@ describe('loupe export --format yolo|voc|labelme', () => {
     expect(run.status).toBe(0);
     expect(run.stdout).toBe(`${out}: 3 reviewed images, 6 annotations as LabelMe files\n`);
     expect(run.stderr).toBe(
-      `loupe: ${out}: 1 masks have holes, which LabelMe polygons fill\n` +
-        `loupe: ${out}: 1 pending predictions were left out (--include-pending writes them)\n`,
+      `loupe: ${out}: 1 masks have holes, which LabelMe polygons fill\n`,
     );
     expect(tree(out).sort()).toEqual(['a.json', 'c.json', 'sub/b.json']);
     const b = JSON.parse(readFileSync(join(out, 'sub/b.json'), 'utf8'));
