@@ -52,17 +52,23 @@ class Classes:
 
 
 def exif_orientation(image: Image.Image) -> int:
-    """The EXIF orientation tag (1 to 8; 1 when absent or out of range). Pillow also takes an orientation from XMP
-    when EXIF has none; libvips, which decodes for Loupe, does not, so neither does this."""
-    has_exif = "exif" in image.info or "Raw profile type exif" in image.info or hasattr(image, "tag_v2")
-    orientation = image.getexif().get(0x0112, 1) if has_exif else 1
+    """The EXIF orientation tag (1 to 8; 1 when absent or out of range), read before the pixels are loaded. Pillow
+    also takes an orientation from XMP when EXIF has none; libvips, which decodes for Loupe, does not, so neither
+    does this."""
+    if image.format == "TIFF":
+        orientation = image.tag_v2.get(0x0112, 1)
+    elif "exif" in image.info or "Raw profile type exif" in image.info:
+        orientation = image.getexif().get(0x0112, 1)
+    else:
+        orientation = 1
     return orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else 1
 
 
 def displayed_size(path: Path) -> tuple[int, int]:
     """(width, height) after EXIF orientation, from the file's header: the size Loupe records for the image."""
     with Image.open(path) as image:
-        width, height = image.size
+        # Pillow reports a TIFF's size already turned in some versions and as stored in others: use the tags
+        width, height = (image.tag_v2[256], image.tag_v2[257]) if image.format == "TIFF" else image.size
         return (height, width) if exif_orientation(image) >= 5 else (width, height)
 
 
@@ -70,11 +76,8 @@ def read_rgb(path: Path) -> np.ndarray:
     """uint8 HxWx3 RGB as shown: orientation applied, first frame, alpha dropped, 16-bit grey scaled to 8 bits."""
     with Image.open(path) as image:
         image.seek(0)
-        orientation = exif_orientation(image)
-        image.load()
-        if getattr(image, "_tile_orientation", None):
-            orientation = 1  # Pillow's TIFF loader turns the pixels itself (and keeps the tag)
-        method = ORIENTATION_TRANSPOSE.get(orientation)
+        # Pillow's TIFF loader turns the pixels by the orientation tag itself (Pillow 9 and later)
+        method = None if image.format == "TIFF" else ORIENTATION_TRANSPOSE.get(exif_orientation(image))
         upright = image.transpose(method) if method is not None else image
         if upright.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
             grey = np.asarray(upright, dtype=np.float64)
