@@ -11,6 +11,14 @@ from tools.model.tests.support import quiet
 from tools.model.train import train
 
 
+def pytest_configure(config):
+    # torch's ONNX exporter and tracer warn about every torchvision detection model they export; the tests check
+    # the exported graphs themselves
+    for line in ("ignore::UserWarning:torch.*", "ignore::UserWarning:torchvision.*", "ignore::torch.jit.TracerWarning",
+                 "ignore::FutureWarning:torch.*", "ignore::DeprecationWarning:torch.*"):
+        config.addinivalue_line("filterwarnings", line)
+
+
 @pytest.fixture(scope="session")
 def dataset_dir(tmp_path_factory) -> Path:
     return synthesize(tmp_path_factory.mktemp("data") / "shapes", count=8, seed=3)
