@@ -93,6 +93,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, default=0.5, help="score threshold of at_score")
     p.add_argument("--min-threshold", type=float, default=0.05,
                    help="lowest threshold suggested_score may pick (the graph score threshold of the export)")
+    p.add_argument("--predictions", default=None, help="also write the detections scored, as a COCO results file")
 
     p = commands.add_parser("recover", help="rebuild a loupe-small checkpoint from its torchvision-maskrcnn ONNX "
                                             "export and prove it (re-export byte-identical)")
@@ -153,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         from .evaluate import evaluate, write_metrics
         metrics = evaluate(args.checkpoint, args.data, limit=args.limit, min_size=args.min_size,
                            max_size=args.max_size, device=args.device, threshold=args.threshold,
-                           min_threshold=args.min_threshold)
+                           min_threshold=args.min_threshold, predictions_out=args.predictions)
         write_metrics(metrics, args.out, args.cards)
     elif args.command == "recover":
         from .recover import RecoveryError, recover

@@ -77,7 +77,7 @@ def match_classes(checkpoint: str, model_classes: Classes, dataset: CocoDataset,
 
 def evaluate(checkpoint: str, data: str, limit: int | None = None, min_size: int | None = None,
              max_size: int | None = None, device: str = "cpu", threshold: float = 0.5,
-             min_threshold: float = SCORE_THRESHOLD, log=print) -> dict:
+             min_threshold: float = SCORE_THRESHOLD, predictions_out: str | None = None, log=print) -> dict:
     state = load_checkpoint(checkpoint)
     dataset = CocoDataset(data, annotated_classes_only=False)
     if len(dataset) == 0:
@@ -93,6 +93,8 @@ def evaluate(checkpoint: str, data: str, limit: int | None = None, min_size: int
     model = model_from_checkpoint(state, min_size, max_size).eval().to(torch_device)
     model.roi_heads.score_thresh = SCORE_THRESHOLD
     results = predict(model, dataset, category_of_label, limit, torch_device, log)
+    if predictions_out:
+        Path(predictions_out).write_text(json.dumps(results))
     count = len(dataset) if limit is None else min(limit, len(dataset))
     image_ids = [im["id"] for im in dataset.images[:count]]
     with contextlib.redirect_stdout(io.StringIO()):
