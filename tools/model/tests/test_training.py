@@ -19,7 +19,6 @@ from PIL import Image
 
 from tools.model.dataset import ORIENTATION_TRANSPOSE, CocoDataset, DatasetError, displayed_size, read_rgb
 from tools.model.devices import DeviceError, resolve_device
-from tools.model.synth import synthesize
 from tools.model.tests.support import REPO_ROOT, quiet, run_cli
 from tools.model.train import train
 
