@@ -109,6 +109,8 @@ const providerChoiceSchema = z.enum(['auto', ...PROVIDER_NAMES]);
 export const runProgressSchema = z.object({
   runId,
   state: runStateSchema,
+  /** In a finished run's last event: the pending predictions of other models it replaced (an image holds one pending set). */
+  replaced: z.number().int().nonnegative().optional(),
   total: z.number().int().nonnegative(),
   done: z.number().int().nonnegative(),
   failed: z.number().int().nonnegative(),
@@ -201,6 +203,40 @@ export const cocoExportOptionsSchema = z.object({
   includePending: z.boolean().default(false),
 });
 export type CocoExportOptions = z.output<typeof cocoExportOptionsSchema>;
+
+/** What `export.dataset` writes (COCO has `export.coco`), and what `import.annotations` reads. */
+export const DATASET_EXPORT_FORMATS = ['yolo', 'voc', 'labelme'] as const;
+export const EXPORT_FORMATS = ['coco', ...DATASET_EXPORT_FORMATS] as const;
+export const IMPORT_FORMATS = ['coco', 'labelme', 'yolo'] as const;
+export type DatasetExportFormat = (typeof DATASET_EXPORT_FORMATS)[number];
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+export type ImportFormat = (typeof IMPORT_FORMATS)[number];
+
+/** The share of images a YOLO or VOC export puts in its validation split, and the split's seed, unless told otherwise. */
+export const DEFAULT_VAL_FRACTION = 0.2;
+export const DEFAULT_SPLIT_SEED = 0;
+
+/**
+ * What a YOLO, Pascal VOC or LabelMe export writes; the defaults are `loupe export --format yolo|voc|labelme`'s: the
+ * reviewed images and their reviewed truth, split 80/20 with seed 0, images hard-linked into the dataset.
+ */
+export const datasetExportOptionsSchema = z.object({
+  scope: z.enum(['reviewed', 'all']).default('reviewed'),
+  includePending: z.boolean().default(false),
+  /** yolo, voc: share of the images for validation, chosen by a seeded hash of their paths. */
+  valFraction: z.number().min(0).max(1).default(DEFAULT_VAL_FRACTION),
+  seed: z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1).default(DEFAULT_SPLIT_SEED),
+  /** yolo: polygons (segment) or boxes (detect); auto is segment when any exported annotation has a mask. */
+  task: z.enum(['auto', 'segment', 'detect']).default('auto'),
+  /** yolo, voc: images hard-linked (copied across file systems), copied, or not written. */
+  images: z.enum(['link', 'copy', 'none']).default('link'),
+  /** labelme: the files beside each image (replacing LabelMe files there) instead of a new folder. */
+  besideImages: z.boolean().default(false),
+});
+export type DatasetExportOptions = z.output<typeof datasetExportOptionsSchema>;
+
+const leftOutSchema = z.array(z.object({ path: z.string(), reason: z.string() }));
+const staleLeftOutSchema = z.array(z.object({ path: z.string(), annotations: z.number().int().positive() }));
 
 const empty = z.object({}).strict();
 const ok = z.object({ ok: z.literal(true) });
@@ -354,9 +390,55 @@ export const channels = {
       /** Instances with holes in a polygon export: written as RLE, or filled when polygonsStrict. */
       holes: z.number().int().nonnegative(),
       /** Images in scope not written, and why (missing, unreadable, changed since the scan, inconsistent). */
-      leftOut: z.array(z.object({ path: z.string(), reason: z.string() })),
+      leftOut: leftOutSchema,
       /** Images written without their stale annotations (their file changed; review them again). */
-      staleLeftOut: z.array(z.object({ path: z.string(), annotations: z.number().int().positive() })),
+      staleLeftOut: staleLeftOutSchema,
+    }),
+  },
+
+  /**
+   * Writes the reviewed truth as a YOLO or Pascal VOC dataset or as LabelMe files, with `loupe export --format`'s
+   * options and defaults (datasetExportOptionsSchema), into a new folder `<project>/.loupe/exports/<format>-<time>`
+   * (LabelMe with besideImages: beside each image). The same images and annotations as export.coco's.
+   */
+  'export.dataset': {
+    req: datasetExportOptionsSchema.extend({ format: z.enum(DATASET_EXPORT_FORMATS) }),
+    res: z.object({
+      format: z.enum(DATASET_EXPORT_FORMATS),
+      /** The folder written; the project folder for LabelMe files beside the images. */
+      path: z.string(),
+      images: z.number().int().nonnegative(),
+      /** Objects written. */
+      annotations: z.number().int().nonnegative(),
+      /** Pending predictions not written (includePending writes them). */
+      pendingLeftOut: z.number().int().nonnegative(),
+      /** What the format could not hold or did on the way, one sentence each (the split, holes filled, crowd regions…). */
+      notes: z.array(z.string()),
+      leftOut: leftOutSchema,
+      staleLeftOut: staleLeftOutSchema,
+    }),
+  },
+
+  /**
+   * Adds the annotations of a COCO file, LabelMe files or a YOLO dataset as a person's accepted annotations, as
+   * `loupe import --format` does. Main asks where they are with its own file dialog (the renderer names no path);
+   * where there is none (a browser page over `loupe serve`) the request fails saying so.
+   */
+  'import.annotations': {
+    req: z.object({ format: z.enum(IMPORT_FORMATS) }),
+    res: z.object({
+      /** The file or folder chosen; null when the person cancelled the dialog (nothing was imported). */
+      source: z.string().nullable(),
+      imported: z.number().int().nonnegative(),
+      /** Images that received annotations. */
+      images: z.number().int().nonnegative(),
+      newCategories: z.array(z.string()),
+      /** Objects identical to an annotation the image already has, not added again. */
+      alreadyPresent: z.number().int().nonnegative(),
+      /** What was read but not imported, or changed on the way, one sentence each. */
+      notes: z.array(z.string()),
+      /** Why nothing was imported: every problem of the input (up to 20, then a count); empty when it was. */
+      problems: z.array(z.string()),
     }),
   },
 } as const;
@@ -373,7 +455,7 @@ export const events = {
    */
   'app.command': z.discriminatedUnion('command', [
     z.object({ command: z.literal('open-folder'), folder: z.string().min(1) }),
-    z.object({ command: z.enum(['import-model', 'export-coco', 'undo', 'redo']) }),
+    z.object({ command: z.enum(['import-model', 'export-coco', 'import-annotations', 'undo', 'redo']) }),
   ]),
 } as const;
 
