@@ -7,7 +7,10 @@ import {
   IMAGE_STATUSES, MODEL_FORMATS, ORIGINS, PROVIDER_NAMES, REVIEW_STATES, type ImageStatus,
 } from '../model/index.js';
 
+import { COCO_EXPORT_DEFAULTS, DATASET_EXPORT_DEFAULTS, DATASET_EXPORT_FORMATS, IMPORT_FORMATS } from './exchange-options.js';
+
 export { ERROR_CODES, IpcRequestError, type ErrorCode } from './errors.js';
+export * from './exchange-options.js';
 
 /** Largest request or event payload, serialised, that a transport accepts (masks travel as RLE strings). */
 export const MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
@@ -188,50 +191,39 @@ export const modelDownloadSchema = z.object({
 });
 
 /**
- * What a COCO export writes; the defaults are `loupe export`'s: the reviewed images, their annotations as RLE,
- * what a person made, edited or accepted (no pending prediction), no scores.
+ * What a COCO export writes; the defaults (COCO_EXPORT_DEFAULTS) are `loupe export`'s and the Export dialog's: the
+ * reviewed images, their annotations as RLE, what a person made, edited or accepted (no pending prediction), no scores.
  */
 export const cocoExportOptionsSchema = z.object({
   /** 'reviewed': reviewed images only; 'all': every image (each with its reviewed truth). */
-  scope: z.enum(['reviewed', 'all']).default('reviewed'),
+  scope: z.enum(['reviewed', 'all']).default(COCO_EXPORT_DEFAULTS.scope),
   /** Masks as RLE (exact) or polygons (a mask with holes stays RLE unless polygonsStrict). */
-  segmentation: z.enum(['rle', 'polygons']).default('rle'),
-  polygonsStrict: z.boolean().default(false),
+  segmentation: z.enum(['rle', 'polygons']).default(COCO_EXPORT_DEFAULTS.segmentation),
+  polygonsStrict: z.boolean().default(COCO_EXPORT_DEFAULTS.polygonsStrict),
   /** Keep the model's score on predictions. */
-  scores: z.boolean().default(false),
+  scores: z.boolean().default(COCO_EXPORT_DEFAULTS.scores),
   /** Also write predictions nobody has decided on. */
-  includePending: z.boolean().default(false),
+  includePending: z.boolean().default(COCO_EXPORT_DEFAULTS.includePending),
 });
 export type CocoExportOptions = z.output<typeof cocoExportOptionsSchema>;
 
-/** What `export.dataset` writes (COCO has `export.coco`), and what `import.annotations` reads. */
-export const DATASET_EXPORT_FORMATS = ['yolo', 'voc', 'labelme'] as const;
-export const EXPORT_FORMATS = ['coco', ...DATASET_EXPORT_FORMATS] as const;
-export const IMPORT_FORMATS = ['coco', 'labelme', 'yolo'] as const;
-export type DatasetExportFormat = (typeof DATASET_EXPORT_FORMATS)[number];
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
-export type ImportFormat = (typeof IMPORT_FORMATS)[number];
-
-/** The share of images a YOLO or VOC export puts in its validation split, and the split's seed, unless told otherwise. */
-export const DEFAULT_VAL_FRACTION = 0.2;
-export const DEFAULT_SPLIT_SEED = 0;
-
 /**
- * What a YOLO, Pascal VOC or LabelMe export writes; the defaults are `loupe export --format yolo|voc|labelme`'s: the
- * reviewed images and their reviewed truth, split 80/20 with seed 0, images hard-linked into the dataset.
+ * What a YOLO, Pascal VOC or LabelMe export writes; the defaults (DATASET_EXPORT_DEFAULTS) are `loupe export --format
+ * yolo|voc|labelme`'s and the Export dialog's: the reviewed images and their reviewed truth, split 80/20 with seed 0,
+ * images hard-linked into the dataset.
  */
 export const datasetExportOptionsSchema = z.object({
-  scope: z.enum(['reviewed', 'all']).default('reviewed'),
-  includePending: z.boolean().default(false),
+  scope: z.enum(['reviewed', 'all']).default(DATASET_EXPORT_DEFAULTS.scope),
+  includePending: z.boolean().default(DATASET_EXPORT_DEFAULTS.includePending),
   /** yolo, voc: share of the images for validation, chosen by a seeded hash of their paths. */
-  valFraction: z.number().min(0).max(1).default(DEFAULT_VAL_FRACTION),
-  seed: z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1).default(DEFAULT_SPLIT_SEED),
+  valFraction: z.number().min(0).max(1).default(DATASET_EXPORT_DEFAULTS.valFraction),
+  seed: z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1).default(DATASET_EXPORT_DEFAULTS.seed),
   /** yolo: polygons (segment) or boxes (detect); auto is segment when any exported annotation has a mask. */
-  task: z.enum(['auto', 'segment', 'detect']).default('auto'),
+  task: z.enum(['auto', 'segment', 'detect']).default(DATASET_EXPORT_DEFAULTS.task),
   /** yolo, voc: images hard-linked (copied across file systems), copied, or not written. */
-  images: z.enum(['link', 'copy', 'none']).default('link'),
+  images: z.enum(['link', 'copy', 'none']).default(DATASET_EXPORT_DEFAULTS.images),
   /** labelme: the files beside each image (replacing LabelMe files there) instead of a new folder. */
-  besideImages: z.boolean().default(false),
+  besideImages: z.boolean().default(DATASET_EXPORT_DEFAULTS.besideImages),
 });
 export type DatasetExportOptions = z.output<typeof datasetExportOptionsSchema>;
 
