@@ -35,6 +35,7 @@ export function clockTime(iso: string): string {
 
 /** The status bar's words for a run another process holds on the folder (a `loupe prelabel` in a terminal). */
 export function otherRunText(run: { readonly pid: number; readonly state: string; readonly total: number; readonly done: number; readonly failed: number }): string {
+  if (run.state === 'starting') return `pre-label starting in another process (pid ${run.pid})`;
   const failed = run.failed ? `, ${run.failed} failed` : '';
   return `pre-label ${run.state} in another process (pid ${run.pid}): ${run.done}/${run.total}${failed}`;
 }

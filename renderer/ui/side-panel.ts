@@ -149,8 +149,11 @@ export class SidePanel implements Disposable {
     h('span', { class: 'swatch', style: `background:${category?.color ?? '#fff'}` }),
     h('span', { class: 'class' }, `${category?.name ?? '?'}${a.crowd ? ' (crowd)' : ''}`),
     h('span', { class: 'score' }, a.score === null ? '—' : a.score.toFixed(2)),
-    h('span', { class: 'origin' }, a.origin),
-    model && a.origin !== 'human' ? h('span', { class: 'model', 'data-testid': 'model-name', title: `Predicted by ${model.full}` }, model.short) : null,
+    // A prediction is named by its model (short; in full in the tooltip), a person's own by its origin.
+    model && a.origin !== 'human'
+      ? h('span', { class: 'origin model', 'data-testid': 'model-name', title: `Predicted by ${model.full}${a.origin === 'model-edited' ? ', edited by a person' : ''}` },
+        a.origin === 'model-edited' ? `${model.short}*` : model.short)
+      : h('span', { class: 'origin' }, a.origin),
     stale ? h('span', { class: 'badge-stale', 'data-testid': 'stale', title: stale }, `stale ${a.stale!.width}×${a.stale!.height}`) : null,
     h('span', { class: `state state-${a.state}` }, a.state),
     a.origin === 'human' ? null : h('span', { class: 'verdict' }, verdict('accepted', '✓', 'Accept (A)'), verdict('rejected', '✕', 'Reject (R)')));
