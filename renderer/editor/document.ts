@@ -105,7 +105,7 @@ export class AnnotationDocument implements Disposable {
    * Shows a step main has already applied and saved (marking the image reviewed), and makes it one undo step: its
    * undo restores the annotations and the image's status in one save. False when it no longer fits what is shown.
    */
-  recordApplied(diff: AnnotationDiff, status: Change<ImageStatus>): boolean {
+  recordApplied(diff: AnnotationDiff, status?: Change<ImageStatus>): boolean {
     try {
       this.list = applyDiff(this.list, diff);
     } catch (error) {

@@ -506,6 +506,26 @@ describe('reviewed truth: one undo for a review, stale annotations, model names'
     expect(status(ids[0]!)).not.toBe('reviewed');
   });
 
+  it('Enter again on a reviewed image is no new step: Ctrl+Z from the next image still undoes its one review; a double Enter reviews once', async () => {
+    const statusBefore = status(ids[0]!);
+    void session.markReviewedAndNext();
+    await session.markReviewedAndNext();
+    await settle();
+    expect(session.image?.path).toBe('b.jpg');
+    expect(status(ids[1]!)).not.toBe('reviewed');
+    await session.open(store.images.get(ids[0]! as never)!);
+    key('Enter');
+    await settle();
+    expect(session.image?.path).toBe('b.jpg');
+    expect(session.message).toBe('a.jpg reviewed: accepted 0, rejected 0');
+    key('z', { ctrlKey: true });
+    await settle();
+    await settle();
+    expect(session.image?.path).toBe('a.jpg');
+    expect(status(ids[0]!)).toBe(statusBefore);
+    expect(states(ids[0]!)).toEqual({ big: 'pending', small: 'pending', faint: 'pending' });
+  });
+
   it('stale annotations: kept when the image still has their size, dropped when not, and Ctrl+Z brings the dropped back', async () => {
     const human = (id: string, bbox: [number, number, number, number]): Annotation => ({
       id: AnnotationId(id), imageId: ids[0]! as never, categoryId: 1 as never, bbox, mask: null, score: null, origin: 'human', modelId: null, state: 'accepted',

@@ -437,6 +437,8 @@ export class ReviewSession<P = unknown> implements Disposable {
    * next image (with nothing done there yet) also reaches: it goes back and undoes it.
    */
   markReviewedAndNext(): Promise<void> {
+    // A second Enter before the first has moved on is the same one (the next image is not on screen yet).
+    if (this.reviewing) return this.reviewing;
     const work = this.settleAndMoveOn().finally(() => {
       if (this.reviewing === work) this.reviewing = null;
     });
@@ -451,17 +453,20 @@ export class ReviewSession<P = unknown> implements Disposable {
     const only = this.images.filter.categoryId;
     const hiddenCategoryIds = only === undefined ? [] : this.categories.filter((c) => c.id !== only).map((c) => c.id);
     const settled = await this.api.invoke('review.markReviewed', { imageId: image.id, threshold: this.settings.threshold, hiddenCategoryIds });
-    const step = { before: settled.previousStatus, after: 'reviewed' as const };
+    // One undo step of the image: the decisions and the status (an image reviewed before keeps its status).
+    const status = settled.previousStatus === 'reviewed' ? undefined : { before: settled.previousStatus, after: 'reviewed' as const };
+    const depth = this.depthOf(image.id);
     const document = this.document?.image.id === image.id ? this.document : null;
     if (document) {
-      if (!document.recordApplied(settled.changes, step)) {
+      if (!document.recordApplied(settled.changes, status)) {
         // What is shown no longer matches the store: show the store's, with its review still undoable.
-        this.historyOf(image.id).push(settled.changes, step);
+        this.historyOf(image.id).push(settled.changes, status);
         await this.reload(image.id);
       }
     } else {
-      this.historyOf(image.id).push(settled.changes, step);
+      this.historyOf(image.id).push(settled.changes, status);
     }
+    const undoable = this.depthOf(image.id) > depth;
     if (this.s.image?.id === image.id) this.s.image = settled.image;
     this.images.update(settled.image);
     await this.refreshSummary();
@@ -471,7 +476,7 @@ export class ReviewSession<P = unknown> implements Disposable {
     if (next && next.id !== image.id) {
       const fromDepth = this.depthOf(image.id);
       await this.open(next);
-      if (this.image?.id === next.id) {
+      if (undoable && this.image?.id === next.id) {
         this.reviewMoves.push({ from: image.id, fromDepth, to: next.id, toDepth: this.depthOf(next.id) });
         if (this.reviewMoves.length > HISTORIES) this.reviewMoves.shift();
       }
@@ -772,12 +777,13 @@ export class ReviewSession<P = unknown> implements Disposable {
     const other = run && !run.ownedHere ? run : null;
     const before = this.s.otherRun;
     const same = before && other && before.pid === other.pid && before.state === other.state && before.done === other.done
-      && before.failed === other.failed && before.total === other.total && before.heartbeatAt === other.heartbeatAt;
+      && before.failed === other.failed && before.total === other.total;
     if (same || (!before && !other)) return;
     this.s.otherRun = other;
     this.changed('status');
-    // Its predictions land in the store as it goes: the list and the open image follow it; at its end, all of it.
-    if (before && (!other || other.done !== before.done)) this.background(this.refreshAll());
+    // Its predictions land in the store as it goes: the counts and the open image follow it; at its end, all of it.
+    if (before && !other) this.background(this.refreshAll());
+    else if (before && other && other.done !== before.done) this.background(this.refreshOpen());
   }
 
   // ---- export and import ----
@@ -1027,6 +1033,12 @@ export class ReviewSession<P = unknown> implements Disposable {
   private async refreshSummary(): Promise<void> {
     this.s.summary = await this.api.invoke('project.summary', {});
     this.changed('status', 'project');
+  }
+
+  /** Counts and the open image again, while another process writes to the store. */
+  private async refreshOpen(): Promise<void> {
+    await this.refreshSummary();
+    if (this.requested !== null) await this.reload(this.requested);
   }
 
   /** After a run or an import wrote to the store: classes, model names, counts, the list and the open image. */
