@@ -134,7 +134,7 @@ describe('reviewed truth in the app', () => {
     await review.whenSaved();
     await expect.poll(async () => (await session.api.invoke('images.get', { id: image.id })).status, { timeout: UI_TIMEOUT }).toBe(statusBefore);
     expect(new Map((await annotationsOf(image.id)).map((a) => [a.id as string, a.state]))).toEqual(before);
-    expect(await review.message()).toBe(`Review of ${image.path} undone: it is ${statusBefore} again`);
+    await expect.poll(() => review.message(), { timeout: UI_TIMEOUT }).toBe(`Review of ${image.path} undone: it is ${statusBefore} again`);
   });
 
   it('a second model replaces the first one\'s pending predictions on an image, it does not stack them; the panel names the model', async () => {
@@ -187,11 +187,11 @@ describe('reviewed truth in the app', () => {
       );
       await shot(page(), 'truth-05-other-run');
       const button = page().locator('[data-testid=prelabel]');
-      expect(await button.isDisabled()).toBe(true);
+      await expect.poll(() => button.isDisabled(), { timeout: UI_TIMEOUT }).toBe(true);
       expect(await button.getAttribute('title')).toMatch(new RegExp(`^A pre-label run is already in progress on this folder \\(pid ${cli.pid}, started \\d\\d:\\d\\d\\)`));
       // The key and the menu go through the session: refused there too, with the reason, and nothing started.
       await page().evaluate(() => window.__loupe!.session.prelabel());
-      expect(await review.message()).toMatch(new RegExp(`^A pre-label run is already in progress on this folder \\(pid ${cli.pid}, `));
+      await expect.poll(() => review.message(), { timeout: UI_TIMEOUT }).toMatch(new RegExp(`^A pre-label run is already in progress on this folder \\(pid ${cli.pid}, `));
       expect((await session.api.invoke('prelabel.active', {})).run).toMatchObject({ pid: cli.pid, ownedHere: false });
     } finally {
       if (stopped) cli.kill('SIGCONT');
@@ -200,7 +200,7 @@ describe('reviewed truth in the app', () => {
     }
     // It ended: the app lets go of it, and Pre-label can start again.
     await page().waitForFunction(() => !(document.querySelector('[data-testid=progress]')?.textContent ?? '').includes('in another process'), null, { timeout: UI_TIMEOUT });
-    expect(await page().locator('[data-testid=prelabel]').isDisabled()).toBe(false);
+    await expect.poll(() => page().locator('[data-testid=prelabel]').isDisabled(), { timeout: UI_TIMEOUT }).toBe(false);
     expect(session.errors).toEqual([]);
   });
 });
