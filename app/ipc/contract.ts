@@ -7,7 +7,10 @@ import {
   IMAGE_STATUSES, MODEL_FORMATS, ORIGINS, PROVIDER_NAMES, REVIEW_STATES, type ImageStatus,
 } from '../model/index.js';
 
+import { COCO_EXPORT_DEFAULTS, DATASET_EXPORT_DEFAULTS, DATASET_EXPORT_FORMATS, IMPORT_FORMATS } from './exchange-options.js';
+
 export { ERROR_CODES, IpcRequestError, type ErrorCode } from './errors.js';
+export * from './exchange-options.js';
 
 /** Largest request or event payload, serialised, that a transport accepts (masks travel as RLE strings). */
 export const MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
@@ -109,6 +112,8 @@ const providerChoiceSchema = z.enum(['auto', ...PROVIDER_NAMES]);
 export const runProgressSchema = z.object({
   runId,
   state: runStateSchema,
+  /** In a finished run's last event: the pending predictions of other models it replaced (an image holds one pending set). */
+  replaced: z.number().int().nonnegative().optional(),
   total: z.number().int().nonnegative(),
   done: z.number().int().nonnegative(),
   failed: z.number().int().nonnegative(),
@@ -186,21 +191,44 @@ export const modelDownloadSchema = z.object({
 });
 
 /**
- * What a COCO export writes; the defaults are `loupe export`'s: the reviewed images, their annotations as RLE,
- * what a person made, edited or accepted (no pending prediction), no scores.
+ * What a COCO export writes; the defaults (COCO_EXPORT_DEFAULTS) are `loupe export`'s and the Export dialog's: the
+ * reviewed images, their annotations as RLE, what a person made, edited or accepted (no pending prediction), no scores.
  */
 export const cocoExportOptionsSchema = z.object({
   /** 'reviewed': reviewed images only; 'all': every image (each with its reviewed truth). */
-  scope: z.enum(['reviewed', 'all']).default('reviewed'),
+  scope: z.enum(['reviewed', 'all']).default(COCO_EXPORT_DEFAULTS.scope),
   /** Masks as RLE (exact) or polygons (a mask with holes stays RLE unless polygonsStrict). */
-  segmentation: z.enum(['rle', 'polygons']).default('rle'),
-  polygonsStrict: z.boolean().default(false),
+  segmentation: z.enum(['rle', 'polygons']).default(COCO_EXPORT_DEFAULTS.segmentation),
+  polygonsStrict: z.boolean().default(COCO_EXPORT_DEFAULTS.polygonsStrict),
   /** Keep the model's score on predictions. */
-  scores: z.boolean().default(false),
+  scores: z.boolean().default(COCO_EXPORT_DEFAULTS.scores),
   /** Also write predictions nobody has decided on. */
-  includePending: z.boolean().default(false),
+  includePending: z.boolean().default(COCO_EXPORT_DEFAULTS.includePending),
 });
 export type CocoExportOptions = z.output<typeof cocoExportOptionsSchema>;
+
+/**
+ * What a YOLO, Pascal VOC or LabelMe export writes; the defaults (DATASET_EXPORT_DEFAULTS) are `loupe export --format
+ * yolo|voc|labelme`'s and the Export dialog's: the reviewed images and their reviewed truth, split 80/20 with seed 0,
+ * images hard-linked into the dataset.
+ */
+export const datasetExportOptionsSchema = z.object({
+  scope: z.enum(['reviewed', 'all']).default(DATASET_EXPORT_DEFAULTS.scope),
+  includePending: z.boolean().default(DATASET_EXPORT_DEFAULTS.includePending),
+  /** yolo, voc: share of the images for validation, chosen by a seeded hash of their paths. */
+  valFraction: z.number().min(0).max(1).default(DATASET_EXPORT_DEFAULTS.valFraction),
+  seed: z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1).default(DATASET_EXPORT_DEFAULTS.seed),
+  /** yolo: polygons (segment) or boxes (detect); auto is segment when any exported annotation has a mask. */
+  task: z.enum(['auto', 'segment', 'detect']).default(DATASET_EXPORT_DEFAULTS.task),
+  /** yolo, voc: images hard-linked (copied across file systems), copied, or not written. */
+  images: z.enum(['link', 'copy', 'none']).default(DATASET_EXPORT_DEFAULTS.images),
+  /** labelme: the files beside each image (replacing LabelMe files there) instead of a new folder. */
+  besideImages: z.boolean().default(DATASET_EXPORT_DEFAULTS.besideImages),
+});
+export type DatasetExportOptions = z.output<typeof datasetExportOptionsSchema>;
+
+const leftOutSchema = z.array(z.object({ path: z.string(), reason: z.string() }));
+const staleLeftOutSchema = z.array(z.object({ path: z.string(), annotations: z.number().int().positive() }));
 
 const empty = z.object({}).strict();
 const ok = z.object({ ok: z.literal(true) });
@@ -354,9 +382,55 @@ export const channels = {
       /** Instances with holes in a polygon export: written as RLE, or filled when polygonsStrict. */
       holes: z.number().int().nonnegative(),
       /** Images in scope not written, and why (missing, unreadable, changed since the scan, inconsistent). */
-      leftOut: z.array(z.object({ path: z.string(), reason: z.string() })),
+      leftOut: leftOutSchema,
       /** Images written without their stale annotations (their file changed; review them again). */
-      staleLeftOut: z.array(z.object({ path: z.string(), annotations: z.number().int().positive() })),
+      staleLeftOut: staleLeftOutSchema,
+    }),
+  },
+
+  /**
+   * Writes the reviewed truth as a YOLO or Pascal VOC dataset or as LabelMe files, with `loupe export --format`'s
+   * options and defaults (datasetExportOptionsSchema), into a new folder `<project>/.loupe/exports/<format>-<time>`
+   * (LabelMe with besideImages: beside each image). The same images and annotations as export.coco's.
+   */
+  'export.dataset': {
+    req: datasetExportOptionsSchema.extend({ format: z.enum(DATASET_EXPORT_FORMATS) }),
+    res: z.object({
+      format: z.enum(DATASET_EXPORT_FORMATS),
+      /** The folder written; the project folder for LabelMe files beside the images. */
+      path: z.string(),
+      images: z.number().int().nonnegative(),
+      /** Objects written. */
+      annotations: z.number().int().nonnegative(),
+      /** Pending predictions not written (includePending writes them). */
+      pendingLeftOut: z.number().int().nonnegative(),
+      /** What the format could not hold or did on the way, one sentence each (the split, holes filled, crowd regions…). */
+      notes: z.array(z.string()),
+      leftOut: leftOutSchema,
+      staleLeftOut: staleLeftOutSchema,
+    }),
+  },
+
+  /**
+   * Adds the annotations of a COCO file, LabelMe files or a YOLO dataset as a person's accepted annotations, as
+   * `loupe import --format` does. Main asks where they are with its own file dialog (the renderer names no path);
+   * where there is none (a browser page over `loupe serve`) the request fails saying so.
+   */
+  'import.annotations': {
+    req: z.object({ format: z.enum(IMPORT_FORMATS) }),
+    res: z.object({
+      /** The file or folder chosen; null when the person cancelled the dialog (nothing was imported). */
+      source: z.string().nullable(),
+      imported: z.number().int().nonnegative(),
+      /** Images that received annotations. */
+      images: z.number().int().nonnegative(),
+      newCategories: z.array(z.string()),
+      /** Objects identical to an annotation the image already has, not added again. */
+      alreadyPresent: z.number().int().nonnegative(),
+      /** What was read but not imported, or changed on the way, one sentence each. */
+      notes: z.array(z.string()),
+      /** Why nothing was imported: every problem of the input (up to 20, then a count); empty when it was. */
+      problems: z.array(z.string()),
     }),
   },
 } as const;
@@ -373,7 +447,7 @@ export const events = {
    */
   'app.command': z.discriminatedUnion('command', [
     z.object({ command: z.literal('open-folder'), folder: z.string().min(1) }),
-    z.object({ command: z.enum(['import-model', 'export-coco', 'undo', 'redo']) }),
+    z.object({ command: z.enum(['import-model', 'export-coco', 'import-annotations', 'undo', 'redo']) }),
   ]),
 } as const;
 

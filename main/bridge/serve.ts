@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createDesktopServices, type DesktopServices } from '../electron/desktop-services.js';
 import { exportCoco } from '../ipc/coco-export.js';
 import { createDispatcher, type Dispatch } from '../ipc/handlers.js';
-import { createProjectHandlers } from '../ipc/project-handlers.js';
+import { createProjectHandlers, type ImportSourceChooser } from '../ipc/project-handlers.js';
 import { downloadSettingsFromEnv } from '../models/download.js';
 import { createModelService, modelFolders } from '../models/service.js';
 import { startBridge, type Bridge } from './server.js';
@@ -21,6 +21,11 @@ export interface ServeOptions {
   readonly rendererDir?: string;
   readonly token?: string;
   readonly log?: (message: string) => void;
+  /**
+   * Where an import's source comes from. A browser page has no main-side file dialog, so by default
+   * import.annotations says it is not available; a test (or a tool) may answer for the dialog here.
+   */
+  readonly chooseImportSource?: ImportSourceChooser;
 }
 
 export interface Serving {
@@ -61,7 +66,10 @@ export async function serveFolder(folder: string, options: ServeOptions = {}): P
     log,
   });
   await services.open(folder);
-  const handlers = createProjectHandlers({ current: services.current, open: services.open, prelabel: services.prelabel, exportCoco, models });
+  const handlers = createProjectHandlers({
+    current: services.current, open: services.open, prelabel: services.prelabel, exportCoco, models,
+    ...(options.chooseImportSource ? { chooseImportSource: options.chooseImportSource } : {}),
+  });
   const dispatch = createDispatcher(handlers, (error, channel) => log(`${channel}: ${error instanceof Error ? error.stack : String(error)}`));
   bridge = await startBridge({
     folder: () => services.current()?.folder ?? path.resolve(folder),

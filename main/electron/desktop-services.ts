@@ -97,7 +97,7 @@ export function createDesktopServices(options: DesktopServicesOptions): DesktopS
       });
       const finished = job.run().then(
         (summary) => {
-          const progress = toRunProgress({ ...job.progress(), state: summary.state }, job);
+          const progress = { ...toRunProgress({ ...job.progress(), state: summary.state }, job), replaced: summary.replaced };
           options.emit('prelabel.progress', progress);
           options.onProgress?.(progress);
           options.onFinished?.(summary);

@@ -17,6 +17,7 @@ import { createModelService, modelFolders } from '../models/service.js';
 import { createProjectHandlers } from '../ipc/project-handlers.js';
 import { appPaths } from './app-paths.js';
 import { createDesktopServices } from './desktop-services.js';
+import { importDialogOptions } from './import-dialog.js';
 import { EVENT_CHANNEL, guardInvoke, INVOKE_CHANNEL } from './ipc-guard.js';
 import { toElectronMenu } from './menu.js';
 import { menuTemplate, type MenuCommand } from './menu-template.js';
@@ -91,6 +92,11 @@ const handlers = createProjectHandlers({
   ...services,
   exportCoco,
   models,
+  async chooseImportSource(format) {
+    const options = importDialogOptions(format, services.current()?.folder ?? null);
+    const chosen = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
+    return chosen.canceled ? null : (chosen.filePaths[0] ?? null);
+  },
   async open(folder) {
     const store = await services.open(folder);
     recent = addRecent(recent, store.folder);
@@ -153,6 +159,7 @@ async function runMenuCommand(command: MenuCommand): Promise<void> {
       return;
     case 'import-model':
     case 'export-coco':
+    case 'import-annotations':
     case 'undo':
     case 'redo':
       sendCommand({ command: command.type });

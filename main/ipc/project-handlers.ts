@@ -2,10 +2,14 @@
 // where they are wired. The same map serves the bridge and Electron's ipcMain.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { NEEDS_REVIEW, type AnnotationChanges, type ParsedReq, type ProjectSummary, type Res, type RunProgress } from '../../app/ipc/contract.js';
+import { FormatError, PROBLEMS_LISTED } from '../../app/formats/common.js';
+import { NEEDS_REVIEW, type AnnotationChanges, type ImportFormat, type ParsedReq, type ProjectSummary, type Res, type RunProgress } from '../../app/ipc/contract.js';
 import { shortModelNames, type ImageRecord, type ModelId, type RunId } from '../../app/model/index.js';
+import { exportDataset, importAnnotations } from '../exchange/service.js';
+import { FileError } from '../fs/fileError.js';
 import { DEFAULT_MODEL_NAME } from '../jobs/active-model.js';
 import { RunLockedError, type ProjectStore } from '../store/index.js';
+import { exportDestination } from './coco-export.js';
 import { HandlerError, type Handlers } from './handlers.js';
 
 export interface PrelabelService {
@@ -26,6 +30,12 @@ export interface ModelService {
 
 export type CocoExporter = (store: ProjectStore, request: ParsedReq<'export.coco'>) => Promise<Res<'export.coco'>>;
 
+/**
+ * Main's own file dialog for an import's source (a COCO file, a LabelMe folder, a YOLO data.yaml): the path chosen,
+ * or null when the person cancelled. The renderer never names the path.
+ */
+export type ImportSourceChooser = (format: ImportFormat) => Promise<string | null>;
+
 export interface ProjectServices {
   /** The open project; null when none is. */
   current(): ProjectStore | null;
@@ -34,6 +44,8 @@ export interface ProjectServices {
   readonly prelabel?: PrelabelService;
   readonly exportCoco?: CocoExporter;
   readonly models?: ModelService;
+  /** Absent where main has no dialog to show (a browser page over the bridge): import.annotations then says so. */
+  readonly chooseImportSource?: ImportSourceChooser;
 }
 
 export function createProjectHandlers(services: ProjectServices): Handlers {
@@ -153,6 +165,34 @@ export function createProjectHandlers(services: ProjectServices): Handlers {
       if (path !== undefined && !path.toLowerCase().endsWith('.json')) throw new HandlerError('invalid-request', `export path must end in .json: ${path}`);
       return services.exportCoco(store(), request);
     },
+    'export.dataset': async ({ format, ...options }) => {
+      const open = store();
+      const beside = format === 'labelme' && options.besideImages;
+      const out = beside ? null : await exportDestination(open, format);
+      try {
+        const { summary: _summary, ...result } = await exportDataset(open, format, out, { ...options, besideImages: beside });
+        return result;
+      } catch (error) {
+        throw asHandlerError(error);
+      }
+    },
+
+    'import.annotations': async ({ format }) => {
+      const open = store();
+      if (!services.chooseImportSource) {
+        throw new HandlerError('failed', `importing annotations is not available in the browser: it needs the desktop app's file dialog (or \`loupe import <folder> --format ${format} <file>\`)`);
+      }
+      const source = await services.chooseImportSource(format);
+      const nothing = { imported: 0, images: 0, newCategories: [], alreadyPresent: 0, notes: [] };
+      if (source === null) return { source, ...nothing, problems: [] };
+      try {
+        return { source, ...(await importAnnotations(open, format, source)), problems: [] };
+      } catch (error) {
+        const problems = problemsOf(error);
+        if (problems === null) throw error;
+        return { source, ...nothing, problems };
+      }
+    },
   };
 
   /** The active model's id: the last run's, else the installed shipped default (registered by models.installed). */
@@ -175,6 +215,23 @@ function activeInstalled(store: ProjectStore, installed: readonly InstalledModel
     installed.find((m) => m.source === 'shipped' && m.name === DEFAULT_MODEL_NAME) ??
     null;
   return chosen && { cardPath: chosen.cardPath, modelId: chosen.id, name: chosen.name };
+}
+
+/** Every problem of an input that was refused whole (nothing written), one line each; null for another failure. */
+function problemsOf(error: unknown): string[] | null {
+  if (error instanceof FormatError) {
+    const listed = error.problems.slice(0, PROBLEMS_LISTED).map((p) => (p.where ? `${p.where}: ${p.reason}` : p.reason));
+    const more = error.problems.length - listed.length;
+    return more > 0 ? [...listed, `and ${more} more`] : listed;
+  }
+  if (error instanceof FileError) return [`${error.file}: ${error.reason}`, ...error.details];
+  return null;
+}
+
+/** A file or format problem of an export as the one-line refusal it is. */
+function asHandlerError(error: unknown): unknown {
+  if (error instanceof FormatError || error instanceof FileError) return new HandlerError('failed', error.message);
+  return error;
 }
 
 function summary(store: ProjectStore): ProjectSummary {

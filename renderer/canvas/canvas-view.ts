@@ -9,6 +9,7 @@ import { imagePoint, screenPoint, type ImagePoint } from '../../app/geometry/poi
 import type { Disposable } from '../../app/ipc/contract.js';
 import type { Annotation, AnnotationId, Category, ImageRecord } from '../../app/model/index.js';
 import { toScreen } from '../editor/camera.js';
+import { instanceLabel } from '../editor/labels.js';
 import type { ReviewSession, Topic } from '../editor/session.js';
 import { HANDLE_RADIUS, HANDLES, handlePoint, type Preview } from '../editor/tools/index.js';
 import { DisposableStore, everyFrame, listen } from '../ui/dom.js';
@@ -241,8 +242,8 @@ export class CanvasView implements Disposable {
   }
 
   private syncBox(a: Annotation, color: string, category: Category | undefined, selected: boolean, shown: boolean, showBoxes: boolean, showLabels: boolean): void {
-    const text = `${category?.name ?? '?'}${a.crowd ? ' (crowd)' : ''}${a.score !== null ? ` ${a.score.toFixed(2)}` : ''}${a.state === 'rejected' ? ' ✕' : ''}`;
-    const key = `${a.bbox.join()}|${color}|${selected}|${a.state}|${a.origin}`;
+    const text = instanceLabel(a, category, this.session.modelName(a));
+    const key = `${a.bbox.join()}|${color}|${selected}|${a.state}|${a.origin}|${a.stale !== undefined}`;
     let entry = this.boxes.get(a.id);
     if (!entry) {
       const rect = new Konva.Rect({ strokeScaleEnabled: false, listening: false, name: 'box', perfectDrawEnabled: false, shadowForStrokeEnabled: false });
@@ -256,7 +257,9 @@ export class CanvasView implements Disposable {
       const [x, y, w, h] = a.bbox;
       entry.rect.setAttrs({
         x, y, width: w, height: h, stroke: color,
-        strokeWidth: selected ? 3 : 1.5, dash: a.state === 'rejected' ? [6, 4] : a.origin === 'human' ? undefined : a.state === 'pending' ? [2, 2] : undefined,
+        strokeWidth: selected ? 3 : 1.5,
+        // Stale (made before the file changed): dash-dot, apart from rejected (long dashes) and pending (dots).
+        dash: a.stale ? [10, 4, 2, 4] : a.state === 'rejected' ? [6, 4] : a.origin === 'human' ? undefined : a.state === 'pending' ? [2, 2] : undefined,
       });
       entry.label.position({ x, y });
       entry.key = key;

@@ -1,23 +1,25 @@
 // The annotations of the image under review and every edit made to them: each edit is one plain-data diff
 // (app/history), applied locally, pushed on the image's undo stack and saved at once, in order.
 // Headless: no Konva, no DOM. Selection and tools live in the session, not here.
-import { applyDiff, DiffConflictError, isEmpty, UndoStack, type Diff } from '../../app/history/index.js';
+import { applyDiff, DiffConflictError, isEmpty, UndoStack, type Change, type Diff, type Step } from '../../app/history/index.js';
 import { clampBbox } from '../../app/geometry/bbox.js';
 import { decode, encode, maskBounds, type BitMask } from '../../app/geometry/rle.js';
 import type { Disposable } from '../../app/ipc/contract.js';
-import type { Annotation, AnnotationId, Bbox, CategoryId, ImageRecord, ReviewState } from '../../app/model/index.js';
+import type { Annotation, AnnotationId, Bbox, CategoryId, ImageRecord, ImageStatus, ReviewState } from '../../app/model/index.js';
 import { clipMask, remapMask, shiftMask } from './mask-ops.js';
 
 export type AnnotationDiff = Diff<Annotation>;
+/** The image's undo history: annotation diffs, and for a review the image's status before and after it. */
+export type ImageHistory = UndoStack<Annotation, ImageStatus>;
 
 export interface DocumentOptions {
   readonly image: ImageRecord;
   readonly annotations: readonly Annotation[];
-  /** Persists one edit; rejects when main refuses it. */
-  readonly save: (diff: AnnotationDiff) => Promise<unknown>;
+  /** Persists one edit (with the image's status, when the step changes it); rejects when main refuses it. */
+  readonly save: (diff: AnnotationDiff, status?: ImageStatus) => Promise<unknown>;
   readonly newId: () => AnnotationId;
   /** The image's undo history, kept by the caller so it survives moving to another image and back. */
-  readonly history?: UndoStack<Annotation>;
+  readonly history?: ImageHistory;
 }
 
 export interface ResizeOptions {
@@ -28,7 +30,7 @@ export interface ResizeOptions {
 export class AnnotationDocument implements Disposable {
   readonly image: ImageRecord;
   private list: Annotation[];
-  private readonly history: UndoStack<Annotation>;
+  private readonly history: ImageHistory;
   private readonly listeners = new Set<() => void>();
   private readonly masks = new Map<AnnotationId, { counts: string; mask: BitMask }>();
   private saving: Promise<void> = Promise.resolve();
@@ -45,7 +47,7 @@ export class AnnotationDocument implements Disposable {
     this.list = [...options.annotations];
     this.save = options.save;
     this.newId = options.newId;
-    this.history = options.history ?? new UndoStack<Annotation>();
+    this.history = options.history ?? new UndoStack<Annotation, ImageStatus>();
   }
 
   get annotations(): readonly Annotation[] {
@@ -99,12 +101,28 @@ export class AnnotationDocument implements Disposable {
     return true;
   }
 
+  /**
+   * Shows a step main has already applied and saved (marking the image reviewed), and makes it one undo step: its
+   * undo restores the annotations and the image's status in one save. False when it no longer fits what is shown.
+   */
+  recordApplied(diff: AnnotationDiff, status?: Change<ImageStatus>): boolean {
+    try {
+      this.list = applyDiff(this.list, diff);
+    } catch (error) {
+      if (error instanceof DiffConflictError) return false;
+      throw error;
+    }
+    this.history.push(diff, status);
+    this.notify();
+    return true;
+  }
+
   undo(): boolean {
-    return this.replay(this.history.undo());
+    return this.replay(this.history.undoStep());
   }
 
   redo(): boolean {
-    return this.replay(this.history.redo());
+    return this.replay(this.history.redoStep());
   }
 
   /** Resolves when every edit so far has been saved (or has failed). */
@@ -214,10 +232,10 @@ export class AnnotationDocument implements Disposable {
    * Applies an undo/redo step. A step that no longer fits (the annotations changed outside this history,
    * e.g. a pre-label run replaced predictions) clears the history instead of guessing.
    */
-  private replay(diff: AnnotationDiff | null): boolean {
-    if (!diff) return false;
+  private replay(step: Step<Annotation, ImageStatus> | null): boolean {
+    if (!step) return false;
     try {
-      this.list = applyDiff(this.list, diff);
+      this.list = applyDiff(this.list, step.diff);
     } catch (error) {
       if (!(error instanceof DiffConflictError)) throw error;
       this.history.clear();
@@ -225,17 +243,17 @@ export class AnnotationDocument implements Disposable {
       this.notify();
       return false;
     }
-    this.persist(diff);
+    this.persist(step.diff, step.also?.after);
     return true;
   }
 
-  private persist(diff: AnnotationDiff): void {
+  private persist(diff: AnnotationDiff, status?: ImageStatus): void {
     this.pending++;
     this.notify();
     // Saves go one after another, in edit order.
     this.saving = this.saving.then(async () => {
       try {
-        await this.save(diff);
+        await (status === undefined ? this.save(diff) : this.save(diff, status));
         this.saveError = null;
       } catch (error) {
         this.saveError = error instanceof Error ? error : new Error(String(error));

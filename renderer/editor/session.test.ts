@@ -1,20 +1,24 @@
 // The review session headless, over the real IPC handlers and a real SQLite project: keys and pointer
 // input in (as the views dispatch them), what the screen would show and what the store holds out.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { imagePoint, screenPoint } from '../../app/geometry/points.js';
 import { encode } from '../../app/geometry/rle.js';
 import { AnnotationId, RunId, type Annotation, type ImageRecord } from '../../app/model/index.js';
-import type { RunProgress } from '../../app/ipc/contract.js';
+import { cocoExportOptionsSchema, datasetExportOptionsSchema, type RunProgress } from '../../app/ipc/contract.js';
+import { repoRoot } from '../../main/bridge/serve.js';
 import { exportCoco } from '../../main/ipc/coco-export.js';
+import { createModelService } from '../../main/models/service.js';
 import { openProject, type ProjectStore } from '../../main/store/index.js';
 import { createTestApi, type TestApi } from '../../main/testing/project-api.test-support.js';
 import { toScreen } from './camera.js';
 import { rectMask } from './fixtures.test-support.js';
+import { instanceLabel, staleNote } from './labels.js';
 import { countSet } from './mask-ops.js';
 import { ReviewSession, type PointerInput, type Topic } from './session.js';
+import { describeExport } from './transfers.js';
 
 let folder: string;
 let store: ProjectStore;
@@ -60,6 +64,7 @@ beforeEach(async () => {
   session = new ReviewSession(api, {
     pictures: { get: async (image) => (broken.has(image.path) ? Promise.reject(new Error('no pixels')) : `pixels of ${image.path}`) },
     newId: () => AnnotationId(`new-${++n}`),
+    otherRunPollMs: 0,
   });
   topics = [];
   session.subscribe((changed) => topics.push(...changed));
@@ -426,14 +431,6 @@ describe('runs, commands and disposal', () => {
     }
   });
 
-  it('exports the reviewed truth, as the CLI does by default, and says where', async () => {
-    await session.exportCoco();
-    expect(session.message).toMatch(/^Exported 0 images, 0 annotations to .+\.json$/);
-    await session.markReviewedAndNext();
-    await session.exportCoco();
-    // These images have no file on disk: the reviewed one is named as left out rather than failing the export.
-    expect(session.message).toMatch(/^Exported 0 images, 0 annotations to .+\.json; left out 1: a\.jpg \(.*missing.*\)$/);
-  });
 
   it('once disposed it stops listening to main and to the open image', async () => {
     const image: ImageRecord = session.image!;
@@ -443,5 +440,249 @@ describe('runs, commands and disposal', () => {
     api.emit('images.changed', { ids: [image.id] });
     expect(session.run).toBeNull();
     expect(topics).toEqual([]);
+  });
+});
+
+describe('reviewed truth: one undo for a review, stale annotations, model names', () => {
+  const states = (imageId: number) => Object.fromEntries(store.annotations.forImage(imageId as never).map((a) => [a.id, a.state]));
+  const status = (imageId: number) => store.images.get(imageId as never)!.status;
+
+  it('Enter, then one Ctrl+Z on the next image: back on the reviewed image, its annotations and status as before; redo settles it again', async () => {
+    const before = states(ids[0]!);
+    const statusBefore = status(ids[0]!);
+    key('Enter');
+    await settle();
+    expect(session.image?.path).toBe('b.jpg');
+    expect(status(ids[0]!)).toBe('reviewed');
+    expect(session.canUndo).toBe(true);
+    expect(session.document!.canUndo).toBe(false);
+
+    key('z', { ctrlKey: true });
+    await settle();
+    await settle();
+    expect(session.image?.path).toBe('a.jpg');
+    expect(states(ids[0]!)).toEqual(before);
+    expect(status(ids[0]!)).toBe(statusBefore);
+    expect(session.annotations.map((a) => [a.id, a.state])).toEqual(Object.entries(before));
+    expect(session.message).toBe(`Review of a.jpg undone: it is ${statusBefore} again`);
+    expect(session.images.items[0]!.status).toBe(statusBefore);
+    expect(session.summary?.byStatus.reviewed).toBe(0);
+
+    key('z', { ctrlKey: true, shiftKey: true });
+    await settle();
+    expect(states(ids[0]!)).toEqual({ big: 'accepted', small: 'accepted', faint: 'rejected' });
+    expect(status(ids[0]!)).toBe('reviewed');
+    expect(session.message).toBe('a.jpg reviewed again');
+  });
+
+  it('an edit on the next image is undone first; the review after it; an image reviewed without a change undoes its status alone', async () => {
+    key('Enter');
+    await settle();
+    expect(session.image?.path).toBe('b.jpg');
+    session.setTool('box');
+    drag([[2, 2], [12, 10]]);
+    await settle();
+    expect(store.annotations.forImage(ids[1]! as never)).toHaveLength(1);
+    key('z', { ctrlKey: true });
+    await settle();
+    expect(session.image?.path).toBe('b.jpg');
+    expect(store.annotations.forImage(ids[1]! as never)).toHaveLength(0);
+    // b.jpg has nothing to settle: marking it reviewed changes its status only, and undoing it brings that back.
+    const statusOfB = status(ids[1]!);
+    key('Enter');
+    await settle();
+    expect(session.message).toBe('b.jpg reviewed: accepted 0, rejected 0');
+    expect(session.image?.path).toBe('c.jpg');
+    key('z', { ctrlKey: true });
+    await settle();
+    await settle();
+    expect(session.image?.path).toBe('b.jpg');
+    expect(status(ids[1]!)).toBe(statusOfB);
+    // Back where the first review left b.jpg (the box undone too): the next Ctrl+Z reaches the review of a.jpg.
+    key('z', { ctrlKey: true });
+    await settle();
+    await settle();
+    expect(session.image?.path).toBe('a.jpg');
+    expect(status(ids[0]!)).not.toBe('reviewed');
+  });
+
+  it('Enter again on a reviewed image is no new step: Ctrl+Z from the next image still undoes its one review; a double Enter reviews once', async () => {
+    const statusBefore = status(ids[0]!);
+    void session.markReviewedAndNext();
+    await session.markReviewedAndNext();
+    await settle();
+    expect(session.image?.path).toBe('b.jpg');
+    expect(status(ids[1]!)).not.toBe('reviewed');
+    await session.open(store.images.get(ids[0]! as never)!);
+    key('Enter');
+    await settle();
+    expect(session.image?.path).toBe('b.jpg');
+    expect(session.message).toBe('a.jpg reviewed: accepted 0, rejected 0');
+    key('z', { ctrlKey: true });
+    await settle();
+    await settle();
+    expect(session.image?.path).toBe('a.jpg');
+    expect(status(ids[0]!)).toBe(statusBefore);
+    expect(states(ids[0]!)).toEqual({ big: 'pending', small: 'pending', faint: 'pending' });
+  });
+
+  it('stale annotations: kept when the image still has their size, dropped when not, and Ctrl+Z brings the dropped back', async () => {
+    const human = (id: string, bbox: [number, number, number, number]): Annotation => ({
+      id: AnnotationId(id), imageId: ids[0]! as never, categoryId: 1 as never, bbox, mask: null, score: null, origin: 'human', modelId: null, state: 'accepted',
+    });
+    const a = ids[0]! as never;
+    // 'fits' was made for the image at its present size (40 x 30), 'old' for 60 x 50, before the file changed.
+    store.annotations.applyChanges(a, { added: [human('fits', [1, 1, 5, 5])] });
+    store.annotations.forgetChangedContent(a, { width: 40, height: 30 });
+    store.annotations.applyChanges(a, { added: [human('old', [2, 2, 5, 5])] });
+    store.annotations.forgetChangedContent(a, { width: 60, height: 50 });
+    store.annotations.applyChanges(a, { added: [prediction('again', ids[0]!, rectMask(0, 0, 10, 10), 0.9)] }, 'model');
+    await session.open(store.images.get(a)!);
+    expect(session.annotations.map((x) => [x.id, x.stale])).toEqual([['fits', { width: 40, height: 30 }], ['old', { width: 60, height: 50 }], ['again', undefined]]);
+
+    key('Enter');
+    await settle();
+    expect(session.message).toBe('a.jpg reviewed: accepted 1, rejected 0; stale annotations kept 1, dropped 1');
+    expect(store.annotations.forImage(a).map((x) => [x.id, x.stale])).toEqual([['fits', undefined], ['again', undefined]]);
+    key('z', { ctrlKey: true });
+    await settle();
+    await settle();
+    expect(store.annotations.forImage(a).map((x) => [x.id, x.stale, x.state]).sort()).toEqual([
+      ['again', undefined, 'pending'], ['fits', { width: 40, height: 30 }, 'accepted'], ['old', { width: 60, height: 50 }, 'accepted'],
+    ]);
+    expect(session.annotations.map((x) => x.id).sort()).toEqual(['again', 'fits', 'old']);
+  });
+
+  it('names the model of each prediction, short and in full', () => {
+    expect(session.modelName(stored('big')!)).toEqual({ short: 'm', full: 'm' });
+    expect(session.modelName({ modelId: null })).toBeNull();
+  });
+
+  it('says how many pending predictions of other models a finished run replaced', () => {
+    api.emit('prelabel.progress', { ...progressOf('done', 3), replaced: 4 });
+    expect(session.message).toBe('Pre-label done: replaced 4 pending predictions of other models (an image holds one model\'s pending predictions)');
+  });
+
+  it('shows a run another process holds on the folder, refuses to start another, and lets go when it ends', async () => {
+    const cli = openProject(folder);
+    const lock = cli.runLock.acquire();
+    try {
+      lock.update({ state: 'running', total: 3, done: 1 });
+      await session.checkOtherRun();
+      expect(session.otherRun).toMatchObject({ pid: process.pid, state: 'running', done: 1, total: 3, ownedHere: false });
+      expect(session.prelabelRefusal).toMatch(/^A pre-label run is already in progress on this folder \(pid \d+, started \d\d:\d\d\)/);
+      const asked = api.requests.length;
+      await session.prelabel();
+      expect(session.message).toBe(session.prelabelRefusal);
+      expect(api.requests.slice(asked).map((r) => r.channel)).not.toContain('prelabel.start');
+      lock.update({ done: 2 });
+      await session.checkOtherRun();
+      expect(session.otherRun?.done).toBe(2);
+    } finally {
+      lock.release();
+      cli.close();
+    }
+    await session.checkOtherRun();
+    expect(session.otherRun).toBeNull();
+    expect(session.prelabelRefusal).toBeNull();
+  });
+});
+
+describe('the Export and Import dialogs', () => {
+  it('opens with the CLI\'s defaults (the contract\'s), exports the reviewed truth as COCO into the project, and reports what it left out', async () => {
+    api.emit('app.command', { command: 'export-coco' });
+    expect(session.exportDialog).toEqual({
+      choices: { format: 'coco', coco: cocoExportOptionsSchema.parse({}), dataset: datasetExportOptionsSchema.parse({}) },
+      busy: false, report: null, error: null,
+    });
+    key('Enter'); // a dialog keeps its keys: nothing is marked reviewed
+    expect(session.image?.path).toBe('a.jpg');
+    await session.runExport();
+    expect(session.exportDialog?.report).toMatchObject({ format: 'coco', images: 0, annotations: 0, leftOut: [] });
+    expect(session.message).toMatch(new RegExp(`^Exported 0 images, 0 annotations as COCO to ${folder}/\\.loupe/exports/coco-.+\\.json$`));
+    expect(api.requests.find((r) => r.channel === 'export.coco')?.request).toEqual(cocoExportOptionsSchema.parse({}));
+    key('Escape');
+    expect(session.exportDialog).toBeNull();
+
+    await session.markReviewedAndNext();
+    session.openExport();
+    session.chooseExport({ format: 'yolo', dataset: { scope: 'all', valFraction: 0.5 } });
+    await session.runExport();
+    // These images have no file on disk: each is named as left out rather than failing the export.
+    const report = session.exportDialog!.report!;
+    expect(report).toMatchObject({ format: 'yolo', images: 0 });
+    expect(report.leftOut.map((l) => l.path)).toEqual(['a.jpg', 'b.jpg', 'c.jpg']);
+    expect(report.path).toMatch(new RegExp(`^${folder}/\\.loupe/exports/yolo-`));
+    expect(describeExport(report).details[0]).toMatch(/^3 images left out: a\.jpg \(.*missing.*\)/);
+    session.closeExport();
+    session.openExport();
+    expect(session.exportDialog?.choices.format).toBe('yolo');
+  });
+
+  it('imports from what main\'s dialog chose, shows the new class and says what it added; without a dialog, says it is not available', async () => {
+    session.openImport();
+    await session.runImport();
+    expect(session.importDialog?.error).toMatch(/importing annotations is not available in the browser/);
+
+    const file = path.join(folder, 'in.json');
+    await writeFile(file, JSON.stringify({
+      images: [{ id: 1, file_name: 'b.jpg', width: 40, height: 30 }],
+      categories: [{ id: 5, name: 'bird' }],
+      annotations: [{ id: 9, image_id: 1, category_id: 5, bbox: [2, 2, 8, 6], area: 48, iscrowd: 0 }],
+    }));
+    const chosen: string[] = [];
+    const withDialog = createTestApi({ current: () => store, open: async () => store, chooseImportSource: async (format) => (chosen.push(format), file) });
+    const other = new ReviewSession(withDialog, { pictures: { get: async () => 'pixels' }, otherRunPollMs: 0 });
+    try {
+      await other.start();
+      await other.step(1);
+      other.openImport();
+      other.chooseImportFormat('coco');
+      await other.runImport();
+      expect(chosen).toEqual(['coco']);
+      expect(other.importDialog?.report).toMatchObject({ source: file, imported: 1, images: 1, newCategories: ['bird'], problems: [] });
+      expect(other.message).toBe(`Added 1 annotations to 1 images from ${file}; new classes: bird`);
+      expect(other.categories.map((c) => c.name)).toContain('bird');
+      expect(other.annotations.map((a) => a.origin)).toEqual(['human']);
+    } finally {
+      other.dispose();
+    }
+  });
+});
+
+describe('the model picker', () => {
+  it('starts on the project\'s active model: the shipped default, then the model of the last run', async () => {
+    const shippedDir = path.join(repoRoot(), 'resources', 'models');
+    const models = createModelService({ shippedDir, userDir: path.join(folder, 'user-models'), emit: () => {} });
+    const withModels = createTestApi({ current: () => store, open: async () => store, models });
+    const picker = async () => {
+      const other = new ReviewSession(withModels, { pictures: { get: async () => 'pixels' }, otherRunPollMs: 0 });
+      try {
+        await other.start();
+        return path.basename(other.settings.model ?? '');
+      } finally {
+        other.dispose();
+      }
+    };
+    expect(await picker()).toBe('loupe-shapes.json');
+    const zoo = (await withModels.invoke('models.installed', {})).models.find((m) => m.name === 'loupe-shapes-zoo')!;
+    store.prelabel.start(zoo.id!, { cardPath: zoo.cardPath });
+    expect(await picker()).toBe('loupe-shapes-zoo.json');
+  });
+});
+
+describe('instance labels', () => {
+  const box = { ...prediction('p', 1, rectMask(0, 0, 4, 4), 0.87), crowd: true };
+  const cat = { id: 1, name: 'cat', color: '#ff0000' } as never;
+
+  it('name the class, the model that made a prediction (short), its score, and whether it is stale or rejected', () => {
+    expect(instanceLabel(box, cat, { short: 'zoo', full: 'loupe-shapes-zoo' })).toBe('cat (crowd) · zoo 0.87');
+    expect(instanceLabel({ ...box, crowd: false, origin: 'human', score: null, state: 'rejected', stale: { width: 4, height: 3 } }, cat, null)).toBe('cat (stale) ✕');
+  });
+
+  it('say what marking reviewed will do with a stale annotation', () => {
+    expect(staleNote(box, { width: 40, height: 30 })).toBeNull();
+    expect(staleNote({ ...box, stale: { width: 40, height: 30 } }, { width: 40, height: 30 })).toMatch(/made for the image at 40 x 30 .* keeps it/);
+    expect(staleNote({ ...box, stale: { width: 60, height: 50 } }, { width: 40, height: 30 })).toMatch(/drops it \(the image is now 40 x 30\); Ctrl\+Z brings it back/);
   });
 });

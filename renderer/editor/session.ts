@@ -6,18 +6,23 @@
 // No DOM and no Konva: it runs in Vitest as it runs in the page.
 import { UndoStack } from '../../app/history/index.js';
 import type { ScreenPoint } from '../../app/geometry/points.js';
-import type { Api, Channel, Disposable, ProjectSummary, Res, RunProgress } from '../../app/ipc/contract.js';
+import type { Api, Channel, Disposable, ImportFormat, ProjectSummary, Res, RunProgress } from '../../app/ipc/contract.js';
 import {
-  AnnotationId, type Annotation, type Bbox, type Category, type ImageId, type ImageRecord, type ProviderName, type ReviewState,
+  AnnotationId, type Annotation, type Bbox, type Category, type ImageId, type ImageRecord, type ImageStatus, type ModelId, type ProviderName,
+  type ReviewState,
 } from '../../app/model/index.js';
 import { fitCamera, IDENTITY, panCamera, revealCamera, toImage, zoomCamera, type Camera, type Size } from './camera.js';
-import { AnnotationDocument } from './document.js';
+import { AnnotationDocument, type ImageHistory } from './document.js';
 import { ImageQueue, type ImageFilterInput } from './image-queue.js';
 import { copyMask, fillHoles } from './mask-ops.js';
-import { fallbackNotice } from './run-status.js';
+import { clockTime, fallbackNotice } from './run-status.js';
 import { DEFAULT_SETTINGS, type Settings } from './settings.js';
 import { actionFor, type Action, type KeyPress } from './shortcuts.js';
 import { createTools, primaryOf, type Preview, type Tool, type ToolContext, type ToolName, type ToolPointer } from './tools/index.js';
+import {
+  defaultExportChoices, describeExport, describeImport,
+  type CocoChoices, type DatasetChoices, type ExportChoices, type ExportDialogState, type ImportDialogState,
+} from './transfers.js';
 
 /** What changed, so each view redraws only what it shows. */
 export type Topic =
@@ -30,9 +35,22 @@ export type Topic =
   | 'tool' // the active tool's state and preview, the cursor
   | 'camera'
   | 'status' // run progress, message
-  | 'help';
+  | 'help'
+  | 'dialogs'; // the Export and Import dialogs
+
+/** A pre-label run another process (a `loupe prelabel` in a terminal) holds on the open folder. */
+export type OtherRun = NonNullable<Res<'prelabel.active'>['run']>;
+
+/** A model's names: short for the canvas and the panel, full for their tooltips. */
+export interface ModelName {
+  readonly short: string;
+  readonly full: string;
+}
 
 export type InstalledModel = Res<'models.installed'>['models'][number];
+
+/** How often the session asks whether another process runs a pre-label on the folder. */
+const OTHER_RUN_POLL_MS = 2000;
 
 /** Decoded pictures, by image; the page gives HTMLImageElements, tests anything. */
 export interface PictureSource<P> {
@@ -44,6 +62,8 @@ export interface SessionOptions<P> {
   readonly pictures: PictureSource<P>;
   /** Ids for new annotations; random UUIDs by default. */
   readonly newId?: () => AnnotationId;
+  /** How often to look for another process's pre-label run (prelabel.active); 0 only when asked (tests). */
+  readonly otherRunPollMs?: number;
 }
 
 /** A pointer event on the canvas, in screen pixels. */
@@ -78,8 +98,23 @@ interface SessionState<P> {
   camera: Camera;
   viewport: Size;
   run: RunProgress | null;
+  otherRun: OtherRun | null;
+  modelNames: ReadonlyMap<ModelId, ModelName>;
   message: string;
   helpOpen: boolean;
+  exportDialog: ExportDialogState | null;
+  importDialog: ImportDialogState | null;
+}
+
+/**
+ * A review that moved on to the next image: Ctrl+Z there, with nothing done there since, goes back and undoes it.
+ * The depths are the two images' undo histories right after it, to tell that nothing was done since.
+ */
+interface ReviewMove {
+  readonly from: ImageId;
+  readonly fromDepth: number;
+  readonly to: ImageId;
+  readonly toDepth: number;
 }
 
 /** How many images keep their undo history while the app runs (the most recently opened). */
@@ -89,7 +124,8 @@ export class ReviewSession<P = unknown> implements Disposable {
   /** The session's state; read through the getters below, changed only by the session's own actions. */
   private readonly s: SessionState<P> = {
     summary: null, categories: [], models: [], providers: [], image: null, picture: null, document: null, selection: [],
-    settings: DEFAULT_SETTINGS, camera: IDENTITY, viewport: { width: 800, height: 600 }, run: null, message: '', helpOpen: false,
+    settings: DEFAULT_SETTINGS, camera: IDENTITY, viewport: { width: 800, height: 600 }, run: null, otherRun: null, modelNames: new Map(),
+    message: '', helpOpen: false, exportDialog: null, importDialog: null,
   };
   readonly images: ImageQueue;
 
@@ -97,7 +133,13 @@ export class ReviewSession<P = unknown> implements Disposable {
   private readonly listeners = new Set<(topics: ReadonlySet<Topic>) => void>();
   private readonly disposables: Disposable[] = [];
   private documentSubscription: Disposable | null = null;
-  private readonly histories = new Map<ImageId, UndoStack<Annotation>>();
+  private readonly histories = new Map<ImageId, ImageHistory>();
+  /** Reviews that moved the review on, the latest last (see undo). */
+  private readonly reviewMoves: ReviewMove[] = [];
+  /** A review being settled and moved on from; an undo meanwhile waits for it. */
+  private reviewing: Promise<void> | null = null;
+  /** The export choices last used, for the next time the dialog opens. */
+  private exportChoices: ExportChoices = defaultExportChoices();
   private readonly newId: () => AnnotationId;
   private opening = 0;
   /** The image last asked for: a reload for another one (a run's batch arriving late) gives way to it. */
@@ -130,11 +172,15 @@ export class ReviewSession<P = unknown> implements Disposable {
         this.noticeFallback(progress);
         this.s.run = progress;
         this.changed('status');
-        if (progress.state === 'done' || progress.state === 'cancelled' || progress.state === 'failed') this.background(this.refreshAfterRun());
+        if (progress.replaced) {
+          this.say(`Pre-label ${progress.state}: replaced ${progress.replaced} pending predictions of other models (an image holds one model's pending predictions)`);
+        }
+        if (progress.state === 'done' || progress.state === 'cancelled' || progress.state === 'failed') this.background(this.refreshAll());
       }),
       api.on('app.command', (command) => {
         if (command.command === 'open-folder') this.background(this.openFolder(command.folder));
-        else if (command.command === 'export-coco') this.background(this.exportCoco());
+        else if (command.command === 'export-coco') this.openExport();
+        else if (command.command === 'import-annotations') this.openImport();
         else if (command.command === 'undo') this.undo();
         else if (command.command === 'redo') this.redo();
         else this.say('Importing models is done from the desktop model manager.');
@@ -145,6 +191,11 @@ export class ReviewSession<P = unknown> implements Disposable {
         this.background(this.refreshListed(ids));
       }),
     );
+    const every = options.otherRunPollMs ?? OTHER_RUN_POLL_MS;
+    if (every > 0) {
+      const timer = setInterval(() => void this.checkOtherRun(), every);
+      this.disposables.push({ dispose: () => clearInterval(timer) });
+    }
   }
 
   // ---- reading ----
@@ -203,6 +254,38 @@ export class ReviewSession<P = unknown> implements Disposable {
   /** The latest pre-label run's progress, as its events tell it. */
   get run(): RunProgress | null {
     return this.s.run;
+  }
+
+  /** A pre-label run another process holds on this folder (a `loupe prelabel` in a terminal), as it last recorded it. */
+  get otherRun(): OtherRun | null {
+    return this.s.otherRun;
+  }
+
+  /** Why Pre-label cannot start now, or null when it can. */
+  get prelabelRefusal(): string | null {
+    const other = this.otherRun;
+    if (!other) return null;
+    return `A pre-label run is already in progress on this folder (pid ${other.pid}, started ${clockTime(other.startedAt)}); wait for it to end, or stop it where it runs.`;
+  }
+
+  /** The names of the model that made an annotation (short and full), or null for a person's own. */
+  modelName(a: Pick<Annotation, 'modelId'>): ModelName | null {
+    return a.modelId === null ? null : (this.s.modelNames.get(a.modelId) ?? { short: `model ${a.modelId}`, full: `model ${a.modelId}` });
+  }
+
+  /** The Export dialog, while it is open. */
+  get exportDialog(): ExportDialogState | null {
+    return this.s.exportDialog;
+  }
+
+  /** The Import dialog, while it is open. */
+  get importDialog(): ImportDialogState | null {
+    return this.s.importDialog;
+  }
+
+  /** Whether Ctrl+Z has something to undo: on the open image, or the review that moved on to it. */
+  get canUndo(): boolean {
+    return (this.document?.canUndo ?? false) || this.reviewToUndo() !== null;
   }
 
   /** The status bar's message: what just happened or went wrong. */
@@ -273,6 +356,7 @@ export class ReviewSession<P = unknown> implements Disposable {
     await this.loadCategories();
     await this.loadModels();
     this.changed('project');
+    await this.checkOtherRun();
     await this.images.setFilter({});
     await this.openFirst();
   }
@@ -283,9 +367,12 @@ export class ReviewSession<P = unknown> implements Disposable {
     this.s.summary = await this.api.invoke('project.open', { folder });
     this.closeImage();
     this.histories.clear();
+    this.reviewMoves.length = 0;
+    this.s.run = null;
     await this.loadCategories();
     await this.loadModels();
     this.changed('project', 'status');
+    await this.checkOtherRun();
     await this.images.setFilter(this.images.filter);
     await this.openFirst();
   }
@@ -319,7 +406,7 @@ export class ReviewSession<P = unknown> implements Disposable {
       annotations,
       newId: this.newId,
       history: this.historyOf(image.id),
-      save: (diff) => this.save(image, diff),
+      save: (diff, status) => this.save(image, diff, status),
     });
     this.documentSubscription = document.onChange(() => {
       const present = this.selection.filter((id) => document.get(id));
@@ -343,20 +430,57 @@ export class ReviewSession<P = unknown> implements Disposable {
     if (next) await this.open(next);
   }
 
-  /** Marks the open image reviewed and opens the next one that needs review. */
-  async markReviewedAndNext(): Promise<void> {
+  /**
+   * Marks the open image reviewed and opens the next one that needs review. Main settles it as shown: predictions
+   * visible at this threshold and class filter accepted, the hidden ones rejected, stale annotations kept when they
+   * still fit the image and dropped when not. The whole of it is one undo step of that image, which Ctrl+Z on the
+   * next image (with nothing done there yet) also reaches: it goes back and undoes it.
+   */
+  markReviewedAndNext(): Promise<void> {
+    // A second Enter before the first has moved on is the same one (the next image is not on screen yet).
+    if (this.reviewing) return this.reviewing;
+    const work = this.settleAndMoveOn().finally(() => {
+      if (this.reviewing === work) this.reviewing = null;
+    });
+    this.reviewing = work;
+    return work;
+  }
+
+  private async settleAndMoveOn(): Promise<void> {
     const image = this.image;
     if (!image) return;
     await this.whenSaved();
-    // Settled as shown: predictions visible at this threshold and class filter accepted, the hidden ones rejected.
     const only = this.images.filter.categoryId;
     const hiddenCategoryIds = only === undefined ? [] : this.categories.filter((c) => c.id !== only).map((c) => c.id);
     const settled = await this.api.invoke('review.markReviewed', { imageId: image.id, threshold: this.settings.threshold, hiddenCategoryIds });
+    // One undo step of the image: the decisions and the status (an image reviewed before keeps its status).
+    const status = settled.previousStatus === 'reviewed' ? undefined : { before: settled.previousStatus, after: 'reviewed' as const };
+    const depth = this.depthOf(image.id);
+    const document = this.document?.image.id === image.id ? this.document : null;
+    if (document) {
+      if (!document.recordApplied(settled.changes, status)) {
+        // What is shown no longer matches the store: show the store's, with its review still undoable.
+        this.historyOf(image.id).push(settled.changes, status);
+        await this.reload(image.id);
+      }
+    } else {
+      this.historyOf(image.id).push(settled.changes, status);
+    }
+    const undoable = this.depthOf(image.id) > depth;
+    if (this.s.image?.id === image.id) this.s.image = settled.image;
     this.images.update(settled.image);
     await this.refreshSummary();
-    const said = `${image.path} reviewed: accepted ${settled.accepted}, rejected ${settled.rejected}`;
+    const stale = settled.kept + settled.dropped > 0 ? `; stale annotations kept ${settled.kept}, dropped ${settled.dropped}` : '';
+    const said = `${image.path} reviewed: accepted ${settled.accepted}, rejected ${settled.rejected}${stale}`;
     const next = (await this.api.invoke('images.nextToReview', { afterPath: image.path })).image;
-    if (next) await this.open(next);
+    if (next && next.id !== image.id) {
+      const fromDepth = this.depthOf(image.id);
+      await this.open(next);
+      if (undoable && this.image?.id === next.id) {
+        this.reviewMoves.push({ from: image.id, fromDepth, to: next.id, toDepth: this.depthOf(next.id) });
+        if (this.reviewMoves.length > HISTORIES) this.reviewMoves.shift();
+      }
+    }
     this.say(next ? said : `${said}. Every image is reviewed.`);
   }
 
@@ -426,8 +550,23 @@ export class ReviewSession<P = unknown> implements Disposable {
     this.document?.setState(ids, state);
   }
 
+  /**
+   * Undoes the open image's last step; on the image a review moved on to, with nothing done there since, it goes back
+   * to the reviewed image and undoes the review (its annotations and its status, in one save).
+   */
   undo(): void {
+    if (this.reviewing) {
+      // Enter then Ctrl+Z at once: the undo is for the review, once it has moved on.
+      this.background(this.reviewing.then(() => this.undo()));
+      return;
+    }
     this.tool.cancel();
+    const move = this.reviewToUndo();
+    if (move) {
+      this.reviewMoves.splice(this.reviewMoves.indexOf(move), 1);
+      this.background(this.undoReviewMove(move));
+      return;
+    }
     this.document?.undo();
   }
 
@@ -560,6 +699,13 @@ export class ReviewSession<P = unknown> implements Disposable {
 
   /** A key pressed on the review screen (not in a text field); true when the session used it. */
   keyDown(press: KeyPress): boolean {
+    // A dialog open over the review keeps its keys (Tab, Space and Enter on its controls); Escape closes it.
+    if (this.exportDialog || this.importDialog) {
+      if (press.key !== 'Escape') return false;
+      this.closeExport();
+      this.closeImport();
+      return true;
+    }
     if (press.key === ' ') {
       if (!this.spaceHeld) {
         this.spaceHeld = true;
@@ -592,6 +738,10 @@ export class ReviewSession<P = unknown> implements Disposable {
   // ---- pre-labelling and export ----
 
   async prelabel(): Promise<void> {
+    // Another process's run holds the folder: say why, start nothing (main would refuse it too).
+    await this.checkOtherRun();
+    const refusal = this.prelabelRefusal;
+    if (refusal) return this.say(refusal);
     try {
       const model = this.models.find((m) => m.cardPath === this.settings.model);
       // Keep every prediction the slider could show: a slider set below the card's threshold lowers it.
@@ -615,18 +765,102 @@ export class ReviewSession<P = unknown> implements Disposable {
     }
   }
 
-  async exportCoco(): Promise<void> {
+  /** Looks for a pre-label run another process holds on the folder (polled), and follows it until it ends. */
+  async checkOtherRun(): Promise<void> {
+    if (!this.summary) return;
+    let run: OtherRun | null;
     try {
-      // The CLI's defaults: the reviewed truth of the reviewed images.
-      const result = await this.api.invoke('export.coco', {});
-      const notes = [
-        ...(result.leftOut.length > 0 ? [`left out ${result.leftOut.length}: ${result.leftOut.map((l) => `${l.path} (${l.reason})`).join(', ')}`] : []),
-        ...(result.staleLeftOut.length > 0 ? [`stale annotations left out on ${result.staleLeftOut.map((l) => l.path).join(', ')}`] : []),
-      ];
-      this.say(`Exported ${result.images} images, ${result.annotations} annotations to ${result.path}${notes.map((n) => `; ${n}`).join('')}`);
-    } catch (error) {
-      this.say(messageOf(error));
+      run = (await this.api.invoke('prelabel.active', {})).run;
+    } catch {
+      return; // no project open (yet), or main busy: the next poll asks again
     }
+    const other = run && !run.ownedHere ? run : null;
+    const before = this.s.otherRun;
+    const same = before && other && before.pid === other.pid && before.state === other.state && before.done === other.done
+      && before.failed === other.failed && before.total === other.total;
+    if (same || (!before && !other)) return;
+    this.s.otherRun = other;
+    this.changed('status');
+    // Its predictions land in the store as it goes: the counts and the open image follow it; at its end, all of it.
+    if (before && !other) this.background(this.refreshAll());
+    else if (before && other && other.done !== before.done) this.background(this.refreshOpen());
+  }
+
+  // ---- export and import ----
+
+  /** Opens the Export dialog with the choices used last (the CLI's defaults the first time). */
+  openExport(): void {
+    this.s.exportDialog = { choices: this.exportChoices, busy: false, report: null, error: null };
+    this.changed('dialogs');
+  }
+
+  closeExport(): void {
+    if (!this.s.exportDialog) return;
+    this.s.exportDialog = null;
+    this.changed('dialogs');
+  }
+
+  /** Changes the format or options the Export dialog shows (and writes with). */
+  chooseExport(changes: { format?: ExportChoices['format']; coco?: Partial<CocoChoices>; dataset?: Partial<DatasetChoices> }): void {
+    const choices = this.exportChoices;
+    this.exportChoices = {
+      format: changes.format ?? choices.format,
+      coco: { ...choices.coco, ...changes.coco },
+      dataset: { ...choices.dataset, ...changes.dataset },
+    };
+    if (this.s.exportDialog) this.s.exportDialog = { ...this.s.exportDialog, choices: this.exportChoices, report: null, error: null };
+    this.changed('dialogs');
+  }
+
+  /** Writes the export the dialog shows into the project's export folder, and reports what it wrote. */
+  async runExport(): Promise<void> {
+    const { format, coco, dataset } = this.exportChoices;
+    this.s.exportDialog = { choices: this.exportChoices, busy: true, report: null, error: null };
+    this.changed('dialogs');
+    try {
+      const report = format === 'coco'
+        ? { format, ...(await this.api.invoke('export.coco', coco)) }
+        : await this.api.invoke('export.dataset', { format, ...dataset });
+      if (this.s.exportDialog) this.s.exportDialog = { ...this.s.exportDialog, busy: false, report };
+      this.say(describeExport(report).summary);
+    } catch (error) {
+      if (this.s.exportDialog) this.s.exportDialog = { ...this.s.exportDialog, busy: false, error: messageOf(error) };
+      this.say(`Export failed: ${messageOf(error)}`);
+    }
+    this.changed('dialogs');
+  }
+
+  /** Opens the Import dialog (its format chosen there; main asks for the file). */
+  openImport(format: ImportFormat = this.s.importDialog?.format ?? 'coco'): void {
+    this.s.importDialog = { format, busy: false, report: null, error: null };
+    this.changed('dialogs');
+  }
+
+  closeImport(): void {
+    if (!this.s.importDialog || this.s.importDialog.busy) return;
+    this.s.importDialog = null;
+    this.changed('dialogs');
+  }
+
+  chooseImportFormat(format: ImportFormat): void {
+    this.openImport(format);
+  }
+
+  /** Asks main to import (its dialog asks where from); what was added shows at once, and the report says the rest. */
+  async runImport(): Promise<void> {
+    const format = this.s.importDialog?.format ?? 'coco';
+    this.s.importDialog = { format, busy: true, report: null, error: null };
+    this.changed('dialogs');
+    try {
+      const report = await this.api.invoke('import.annotations', { format });
+      this.s.importDialog = { format, busy: false, report, error: null };
+      this.say(describeImport(report).summary);
+      if (report.imported > 0) await this.refreshAll();
+    } catch (error) {
+      this.s.importDialog = { format, busy: false, report: null, error: messageOf(error) };
+      this.say(`Import failed: ${messageOf(error)}`);
+    }
+    this.changed('dialogs');
   }
 
   say(message: string): void {
@@ -688,22 +922,50 @@ export class ReviewSession<P = unknown> implements Disposable {
   }
 
   /** Each image keeps its own undo history while the app runs (the most recent images only). */
-  private historyOf(id: ImageId): UndoStack<Annotation> {
+  private historyOf(id: ImageId): ImageHistory {
     let history = this.histories.get(id);
     if (history) this.histories.delete(id);
-    history ??= new UndoStack<Annotation>();
+    history ??= new UndoStack<Annotation, ImageStatus>();
     this.histories.set(id, history);
     while (this.histories.size > HISTORIES) this.histories.delete(this.histories.keys().next().value!);
     return history;
   }
 
-  private async save(image: ImageRecord, diff: Parameters<AnnotationDocument['commit']>[0]): Promise<void> {
+  /** How many steps of an image's history can be undone (0 when it has none). */
+  private depthOf(id: ImageId): number {
+    return this.histories.get(id)?.depth ?? 0;
+  }
+
+  /** The review that moved on to the open image, when nothing was done on either image since; else null. */
+  private reviewToUndo(): ReviewMove | null {
+    const open = this.image?.id;
+    for (let i = this.reviewMoves.length - 1; i >= 0; i--) {
+      const move = this.reviewMoves[i]!;
+      if (move.to !== open) continue;
+      return this.depthOf(move.to) === move.toDepth && this.depthOf(move.from) === move.fromDepth ? move : null;
+    }
+    return null;
+  }
+
+  /** Goes back to the reviewed image and undoes its review: the last step of its history. */
+  private async undoReviewMove(move: ReviewMove): Promise<void> {
+    const image = await this.api.invoke('images.get', { id: move.from });
+    await this.open(image);
+    if (this.image?.id === move.from) this.document?.undo();
+  }
+
+  private async save(image: ImageRecord, diff: Parameters<AnnotationDocument['commit']>[0], status?: ImageStatus): Promise<void> {
     try {
-      await this.api.invoke('annotations.apply', { imageId: image.id, changes: { added: [...diff.added], updated: [...diff.updated], removed: [...diff.removed] } });
+      await this.api.invoke('annotations.apply', {
+        imageId: image.id,
+        changes: { added: [...diff.added], updated: [...diff.updated], removed: [...diff.removed] },
+        ...(status === undefined ? {} : { status }),
+      });
     } catch (error) {
       this.background(this.reloadAfterFailedSave(image, error));
       throw error;
     }
+    if (status !== undefined) this.say(status === 'reviewed' ? `${image.path} reviewed again` : `Review of ${image.path} undone: it is ${status} again`);
     this.background(this.refreshImage(image.id));
   }
 
@@ -725,12 +987,15 @@ export class ReviewSession<P = unknown> implements Disposable {
   }
 
   private async loadModels(): Promise<void> {
+    await this.loadModelNames();
     try {
-      const { models, problems, providers } = await this.api.invoke('models.installed', {});
+      const { models, problems, providers, active } = await this.api.invoke('models.installed', {});
       this.s.models = models;
       this.s.providers = providers;
-      // The model chosen before if it is still there, else a mask model, else any.
-      const preferred = models.find((m) => m.cardPath === this.settings.model) ?? models.find((m) => m.format !== 'torchvision-fasterrcnn') ?? models[0];
+      // The project's active model (its last run's, else the shipped default), as the CLI picks it; else the one
+      // chosen before, a mask model, any.
+      const preferred = models.find((m) => m.cardPath === active?.cardPath) ?? models.find((m) => m.cardPath === this.settings.model)
+        ?? models.find((m) => m.format !== 'torchvision-fasterrcnn') ?? models[0];
       const provider = this.settings.provider === 'auto' || providers.includes(this.settings.provider) ? this.settings.provider : 'auto';
       this.s.settings = { ...this.settings, model: preferred?.cardPath ?? null, provider };
       if (problems.length > 0) this.say(`Some model cards could not be read: ${problems.map((p) => `${p.file}: ${p.message}`).join('; ')}`);
@@ -739,8 +1004,21 @@ export class ReviewSession<P = unknown> implements Disposable {
     }
   }
 
+  /** The names of the models registered in the project, for the panel and the canvas labels. */
+  private async loadModelNames(): Promise<void> {
+    try {
+      const { models } = await this.api.invoke('models.list', {});
+      this.s.modelNames = new Map(models.map((m) => [m.id, { short: m.shortName, full: m.name }]));
+      this.changed('project');
+    } catch (error) {
+      this.say(`Models: ${messageOf(error)}`);
+    }
+  }
+
   private async refreshImage(id: ImageId): Promise<void> {
-    this.images.update(await this.api.invoke('images.get', { id }));
+    const image = await this.api.invoke('images.get', { id });
+    this.images.update(image);
+    if (this.s.image?.id === id) this.s.image = image;
     await this.refreshSummary();
   }
 
@@ -757,8 +1035,16 @@ export class ReviewSession<P = unknown> implements Disposable {
     this.changed('status', 'project');
   }
 
-  private async refreshAfterRun(): Promise<void> {
+  /** Counts and the open image again, while another process writes to the store. */
+  private async refreshOpen(): Promise<void> {
+    await this.refreshSummary();
+    if (this.requested !== null) await this.reload(this.requested);
+  }
+
+  /** After a run or an import wrote to the store: classes, model names, counts, the list and the open image. */
+  private async refreshAll(): Promise<void> {
     await this.loadCategories();
+    await this.loadModelNames();
     await this.refreshSummary();
     await this.images.setFilter(this.images.filter);
     if (this.requested !== null) await this.reload(this.requested);

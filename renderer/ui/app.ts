@@ -5,8 +5,10 @@ import type { Api, Disposable } from '../../app/ipc/contract.js';
 import { CanvasView } from '../canvas/canvas-view.js';
 import { ReviewSession } from '../editor/session.js';
 import { DisposableStore, h, listen } from './dom.js';
+import { ExportDialog } from './export-dialog.js';
 import { HelpOverlay } from './help-overlay.js';
 import { ImageList } from './image-list.js';
+import { ImportDialog } from './import-dialog.js';
 import { PictureCache } from './picture-cache.js';
 import { SidePanel } from './side-panel.js';
 import { StatusBar } from './status-bar.js';
@@ -28,6 +30,8 @@ export class App implements Disposable {
     root.append(toolbar.element, h('div', { class: 'main' }, list.element, canvasHost, panel.element), status.element);
     this.canvas = d.add(new CanvasView(canvasHost, session));
     d.add(new HelpOverlay(session, document.body));
+    d.add(new ExportDialog(session, document.body));
+    d.add(new ImportDialog(session, document.body));
     d.add(listen(window, 'keydown', (e) => {
       if (!isTextEntry(e.target) && session.keyDown(e)) e.preventDefault();
     }));

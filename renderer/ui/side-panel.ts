@@ -3,6 +3,7 @@
 // content changed are rebuilt; a redraw is at most one per frame.
 import type { Disposable } from '../../app/ipc/contract.js';
 import type { Annotation, AnnotationId, Category } from '../../app/model/index.js';
+import { staleNote } from '../editor/labels.js';
 import type { ReviewSession, Topic } from '../editor/session.js';
 import { DisposableStore, everyFrame, h } from './dom.js';
 
@@ -90,7 +91,8 @@ export class SidePanel implements Disposable {
       (a) => a.id,
       (a) => {
         const category = byId.get(a.categoryId);
-        return `${category?.name}|${category?.color}|${a.crowd}|${a.score}|${a.origin}|${a.state}|${selected.has(a.id)}|${session.isVisible(a)}`;
+        const model = session.modelName(a);
+        return `${category?.name}|${category?.color}|${a.crowd}|${a.score}|${a.origin}|${a.state}|${selected.has(a.id)}|${session.isVisible(a)}|${model?.short}|${model?.full}|${staleNote(a, session.image)}`;
       },
       (a) => this.instanceRow(a, byId.get(a.categoryId), selected.has(a.id), session.isVisible(a)),
     );
@@ -129,8 +131,10 @@ export class SidePanel implements Disposable {
         session.setReviewState([a.id], state);
       },
     }, label);
+    const model = session.modelName(a);
+    const stale = staleNote(a, session.image);
     return h('div', {
-      class: `instance${selected ? ' selected' : ''}${visible ? '' : ' hidden'}`,
+      class: `instance${selected ? ' selected' : ''}${visible ? '' : ' hidden'}${stale ? ' stale' : ''}`,
       'data-annotation-id': a.id, 'data-state': a.state, 'data-origin': a.origin,
       onclick: (e: Event) => {
         const { shiftKey, ctrlKey, metaKey } = e as MouseEvent;
@@ -145,7 +149,12 @@ export class SidePanel implements Disposable {
     h('span', { class: 'swatch', style: `background:${category?.color ?? '#fff'}` }),
     h('span', { class: 'class' }, `${category?.name ?? '?'}${a.crowd ? ' (crowd)' : ''}`),
     h('span', { class: 'score' }, a.score === null ? '—' : a.score.toFixed(2)),
-    h('span', { class: 'origin' }, a.origin),
+    // A prediction is named by its model (short; in full in the tooltip), a person's own by its origin.
+    model && a.origin !== 'human'
+      ? h('span', { class: 'origin model', 'data-testid': 'model-name', title: `Predicted by ${model.full}${a.origin === 'model-edited' ? ', edited by a person' : ''}` },
+        a.origin === 'model-edited' ? `${model.short}*` : model.short)
+      : h('span', { class: 'origin' }, a.origin),
+    stale ? h('span', { class: 'badge-stale', 'data-testid': 'stale', title: stale }, `stale ${a.stale!.width}×${a.stale!.height}`) : null,
     h('span', { class: `state state-${a.state}` }, a.state),
     a.origin === 'human' ? null : h('span', { class: 'verdict' }, verdict('accepted', '✓', 'Accept (A)'), verdict('rejected', '✕', 'Reject (R)')));
   }

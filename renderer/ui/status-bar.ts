@@ -1,7 +1,7 @@
 // The status bar: review progress, the pre-label run (how far, how fast, where) with its pause/resume and
 // cancel buttons, and the session's message.
 import type { Disposable } from '../../app/ipc/contract.js';
-import { runStatusText } from '../editor/run-status.js';
+import { otherRunText, runStatusText } from '../editor/run-status.js';
 import type { ReviewSession, Topic } from '../editor/session.js';
 import { DisposableStore, everyFrame, h } from './dom.js';
 
@@ -27,13 +27,14 @@ export class StatusBar implements Disposable {
   }
 
   private draw(): void {
-    const { summary, run, document, message } = this.session;
+    const { summary, run, otherRun, document, message } = this.session;
     const reviewed = summary?.byStatus.reviewed ?? 0;
     let text = `Reviewed ${reviewed} / ${summary?.total ?? 0}`;
-    if (run) text += ` · ${runStatusText(run)}`;
+    if (otherRun) text += ` · ${otherRunText(otherRun)}`;
+    else if (run) text += ` · ${runStatusText(run)}`;
     if (document?.notice) text += ` · ${document.notice}`;
     this.progress.textContent = text;
-    this.progress.title = run?.engine.fallback ?? '';
+    this.progress.title = otherRun ? (this.session.prelabelRefusal ?? '') : (run?.engine.fallback ?? '');
     this.progress.dataset.reviewed = String(reviewed);
     if (this.message.textContent !== message) this.message.textContent = message;
     this.drawControls();

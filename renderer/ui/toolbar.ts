@@ -21,6 +21,7 @@ export class Toolbar implements Disposable {
   private readonly toggles: { key: FlagSetting; input: HTMLInputElement }[] = [];
   private readonly modelSelect = h('select', { 'data-testid': 'model', 'aria-label': 'Model for pre-labelling', title: 'Model for pre-labelling' });
   private readonly providerSelect = h('select', { 'data-testid': 'provider', 'aria-label': 'Where the model runs', title: 'Where the model runs' });
+  private readonly prelabelButton = h('button', { 'data-testid': 'prelabel', onclick: () => void this.session.prelabel() }, 'Pre-label');
   /** What the model and provider lists were built from, so they are rebuilt only when it changes. */
   private listed: { models: readonly InstalledModel[]; providers: readonly string[] } | null = null;
   private readonly disposables = new DisposableStore();
@@ -64,14 +65,17 @@ export class Toolbar implements Disposable {
       h('div', { class: 'group right' },
         this.modelSelect,
         this.providerSelect,
-        h('button', { 'data-testid': 'prelabel', onclick: () => void session.prelabel() }, 'Pre-label'),
-        h('button', { 'data-testid': 'export', onclick: () => void session.exportCoco() }, 'Export COCO'),
+        this.prelabelButton,
+        h('button', { 'data-testid': 'import', title: 'Import annotations: COCO, LabelMe or YOLO', onclick: () => session.openImport() }, 'Import…'),
+        h('button', { 'data-testid': 'export', title: 'Export: COCO, YOLO, Pascal VOC or LabelMe', onclick: () => session.openExport() }, 'Export…'),
         button('Reviewed ⏎', 'review.done', { class: 'primary', 'data-testid': 'mark-reviewed' }),
         button('?', 'help.toggle', { title: 'Shortcuts (?)' })),
     );
     this.disposables.add(this.redraw);
     this.disposables.add(session.subscribe((topics: ReadonlySet<Topic>) => {
-      if (topics.has('settings') || topics.has('project') || topics.has('annotations') || topics.has('selection') || topics.has('image')) this.redraw.request();
+      if (topics.has('settings') || topics.has('project') || topics.has('annotations') || topics.has('selection') || topics.has('image') || topics.has('status')) {
+        this.redraw.request();
+      }
     }));
     this.update();
   }
@@ -89,7 +93,11 @@ export class Toolbar implements Disposable {
       el.classList.toggle('active', active);
       el.setAttribute('aria-pressed', String(active));
     }
-    this.actionButtons.get('edit.undo')!.disabled = !session.document?.canUndo;
+    this.actionButtons.get('edit.undo')!.disabled = !session.canUndo;
+    // Another process's run holds the folder: the button says why it does not start one.
+    const refusal = session.prelabelRefusal;
+    this.prelabelButton.disabled = refusal !== null;
+    this.prelabelButton.title = refusal ?? 'Pre-label every image not yet reviewed with the chosen model';
     this.actionButtons.get('edit.redo')!.disabled = !session.document?.canRedo;
     this.actionButtons.get('mask.fillHoles')!.disabled = session.selection.length === 0;
     for (const { key, input, output } of this.ranges) {
@@ -106,7 +114,7 @@ export class Toolbar implements Disposable {
     if (this.listed?.models !== models || this.listed.providers !== providers) {
       this.listed = { models, providers };
       this.modelSelect.replaceChildren(...models.map((m, i) =>
-        h('option', { value: i }, `${m.name} (${m.format === 'torchvision-fasterrcnn' ? 'boxes' : 'masks'}, ${m.source})`)));
+        h('option', { value: i, 'data-card': m.cardPath }, `${m.name} (${m.format === 'torchvision-fasterrcnn' ? 'boxes' : 'masks'}, ${m.source})`)));
       this.modelSelect.hidden = models.length === 0;
       const accelerators = providers.filter((p) => p !== 'cpu').map((p) => PROVIDER_LABELS[p]);
       const auto = accelerators.length > 0 ? `Auto (${accelerators.join(', ')}, else CPU)` : 'Auto (CPU)';
