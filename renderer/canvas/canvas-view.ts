@@ -7,7 +7,7 @@
 import Konva from 'konva';
 import { imagePoint, screenPoint, type ImagePoint } from '../../app/geometry/points.js';
 import type { Disposable } from '../../app/ipc/contract.js';
-import type { Annotation, AnnotationId, Category, ImageRecord } from '../../app/model/index.js';
+import type { Annotation, AnnotationId, Bbox, Category, ImageRecord } from '../../app/model/index.js';
 import { toScreen } from '../editor/camera.js';
 import type { ReviewSession, Topic } from '../editor/session.js';
 import { HANDLE_RADIUS, HANDLES, handlePoint, type Preview } from '../editor/tools/index.js';
@@ -201,12 +201,16 @@ export class CanvasView implements Disposable {
 
   private drawPreview(): void {
     const preview = this.session.preview;
+    // Boxes the model is segmenting (box prompts) stay drawn until its answer replaces them.
+    const prompting = this.session.prompts.pending;
+    const shown = preview !== null || prompting.length > 0;
     const wasShown = this.overlayLayer.visible();
     this.overlayLayer.destroyChildren();
     // An empty overlay is hidden, so the browser does not composite an empty canvas every frame.
-    this.overlayLayer.visible(preview !== null);
+    this.overlayLayer.visible(shown);
     if (preview) this.overlayLayer.add(...previewShapes(preview, this.session.camera.scale));
-    if (preview || wasShown) this.overlayLayer.batchDraw();
+    if (prompting.length > 0) this.overlayLayer.add(...promptingShapes(prompting, this.session.camera.scale));
+    if (shown || wasShown) this.overlayLayer.batchDraw();
   }
 
   private maskBitmapOf(a: Annotation, color: string): MaskBitmap | null {
@@ -304,6 +308,12 @@ function blankPicture(width: number, height: number): HTMLCanvasElement {
   ctx.fillStyle = '#3a3a3a';
   ctx.fillRect(0, 0, canvas.width, canvas.height);
   return canvas;
+}
+
+/** Boxes waiting for the model's answer: dashed, in the prompt colour. */
+function promptingShapes(boxes: readonly Bbox[], scale: number): Konva.Shape[] {
+  const px = 1 / scale;
+  return boxes.map(([x, y, width, height]) => new Konva.Rect({ x, y, width, height, stroke: '#ffd400', dash: [6 * px, 4 * px], strokeWidth: 2 * px }));
 }
 
 /** Shapes for a tool's preview, in image pixels; strokes and handles keep their screen size at any zoom. */
