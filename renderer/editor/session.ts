@@ -768,11 +768,12 @@ export class ReviewSession<P = unknown> implements Disposable {
       const preferred = models.find((m) => m.cardPath === this.settings.model) ?? models.find((m) => m.format !== 'torchvision-fasterrcnn') ?? models[0];
       const provider = this.settings.provider === 'auto' || providers.includes(this.settings.provider) ? this.settings.provider : 'auto';
       this.s.settings = { ...this.settings, model: preferred?.cardPath ?? null, provider };
-      this.background(this.prompts.refresh());
       if (problems.length > 0) this.say(`Some model cards could not be read: ${problems.map((p) => `${p.file}: ${p.message}`).join('; ')}`);
     } catch (error) {
       this.say(`Models: ${messageOf(error)}`);
     }
+    // Whether the chosen model (or the project's active one) can segment a drawn box.
+    this.background(this.prompts.refresh());
   }
 
   private async refreshImage(id: ImageId): Promise<void> {
