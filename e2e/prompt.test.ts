@@ -45,8 +45,12 @@ async function image(name: string): Promise<ImageRecord> {
 /** Pre-labels one image with the model (through the contract, as the toolbar would) and waits for the run to end. */
 async function prelabel(record: ImageRecord): Promise<Annotation[]> {
   await review.settleRun();
-  await session.api.invoke('prelabel.start', { imageIds: [record.id] });
-  await review.runDone();
+  const { runId } = await session.api.invoke('prelabel.start', { imageIds: [record.id] });
+  // This run's end as the page hears it (the status bar may still say an earlier run is done).
+  await page().waitForFunction((id) => {
+    const run = window.__loupe!.session.run;
+    return run?.runId === id && run.state === 'done';
+  }, runId, { timeout: RUN_TIMEOUT });
   return (await session.api.invoke('annotations.list', { imageId: record.id })).annotations;
 }
 

@@ -201,16 +201,22 @@ export class CanvasView implements Disposable {
 
   private drawPreview(): void {
     const preview = this.session.preview;
-    // Boxes the model is segmenting (box prompts) stay drawn until its answer replaces them.
-    const prompting = this.session.prompts.pending;
-    const shown = preview !== null || prompting.length > 0;
     const wasShown = this.overlayLayer.visible();
     this.overlayLayer.destroyChildren();
     // An empty overlay is hidden, so the browser does not composite an empty canvas every frame.
-    this.overlayLayer.visible(shown);
+    this.overlayLayer.visible(preview !== null);
     if (preview) this.overlayLayer.add(...previewShapes(preview, this.session.camera.scale));
-    if (prompting.length > 0) this.overlayLayer.add(...promptingShapes(prompting, this.session.camera.scale));
-    if (shown || wasShown) this.overlayLayer.batchDraw();
+    if (preview || wasShown) this.overlayLayer.batchDraw();
+    this.drawPrompting();
+  }
+
+  /** Boxes the model is segmenting (box prompts) stay drawn over the preview until its answer replaces them. */
+  private drawPrompting(): void {
+    const boxes = this.session.prompts.pending;
+    if (boxes.length === 0) return;
+    this.overlayLayer.visible(true);
+    this.overlayLayer.add(...promptingShapes(boxes, this.session.camera.scale));
+    this.overlayLayer.batchDraw();
   }
 
   private maskBitmapOf(a: Annotation, color: string): MaskBitmap | null {

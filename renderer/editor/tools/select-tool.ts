@@ -93,21 +93,16 @@ export class SelectTool implements Tool {
         return this.click(p, state.hits);
       case 'pointing_handle':
         return this.click(p, hitTest(this.ctx.document, this.ctx.isVisible, p.image));
-      case 'translating': {
-        const dx = p.image.x - state.down.image.x;
-        const dy = p.image.y - state.down.image.y;
+      case 'translating':
         // Predictions moved onto something else are segmented there by the model's heads, where it can.
-        if (this.ctx.prompt?.resegment(this.movedBoxes(state.ids, dx, dy))) return;
-        this.ctx.document.translate(state.ids, dx, dy);
+        if (this.ctx.prompt?.resegment(this.movedBoxes(state.ids, p.image.x - state.down.image.x, p.image.y - state.down.image.y))) return;
+        this.ctx.document.translate(state.ids, p.image.x - state.down.image.x, p.image.y - state.down.image.y);
         return;
-      }
-      case 'resizing': {
-        const box = resizeBox(state.original, state.handle, p.image);
+      case 'resizing':
         // A resized prediction's mask follows the object in its new box; Shift asks for the mask scaled instead.
-        if (!p.shift && this.ctx.prompt?.resegment([{ id: state.id, box }])) return;
-        this.ctx.document.resize(state.id, box, { scaleMask: p.shift });
+        if (!p.shift && this.ctx.prompt?.resegment([{ id: state.id, box: resizeBox(state.original, state.handle, p.image) }])) return;
+        this.ctx.document.resize(state.id, resizeBox(state.original, state.handle, p.image), { scaleMask: p.shift });
         return;
-      }
       case 'marquee':
       case 'idle':
         return;
