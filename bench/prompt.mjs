@@ -53,16 +53,31 @@ function synthScenes(dir) {
   })).filter((s) => s.cases.length > 0);
 }
 
-/** Feature maps as the app computes them when an image opens: in a running prompt worker, one image after another. */
-async function warmFeatures(scenes) {
-  const client = await PromptClient.start({ cardPath: join(root, 'resources', 'models', 'loupe-shapes-split.json'), provider: 'auto' });
+/**
+ * One full-model run per image (decode, model, masks; in an inference worker as pre-labelling runs it) and the
+ * feature maps as the app computes them when an image opens (decode and backbone, in a running prompt worker), taken
+ * in turns on the same images so that both see the same load on a shared machine. Wall times around each request.
+ */
+async function fullAndFeatures(scenes) {
+  const full = await InferenceClient.start({ cardPath: join(root, 'resources', 'models', 'loupe-shapes.json'), provider: 'auto' });
+  const prompt = await PromptClient.start({ cardPath: join(root, 'resources', 'models', 'loupe-shapes-split.json'), provider: 'auto' });
   try {
-    await client.prepare('warm-up', scenes[0].file);
-    const times = [];
-    for (const [i, scene] of scenes.entries()) times.push((await client.prepare(`scene-${i}`, scene.file)).featureMs);
-    return times;
+    await full.predict(scenes[0].file); // warm-up, both
+    await prompt.prepare('warm-up', scenes[0].file);
+    const fullMs = [];
+    const featureMs = [];
+    for (const [i, scene] of scenes.entries()) {
+      let started = performance.now();
+      const outcome = await full.predict(scene.file);
+      if (!outcome.ok) throw new Error(`${scene.file}: ${outcome.message}`);
+      fullMs.push(performance.now() - started);
+      started = performance.now();
+      await prompt.prepare(`scene-${i}`, scene.file);
+      featureMs.push(performance.now() - started);
+    }
+    return { fullMs, featureMs };
   } finally {
-    await client.dispose();
+    await Promise.all([full.dispose(), prompt.dispose()]);
   }
 }
 
@@ -87,24 +102,6 @@ function cliPath(scenes, folder) {
     });
   }
   return { ious, right, featureMs, perBoxMs };
-}
-
-/** One full-model run per image (decode, model, masks), in an inference worker as pre-labelling runs it. */
-async function fullModel(scenes) {
-  const client = await InferenceClient.start({ cardPath: join(root, 'resources', 'models', 'loupe-shapes.json'), provider: 'auto' });
-  try {
-    await client.predict(scenes[0].file); // warm-up
-    const times = [];
-    for (const scene of scenes) {
-      const started = performance.now();
-      const outcome = await client.predict(scene.file);
-      if (!outcome.ok) throw new Error(`${scene.file}: ${outcome.message}`);
-      times.push(performance.now() - started);
-    }
-    return times;
-  } finally {
-    await client.dispose();
-  }
 }
 
 /** The editor in Chromium: each box dragged with the box-prompt tool, from its release to the frame that draws its mask. */
@@ -213,15 +210,14 @@ mkdirSync(join(out, 'scenes'), { recursive: true });
 const scenes = await testingScenes(join(out, 'scenes'));
 const synth = synthScenes(join(out, 'synth'));
 
-const full = await fullModel(scenes);
+const { fullMs: full, featureMs: warm } = await fullAndFeatures(scenes);
 const fullMs = median(full);
 console.log(`one full-model run (decode, model, masks; loupe-shapes.onnx in an inference worker): p50 ${f1(fullMs)} ms, p95 ${f1(percentile(full, 95))} ms over ${full.length} images (640 x 480)`);
+console.log(`feature maps (decode + backbone) in a running prompt worker, in turns with the above: p50 ${f1(median(warm))} ms, p95 ${f1(percentile(warm, 95))} ms; p50 / one full-model run = ${(median(warm) / fullMs).toFixed(3)}`);
 
 const cli = cliPath(scenes, join(out, 'scenes'));
 console.log(`\ngenerated scenes (main/inference/testing.ts, seed 101): ${scenes.length} images 640 x 480`);
 console.log(qualityLine('quality, CLI path', cli));
-const warm = await warmFeatures(scenes);
-console.log(`feature maps (decode + backbone) in a running prompt worker: p50 ${f1(median(warm))} ms, p95 ${f1(percentile(warm, 95))} ms; p50 / one full-model run = ${(median(warm) / fullMs).toFixed(3)}`);
 console.log(`feature maps in the CLI (a new process per image, its first backbone run): p50 ${f1(median(cli.featureMs))} ms, p95 ${f1(percentile(cli.featureMs, 95))} ms`);
 console.log(speedLine('per box, CLI path (request -> heads x2 -> mask -> reply)', cli.perBoxMs, fullMs));
 
