@@ -3,6 +3,7 @@
 // refined box, and once on the refined box, for the mask (pasted into it) and the class probabilities the person
 // is offered. The second pass is what Mask R-CNN itself does (masks on its refined detections); it also lets a box
 // drawn a little too small or too large take the whole object (BENCHMARKS.md, "Box prompts").
+import { MAX_PROMPT_BOXES } from '../../app/ipc/contract.js';
 import type { Bbox, Rle } from '../../app/model/types.js';
 import { toBbox } from '../../app/geometry/rle.js';
 import { decodeImage, DEFAULT_MAX_INPUT_PIXELS } from './decode.js';
@@ -16,8 +17,6 @@ import { SplitModel, type FeatureMaps } from './split-model.js';
 export const DEFAULT_CACHE_BYTES = 128 * 1024 * 1024;
 /** Environment variable set to '1' for a worker that answers a person: it keeps normal priority (worker.ts). */
 export const INTERACTIVE_WORKER = 'LOUPE_INTERACTIVE_WORKER';
-/** Most boxes one segment request may carry. */
-export const MAX_BOXES = 100;
 /** A refined box thinner than this (input pixels) is not used: the box as drawn is segmented instead. */
 const MIN_SIDE = 1;
 
@@ -135,7 +134,7 @@ export class PromptEngine {
 
   /** Segments what lies in each box ([x, y, w, h] in image pixels) of the image. Throws ImageFailure for a bad file. */
   async segment(key: string, file: string, boxes: readonly Bbox[]): Promise<Segmented> {
-    if (boxes.length === 0 || boxes.length > MAX_BOXES) throw new Error(`a segment request takes 1 to ${MAX_BOXES} boxes, got ${boxes.length}`);
+    if (boxes.length === 0 || boxes.length > MAX_PROMPT_BOXES) throw new Error(`a segment request takes 1 to ${MAX_PROMPT_BOXES} boxes, got ${boxes.length}`);
     const { image, ms } = await this.features(key, file);
     const start = performance.now();
     const drawn = new Float32Array(boxes.length * 4);

@@ -48,9 +48,7 @@ export function cacheBytesFromEnv(env: NodeJS.ProcessEnv = process.env): number 
 }
 
 /** Which model answers, and its split card or why it has none. */
-type Resolved =
-  | { model: StoredModel; cardPath: string; categoryOf: Map<number, CategoryId> }
-  | { model: StoredModel | null; cardPath: null; reason: string };
+type Resolved = { model: StoredModel; cardPath: string } | { model: StoredModel | null; cardPath: null; reason: string };
 
 export function createPromptService(options: PromptServiceOptions): PromptService {
   let worker: { store: ProjectStore; cardPath: string; client: Promise<PromptClient> } | null = null;
@@ -79,12 +77,7 @@ export function createPromptService(options: PromptServiceOptions): PromptServic
     const model = modelId === undefined ? await activeModel(store) : store.models.get(modelId);
     if (!model) throw new PromptUnavailableError(`model ${modelId} does not exist`);
     const found = await findSplitCard(model, options.modelDirs(store));
-    if (found.cardPath === null) return { model, cardPath: null, reason: found.reason };
-    if (!model.labels.every((label, i) => label === found.card.labels[i])) {
-      return { model, cardPath: null, reason: `${found.cardPath} lists other classes than ${model.name}` };
-    }
-    const categories = store.categories.ensure(model.labels.slice(1));
-    return { model, cardPath: found.cardPath, categoryOf: new Map(categories.map((c, i) => [i + 1, c.id])) };
+    return found.cardPath === null ? { model, cardPath: null, reason: found.reason } : { model, cardPath: found.cardPath };
   }
 
   async function usable(store: ProjectStore, modelId: ModelId | undefined): Promise<Extract<Resolved, { cardPath: string }>> {
@@ -140,9 +133,11 @@ export function createPromptService(options: PromptServiceOptions): PromptServic
     },
 
     async segment(store, { imageId, boxes, modelId }) {
-      const { model, cardPath, categoryOf } = await usable(store, modelId);
+      const { model, cardPath } = await usable(store, modelId);
       const { file, key } = imageFile(store, imageId);
       const segmented = await (await clientFor(store, cardPath)).segment(key, file, boxes as readonly Bbox[]);
+      // The model's classes become the project's when it first answers, as a pre-label run makes them.
+      const categoryOf = new Map(store.categories.ensure(model.labels.slice(1)).map((c, i) => [i + 1, c.id]));
       const category = (labelIndex: number): CategoryId => {
         const id = categoryOf.get(labelIndex);
         if (id === undefined) throw new Error(`the split model answered class ${labelIndex}, which ${model.name} does not have`);

@@ -13,7 +13,11 @@ import { decodeImage } from './decode.js';
 import { imageMask, pasteBoxMask, pastedMaskBounds, regionToRle } from './masks.js';
 import { loadModel, ModelLoadError, readModelCard } from './model.js';
 import { toInputTensor } from './preprocess.js';
-import { PromptClient } from './prompt-client.js';
+import { openProject } from '../store/index.js';
+import { scanFolder } from '../fs/index.js';
+import { isRunning } from '../testing/processes.test-support.js';
+import { PromptClient, promptProcessPort } from './prompt-client.js';
+import { createPromptService } from './prompt-service.js';
 import { PromptEngine } from './prompt-engine.js';
 import { findSplitCard, SplitModel } from './split-model.js';
 import { modelCards, randomScene, repoRoot, seededRandom, writeScene, type SceneImage } from './testing.js';
@@ -175,6 +179,52 @@ describe('prompt worker', () => {
       expect(await client.prepare('a', file)).toMatchObject({ cached: true });
     } finally {
       await client.dispose();
+    }
+  });
+});
+
+describe('prompt service', () => {
+  it('answers for the project\'s active model, makes its classes only when a box is segmented, and stops its worker with the project', async () => {
+    const folder = path.join(dir, 'project');
+    await mkdir(folder);
+    await copyFile(scenes[4]!.file, path.join(folder, 'a.png'));
+    const store = openProject(folder);
+    const pids: number[] = [];
+    const service = createPromptService({
+      modelDirs: () => [path.dirname(splitCard)],
+      provider: 'cpu',
+      workerPort: () => {
+        const port = promptProcessPort();
+        pids.push(port.pid!);
+        return port;
+      },
+    });
+    try {
+      await scanFolder(store);
+      const image = store.images.getByPath('a.png')!;
+      const categories = store.categories.list().length;
+      const status = await service.status(store);
+      expect(status).toMatchObject({ available: true, reason: null, split: 'loupe-shapes-split' });
+      expect(store.models.get(status.modelId!)?.name).toBe('loupe-shapes');
+      expect(store.categories.list()).toHaveLength(categories);
+      expect(await service.prepare(store, { imageId: image.id })).toMatchObject({ cached: false });
+      expect(await service.prepare(store, { imageId: image.id })).toMatchObject({ cached: true, featureMs: 0 });
+      const answer = await service.segment(store, { imageId: image.id, boxes: [toBbox(scenes[4]!.truth[0]!)] });
+      expect(answer.featureMs).toBe(0);
+      expect(store.categories.get(answer.results[0]!.categoryId)?.name).toBe(scenes[4]!.scene.shapes[0]!.kind);
+      expect(store.annotations.forImage(image.id)).toEqual([]); // the editor saves what it keeps
+      expect(pids).toHaveLength(1);
+      expect(isRunning(pids[0]!)).toBe(true);
+      await service.close();
+      await expect.poll(() => isRunning(pids[0]!)).toBe(false);
+      // The next request starts a worker again, with nothing cached.
+      expect(await service.prepare(store, { imageId: image.id })).toMatchObject({ cached: false });
+      expect(pids).toHaveLength(2);
+      const unknown = await service.status(store, 9999 as never);
+      expect(unknown).toMatchObject({ available: false, reason: 'model 9999 does not exist' });
+    } finally {
+      await service.close();
+      store.close();
     }
   });
 });

@@ -47,6 +47,8 @@ export interface PromptTiming {
 }
 
 const CHECKING = 'Checking whether the model can segment a box…';
+/** Below this probability for its best class, the person is told the class is a guess. */
+const UNSURE = 0.3;
 
 export class Prompts implements PromptPort, Disposable {
   private reason: string | null = CHECKING;
@@ -126,6 +128,9 @@ export class Prompts implements PromptPort, Disposable {
       });
       this.choices.set(id, result.classes);
       this.host.select([id]);
+      if (result.score < UNSURE) {
+        this.host.say(`The model is unsure what this is (${result.label} ${result.score.toFixed(2)}): pick its class in the panel, or undo.`);
+      }
     });
   }
 

@@ -244,7 +244,7 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def companion(out: Path, name: str, state: dict, checkpoint: Path) -> dict:
+def companion(out: Path, name: str, checkpoint: Path) -> dict:
     """The full model these graphs share their weights with: its card, the sha256 of its graph when it is there (the
     app finds the split graphs of a model by it), and the checkpoint's."""
     full_onnx = out / f"{name}.onnx"
@@ -323,7 +323,7 @@ def export_split(checkpoint: str, out_dir: str, name: str, verify_data: str | No
     verification = {**compare_with_full(model, images, backbone_path, heads_path), "source": source}
     card_path = out / f"{name}-split.json"
     description = card(name, state, model, backbone_path, heads_path, verification,
-                       companion(out, name, state, Path(checkpoint)))
+                       companion(out, name, Path(checkpoint)))
     card_path.write_text(json.dumps(description, indent=2) + "\n")
     for path in (backbone_path, heads_path):
         log(f"{path} ({path.stat().st_size / 1e6:.1f} MB)")

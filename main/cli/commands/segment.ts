@@ -2,13 +2,14 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fromCounts } from '../../../app/geometry/rle.js';
+import { MAX_PROMPT_BOXES } from '../../../app/ipc/contract.js';
 import { isSplitCardJson } from '../../../app/model/split-card.js';
 import type { Bbox } from '../../../app/model/types.js';
 import { hashFile } from '../../fs/probe.js';
 import { isImageFileName } from '../../fs/imageFiles.js';
 import { ImageFailure } from '../../inference/decode.js';
 import { readModelCard } from '../../inference/model.js';
-import { MAX_BOXES, type BoxSegment } from '../../inference/prompt-engine.js';
+import type { BoxSegment } from '../../inference/prompt-engine.js';
 import { PromptClient } from '../../inference/prompt-client.js';
 import { cacheBytesFromEnv } from '../../inference/prompt-service.js';
 import { findSplitCard } from '../../inference/split-model.js';
@@ -37,7 +38,7 @@ export const segmentCommand: Command = {
     const folder = requireFolder(args.positionals[0]!);
     const boxes = [...parseBoxOptions(args), ...(await readBoxesFile(stringValue(args, 'boxes')))];
     if (boxes.length === 0) throw new UsageError('give at least one box: --box x,y,w,h or --boxes FILE.json');
-    if (boxes.length > MAX_BOXES) throw new UsageError(`at most ${MAX_BOXES} boxes at once, got ${boxes.length}`);
+    if (boxes.length > MAX_PROMPT_BOXES) throw new UsageError(`at most ${MAX_PROMPT_BOXES} boxes at once, got ${boxes.length}`);
     const image = await imageInFolder(folder, args.positionals[1]!);
     const splitCard = await splitCardFor(folder, args);
     const client = await PromptClient.start({ cardPath: splitCard, provider: 'auto', ...withCache() }).catch((error: unknown) => {

@@ -37,6 +37,7 @@ beforeEach(async () => {
   scenes = await writePromptScenes(folder, seededRandom(31), 2, { maxShapes: 3 });
   store = openProject(folder);
   await scanFolder(store);
+  store.categories.ensure(['circle', 'rectangle', 'triangle', 'star']);
 });
 
 afterEach(async () => {
