@@ -229,6 +229,32 @@ export type DatasetExportOptions = z.output<typeof datasetExportOptionsSchema>;
 
 const leftOutSchema = z.array(z.object({ path: z.string(), reason: z.string() }));
 const staleLeftOutSchema = z.array(z.object({ path: z.string(), annotations: z.number().int().positive() }));
+/** A box drawn for the model to segment: [x, y, w, h] in image pixels. */
+export const promptBoxSchema = z.tuple([finite, finite, finite.positive(), finite.positive()]).readonly();
+/** Most boxes one `prompt.segment` may carry. */
+export const MAX_PROMPT_BOXES = 100;
+
+const millis = z.number().nonnegative();
+const classScoreSchema = z.object({ categoryId, label: z.string(), score: z.number().min(0).max(1) });
+
+/** One box's answer from the model's heads: its class, the alternatives, the refined box and the mask. */
+export const promptResultSchema = z.object({
+  /** The box as drawn. */
+  box: bboxSchema,
+  /** The most probable class (its category, created when the project had none by that name). */
+  categoryId,
+  label: z.string(),
+  score: z.number().min(0).max(1),
+  /** Every class of the model but the background, most probable first. */
+  classes: z.array(classScoreSchema),
+  /** The heads' box for that class, which the mask fills. */
+  refinedBox: bboxSchema,
+  /** Null when nothing in the box passes the mask threshold. */
+  mask: rleSchema.nullable(),
+  /** The mask's bounding box (null with no mask). */
+  bbox: bboxSchema.nullable(),
+});
+export type PromptResult = z.output<typeof promptResultSchema>;
 
 const empty = z.object({}).strict();
 const ok = z.object({ ok: z.literal(true) });
@@ -359,6 +385,45 @@ export const channels = {
   'prelabel.pause': { req: z.object({ runId }), res: ok },
   'prelabel.resume': { req: z.object({ runId }), res: ok },
   'prelabel.cancel': { req: z.object({ runId }), res: ok },
+
+  /**
+   * Box prompts with a model's own heads (its split graphs: backbone once per image, RoI heads per box). `modelId`
+   * defaults to the project's active model. `prompt.status` says whether that model has split graphs, and why not.
+   */
+  'prompt.status': {
+    req: z.object({ modelId: modelId.optional() }),
+    res: z.object({
+      available: z.boolean(),
+      /** Why box prompts cannot run with this model; null when they can. */
+      reason: z.string().nullable(),
+      modelId: modelId.nullable(),
+      /** The split model's name, when there is one. */
+      split: z.string().nullable(),
+    }),
+  },
+  /** Computes an image's feature maps in the prompt worker (kept in its cache), so a first box does not wait for them. */
+  'prompt.prepare': {
+    req: z.object({ imageId, modelId: modelId.optional() }),
+    res: z.object({
+      /** The maps were already there (or being computed). */
+      cached: z.boolean(),
+      featureMs: millis,
+      cache: z.object({ entries: z.number().int().nonnegative(), bytes: z.number().int().nonnegative(), maxBytes: z.number().int().nonnegative() }),
+    }),
+  },
+  /** Segments what lies in each box; nothing is saved (the editor adds the result as an edit, origin 'prompted'). */
+  'prompt.segment': {
+    req: z.object({ imageId, boxes: z.array(promptBoxSchema).min(1).max(MAX_PROMPT_BOXES), modelId: modelId.optional() }),
+    res: z.object({
+      /** The model that answered: what a prompted annotation names. */
+      modelId,
+      /** Time spent computing the maps for this request (0 when they were cached). */
+      featureMs: millis,
+      /** The heads' time for all the boxes, in the worker. */
+      headsMs: millis,
+      results: z.array(promptResultSchema),
+    }),
+  },
 
   /**
    * Writes the reviewed truth as COCO, with `loupe export`'s options and defaults (see cocoExportOptionsSchema).

@@ -52,7 +52,8 @@ export interface ModelRecord {
   readonly path: string;
 }
 
-export const ORIGINS = ['model', 'model-edited', 'human'] as const;
+/** 'prompted': made by a person drawing a box for the model to segment (the box-prompt tool). */
+export const ORIGINS = ['model', 'model-edited', 'human', 'prompted'] as const;
 export type Origin = (typeof ORIGINS)[number];
 
 export const REVIEW_STATES = ['pending', 'accepted', 'rejected'] as const;

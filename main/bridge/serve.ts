@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDesktopServices, type DesktopServices } from '../electron/desktop-services.js';
 import { exportCoco } from '../ipc/coco-export.js';
+import { cacheBytesFromEnv, createPromptService } from '../inference/prompt-service.js';
 import { createDispatcher, type Dispatch } from '../ipc/handlers.js';
 import { createProjectHandlers, type ImportSourceChooser } from '../ipc/project-handlers.js';
 import { downloadSettingsFromEnv } from '../models/download.js';
@@ -65,9 +66,14 @@ export async function serveFolder(folder: string, options: ServeOptions = {}): P
     emit: (event, payload) => bridge?.emit(event, payload),
     log,
   });
+  const prompt = createPromptService({
+    modelDirs: (store) => modelFolders(modelPlaces, store).map((place) => place.dir),
+    cacheBytes: cacheBytesFromEnv(),
+    log,
+  });
   await services.open(folder);
   const handlers = createProjectHandlers({
-    current: services.current, open: services.open, prelabel: services.prelabel, exportCoco, models,
+    current: services.current, open: services.open, prelabel: services.prelabel, exportCoco, models, prompt,
     ...(options.chooseImportSource ? { chooseImportSource: options.chooseImportSource } : {}),
   });
   const dispatch = createDispatcher(handlers, (error, channel) => log(`${channel}: ${error instanceof Error ? error.stack : String(error)}`));
@@ -86,6 +92,7 @@ export async function serveFolder(folder: string, options: ServeOptions = {}): P
     dispatch,
     async close() {
       await started.close();
+      await prompt.close();
       await services.close();
     },
   };

@@ -10,6 +10,8 @@ import {
 } from 'electron';
 import type { EventName, EventPayload } from '../../app/ipc/contract.js';
 import { utilityProcessPort, workerEntryPath, workerProcessEnv } from '../inference/client.js';
+import { promptWorkerEnv } from '../inference/prompt-client.js';
+import { cacheBytesFromEnv, createPromptService } from '../inference/prompt-service.js';
 import { exportCoco } from '../ipc/coco-export.js';
 import { createDispatcher } from '../ipc/handlers.js';
 import { downloadSettingsFromEnv } from '../models/download.js';
@@ -87,6 +89,17 @@ const services = createDesktopServices({
   log,
 });
 
+/** Box prompts: one worker for the open project, in a utility process of its own at normal priority. */
+const prompt = createPromptService({
+  modelDirs: (store) => modelFolders(modelPlaces, store).map((folder) => folder.dir),
+  workerPort: () =>
+    utilityProcessPort(
+      utilityProcess.fork(workerEntryPath(), [], { serviceName: 'Loupe box prompts', stdio: 'inherit', env: promptWorkerEnv() }),
+    ),
+  cacheBytes: cacheBytesFromEnv(),
+  log,
+});
+
 /** Opening a project through any path (UI, menu, drop) also files it under Open Recent. */
 const handlers = createProjectHandlers({
   ...services,
@@ -97,6 +110,7 @@ const handlers = createProjectHandlers({
     const chosen = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
     return chosen.canceled ? null : (chosen.filePaths[0] ?? null);
   },
+  prompt,
   async open(folder) {
     const store = await services.open(folder);
     recent = addRecent(recent, store.folder);
@@ -237,7 +251,7 @@ async function createWindow(): Promise<void> {
     event.preventDefault();
     closing = true;
     const state = { bounds: win.getNormalBounds(), maximized: win.isMaximized() };
-    void Promise.allSettled([saveWindowState(paths.windowState, state), services.close()]).then(() => win.destroy());
+    void Promise.allSettled([saveWindowState(paths.windowState, state), services.close(), prompt.close()]).then(() => win.destroy());
   });
   win.on('closed', () => {
     window = null;

@@ -7,6 +7,8 @@ import { NEEDS_REVIEW, type AnnotationChanges, type ImportFormat, type ParsedReq
 import { shortModelNames, type ImageRecord, type ModelId, type RunId } from '../../app/model/index.js';
 import { exportDataset, importAnnotations } from '../exchange/service.js';
 import { FileError } from '../fs/fileError.js';
+import { ImageFailure } from '../inference/decode.js';
+import { PromptUnavailableError, type PromptService } from '../inference/prompt-service.js';
 import { DEFAULT_MODEL_NAME } from '../jobs/active-model.js';
 import { RunLockedError, type ProjectStore } from '../store/index.js';
 import { exportDestination } from './coco-export.js';
@@ -46,6 +48,8 @@ export interface ProjectServices {
   readonly models?: ModelService;
   /** Absent where main has no dialog to show (a browser page over the bridge): import.annotations then says so. */
   readonly chooseImportSource?: ImportSourceChooser;
+  /** Box prompts with the model's heads (prompt.*); closed when another project opens. */
+  readonly prompt?: PromptService;
 }
 
 export function createProjectHandlers(services: ProjectServices): Handlers {
@@ -63,6 +67,21 @@ export function createProjectHandlers(services: ProjectServices): Handlers {
     if (!services.models) throw new HandlerError('failed', 'the model manager is not available in this build');
     return services.models;
   };
+  const prompts = (): PromptService => {
+    if (!services.prompt) throw new HandlerError('failed', 'box prompts are not available in this build');
+    return services.prompt;
+  };
+  /** A model without split graphs is the request's to change; an image that cannot be decoded is a failure to read. */
+  const prompting = async <T>(imageId: number, work: (open: ProjectStore) => Promise<T>): Promise<T> => {
+    image(imageId);
+    try {
+      return await work(store());
+    } catch (error) {
+      if (error instanceof PromptUnavailableError) throw new HandlerError('conflict', error.message);
+      if (error instanceof ImageFailure) throw new HandlerError('failed', `${image(imageId).path}: ${error.message}`);
+      throw error;
+    }
+  };
   const prelabel = (): PrelabelService => {
     if (!services.prelabel) throw new HandlerError('failed', 'pre-labelling is not available in this build');
     return services.prelabel;
@@ -74,6 +93,7 @@ export function createProjectHandlers(services: ProjectServices): Handlers {
       const info = await stat(absolute).catch(() => null);
       if (!info) throw new HandlerError('not-found', `${absolute}: no such folder`);
       if (!info.isDirectory()) throw new HandlerError('invalid-request', `${absolute}: not a folder`);
+      await services.prompt?.close();
       return summary(await services.open(absolute));
     },
     'project.summary': () => summary(store()),
@@ -158,6 +178,10 @@ export function createProjectHandlers(services: ProjectServices): Handlers {
     'prelabel.pause': ({ runId }) => (prelabel().pause(runId), { ok: true as const }),
     'prelabel.resume': ({ runId }) => (prelabel().resume(runId), { ok: true as const }),
     'prelabel.cancel': ({ runId }) => (prelabel().cancel(runId), { ok: true as const }),
+
+    'prompt.status': ({ modelId }) => prompts().status(store(), modelId),
+    'prompt.prepare': (request) => prompting(request.imageId, (open) => prompts().prepare(open, request)),
+    'prompt.segment': (request) => prompting(request.imageId, (open) => prompts().segment(open, request)),
 
     'export.coco': (request) => {
       if (!services.exportCoco) throw new HandlerError('failed', 'COCO export is not available in this build');

@@ -7,7 +7,7 @@
 import Konva from 'konva';
 import { imagePoint, screenPoint, type ImagePoint } from '../../app/geometry/points.js';
 import type { Disposable } from '../../app/ipc/contract.js';
-import type { Annotation, AnnotationId, Category, ImageRecord } from '../../app/model/index.js';
+import type { Annotation, AnnotationId, Bbox, Category, ImageRecord } from '../../app/model/index.js';
 import { toScreen } from '../editor/camera.js';
 import { instanceLabel } from '../editor/labels.js';
 import type { ReviewSession, Topic } from '../editor/session.js';
@@ -208,6 +208,16 @@ export class CanvasView implements Disposable {
     this.overlayLayer.visible(preview !== null);
     if (preview) this.overlayLayer.add(...previewShapes(preview, this.session.camera.scale));
     if (preview || wasShown) this.overlayLayer.batchDraw();
+    this.drawPrompting();
+  }
+
+  /** Boxes the model is segmenting (box prompts) stay drawn over the preview until its answer replaces them. */
+  private drawPrompting(): void {
+    const boxes = this.session.prompts.pending;
+    if (boxes.length === 0) return;
+    this.overlayLayer.visible(true);
+    this.overlayLayer.add(...promptingShapes(boxes, this.session.camera.scale));
+    this.overlayLayer.batchDraw();
   }
 
   private maskBitmapOf(a: Annotation, color: string): MaskBitmap | null {
@@ -307,6 +317,12 @@ function blankPicture(width: number, height: number): HTMLCanvasElement {
   ctx.fillStyle = '#3a3a3a';
   ctx.fillRect(0, 0, canvas.width, canvas.height);
   return canvas;
+}
+
+/** Boxes waiting for the model's answer: dashed, in the prompt colour. */
+function promptingShapes(boxes: readonly Bbox[], scale: number): Konva.Shape[] {
+  const px = 1 / scale;
+  return boxes.map(([x, y, width, height]) => new Konva.Rect({ x, y, width, height, stroke: '#ffd400', dash: [6 * px, 4 * px], strokeWidth: 2 * px }));
 }
 
 /** Shapes for a tool's preview, in image pixels; strokes and handles keep their screen size at any zoom. */

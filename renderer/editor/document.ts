@@ -270,7 +270,7 @@ export class AnnotationDocument implements Disposable {
 }
 
 /** A content edit: a model's prediction becomes 'model-edited' and counts as accepted by the person. */
-function edited(a: Annotation, changes: Partial<Pick<Annotation, 'categoryId' | 'bbox' | 'mask'>>): Annotation {
+export function edited(a: Annotation, changes: Partial<Pick<Annotation, 'categoryId' | 'bbox' | 'mask'>>): Annotation {
   const origin = a.origin === 'model' ? 'model-edited' : a.origin;
   return { ...a, ...changes, origin, state: a.state === 'rejected' ? 'rejected' : 'accepted' };
 }

@@ -14,6 +14,7 @@ import {
 import { fitCamera, IDENTITY, panCamera, revealCamera, toImage, zoomCamera, type Camera, type Size } from './camera.js';
 import { AnnotationDocument, type ImageHistory } from './document.js';
 import { ImageQueue, type ImageFilterInput } from './image-queue.js';
+import { Prompts } from './prompts.js';
 import { copyMask, fillHoles } from './mask-ops.js';
 import { clockTime, fallbackNotice } from './run-status.js';
 import { DEFAULT_SETTINGS, type Settings } from './settings.js';
@@ -128,6 +129,8 @@ export class ReviewSession<P = unknown> implements Disposable {
     message: '', helpOpen: false, exportDialog: null, importDialog: null,
   };
   readonly images: ImageQueue;
+  /** Box prompts on the chosen model's heads: whether they can run, what is on its way, the classes offered. */
+  readonly prompts: Prompts;
 
   private readonly tools: Record<ToolName, Tool>;
   private readonly listeners = new Set<(topics: ReadonlySet<Topic>) => void>();
@@ -151,6 +154,21 @@ export class ReviewSession<P = unknown> implements Disposable {
   constructor(private readonly api: Api, private readonly options: SessionOptions<P>) {
     this.newId = options.newId ?? (() => AnnotationId(newUuid()));
     this.images = new ImageQueue(api, () => this.changed('list'));
+    this.prompts = new Prompts({
+      api,
+      document: () => this.document,
+      modelId: () => this.models.find((m) => m.cardPath === this.settings.model)?.id ?? null,
+      categories: () => this.categories,
+      reloadCategories: async () => {
+        await this.loadCategories();
+        this.changed('project');
+      },
+      nextImage: (image) => this.images.neighbour(image.id, 1),
+      newId: () => this.newId(),
+      select: (ids) => this.select(ids),
+      say: (message) => this.say(message),
+      changed: (what) => this.promptsChanged(what),
+    });
     const current = () => ({ document: this.document!, selection: this.selection });
     const context: ToolContext = {
       get document() {
@@ -165,6 +183,7 @@ export class ReviewSession<P = unknown> implements Disposable {
       pixelSize: () => 1 / this.camera.scale,
       isVisible: (a) => this.isVisible(a),
       say: (message) => this.say(message),
+      prompt: this.prompts,
     };
     this.tools = createTools(context);
     this.disposables.push(
@@ -378,6 +397,7 @@ export class ReviewSession<P = unknown> implements Disposable {
   }
 
   dispose(): void {
+    this.prompts.dispose();
     for (const disposable of this.disposables.splice(0)) disposable.dispose();
     this.closeImage();
     this.listeners.clear();
@@ -419,6 +439,8 @@ export class ReviewSession<P = unknown> implements Disposable {
     this.s.selection = kept.filter((id) => document.get(id));
     if (!keepView) this.s.camera = fitCamera(image, this.viewport);
     this.changed('image', 'annotations', 'selection', 'tool', 'camera', 'list', 'status');
+    // Its feature maps (and the next image's) are computed now, so a first box drawn does not wait for them.
+    if (!same) this.prompts.imageOpened(image);
     // The review flow goes forward: have the next image decoded before it is asked for.
     void this.images.neighbour(image.id, 1).then((next) => next && this.options.pictures.get(next)).catch(() => {});
   }
@@ -513,14 +535,17 @@ export class ReviewSession<P = unknown> implements Disposable {
   // ---- settings ----
 
   setTool(tool: ToolName): void {
+    if (tool === 'prompt' && this.prompts.unavailable !== null) return this.say(this.prompts.unavailable);
     this.tool.cancel();
     this.s.settings = { ...this.settings, tool };
     this.changed('settings', 'tool');
   }
 
   updateSettings(changes: Partial<Omit<Settings, 'tool'>>): void {
+    const model = this.settings.model;
     this.s.settings = { ...this.settings, ...changes };
     this.changed('settings', 'tool');
+    if (this.settings.model !== model) this.background(this.prompts.refresh());
   }
 
   /** Makes the index-th class the one for new instances, and reclassifies the selection. */
@@ -870,6 +895,16 @@ export class ReviewSession<P = unknown> implements Disposable {
 
   // ---- internals ----
 
+  /** Boxes on their way to the model are drawn with the tool's preview; a model that cannot take them disables the tool. */
+  private promptsChanged(what: 'pending' | 'availability'): void {
+    if (what === 'pending') return this.changed('tool');
+    if (this.settings.tool === 'prompt' && this.prompts.unavailable !== null) {
+      this.s.settings = { ...this.settings, tool: 'select' };
+      this.say(this.prompts.unavailable);
+    }
+    this.changed('settings', 'tool');
+  }
+
   private changed(...topics: Topic[]): void {
     const set = new Set(topics);
     for (const listener of [...this.listeners]) listener(set);
@@ -1002,6 +1037,8 @@ export class ReviewSession<P = unknown> implements Disposable {
     } catch (error) {
       this.say(`Models: ${messageOf(error)}`);
     }
+    // Whether the chosen model (or the project's active one) can segment a drawn box.
+    this.background(this.prompts.refresh());
   }
 
   /** The names of the models registered in the project, for the panel and the canvas labels. */

@@ -1,7 +1,7 @@
 // Every keyboard shortcut, in one table: the key handler and the `?` overlay both read it.
 
 export type Action =
-  | 'tool.select' | 'tool.box' | 'tool.polygon' | 'tool.vertices' | 'tool.brush' | 'tool.eraser'
+  | 'tool.select' | 'tool.box' | 'tool.prompt' | 'tool.polygon' | 'tool.vertices' | 'tool.brush' | 'tool.eraser'
   | 'brush.smaller' | 'brush.larger' | 'mask.fillHoles'
   | 'instance.delete' | 'instance.accept' | 'instance.reject' | 'instance.acceptAbove' | 'instance.next' | 'instance.deselect'
   | 'instance.crowd'
@@ -21,6 +21,7 @@ export interface Shortcut {
 export const SHORTCUTS: readonly Shortcut[] = [
   { keys: ['v'], action: 'tool.select', description: 'Select tool (click again to cycle overlapping instances)', group: 'Tools' },
   { keys: ['b'], action: 'tool.box', description: 'Draw a box', group: 'Tools' },
+  { keys: ['w'], action: 'tool.prompt', description: 'Box prompt: drag a box, the model segments and classifies what is in it', group: 'Tools' },
   { keys: ['p'], action: 'tool.polygon', description: 'Draw a polygon (click the first point or Enter to close)', group: 'Tools' },
   { keys: ['e'], action: 'tool.vertices', description: 'Edit outline vertices (drag; click an edge to insert; Alt-click to delete)', group: 'Tools' },
   { keys: ['m'], action: 'tool.brush', description: 'Brush: paint onto the selected mask', group: 'Tools' },

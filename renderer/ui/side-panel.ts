@@ -92,7 +92,8 @@ export class SidePanel implements Disposable {
       (a) => {
         const category = byId.get(a.categoryId);
         const model = session.modelName(a);
-        return `${category?.name}|${category?.color}|${a.crowd}|${a.score}|${a.origin}|${a.state}|${selected.has(a.id)}|${session.isVisible(a)}|${model?.short}|${model?.full}|${staleNote(a, session.image)}`;
+        const choices = selected.has(a.id) ? session.prompts.classChoices(a.id).length : 0;
+        return `${category?.name}|${category?.color}|${a.crowd}|${a.score}|${a.origin}|${a.state}|${selected.has(a.id)}|${session.isVisible(a)}|${model?.short}|${model?.full}|${staleNote(a, session.image)}|${choices}`;
       },
       (a) => this.instanceRow(a, byId.get(a.categoryId), selected.has(a.id), session.isVisible(a)),
     );
@@ -156,6 +157,22 @@ export class SidePanel implements Disposable {
       : h('span', { class: 'origin' }, a.origin),
     stale ? h('span', { class: 'badge-stale', 'data-testid': 'stale', title: stale }, `stale ${a.stale!.width}×${a.stale!.height}`) : null,
     h('span', { class: `state state-${a.state}` }, a.state),
-    a.origin === 'human' ? null : h('span', { class: 'verdict' }, verdict('accepted', '✓', 'Accept (A)'), verdict('rejected', '✕', 'Reject (R)')));
+    a.origin === 'human' ? null : h('span', { class: 'verdict' }, verdict('accepted', '✓', 'Accept (A)'), verdict('rejected', '✕', 'Reject (R)')),
+    selected ? this.classChoices(a) : null);
+  }
+
+  /** For an instance from a box prompt: the other classes the model gave the box, most probable first, to pick from. */
+  private classChoices(a: Annotation): HTMLElement | null {
+    const choices = this.session.prompts.classChoices(a.id);
+    if (choices.length === 0) return null;
+    return h('div', { class: 'class-choices', 'data-testid': 'class-choices' }, ...choices.map((c) => h('button', {
+      class: c.categoryId === a.categoryId ? 'active' : '',
+      'data-category-id': c.categoryId,
+      title: `Make it a ${c.label} (the model's probability ${c.score.toFixed(2)})`,
+      onclick: (e: Event) => {
+        e.stopPropagation();
+        this.session.document?.setCategory([a.id], c.categoryId);
+      },
+    }, `${c.label} ${c.score.toFixed(2)}`)));
   }
 }

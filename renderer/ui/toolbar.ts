@@ -8,7 +8,7 @@ import type { Action } from '../editor/shortcuts.js';
 import { TOOL_NAMES, type ToolName } from '../editor/tools/index.js';
 import { DisposableStore, everyFrame, h } from './dom.js';
 
-const TOOL_LABELS: Record<ToolName, string> = { select: 'Select', box: 'Box', polygon: 'Polygon', vertices: 'Vertices', brush: 'Brush', eraser: 'Eraser' };
+const TOOL_LABELS: Record<ToolName, string> = { select: 'Select', box: 'Box', prompt: 'Box prompt', polygon: 'Polygon', vertices: 'Vertices', brush: 'Brush', eraser: 'Eraser' };
 
 type NumberSetting = 'brushRadius' | 'threshold' | 'opacity';
 type FlagSetting = 'showMasks' | 'showBoxes' | 'showLabels';
@@ -98,6 +98,10 @@ export class Toolbar implements Disposable {
     const refusal = session.prelabelRefusal;
     this.prelabelButton.disabled = refusal !== null;
     this.prelabelButton.title = refusal ?? 'Pre-label every image not yet reviewed with the chosen model';
+    // A model without split graphs cannot segment a box: the button says why.
+    const prompt = this.toolButtons.get('prompt')!;
+    prompt.disabled = session.prompts.unavailable !== null;
+    prompt.title = session.prompts.unavailable ?? 'Box prompt (W): drag a box, the model segments and classifies what is in it';
     this.actionButtons.get('edit.redo')!.disabled = !session.document?.canRedo;
     this.actionButtons.get('mask.fillHoles')!.disabled = session.selection.length === 0;
     for (const { key, input, output } of this.ranges) {

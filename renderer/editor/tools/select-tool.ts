@@ -5,11 +5,12 @@
 //                                       ──release──> idle (a click: select; again at the same spot cycles through overlaps;
 //                                                         Shift/Ctrl toggles the instance in the selection)
 // Escape during a gesture drops it. Shift held while resizing scales the mask with the box instead of clipping it.
+import { clampBbox } from '../../../app/geometry/bbox.js';
 import { distance, type ImagePoint } from '../../../app/geometry/points.js';
 import type { AnnotationId, Bbox } from '../../../app/model/index.js';
 import { handleAt, HANDLE_CURSORS, HANDLE_RADIUS, resizeBox, type Handle } from './handles.js';
 import { boxesMeet, hitTest, insideBox } from './hit-test.js';
-import { boxBetween, DRAG_DISTANCE, HIT_DISTANCE, primaryOf, type Preview, type Tool, type ToolContext, type ToolPointer } from './tool.js';
+import { boxBetween, DRAG_DISTANCE, HIT_DISTANCE, primaryOf, type Preview, type PromptMove, type Tool, type ToolContext, type ToolPointer } from './tool.js';
 
 export type SelectState =
   | { readonly name: 'idle' }
@@ -93,9 +94,13 @@ export class SelectTool implements Tool {
       case 'pointing_handle':
         return this.click(p, hitTest(this.ctx.document, this.ctx.isVisible, p.image));
       case 'translating':
+        // Predictions moved onto something else are segmented there by the model's heads, where it can.
+        if (this.ctx.prompt?.resegment(this.movedBoxes(state.ids, p.image.x - state.down.image.x, p.image.y - state.down.image.y))) return;
         this.ctx.document.translate(state.ids, p.image.x - state.down.image.x, p.image.y - state.down.image.y);
         return;
       case 'resizing':
+        // A resized prediction's mask follows the object in its new box; Shift asks for the mask scaled instead.
+        if (!p.shift && this.ctx.prompt?.resegment([{ id: state.id, box: resizeBox(state.original, state.handle, p.image) }])) return;
         this.ctx.document.resize(state.id, resizeBox(state.original, state.handle, p.image), { scaleMask: p.shift });
         return;
       case 'marquee':
@@ -161,6 +166,15 @@ export class SelectTool implements Tool {
       this.ctx.select([next]);
     }
     this.lastClick = { at: p.image, hits };
+  }
+
+  /** Each instance's box moved by (dx, dy) and kept inside the image. */
+  private movedBoxes(ids: readonly AnnotationId[], dx: number, dy: number): PromptMove[] {
+    const { width, height } = this.ctx.document.image;
+    return ids.flatMap((id) => {
+      const a = this.ctx.document.get(id);
+      return a ? [{ id, box: clampBbox([a.bbox[0] + dx, a.bbox[1] + dy, a.bbox[2], a.bbox[3]], width, height) }] : [];
+    });
   }
 
   /** The one selected, visible box that shows resize handles; null with none or several selected. */
