@@ -55,6 +55,16 @@ export function revealCamera(camera: Camera, [x, y, w, h]: Bbox, viewport: Size,
   return { scale, x: viewport.width / 2 - (x + w / 2) * scale, y: viewport.height / 2 - (y + h / 2) * scale };
 }
 
+/** Most a zoom to an instance magnifies: a speck is not blown up to fill the screen. */
+export const FOCUS_MAX_SCALE = 16;
+
+/** Centred on the box, zoomed so that it fills about two thirds of the canvas (a speck at most FOCUS_MAX_SCALE). */
+export function focusCamera([x, y, w, h]: Bbox, viewport: Size): Camera {
+  const fits = Math.min((viewport.width * 2) / 3 / Math.max(1, w), (viewport.height * 2) / 3 / Math.max(1, h));
+  const scale = clampScale(Math.min(FOCUS_MAX_SCALE, fits));
+  return { scale, x: viewport.width / 2 - (x + w / 2) * scale, y: viewport.height / 2 - (y + h / 2) * scale };
+}
+
 function clampScale(scale: number): number {
   return Math.min(MAX_SCALE, Math.max(MIN_SCALE, scale));
 }

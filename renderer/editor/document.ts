@@ -3,10 +3,10 @@
 // Headless: no Konva, no DOM. Selection and tools live in the session, not here.
 import { applyDiff, DiffConflictError, isEmpty, UndoStack, type Diff } from '../../app/history/index.js';
 import { clampBbox } from '../../app/geometry/bbox.js';
-import { decode, encode, maskBounds, type BitMask } from '../../app/geometry/rle.js';
+import { decode, encode, maskBounds, toBbox, type BitMask } from '../../app/geometry/rle.js';
 import type { Disposable } from '../../app/ipc/contract.js';
-import type { Annotation, AnnotationId, Bbox, CategoryId, ImageRecord, ReviewState } from '../../app/model/index.js';
-import { clipMask, remapMask, shiftMask } from './mask-ops.js';
+import type { Annotation, AnnotationId, Bbox, CategoryId, ImageRecord, ReviewState, Rle } from '../../app/model/index.js';
+import { boundsWithin, clipMask, emptyMask, encodeWithin, remapMask, shiftMask, unionBox } from './mask-ops.js';
 
 export type AnnotationDiff = Diff<Annotation>;
 
@@ -18,6 +18,14 @@ export interface DocumentOptions {
   readonly newId: () => AnnotationId;
   /** The image's undo history, kept by the caller so it survives moving to another image and back. */
   readonly history?: UndoStack<Annotation>;
+}
+
+export interface NewInstance {
+  readonly categoryId: CategoryId;
+  readonly bbox: Bbox;
+  readonly mask: BitMask | null;
+  /** A box holding every set pixel of `mask`, when known: only that part of the image is read to encode it. */
+  readonly maskWithin?: Bbox;
 }
 
 export interface ResizeOptions {
@@ -114,16 +122,19 @@ export class AnnotationDocument implements Disposable {
 
   // ---- edits: each is one undo step ----
 
-  add(fields: { categoryId: CategoryId; bbox: Bbox; mask: BitMask | null }): AnnotationId {
+  /** Adds an instance made by a person; the document keeps `fields.mask` as its decoded mask (do not change it after). */
+  add(fields: NewInstance): AnnotationId {
     const id = this.newId();
+    const mask = fields.mask && (fields.maskWithin ? encodeWithin(fields.mask, fields.maskWithin) : encode(fields.mask));
     this.commit({
       added: [{
-        id, imageId: this.image.id, categoryId: fields.categoryId, bbox: fields.bbox, mask: fields.mask ? encode(fields.mask) : null,
+        id, imageId: this.image.id, categoryId: fields.categoryId, bbox: fields.bbox, mask,
         score: null, origin: 'human', modelId: null, state: 'accepted',
       }],
       updated: [],
       removed: [],
     });
+    if (mask) this.masks.set(id, { counts: mask.counts, mask: fields.mask! });
     return id;
   }
 
@@ -151,15 +162,50 @@ export class AnnotationDocument implements Disposable {
     return ids.length;
   }
 
+  /** Rejects every pending prediction scoring below `threshold` (of those `among` keeps); returns how many. */
+  rejectBelow(threshold: number, among: (a: Annotation) => boolean = () => true): number {
+    const ids = this.list.filter((a) => a.state === 'pending' && a.score !== null && a.score < threshold && among(a)).map((a) => a.id);
+    this.setState(ids, 'rejected');
+    return ids.length;
+  }
+
   remove(ids: readonly AnnotationId[]): void {
     this.commit({ added: [], updated: [], removed: this.list.filter((a) => ids.includes(a.id)) });
   }
 
-  /** Replaces the mask (brush, eraser, fill, vertex edit); the box follows it, and an emptied mask removes the instance. */
-  setMask(id: AnnotationId, mask: BitMask): void {
-    const bounds = maskBounds(mask);
+  /**
+   * Replaces the mask (brush, eraser, fill, vertex edit); the box follows it, and an emptied mask removes the
+   * instance. `within`, when given, holds every set pixel: only it is read. The document keeps `mask` as the
+   * decoded mask (do not change it after).
+   */
+  setMask(id: AnnotationId, mask: BitMask, within?: Bbox): void {
+    const bounds = within ? boundsWithin(mask, within) : maskBounds(mask);
     if (!bounds) return this.remove([id]);
-    this.update([id], (a) => edited(a, { mask: encode(mask), bbox: bounds }));
+    const rle = encodeWithin(mask, bounds);
+    this.update([id], (a) => edited(a, { mask: rle, bbox: bounds }));
+    if (this.get(id)?.mask?.counts === rle.counts) this.masks.set(id, { counts: rle.counts, mask });
+  }
+
+  /** Replaces the mask with one already encoded (a traced outline rasterised as RLE); an empty one removes the instance. */
+  setRle(id: AnnotationId, rle: Rle): void {
+    const bbox = toBbox(rle);
+    if (bbox[2] === 0 || bbox[3] === 0) return this.remove([id]);
+    this.update([id], (a) => edited(a, { mask: rle, bbox }));
+  }
+
+  /**
+   * Paints into an instance's mask in place (brush, eraser): `paint` may change pixels inside `region` only, so
+   * only the region and the mask's own box are read to encode it (a stroke on a 24-megapixel image costs what the
+   * instance costs). A box-only instance gets its first mask.
+   */
+  paintMask(id: AnnotationId, region: Bbox, paint: (mask: BitMask) => void): void {
+    const a = this.get(id);
+    if (!a) return;
+    const mask = this.mask(id) ?? emptyMask(this.image.width, this.image.height);
+    // Changed in place: the decoded copy no longer matches the stored runs until setMask records the new ones.
+    this.masks.delete(id);
+    paint(mask);
+    this.setMask(id, mask, a.mask ? unionBox(toBbox(a.mask), region) : region);
   }
 
   /**

@@ -1,7 +1,9 @@
-// Pixel operations on full-image bit masks (row-major, 0/1), for the brush, eraser, fill and box edits.
+// Pixel operations on full-image bit masks (row-major, 0/1), for the brush, eraser, fill and box edits. The
+// *Within variants read only a box known to hold every set pixel, so an edit on a 24-megapixel image costs what
+// the instance's size costs, not the image's.
 import type { ImagePoint } from '../../app/geometry/points.js';
-import type { BitMask } from '../../app/geometry/rle.js';
-import type { Bbox } from '../../app/model/index.js';
+import { compressCounts, toCounts, type BitMask } from '../../app/geometry/rle.js';
+import type { Bbox, Rle } from '../../app/model/index.js';
 
 export const emptyMask = (width: number, height: number): BitMask => ({ width, height, data: new Uint8Array(width * height) });
 
@@ -127,4 +129,118 @@ export function countSet(mask: BitMask): number {
   let n = 0;
   for (let i = 0; i < mask.data.length; i++) n += mask.data[i] ? 1 : 0;
   return n;
+}
+
+/** Whole-pixel [x0, y0, x1, y1) of a box, clipped to the mask. */
+function pixelRange(mask: BitMask, [x, y, w, h]: Bbox): [number, number, number, number] {
+  return [
+    Math.max(0, Math.floor(x)), Math.max(0, Math.floor(y)),
+    Math.min(mask.width, Math.ceil(x + w)), Math.min(mask.height, Math.ceil(y + h)),
+  ];
+}
+
+/** The smallest box holding both. */
+export function unionBox([ax, ay, aw, ah]: Bbox, [bx, by, bw, bh]: Bbox): Bbox {
+  const x = Math.min(ax, bx);
+  const y = Math.min(ay, by);
+  return [x, y, Math.max(ax + aw, bx + bw) - x, Math.max(ay + ah, by + bh) - y];
+}
+
+/** The box a stroke of `radius` through `points` can paint. */
+export function strokeBox(points: readonly ImagePoint[], radius: number): Bbox {
+  const xs = points.map((p) => p.x);
+  const ys = points.map((p) => p.y);
+  const r = Math.max(0.5, radius) + 1;
+  const x = Math.min(...xs) - r;
+  const y = Math.min(...ys) - r;
+  return [x, y, Math.max(...xs) + r - x, Math.max(...ys) + r - y];
+}
+
+/** maskBounds for a mask whose set pixels all lie inside `within`: only that box is read. */
+export function boundsWithin(mask: BitMask, within: Bbox): Bbox | null {
+  const [bx0, by0, bx1, by1] = pixelRange(mask, within);
+  let x0 = bx1;
+  let y0 = by1;
+  let x1 = -1;
+  let y1 = -1;
+  for (let y = by0; y < by1; y++) {
+    const row = y * mask.width;
+    for (let x = bx0; x < bx1; x++) {
+      if (!mask.data[row + x]) continue;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      y1 = y;
+    }
+  }
+  return x1 < 0 ? null : [x0, y0, x1 - x0 + 1, y1 - y0 + 1];
+}
+
+/** encode(mask) for a mask whose set pixels all lie inside `within`: the runs outside it are counted, not read. */
+export function encodeWithin(mask: BitMask, within: Bbox): Rle {
+  const { width: w, height: h, data } = mask;
+  const [x0, y0, x1, y1] = pixelRange(mask, within);
+  const counts: number[] = [];
+  let previous = 0;
+  let run = 0;
+  const zeros = (n: number) => {
+    if (n <= 0) return;
+    if (previous === 1) {
+      counts.push(run);
+      run = 0;
+      previous = 0;
+    }
+    run += n;
+  };
+  zeros(x0 * h);
+  for (let x = x0; x < x1; x++) {
+    zeros(y0);
+    for (let i = y0 * w + x, end = y1 * w + x; i < end; i += w) {
+      const v = data[i] ? 1 : 0;
+      if (v !== previous) {
+        counts.push(run);
+        run = 0;
+        previous = v;
+      }
+      run++;
+    }
+    zeros(h - Math.max(y0, y1));
+  }
+  zeros((w - Math.max(x0, x1)) * h);
+  counts.push(run);
+  return { size: [h, w], counts: compressCounts(counts) };
+}
+
+/** The part of the mask inside the box, as a mask of the box's size; `x`, `y` is where it sits in the image. */
+export function cropMask(mask: BitMask, box: Bbox): BitMask & { readonly x: number; readonly y: number } {
+  const [x0, y0, x1, y1] = pixelRange(mask, box);
+  const width = Math.max(0, x1 - x0);
+  const height = Math.max(0, y1 - y0);
+  const data = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) data.set(mask.data.subarray((y + y0) * mask.width + x0, (y + y0) * mask.width + x0 + width), y * width);
+  return { width, height, data, x: x0, y: y0 };
+}
+
+/** The part of an RLE mask inside the box, decoded straight from the runs (the rest of the image is never written). */
+export function decodeWithin(rle: Rle, box: Bbox): BitMask & { readonly x: number; readonly y: number } {
+  const [h, w] = rle.size;
+  const [x0, y0, x1, y1] = pixelRange({ width: w, height: h, data: new Uint8Array(0) }, box);
+  const width = Math.max(0, x1 - x0);
+  const height = Math.max(0, y1 - y0);
+  const data = new Uint8Array(width * height);
+  const counts = toCounts(rle);
+  let pos = 0;
+  for (let j = 0; j < counts.length; j++) {
+    const end = pos + counts[j]!;
+    // Runs of 1s, column by column, clipped to the box.
+    for (let k = j % 2 === 1 ? Math.max(pos, x0 * h) : end; k < end && k < x1 * h; ) {
+      const x = Math.floor(k / h);
+      const top = k - x * h;
+      const bottom = Math.min(h, top + (end - k));
+      for (let y = Math.max(top, y0); y < Math.min(bottom, y1); y++) data[(y - y0) * width + (x - x0)] = 1;
+      k += bottom - top;
+    }
+    pos = end;
+  }
+  return { width, height, data, x: x0, y: y0 };
 }

@@ -3,14 +3,14 @@
 import type { Disposable } from '../../app/ipc/contract.js';
 import { PROVIDER_LABELS, type ProviderChoice } from '../../app/model/index.js';
 import type { InstalledModel, ReviewSession, Topic } from '../editor/session.js';
-import type { Settings } from '../editor/settings.js';
+import { BRUSH_SIZES, type Settings } from '../editor/settings.js';
 import type { Action } from '../editor/shortcuts.js';
 import { TOOL_NAMES, type ToolName } from '../editor/tools/index.js';
 import { DisposableStore, everyFrame, h } from './dom.js';
 
 const TOOL_LABELS: Record<ToolName, string> = { select: 'Select', box: 'Box', polygon: 'Polygon', vertices: 'Vertices', brush: 'Brush', eraser: 'Eraser' };
 
-type NumberSetting = 'brushRadius' | 'threshold' | 'opacity';
+type NumberSetting = 'brushSize' | 'threshold' | 'opacity';
 type FlagSetting = 'showMasks' | 'showBoxes' | 'showLabels';
 
 export class Toolbar implements Disposable {
@@ -55,7 +55,7 @@ export class Toolbar implements Disposable {
     this.providerSelect.addEventListener('change', () => session.updateSettings({ provider: this.providerSelect.value as ProviderChoice }));
     this.element = h('header', { class: 'toolbar' },
       h('div', { class: 'group tools' }, ...tools),
-      range('Brush', 'brush-size', 'brushRadius', 1, 100, 1),
+      range('Brush', 'brush-size', 'brushSize', BRUSH_SIZES.min, BRUSH_SIZES.max, 1),
       h('div', { class: 'group' }, button('Undo', 'edit.undo'), button('Redo', 'edit.redo'), button('Fill holes', 'mask.fillHoles')),
       range('Threshold', 'threshold', 'threshold', 0, 1, 0.01),
       button('Accept ≥ threshold', 'instance.acceptAbove'),

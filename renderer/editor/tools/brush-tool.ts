@@ -1,9 +1,8 @@
 // Paint onto (brush) or erase from (eraser) the selected instance's mask; with nothing selected the brush
 // makes a new instance of the active class. States:
 //   idle (the brush outline follows the pointer) ──press──> painting ──release──> idle (one edit per stroke)
-import { maskBounds } from '../../../app/geometry/rle.js';
 import type { ImagePoint } from '../../../app/geometry/points.js';
-import { copyMask, emptyMask, paintStroke } from '../mask-ops.js';
+import { boundsWithin, emptyMask, paintStroke, strokeBox } from '../mask-ops.js';
 import { primaryOf, type Preview, type Tool, type ToolContext, type ToolPointer } from './tool.js';
 
 export type BrushState =
@@ -32,26 +31,23 @@ export class BrushTool implements Tool {
     const stroke = [...this.state.points, p.image];
     this.state = { name: 'idle', at: p.image };
     const document = this.ctx.document;
-    const { width, height } = document.image;
     const radius = this.ctx.brushRadius();
+    const value = this.erase ? 0 : 1;
+    const region = strokeBox(stroke, radius);
     const id = primaryOf(this.ctx.selection);
     const target = id === null ? undefined : document.get(id);
     if (target) {
-      const base = document.mask(target.id);
       // A box-only instance has no mask yet: the brush starts one (the eraser has nothing to remove).
-      if (!base && this.erase) return;
-      const mask = base ? copyMask(base) : emptyMask(width, height);
-      paintStroke(mask, stroke, radius, this.erase ? 0 : 1);
-      document.setMask(target.id, mask);
+      if (!target.mask && this.erase) return;
+      document.paintMask(target.id, region, (mask) => paintStroke(mask, stroke, radius, value));
       return;
     }
     if (this.erase) return;
-    const category = this.ctx.activeCategory();
-    if (category === null) return this.ctx.say('Add a class first: type its name under Classes in the panel.');
-    const mask = emptyMask(width, height);
+    const mask = emptyMask(document.image.width, document.image.height);
     paintStroke(mask, stroke, radius, 1);
-    const bbox = maskBounds(mask);
-    if (bbox) this.ctx.select([document.add({ categoryId: category, bbox, mask })]);
+    const bbox = boundsWithin(mask, region);
+    if (!bbox) return;
+    this.ctx.withClass((category) => this.ctx.select([this.ctx.document.add({ categoryId: category, bbox, mask, maskWithin: bbox })]));
   }
 
   key(key: string): boolean {

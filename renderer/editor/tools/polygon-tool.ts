@@ -5,7 +5,7 @@
 //                           ──Escape──> idle (nothing drawn)
 import { polygonsToMask } from '../../../app/geometry/polygon.js';
 import { distance, imagePoint, type ImagePoint } from '../../../app/geometry/points.js';
-import { maskBounds } from '../../../app/geometry/rle.js';
+import { boundsWithin } from '../mask-ops.js';
 import { HIT_DISTANCE, type Preview, type Tool, type ToolContext, type ToolPointer } from './tool.js';
 
 export type PolygonState =
@@ -73,16 +73,18 @@ export class PolygonTool implements Tool {
     return 'crosshair';
   }
 
-  /** Turns the vertices into an instance of the active class. */
+  /** Turns the vertices into an instance of the active class (asking for one in a project without classes). */
   private close(): void {
     if (this.state.name !== 'drawing') return;
     const points = this.state.points;
-    const category = this.ctx.activeCategory();
-    if (category === null) return this.ctx.say('Add a class first: type its name under Classes in the panel.');
     this.cancel();
     const { width, height } = this.ctx.document.image;
     const mask = polygonsToMask([points.flatMap((p) => [p.x, p.y])], width, height);
-    const bbox = maskBounds(mask);
-    if (bbox) this.ctx.select([this.ctx.document.add({ categoryId: category, bbox, mask })]);
+    const xs = points.map((p) => p.x);
+    const ys = points.map((p) => p.y);
+    const around = [Math.min(...xs) - 1, Math.min(...ys) - 1, Math.max(...xs) - Math.min(...xs) + 2, Math.max(...ys) - Math.min(...ys) + 2] as const;
+    const bbox = boundsWithin(mask, around);
+    if (!bbox) return;
+    this.ctx.withClass((category) => this.ctx.select([this.ctx.document.add({ categoryId: category, bbox, mask, maskWithin: bbox })]));
   }
 }

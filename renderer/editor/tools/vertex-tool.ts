@@ -2,23 +2,31 @@
 //   idle (the vertex under the pointer is marked) ──press on a vertex──> dragging ──release──> idle (one mask edit)
 //                                                 ──press on an edge──> dragging a new vertex there
 //                                                 ──Alt-press on a vertex, or Delete over one──> idle (the vertex removed: one edit)
-import { maskToPolygons, polygonsToMask } from '../../../app/geometry/polygon.js';
+// The outline is traced from the mask's own box (decoded straight from its runs), never from the whole image, and
+// the holes it cannot carry are looked for only when an edit is committed: entering the tool on an instance of a
+// 24-megapixel image costs what the instance's size costs.
+import { maskToPolygons, polygonsToRle } from '../../../app/geometry/polygon.js';
 import { distance, imagePoint, type ImagePoint } from '../../../app/geometry/points.js';
-import type { BitMask } from '../../../app/geometry/rle.js';
+import { decode, toBbox, type BitMask } from '../../../app/geometry/rle.js';
 import type { AnnotationId } from '../../../app/model/index.js';
-import { fillHoles } from '../mask-ops.js';
+import { decodeWithin, fillHoles, unionBox } from '../mask-ops.js';
+import { maskExtent } from './hit-test.js';
 import { HIT_DISTANCE, primaryOf, type Preview, type Tool, type ToolContext, type ToolPointer, type VertexRef } from './tool.js';
 
 export type VertexState =
   | { readonly name: 'idle'; readonly hover: VertexRef | null }
   | { readonly name: 'dragging'; readonly ref: VertexRef; readonly polygons: readonly (readonly ImagePoint[])[] };
 
-/** The outline of one mask version, and the holes it leaves (outlines cannot carry them; they are kept apart). */
+type Crop = BitMask & { readonly x: number; readonly y: number };
+
+/** The outline of one mask version, and the mask's box (with a pixel of margin) it was traced from. */
 interface Outline {
   readonly id: AnnotationId;
   readonly counts: string;
   readonly polygons: readonly (readonly ImagePoint[])[];
-  readonly holes: BitMask;
+  readonly crop: Crop;
+  /** The holes the outline leaves out (outlines cannot carry them), found at the first commit; null when none. */
+  holes?: Crop | null;
 }
 
 export class VertexTool implements Tool {
@@ -106,22 +114,36 @@ export class VertexTool implements Tool {
     const a = id === null ? undefined : this.ctx.document.get(id);
     if (!a?.mask) return (this.cached = null);
     if (this.cached?.id !== a.id || this.cached.counts !== a.mask.counts) {
-      const mask = this.ctx.document.mask(a.id)!;
-      const polygons = maskToPolygons(mask, 1).map((flat) => {
+      // A pixel of background all round, so that outlines along the box's edge are traced like any other.
+      const [x, y, w, h] = maskExtent(a.mask);
+      const crop = decodeWithin(a.mask, [x - 1, y - 1, w + 2, h + 2]);
+      const polygons = maskToPolygons(crop, 1).map((flat) => {
         const points: ImagePoint[] = [];
-        for (let i = 0; i < flat.length; i += 2) points.push(imagePoint(flat[i]!, flat[i + 1]!));
+        for (let i = 0; i < flat.length; i += 2) points.push(imagePoint(flat[i]! + crop.x, flat[i + 1]! + crop.y));
         return points;
       });
-      this.cached = { id: a.id, counts: a.mask.counts, polygons, holes: holesOf(mask) };
+      this.cached = { id: a.id, counts: a.mask.counts, polygons, crop };
     }
     return this.cached;
   }
 
   private commit(source: Outline, polygons: readonly (readonly ImagePoint[])[]): void {
     const { width, height } = this.ctx.document.image;
-    const mask = polygonsToMask(polygons.map((poly) => poly.flatMap((q) => [q.x, q.y])), width, height);
-    for (let k = 0; k < mask.data.length; k++) if (source.holes.data[k]) mask.data[k] = 0;
-    this.ctx.document.setMask(source.id, mask);
+    const rle = polygonsToRle(polygons.map((poly) => poly.flatMap((q) => [q.x, q.y])), height, width);
+    if (source.holes === undefined) source.holes = holesOf(source.crop);
+    const holes = source.holes;
+    if (!holes) {
+      this.ctx.document.setRle(source.id, rle);
+    } else {
+      const mask = decode(rle);
+      for (let y = 0; y < holes.height; y++) {
+        for (let x = 0; x < holes.width; x++) if (holes.data[y * holes.width + x]) mask.data[(y + holes.y) * width + x + holes.x] = 0;
+      }
+      this.ctx.document.setMask(source.id, mask, unionBox(toBbox(rle), [holes.x, holes.y, holes.width, holes.height]));
+    }
+    // The outline stays as the person left it (a new trace would move every vertex a little).
+    const counts = this.ctx.document.get(source.id)?.mask?.counts;
+    if (counts !== undefined) this.cached = { ...source, counts, polygons };
   }
 }
 
@@ -136,12 +158,21 @@ function withoutVertex(polygons: readonly (readonly ImagePoint[])[], ref: Vertex
   return polygons.map((poly, i) => (i === ref.polygon ? poly.filter((_, j) => j !== ref.vertex) : poly));
 }
 
+/** The vertex nearest to p within tolerance. */
 function vertexAt(polygons: readonly (readonly ImagePoint[])[], p: ImagePoint, tolerance: number): VertexRef | null {
+  let best: VertexRef | null = null;
+  let nearest = tolerance;
   for (let i = 0; i < polygons.length; i++) {
     const poly = polygons[i]!;
-    for (let j = 0; j < poly.length; j++) if (distance(poly[j]!, p) <= tolerance) return { polygon: i, vertex: j };
+    for (let j = 0; j < poly.length; j++) {
+      const d = distance(poly[j]!, p);
+      if (d <= nearest) {
+        nearest = d;
+        best = { polygon: i, vertex: j };
+      }
+    }
   }
-  return null;
+  return best;
 }
 
 /** The edge (from vertex `vertex` to the next) within tolerance of p. */
@@ -163,10 +194,15 @@ function distanceToSegment(p: ImagePoint, a: ImagePoint, b: ImagePoint): number 
   return Math.hypot(p.x - (a.x + t * dx), p.y - (a.y + t * dy));
 }
 
-/** The pixels a mask leaves open inside itself. */
-function holesOf(mask: BitMask): BitMask {
-  const filled = fillHoles(mask);
-  const data = new Uint8Array(mask.data.length);
-  for (let k = 0; k < data.length; k++) data[k] = filled.data[k] && !mask.data[k] ? 1 : 0;
-  return { width: mask.width, height: mask.height, data };
+/** The pixels a mask leaves open inside itself, in the crop's frame; null when it has none. */
+function holesOf(crop: Crop): Crop | null {
+  const filled = fillHoles(crop);
+  const data = new Uint8Array(crop.data.length);
+  let any = false;
+  for (let k = 0; k < data.length; k++) {
+    if (!filled.data[k] || crop.data[k]) continue;
+    data[k] = 1;
+    any = true;
+  }
+  return any ? { width: crop.width, height: crop.height, data, x: crop.x, y: crop.y } : null;
 }
