@@ -6,7 +6,8 @@ import { clampBbox } from '../../app/geometry/bbox.js';
 import { decode, encode, maskBounds, toBbox, type BitMask } from '../../app/geometry/rle.js';
 import type { Disposable } from '../../app/ipc/contract.js';
 import type { Annotation, AnnotationId, Bbox, CategoryId, ImageRecord, ReviewState, Rle } from '../../app/model/index.js';
-import { boundsWithin, clipMask, emptyMask, encodeWithin, remapMask, shiftMask, unionBox } from './mask-ops.js';
+import { boundsWithin, clipMask, decodeWithin, emptyCrop, encodeCrop, encodeWithin, remapMask, shiftMask, type Crop } from './mask-ops.js';
+import { boxRle, combine } from './rle-ops.js';
 
 export type AnnotationDiff = Diff<Annotation>;
 
@@ -23,9 +24,8 @@ export interface DocumentOptions {
 export interface NewInstance {
   readonly categoryId: CategoryId;
   readonly bbox: Bbox;
-  readonly mask: BitMask | null;
-  /** A box holding every set pixel of `mask`, when known: only that part of the image is read to encode it. */
-  readonly maskWithin?: Bbox;
+  /** The mask as pixels of the whole image, or already encoded (a tool that never expands it to pixels). */
+  readonly mask: BitMask | Rle | null;
 }
 
 export interface ResizeOptions {
@@ -122,10 +122,10 @@ export class AnnotationDocument implements Disposable {
 
   // ---- edits: each is one undo step ----
 
-  /** Adds an instance made by a person; the document keeps `fields.mask` as its decoded mask (do not change it after). */
+  /** Adds an instance made by a person. */
   add(fields: NewInstance): AnnotationId {
     const id = this.newId();
-    const mask = fields.mask && (fields.maskWithin ? encodeWithin(fields.mask, fields.maskWithin) : encode(fields.mask));
+    const mask = fields.mask && ('counts' in fields.mask ? fields.mask : encode(fields.mask));
     this.commit({
       added: [{
         id, imageId: this.image.id, categoryId: fields.categoryId, bbox: fields.bbox, mask,
@@ -134,7 +134,6 @@ export class AnnotationDocument implements Disposable {
       updated: [],
       removed: [],
     });
-    if (mask) this.masks.set(id, { counts: mask.counts, mask: fields.mask! });
     return id;
   }
 
@@ -186,26 +185,27 @@ export class AnnotationDocument implements Disposable {
     if (this.get(id)?.mask?.counts === rle.counts) this.masks.set(id, { counts: rle.counts, mask });
   }
 
-  /** Replaces the mask with one already encoded (a traced outline rasterised as RLE); an empty one removes the instance. */
-  setRle(id: AnnotationId, rle: Rle): void {
-    const bbox = toBbox(rle);
+  /** Replaces the mask with one already encoded (`bbox`: its box, when known); an empty one removes the instance. */
+  setRle(id: AnnotationId, rle: Rle, bbox: Bbox = toBbox(rle)): void {
     if (bbox[2] === 0 || bbox[3] === 0) return this.remove([id]);
     this.update([id], (a) => edited(a, { mask: rle, bbox }));
   }
 
   /**
-   * Paints into an instance's mask in place (brush, eraser): `paint` may change pixels inside `region` only, so
-   * only the region and the mask's own box are read to encode it (a stroke on a 24-megapixel image costs what the
-   * instance costs). A box-only instance gets its first mask.
+   * Paints into an instance's mask (brush, eraser): `paint` gets the mask inside `region` (a crop, with where it
+   * sits in the image) and changes it in place. Only the region is decoded and encoded again, and spliced into the
+   * mask's runs (rle-ops.ts): a stroke costs what the stroke covers, whatever the size of the instance or the image.
+   * A box-only instance gets its first mask; an emptied one is removed.
    */
-  paintMask(id: AnnotationId, region: Bbox, paint: (mask: BitMask) => void): void {
+  paintMask(id: AnnotationId, region: Bbox, paint: (crop: Crop) => void): void {
     const a = this.get(id);
     if (!a) return;
-    const mask = this.mask(id) ?? emptyMask(this.image.width, this.image.height);
-    // Changed in place: the decoded copy no longer matches the stored runs until setMask records the new ones.
-    this.masks.delete(id);
-    paint(mask);
-    this.setMask(id, mask, a.mask ? unionBox(toBbox(a.mask), region) : region);
+    const { width, height } = this.image;
+    const crop = a.mask ? decodeWithin(a.mask, region) : emptyCrop(region, width, height);
+    paint(crop);
+    const painted = encodeCrop(crop, width, height);
+    const rle = a.mask ? combine(combine(a.mask, boxRle(crop, width, height), (m, inside) => m && !inside), painted, (m, p) => m || p) : painted;
+    this.setRle(id, rle);
   }
 
   /**

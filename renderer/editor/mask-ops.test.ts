@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { encode, maskBounds, type BitMask } from '../../app/geometry/rle.js';
 import type { Bbox } from '../../app/model/index.js';
 import { H, rectMask, W } from './fixtures.test-support.js';
-import { boundsWithin, countSet, cropMask, decodeWithin, emptyMask, encodeWithin, fillHoles, paintDisc, unionBox } from './mask-ops.js';
+import { boundsWithin, countSet, cropMask, decodeWithin, emptyMask, encodeCrop, encodeWithin, fillHoles, paintDisc, sampleWithin, unionBox } from './mask-ops.js';
 
 /** A random mask whose set pixels lie in a random box, and a larger box around that one. */
 const boxedMask = fc
@@ -45,9 +45,27 @@ describe('mask ops', () => {
     }));
   });
 
-  it('decodeWithin decodes exactly the crop cropMask cuts from the decoded mask', () => {
+  it('decodeWithin decodes exactly the crop cropMask cuts from the decoded mask; encodeCrop puts it back', () => {
     fc.assert(fc.property(boxedMask, ({ mask, within }) => {
-      expect(decodeWithin(encode(mask), within)).toEqual(cropMask(mask, within));
+      const crop = decodeWithin(encode(mask), within);
+      expect(crop).toEqual(cropMask(mask, within));
+      expect(encodeCrop(crop, mask.width, mask.height)).toEqual(encode(mask));
+    }));
+  });
+
+  it('sampleWithin takes every step-th pixel, the one nearest each cell centre; at step 1 it is decodeWithin', () => {
+    fc.assert(fc.property(boxedMask, fc.integer({ min: 1, max: 4 }), ({ mask, within }, step) => {
+      const rle = encode(mask);
+      const sampled = sampleWithin(rle, within, step);
+      const crop = decodeWithin(rle, within);
+      expect([sampled.x, sampled.y, sampled.width, sampled.height]).toEqual([crop.x, crop.y, Math.ceil(crop.width / step), Math.ceil(crop.height / step)]);
+      for (let j = 0; j < sampled.height; j++) {
+        for (let i = 0; i < sampled.width; i++) {
+          const x = Math.min(crop.width - 1, i * step + Math.floor(step / 2));
+          const y = Math.min(crop.height - 1, j * step + Math.floor(step / 2));
+          expect(sampled.data[j * sampled.width + i]).toBe(crop.data[y * crop.width + x]);
+        }
+      }
     }));
   });
 

@@ -13,12 +13,12 @@ import {
 import { fitCamera, focusCamera, IDENTITY, panCamera, revealCamera, toImage, zoomCamera, type Camera, type Size } from './camera.js';
 import { AnnotationDocument } from './document.js';
 import { ImageQueue, type ImageFilterInput } from './image-queue.js';
-import { copyMask, fillHoles, unionBox } from './mask-ops.js';
+import { decodeWithin, encodeCrop, fillHoles, unionBox } from './mask-ops.js';
 import { fallbackNotice } from './run-status.js';
 import { BRUSH_SIZES, DEFAULT_SETTINGS, type Settings } from './settings.js';
 import { actionFor, type Action, type KeyPress } from './shortcuts.js';
 import {
-  createTools, hitTest, primaryOf, TOOL_NAMES, type Preview, type Tool, type ToolContext, type ToolName, type ToolPointer,
+  createTools, hitTest, maskExtent, primaryOf, TOOL_NAMES, type Preview, type Tool, type ToolContext, type ToolName, type ToolPointer,
 } from './tools/index.js';
 
 /** What changed, so each view redraws only what it shows. */
@@ -612,9 +612,10 @@ export class ReviewSession<P = unknown> implements Disposable {
       case 'brush.smaller': return this.updateSettings({ brushSize: Math.max(BRUSH_SIZES.min, Math.round(this.settings.brushSize / 1.25)) });
       case 'brush.larger': return this.updateSettings({ brushSize: Math.min(BRUSH_SIZES.max, Math.round(this.settings.brushSize * 1.25) + 1) });
       case 'mask.fillHoles': {
-        const mask = primary && document?.mask(primary.id);
-        if (mask) document!.setMask(primary!.id, fillHoles(copyMask(mask)));
-        return;
+        if (!primary?.mask || !document) return;
+        // Holes lie inside the mask's own box: only that is decoded.
+        const crop = decodeWithin(primary.mask, maskExtent(primary.mask));
+        return document.setRle(primary.id, encodeCrop({ ...fillHoles(crop), x: crop.x, y: crop.y }, document.image.width, document.image.height));
       }
       case 'instance.delete': return document?.remove(selection);
       case 'instance.accept': return this.decide(selection, 'accepted');

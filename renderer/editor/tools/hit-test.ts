@@ -3,6 +3,7 @@ import type { ImagePoint } from '../../../app/geometry/points.js';
 import { toBbox } from '../../../app/geometry/rle.js';
 import type { Annotation, AnnotationId, Bbox, Rle } from '../../../app/model/index.js';
 import type { AnnotationDocument } from '../document.js';
+import { pixelAt } from '../rle-ops.js';
 
 /** Mask extents from the runs (cheap), cached per mask: a model's box can be a pixel tighter than its mask. */
 const extents = new WeakMap<Rle, Bbox>();
@@ -28,10 +29,8 @@ export function hitTest(document: AnnotationDocument, isPickable: (a: Annotation
       if (insideBox(p, a.bbox)) hits.push(a.id);
       continue;
     }
-    // Only masks whose extent holds the point are decoded.
-    if (!insideBox(p, maskExtent(a.mask))) continue;
-    const mask = document.mask(a.id)!;
-    if (x >= 0 && y >= 0 && x < mask.width && y < mask.height && mask.data[y * mask.width + x]) hits.push(a.id);
+    // Only masks whose extent holds the point are looked up, in their runs (never expanded to pixels).
+    if (insideBox(p, maskExtent(a.mask)) && pixelAt(a.mask, x, y)) hits.push(a.id);
   }
   return hits;
 }

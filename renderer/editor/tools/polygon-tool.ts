@@ -3,9 +3,9 @@
 //                           ──click on the first vertex, or Enter──> idle (one add edit; the new instance is selected)
 //                           ──Backspace──> drawing (a vertex fewer; idle when none is left)
 //                           ──Escape──> idle (nothing drawn)
-import { polygonsToMask } from '../../../app/geometry/polygon.js';
+import { polygonsToRle } from '../../../app/geometry/polygon.js';
 import { distance, imagePoint, type ImagePoint } from '../../../app/geometry/points.js';
-import { boundsWithin } from '../mask-ops.js';
+import { toBbox } from '../../../app/geometry/rle.js';
 import { HIT_DISTANCE, type Preview, type Tool, type ToolContext, type ToolPointer } from './tool.js';
 
 export type PolygonState =
@@ -79,12 +79,10 @@ export class PolygonTool implements Tool {
     const points = this.state.points;
     this.cancel();
     const { width, height } = this.ctx.document.image;
-    const mask = polygonsToMask([points.flatMap((p) => [p.x, p.y])], width, height);
-    const xs = points.map((p) => p.x);
-    const ys = points.map((p) => p.y);
-    const around = [Math.min(...xs) - 1, Math.min(...ys) - 1, Math.max(...xs) - Math.min(...xs) + 2, Math.max(...ys) - Math.min(...ys) + 2] as const;
-    const bbox = boundsWithin(mask, around);
-    if (!bbox) return;
-    this.ctx.withClass((category) => this.ctx.select([this.ctx.document.add({ categoryId: category, bbox, mask, maskWithin: bbox })]));
+    // Rasterised straight to runs, as pycocotools does: no image-sized buffer.
+    const mask = polygonsToRle([points.flatMap((p) => [p.x, p.y])], height, width);
+    const bbox = toBbox(mask);
+    if (bbox[2] === 0 || bbox[3] === 0) return;
+    this.ctx.withClass((category) => this.ctx.select([this.ctx.document.add({ categoryId: category, bbox, mask })]));
   }
 }

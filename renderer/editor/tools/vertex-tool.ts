@@ -2,14 +2,16 @@
 //   idle (the vertex under the pointer is marked) ──press on a vertex──> dragging ──release──> idle (one mask edit)
 //                                                 ──press on an edge──> dragging a new vertex there
 //                                                 ──Alt-press on a vertex, or Delete over one──> idle (the vertex removed: one edit)
-// The outline is traced from the mask's own box (decoded straight from its runs), never from the whole image, and
-// the holes it cannot carry are looked for only when an edit is committed: entering the tool on an instance of a
-// 24-megapixel image costs what the instance's size costs.
+// The outline is traced from the mask's own box, sampled from its runs at about one cell per screen pixel (every
+// pixel once zoomed in to 1:1 or closer), so entering the tool on a large instance of a 24-megapixel image costs
+// what the screen shows, not the image. An edit changes only the pixels between the outline before and after it:
+// the rest of the mask, its holes and every detail finer than the outline included, stays exactly as it was, and
+// the whole edit is done on runs (rle-ops.ts), never on an image-sized buffer.
 import { maskToPolygons, polygonsToRle } from '../../../app/geometry/polygon.js';
 import { distance, imagePoint, type ImagePoint } from '../../../app/geometry/points.js';
-import { decode, toBbox, type BitMask } from '../../../app/geometry/rle.js';
 import type { AnnotationId } from '../../../app/model/index.js';
-import { decodeWithin, fillHoles, unionBox } from '../mask-ops.js';
+import { sampleWithin } from '../mask-ops.js';
+import { combine } from '../rle-ops.js';
 import { maskExtent } from './hit-test.js';
 import { HIT_DISTANCE, primaryOf, type Preview, type Tool, type ToolContext, type ToolPointer, type VertexRef } from './tool.js';
 
@@ -17,16 +19,12 @@ export type VertexState =
   | { readonly name: 'idle'; readonly hover: VertexRef | null }
   | { readonly name: 'dragging'; readonly ref: VertexRef; readonly polygons: readonly (readonly ImagePoint[])[] };
 
-type Crop = BitMask & { readonly x: number; readonly y: number };
-
-/** The outline of one mask version, and the mask's box (with a pixel of margin) it was traced from. */
+/** The outline of one mask version, traced every `step` image pixels. */
 interface Outline {
   readonly id: AnnotationId;
   readonly counts: string;
+  readonly step: number;
   readonly polygons: readonly (readonly ImagePoint[])[];
-  readonly crop: Crop;
-  /** The holes the outline leaves out (outlines cannot carry them), found at the first commit; null when none. */
-  holes?: Crop | null;
 }
 
 export class VertexTool implements Tool {
@@ -113,37 +111,41 @@ export class VertexTool implements Tool {
     const id = primaryOf(this.ctx.selection);
     const a = id === null ? undefined : this.ctx.document.get(id);
     if (!a?.mask) return (this.cached = null);
-    if (this.cached?.id !== a.id || this.cached.counts !== a.mask.counts) {
-      // A pixel of background all round, so that outlines along the box's edge are traced like any other.
-      const [x, y, w, h] = maskExtent(a.mask);
-      const crop = decodeWithin(a.mask, [x - 1, y - 1, w + 2, h + 2]);
-      const polygons = maskToPolygons(crop, 1).map((flat) => {
-        const points: ImagePoint[] = [];
-        for (let i = 0; i < flat.length; i += 2) points.push(imagePoint(flat[i]! + crop.x, flat[i + 1]! + crop.y));
-        return points;
-      });
-      this.cached = { id: a.id, counts: a.mask.counts, polygons, crop };
-    }
-    return this.cached;
+    // About one traced cell per screen pixel: finer would only add vertices nobody can see or take.
+    const step = Math.max(1, Math.floor(this.ctx.pixelSize()));
+    const cached = this.cached;
+    // An outline the person has just edited is kept as they left it, whatever the zoom.
+    if (cached?.id === a.id && cached.counts === a.mask.counts && (cached.step === step || cached.step === 0)) return cached;
+    // A cell of background all round, so that outlines along the box's edge are traced like any other.
+    const [x, y, w, h] = maskExtent(a.mask);
+    const cells = sampleWithin(a.mask, [x - step, y - step, w + 2 * step, h + 2 * step], step);
+    const polygons = maskToPolygons(cells, 1).map((flat) => {
+      const points: ImagePoint[] = [];
+      for (let i = 0; i < flat.length; i += 2) points.push(imagePoint(cells.x + flat[i]! * step, cells.y + flat[i + 1]! * step));
+      return points;
+    });
+    return (this.cached = { id: a.id, counts: a.mask.counts, step, polygons });
   }
 
+  /**
+   * The mask with the pixels between the outline before and after the edit set as the new outline has them: where
+   * the two outlines rasterise alike, the mask is left as it was.
+   */
   private commit(source: Outline, polygons: readonly (readonly ImagePoint[])[]): void {
-    const { width, height } = this.ctx.document.image;
-    const rle = polygonsToRle(polygons.map((poly) => poly.flatMap((q) => [q.x, q.y])), height, width);
-    if (source.holes === undefined) source.holes = holesOf(source.crop);
-    const holes = source.holes;
-    if (!holes) {
-      this.ctx.document.setRle(source.id, rle);
-    } else {
-      const mask = decode(rle);
-      for (let y = 0; y < holes.height; y++) {
-        for (let x = 0; x < holes.width; x++) if (holes.data[y * holes.width + x]) mask.data[(y + holes.y) * width + x + holes.x] = 0;
-      }
-      this.ctx.document.setMask(source.id, mask, unionBox(toBbox(rle), [holes.x, holes.y, holes.width, holes.height]));
-    }
+    const document = this.ctx.document;
+    const mask = document.get(source.id)?.mask;
+    if (!mask) return;
+    const { width, height } = document.image;
+    const raster = (polys: readonly (readonly ImagePoint[])[]) => polygonsToRle(polys.map((poly) => poly.flatMap((q) => [q.x, q.y])), height, width);
+    const before = raster(source.polygons);
+    const after = raster(polygons);
+    const changed = combine(before, after, (b, a) => b !== a);
+    const kept = combine(mask, changed, (m, c) => m && !c);
+    const added = combine(after, changed, (a, c) => a && c);
+    document.setRle(source.id, combine(kept, added, (k, a) => k || a));
     // The outline stays as the person left it (a new trace would move every vertex a little).
-    const counts = this.ctx.document.get(source.id)?.mask?.counts;
-    if (counts !== undefined) this.cached = { ...source, counts, polygons };
+    const counts = document.get(source.id)?.mask?.counts;
+    if (counts !== undefined) this.cached = { id: source.id, counts, step: 0, polygons };
   }
 }
 
@@ -192,17 +194,4 @@ function distanceToSegment(p: ImagePoint, a: ImagePoint, b: ImagePoint): number 
   const length2 = dx * dx + dy * dy;
   const t = length2 === 0 ? 0 : Math.max(0, Math.min(1, ((p.x - a.x) * dx + (p.y - a.y) * dy) / length2));
   return Math.hypot(p.x - (a.x + t * dx), p.y - (a.y + t * dy));
-}
-
-/** The pixels a mask leaves open inside itself, in the crop's frame; null when it has none. */
-function holesOf(crop: Crop): Crop | null {
-  const filled = fillHoles(crop);
-  const data = new Uint8Array(crop.data.length);
-  let any = false;
-  for (let k = 0; k < data.length; k++) {
-    if (!filled.data[k] || crop.data[k]) continue;
-    data[k] = 1;
-    any = true;
-  }
-  return any ? { width: crop.width, height: crop.height, data, x: crop.x, y: crop.y } : null;
 }
