@@ -11,7 +11,7 @@ import { DisposableStore, everyFrame, h } from './dom.js';
 const TOOL_LABELS: Record<ToolName, string> = { select: 'Select', box: 'Box', polygon: 'Polygon', vertices: 'Vertices', brush: 'Brush', eraser: 'Eraser' };
 
 type NumberSetting = 'brushSize' | 'threshold' | 'opacity';
-type FlagSetting = 'showMasks' | 'showBoxes' | 'showLabels';
+type FlagSetting = 'showMasks' | 'showOutlines' | 'showBoxes' | 'showLabels';
 
 export class Toolbar implements Disposable {
   readonly element: HTMLElement;
@@ -59,8 +59,9 @@ export class Toolbar implements Disposable {
       h('div', { class: 'group' }, button('Undo', 'edit.undo'), button('Redo', 'edit.redo'), button('Fill holes', 'mask.fillHoles')),
       range('Threshold', 'threshold', 'threshold', 0, 1, 0.01),
       button('Accept ≥ threshold', 'instance.acceptAbove'),
+      button('Reject < threshold', 'instance.rejectBelow', { title: 'Reject the pending predictions below the threshold (Shift+R)' }),
       range('Opacity', 'opacity', 'opacity', 0, 1, 0.05),
-      h('div', { class: 'group' }, toggle('Masks', 'show-masks', 'showMasks'), toggle('Boxes', 'show-boxes', 'showBoxes'), toggle('Labels', 'show-labels', 'showLabels')),
+      h('div', { class: 'group' }, toggle('Masks', 'show-masks', 'showMasks'), toggle('Outlines', 'show-outlines', 'showOutlines'), toggle('Boxes', 'show-boxes', 'showBoxes'), toggle('Labels', 'show-labels', 'showLabels')),
       h('div', { class: 'group right' },
         this.modelSelect,
         this.providerSelect,
