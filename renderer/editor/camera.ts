@@ -30,6 +30,8 @@ export function toScreen(camera: Camera, p: ImagePoint): ScreenPoint {
 
 /** The whole image, centred, with a small margin. */
 export function fitCamera(image: Size, viewport: Size): Camera {
+  // An image of no known size (a file that could not be read): nothing to fit.
+  if (image.width <= 0 || image.height <= 0) return IDENTITY;
   const scale = clampScale(Math.min(viewport.width / Math.max(1, image.width), viewport.height / Math.max(1, image.height)) * 0.98);
   return { scale, x: (viewport.width - image.width * scale) / 2, y: (viewport.height - image.height * scale) / 2 };
 }

@@ -367,7 +367,7 @@ export class ReviewSession<P = unknown> implements Disposable {
     await this.whenSaved();
     const [{ annotations }, picture] = await Promise.all([
       this.api.invoke('annotations.list', { imageId: image.id }),
-      this.options.pictures.get(image).catch(() => null),
+      this.pixelsOf(image),
     ]);
     if (ticket !== this.opening) return;
     if (picture === null) this.say(`Could not load the pixels of ${image.path}${image.error ? `: ${image.error}` : ''}`);
@@ -395,7 +395,7 @@ export class ReviewSession<P = unknown> implements Disposable {
     this.changed('image', 'annotations', 'selection', 'tool', 'camera', 'list', 'status');
     if (!same) this.saveSettingsSoon();
     // The review flow goes forward: have the next image decoded before it is asked for.
-    void this.images.neighbour(image.id, 1).then((next) => next && this.options.pictures.get(next)).catch(() => {});
+    void this.images.neighbour(image.id, 1).then((next) => next && this.pixelsOf(next));
   }
 
   /** The next (1) or previous (-1) image in the list. */
@@ -948,6 +948,12 @@ export class ReviewSession<P = unknown> implements Disposable {
     this.s.picture = null;
     this.s.selection = [];
     if (!keepTools) for (const tool of Object.values(this.tools)) tool.cancel();
+  }
+
+  /** An image's pixels; null when they cannot be had (a file the scan found unreadable or missing is not asked for). */
+  private pixelsOf(image: ImageRecord): Promise<P | null> {
+    if (image.status === 'error' || image.missing) return Promise.resolve(null);
+    return this.options.pictures.get(image).catch(() => null);
   }
 
   /** Shows what the store holds for the open image again, unless the person has asked for another image meanwhile. */

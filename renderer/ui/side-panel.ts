@@ -158,8 +158,8 @@ export class SidePanel implements Disposable {
         h('kbd', {}, i < 9 ? String(i + 1) : ''),
         h('span', { class: 'class' }, c.name),
         h('span', { class: 'count' }, String(counts.get(c.id) ?? 0)),
-        toggle(hidden ? '◌' : '●', hidden ? `Show ${c.name}` : `Hide ${c.name}`, hidden, () => session.toggleClassHidden(c.id), 'class-hide'),
-        toggle(locked ? '🔒' : '🔓', locked ? `Unlock ${c.name}` : `Lock ${c.name} (shown, not selectable)`, locked, () => session.toggleClassLocked(c.id), 'class-lock'));
+        toggle(hidden ? 'show' : 'hide', hidden ? `Show ${c.name}` : `Hide ${c.name}`, hidden, () => session.toggleClassHidden(c.id), 'class-hide'),
+        toggle(locked ? 'locked' : 'lock', locked ? `Unlock ${c.name}` : `Lock ${c.name} (shown, not selectable)`, locked, () => session.toggleClassLocked(c.id), 'class-lock'));
       },
     );
   }
