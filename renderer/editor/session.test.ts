@@ -558,6 +558,16 @@ describe('the review flow', () => {
     expect(['big', 'small'].map((id) => stored(id)!.state)).toEqual(['accepted', 'pending']);
   });
 
+  it('Ctrl+A selects every instance shown; Shift-click leaves one out; R rejects the rest', async () => {
+    expect(key('a', { ctrlKey: true })).toBe(true);
+    expect(session.selection).toEqual(['big', 'small']);
+    click(7, 7, { shift: true });
+    expect(session.selection).toEqual(['big']);
+    key('r');
+    await settle();
+    expect([stored('big')!.state, stored('small')!.state]).toEqual(['rejected', 'pending']);
+  });
+
   it('Shift+R rejects the pending predictions below the threshold, and only those', async () => {
     key('R', { shiftKey: true });
     await settle();

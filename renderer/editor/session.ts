@@ -630,6 +630,7 @@ export class ReviewSession<P = unknown> implements Disposable {
       }
       case 'instance.crowd': return primary ? document!.setCrowd(selection, !primary.crowd) : undefined;
       case 'instance.next': return this.selectNext();
+      case 'instance.selectAll': return this.select(this.annotations.filter((a) => this.isPickable(a)).map((a) => a.id));
       case 'instance.deselect': return this.select([]);
       case 'edit.undo': return this.undo();
       case 'edit.redo': return this.redo();

@@ -4,6 +4,7 @@ export type Action =
   | 'tool.select' | 'tool.box' | 'tool.polygon' | 'tool.vertices' | 'tool.brush' | 'tool.eraser'
   | 'brush.smaller' | 'brush.larger' | 'mask.fillHoles'
   | 'instance.delete' | 'instance.accept' | 'instance.reject' | 'instance.acceptAbove' | 'instance.rejectBelow' | 'instance.next' | 'instance.deselect'
+  | 'instance.selectAll'
   | 'instance.crowd'
   | 'class.1' | 'class.2' | 'class.3' | 'class.4' | 'class.5' | 'class.6' | 'class.7' | 'class.8' | 'class.9'
   | 'edit.undo' | 'edit.redo'
@@ -35,6 +36,7 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { keys: ['Shift+R'], action: 'instance.rejectBelow', description: 'Reject all pending predictions below the threshold', group: 'Instances' },
   { keys: ['c'], action: 'instance.crowd', description: 'Mark or unmark the selection as a crowd region (COCO iscrowd)', group: 'Instances' },
   { keys: ['Tab'], action: 'instance.next', description: 'Select the next instance', group: 'Instances' },
+  { keys: ['Mod+a'], action: 'instance.selectAll', description: 'Select every instance shown (then Shift-click to leave some out)', group: 'Instances' },
   { keys: ['Escape'], action: 'instance.deselect', description: 'Close the help or a question, cancel the gesture, then deselect', group: 'Instances' },
   ...([1, 2, 3, 4, 5, 6, 7, 8, 9] as const).map((n): Shortcut => ({
     keys: [String(n)], action: `class.${n}`, description: `Class ${n}: reclassify the selection, or pick it for new instances`, group: 'Classes',
