@@ -6,11 +6,13 @@
 //     (target < 50 ms);
 //  4. switching between 1-megapixel images with 50 instances each, list click to drawn frame (target p95 < 100 ms).
 // Images and annotations are generated once into bench/out/canvas (a real project folder and SQLite file).
+// `--renderer DIR` measures another build of the renderer (an A/B against an earlier commit's bundle).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { chromium } from 'playwright-core';
 import { encode } from '../dist/app/geometry/rle.js';
@@ -21,6 +23,7 @@ import { serveFolder } from '../dist/main/bridge/serve.js';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const folder = join(root, 'bench', 'out', 'canvas');
 const ready = join(folder, '.loupe', 'bench-ready-3');
+const { values: options } = parseArgs({ options: { renderer: { type: 'string' } } });
 const SWITCH_IMAGES = 20;
 const FRAMES = 300;
 
@@ -129,11 +132,11 @@ if (!existsSync(ready)) {
   await generate();
   console.log(`generated the benchmark project in ${((performance.now() - started) / 1000).toFixed(1)} s (cached in ${folder})`);
 }
-execFileSync(process.execPath, [join(root, 'renderer', 'build.mjs'), '--minify'], { stdio: 'inherit' });
+if (!options.renderer) execFileSync(process.execPath, [join(root, 'renderer', 'build.mjs'), '--minify'], { stdio: 'inherit' });
 
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), load average ${load()} at the start`);
-const serving = await serveFolder(folder, { log: () => {} });
+const serving = await serveFolder(folder, { log: () => {}, ...(options.renderer ? { rendererDir: options.renderer } : {}) });
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

@@ -169,7 +169,7 @@ describe('the review flow in Chromium', () => {
     await expect.poll(zoomShown, { timeout: UI_TIMEOUT }).toBe(fitted);
   });
 
-  it('several selected: the bulk bar reclassifies, accepts and deletes them together; Reject < threshold rejects only the low ones', async () => {
+  it('several selected (Ctrl+A, a rectangle): the bulk bar reclassifies, accepts and deletes them together; Reject < threshold rejects only the low ones', async () => {
     const target = await image('poster.png');
     const [vehicle, person] = [await classId('vehicle'), await classId('person')];
     const [a, b, low] = await seed(target, [
@@ -179,6 +179,10 @@ describe('the review flow in Chromium', () => {
     ]);
     await review.openImage(target.id);
     await review.reset();
+    // Ctrl+A takes every instance shown (the page's own select-all does not happen).
+    await review.press('Control+a');
+    await expect.poll(() => page().locator('[data-testid=selected-count]').textContent(), { timeout: UI_TIMEOUT }).toBe('2 selected');
+    await review.press('Escape');
     await review.drag([[10, 10], [150, 60]], 6); // a rectangle over the first two
     await expect.poll(() => page().locator('[data-testid=bulk]').isVisible(), { timeout: UI_TIMEOUT }).toBe(true);
     expect(await page().locator('[data-testid=bulk] .bulk-count').textContent()).toBe('2 selected');
