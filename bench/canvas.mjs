@@ -145,6 +145,12 @@ try {
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
   await page.goto(serving.bridge.url);
   await page.waitForSelector('#app[data-ready="true"]', { timeout: 60_000 });
+  // The project keeps the review settings: start every run from the same ones.
+  await page.evaluate(() => {
+    const session = window.__loupe.session;
+    session.setTool?.('select');
+    session.updateSettings({ brushSize: 12, brushRadius: 8, showMasks: true, showOutlines: true, showBoxes: true, showLabels: true, opacity: 0.45, threshold: 0.5 });
+  });
 
   // 1. Pan and zoom over 200 masks (and over a 6000x4000 image with 100).
   const panZoom = async (prefix, expected) => {
