@@ -104,6 +104,44 @@ export const imageFilterSchema = z.object({
   stale: z.boolean().optional(),
 });
 
+/**
+ * How the review screen was set up in a project, kept in the project (so it travels with the folder and is the same
+ * in the desktop app and `loupe serve`) and restored when the project is opened again. Every field is optional: a
+ * value saved by another version that no longer parses is dropped on its own, never the whole record.
+ */
+export const reviewSettingsSchema = z.object({
+  /** The active tool, by name (the renderer ignores one it does not know). */
+  tool: z.string().max(64).optional(),
+  threshold: z.number().min(0).max(1).optional(),
+  opacity: z.number().min(0).max(1).optional(),
+  /** Brush radius in screen pixels. */
+  brushSize: z.number().positive().max(1000).optional(),
+  showMasks: z.boolean().optional(),
+  showOutlines: z.boolean().optional(),
+  showBoxes: z.boolean().optional(),
+  showLabels: z.boolean().optional(),
+  autoAdvance: z.boolean().optional(),
+  activeCategory: categoryId.nullable().optional(),
+  hiddenCategories: z.array(categoryId).max(10_000).optional(),
+  lockedCategories: z.array(categoryId).max(10_000).optional(),
+  /** The image list's filter. */
+  imageFilter: imageFilterSchema.optional(),
+  /** The image open when the project was last left. */
+  imageId: imageId.nullable().optional(),
+});
+export type ReviewSettings = z.output<typeof reviewSettingsSchema>;
+
+/** What a rescan of the project folder found (`loupe scan`'s summary). */
+export const scanSummarySchema = z.object({
+  files: z.number().int().nonnegative(),
+  added: z.number().int().nonnegative(),
+  changed: z.number().int().nonnegative(),
+  moved: z.number().int().nonnegative(),
+  missing: z.number().int().nonnegative(),
+  /** Files read by this scan that could not be decoded. */
+  errors: z.number().int().nonnegative(),
+});
+
 export const runStateSchema = z.enum(['running', 'paused', 'cancelled', 'done', 'failed']);
 
 const providerNameSchema = z.enum(PROVIDER_NAMES);
@@ -263,6 +301,13 @@ const ok = z.object({ ok: z.literal(true) });
 export const channels = {
   'project.open': { req: z.object({ folder: z.string().min(1).max(4096) }), res: projectSummarySchema },
   'project.summary': { req: empty, res: projectSummarySchema },
+
+  /** Scans the open project's folder again (`loupe scan`): new images are added, changed and moved ones followed. */
+  'project.rescan': { req: empty, res: scanSummarySchema },
+  /** The review screen's settings kept in the open project; {} when none were saved. */
+  'project.settings': { req: empty, res: z.object({ settings: reviewSettingsSchema }) },
+  /** Replaces the review screen's settings kept in the open project. */
+  'project.saveSettings': { req: z.object({ settings: reviewSettingsSchema }), res: ok },
 
   /** Images ordered by path, one page at a time: pass the previous page's `next` as `after`. */
   'images.list': {

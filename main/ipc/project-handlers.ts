@@ -3,10 +3,14 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { FormatError, PROBLEMS_LISTED } from '../../app/formats/common.js';
-import { NEEDS_REVIEW, type AnnotationChanges, type ImportFormat, type ParsedReq, type ProjectSummary, type Res, type RunProgress } from '../../app/ipc/contract.js';
+import {
+  NEEDS_REVIEW, reviewSettingsSchema,
+  type AnnotationChanges, type ImportFormat, type ParsedReq, type ProjectSummary, type Res, type ReviewSettings, type RunProgress,
+} from '../../app/ipc/contract.js';
 import { shortModelNames, type ImageRecord, type ModelId, type RunId } from '../../app/model/index.js';
 import { exportDataset, importAnnotations } from '../exchange/service.js';
 import { FileError } from '../fs/fileError.js';
+import { scanFolder } from '../fs/index.js';
 import { ImageFailure } from '../inference/decode.js';
 import { PromptUnavailableError, type PromptService } from '../inference/prompt-service.js';
 import { DEFAULT_MODEL_NAME } from '../jobs/active-model.js';
@@ -87,6 +91,9 @@ export function createProjectHandlers(services: ProjectServices): Handlers {
     return services.prelabel;
   };
 
+  /** One rescan at a time per project: a second request while one runs gets the same answer. */
+  const rescans = new WeakMap<ProjectStore, Promise<Res<'project.rescan'>>>();
+
   return {
     'project.open': async ({ folder }) => {
       const absolute = path.resolve(folder);
@@ -97,6 +104,19 @@ export function createProjectHandlers(services: ProjectServices): Handlers {
       return summary(await services.open(absolute));
     },
     'project.summary': () => summary(store()),
+    'project.rescan': () => {
+      const open = store();
+      let running = rescans.get(open);
+      if (!running) {
+        running = scanFolder(open)
+          .then(({ files, added, changed, moved, missing, errors }) => ({ files, added, changed, moved, missing, errors }))
+          .finally(() => rescans.delete(open));
+        rescans.set(open, running);
+      }
+      return running;
+    },
+    'project.settings': () => ({ settings: storedSettings(store().meta.get(SETTINGS_KEY)) }),
+    'project.saveSettings': ({ settings }) => (store().meta.set(SETTINGS_KEY, settings), { ok: true as const }),
 
     'images.list': ({ after, limit, filter }) => store().images.list({ ...filter, after: after ?? null, limit }),
     'images.get': ({ id }) => image(id),
@@ -230,6 +250,20 @@ export function createProjectHandlers(services: ProjectServices): Handlers {
 }
 
 type InstalledModel = Res<'models.installed'>['models'][number];
+
+/** Where project.saveSettings keeps the review screen's settings (project_meta). */
+const SETTINGS_KEY = 'review-settings';
+
+/** The stored settings, field by field: one a later or earlier version wrote differently is dropped, not the rest. */
+function storedSettings(value: unknown): ReviewSettings {
+  if (typeof value !== 'object' || value === null) return {};
+  const settings: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(reviewSettingsSchema.shape)) {
+    const parsed = schema.safeParse((value as Record<string, unknown>)[key]);
+    if (parsed.success && parsed.data !== undefined) settings[key] = parsed.data;
+  }
+  return settings as ReviewSettings;
+}
 
 /** Which installed model is the project's active one: the last run's, else the shipped default, else none. */
 function activeInstalled(store: ProjectStore, installed: readonly InstalledModel[]): Res<'models.installed'>['active'] {

@@ -3,10 +3,11 @@
 // Headless: no Konva, no DOM. Selection and tools live in the session, not here.
 import { applyDiff, DiffConflictError, isEmpty, UndoStack, type Change, type Diff, type Step } from '../../app/history/index.js';
 import { clampBbox } from '../../app/geometry/bbox.js';
-import { decode, encode, maskBounds, type BitMask } from '../../app/geometry/rle.js';
+import { decode, encode, maskBounds, toBbox, type BitMask } from '../../app/geometry/rle.js';
 import type { Disposable } from '../../app/ipc/contract.js';
-import type { Annotation, AnnotationId, Bbox, CategoryId, ImageRecord, ImageStatus, ReviewState } from '../../app/model/index.js';
-import { clipMask, remapMask, shiftMask } from './mask-ops.js';
+import type { Annotation, AnnotationId, Bbox, CategoryId, ImageRecord, ImageStatus, ReviewState, Rle } from '../../app/model/index.js';
+import { boundsWithin, clipMask, decodeWithin, emptyCrop, encodeCrop, encodeWithin, remapMask, shiftMask, type Crop } from './mask-ops.js';
+import { boxRle, combine } from './rle-ops.js';
 
 export type AnnotationDiff = Diff<Annotation>;
 /** The image's undo history: annotation diffs, and for a review the image's status before and after it. */
@@ -20,6 +21,13 @@ export interface DocumentOptions {
   readonly newId: () => AnnotationId;
   /** The image's undo history, kept by the caller so it survives moving to another image and back. */
   readonly history?: ImageHistory;
+}
+
+export interface NewInstance {
+  readonly categoryId: CategoryId;
+  readonly bbox: Bbox;
+  /** The mask as pixels of the whole image, or already encoded (a tool that never expands it to pixels). */
+  readonly mask: BitMask | Rle | null;
 }
 
 export interface ResizeOptions {
@@ -132,11 +140,13 @@ export class AnnotationDocument implements Disposable {
 
   // ---- edits: each is one undo step ----
 
-  add(fields: { categoryId: CategoryId; bbox: Bbox; mask: BitMask | null }): AnnotationId {
+  /** Adds an instance made by a person. */
+  add(fields: NewInstance): AnnotationId {
     const id = this.newId();
+    const mask = fields.mask && ('counts' in fields.mask ? fields.mask : encode(fields.mask));
     this.commit({
       added: [{
-        id, imageId: this.image.id, categoryId: fields.categoryId, bbox: fields.bbox, mask: fields.mask ? encode(fields.mask) : null,
+        id, imageId: this.image.id, categoryId: fields.categoryId, bbox: fields.bbox, mask,
         score: null, origin: 'human', modelId: null, state: 'accepted',
       }],
       updated: [],
@@ -169,15 +179,51 @@ export class AnnotationDocument implements Disposable {
     return ids.length;
   }
 
+  /** Rejects every pending prediction scoring below `threshold` (of those `among` keeps); returns how many. */
+  rejectBelow(threshold: number, among: (a: Annotation) => boolean = () => true): number {
+    const ids = this.list.filter((a) => a.state === 'pending' && a.score !== null && a.score < threshold && among(a)).map((a) => a.id);
+    this.setState(ids, 'rejected');
+    return ids.length;
+  }
+
   remove(ids: readonly AnnotationId[]): void {
     this.commit({ added: [], updated: [], removed: this.list.filter((a) => ids.includes(a.id)) });
   }
 
-  /** Replaces the mask (brush, eraser, fill, vertex edit); the box follows it, and an emptied mask removes the instance. */
-  setMask(id: AnnotationId, mask: BitMask): void {
-    const bounds = maskBounds(mask);
+  /**
+   * Replaces the mask (brush, eraser, fill, vertex edit); the box follows it, and an emptied mask removes the
+   * instance. `within`, when given, holds every set pixel: only it is read. The document keeps `mask` as the
+   * decoded mask (do not change it after).
+   */
+  setMask(id: AnnotationId, mask: BitMask, within?: Bbox): void {
+    const bounds = within ? boundsWithin(mask, within) : maskBounds(mask);
     if (!bounds) return this.remove([id]);
-    this.update([id], (a) => edited(a, { mask: encode(mask), bbox: bounds }));
+    const rle = encodeWithin(mask, bounds);
+    this.update([id], (a) => edited(a, { mask: rle, bbox: bounds }));
+    if (this.get(id)?.mask?.counts === rle.counts) this.masks.set(id, { counts: rle.counts, mask });
+  }
+
+  /** Replaces the mask with one already encoded (`bbox`: its box, when known); an empty one removes the instance. */
+  setRle(id: AnnotationId, rle: Rle, bbox: Bbox = toBbox(rle)): void {
+    if (bbox[2] === 0 || bbox[3] === 0) return this.remove([id]);
+    this.update([id], (a) => edited(a, { mask: rle, bbox }));
+  }
+
+  /**
+   * Paints into an instance's mask (brush, eraser): `paint` gets the mask inside `region` (a crop, with where it
+   * sits in the image) and changes it in place. Only the region is decoded and encoded again, and spliced into the
+   * mask's runs (rle-ops.ts): a stroke costs what the stroke covers, whatever the size of the instance or the image.
+   * A box-only instance gets its first mask; an emptied one is removed.
+   */
+  paintMask(id: AnnotationId, region: Bbox, paint: (crop: Crop) => void): void {
+    const a = this.get(id);
+    if (!a) return;
+    const { width, height } = this.image;
+    const crop = a.mask ? decodeWithin(a.mask, region) : emptyCrop(region, width, height);
+    paint(crop);
+    const painted = encodeCrop(crop, width, height);
+    const rle = a.mask ? combine(combine(a.mask, boxRle(crop, width, height), (m, inside) => m && !inside), painted, (m, p) => m || p) : painted;
+    this.setRle(id, rle);
   }
 
   /**

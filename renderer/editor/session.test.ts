@@ -9,6 +9,8 @@ import { encode } from '../../app/geometry/rle.js';
 import { AnnotationId, RunId, type Annotation, type ImageRecord } from '../../app/model/index.js';
 import { cocoExportOptionsSchema, datasetExportOptionsSchema, type RunProgress } from '../../app/ipc/contract.js';
 import { repoRoot } from '../../main/bridge/serve.js';
+import { writeImage } from '../../main/fs/fixtures.js';
+import { scanFolder } from '../../main/fs/index.js';
 import { exportCoco } from '../../main/ipc/coco-export.js';
 import { createModelService } from '../../main/models/service.js';
 import { openProject, type ProjectStore } from '../../main/store/index.js';
@@ -684,5 +686,234 @@ describe('instance labels', () => {
     expect(staleNote(box, { width: 40, height: 30 })).toBeNull();
     expect(staleNote({ ...box, stale: { width: 40, height: 30 } }, { width: 40, height: 30 })).toMatch(/made for the image at 40 x 30 .* keeps it/);
     expect(staleNote({ ...box, stale: { width: 60, height: 50 } }, { width: 40, height: 30 })).toMatch(/drops it \(the image is now 40 x 30\); Ctrl\+Z brings it back/);
+  });
+});
+
+/** A session over its own project folder of real image files, for what needs files on disk or no classes. */
+async function sessionOver(folder: string, classes: readonly string[] = []) {
+  const own = openProject(folder);
+  await scanFolder(own);
+  own.categories.ensure(classes);
+  const ownApi = createTestApi({ current: () => own, open: async () => own, exportCoco });
+  const other = new ReviewSession<string>(ownApi, { pictures: { get: async (image) => `pixels of ${image.path}` }, settingsDelayMs: 0, rescanIntervalMs: 0 });
+  other.setViewport({ width: 400, height: 300 });
+  await other.start();
+  return { store: own, api: ownApi, session: other, close: () => (other.dispose(), own.close()) };
+}
+
+describe('the review flow', () => {
+  it('a message stays until the next thing the person does: a key, a press on the canvas, another image', async () => {
+    session.say('Exported 3 images');
+    key('v');
+    expect(session.message).toBe('');
+    session.say('something');
+    click(38, 2);
+    expect(session.message).toBe('');
+    session.say('something else');
+    await session.step(1);
+    expect(session.message).toBe('');
+  });
+
+  it('in a project without classes, drawing asks for a class name and makes the instance with it; Escape declines', async () => {
+    const own = await mkdtemp(path.join(tmpdir(), 'loupe-session-noclass-'));
+    await writeImage(own, 'x.png', { width: 40, height: 30 });
+    const other = await sessionOver(own);
+    try {
+      const s = other.session;
+      const pointer = (x: number, y: number): PointerInput => ({ screen: toScreen(s.camera, imagePoint(x, y)), button: 0 });
+      s.keyDown({ key: 'b' });
+      s.pointerDown(pointer(5, 5));
+      s.pointerMove(pointer(20, 20));
+      s.pointerUp(pointer(20, 20));
+      expect(s.askingForClass).toBe(true);
+      expect(s.annotations).toEqual([]);
+      expect(await s.answerClass('widget')).toBe(true);
+      expect(s.askingForClass).toBe(false);
+      expect(s.categories.map((c) => c.name)).toEqual(['widget']);
+      expect(s.annotations).toEqual([expect.objectContaining({ bbox: [5, 5, 15, 15], categoryId: s.categories[0]!.id })]);
+      expect(s.selection).toEqual([s.annotations[0]!.id]);
+      await s.whenSaved();
+      expect(other.store.annotations.forImage(s.image!.id)).toHaveLength(1);
+      // With a class there is nothing to ask.
+      s.pointerDown(pointer(22, 2));
+      s.pointerMove(pointer(30, 10));
+      s.pointerUp(pointer(30, 10));
+      expect(s.askingForClass).toBe(false);
+      expect(s.annotations).toHaveLength(2);
+    } finally {
+      other.close();
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+
+  it('a question for a class is declined with Escape: nothing is drawn', async () => {
+    const own = await mkdtemp(path.join(tmpdir(), 'loupe-session-noclass-'));
+    await writeImage(own, 'x.png', { width: 40, height: 30 });
+    const other = await sessionOver(own);
+    try {
+      const s = other.session;
+      const pointer = (x: number, y: number): PointerInput => ({ screen: toScreen(s.camera, imagePoint(x, y)), button: 0 });
+      s.keyDown({ key: 'p' });
+      for (const [x, y] of [[5, 5], [30, 5], [30, 25]] as const) {
+        s.pointerDown(pointer(x, y));
+        s.pointerUp(pointer(x, y));
+      }
+      s.keyDown({ key: 'Enter' });
+      expect(s.askingForClass).toBe(true);
+      expect(s.keyDown({ key: 'Escape' })).toBe(true);
+      expect(s.askingForClass).toBe(false);
+      expect(s.annotations).toEqual([]);
+    } finally {
+      other.close();
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+
+  it('z zooms to the selection, 0 fits the image again; zoomTo selects and zooms (a double-click in the panel)', () => {
+    expect(key('z')).toBe(true);
+    expect(session.message).toBe('Select an instance to zoom to it.');
+    click(7, 7);
+    key('z');
+    // 'small' is 5 x 5: zoomed in as far as a zoom to an instance goes, centred on it.
+    expect(session.camera.scale).toBe(16);
+    const centre = toScreen(session.camera, imagePoint(7.5, 7.5));
+    expect([centre.x, centre.y]).toEqual([200, 150]);
+    key('0');
+    expect(session.camera).toEqual({ scale: 9.8, x: 4, y: 3 });
+    session.zoomTo(big);
+    expect(session.selection).toEqual(['big']);
+    expect(session.camera.scale).toBeCloseTo(10);
+  });
+
+  it('bulk: a rectangle selects several, a class key reclassifies them all, r rejects them all, each one undo step', async () => {
+    drag([[39, 29], [1, 1]]);
+    expect(session.selection).toEqual(['big', 'small']);
+    key('2');
+    key('r');
+    await settle();
+    const dog = session.categories[1]!.id;
+    expect(['big', 'small'].map((id) => [stored(id)!.categoryId, stored(id)!.state])).toEqual([[dog, 'rejected'], [dog, 'rejected']]);
+    key('z', { ctrlKey: true });
+    await settle();
+    // 'small' was a dog already: the class key left it pending.
+    expect(['big', 'small'].map((id) => stored(id)!.state)).toEqual(['accepted', 'pending']);
+  });
+
+  it('Ctrl+A selects every instance shown; Shift-click leaves one out; R rejects the rest', async () => {
+    expect(key('a', { ctrlKey: true })).toBe(true);
+    expect(session.selection).toEqual(['big', 'small']);
+    click(7, 7, { shift: true });
+    expect(session.selection).toEqual(['big']);
+    key('r');
+    await settle();
+    expect([stored('big')!.state, stored('small')!.state]).toEqual(['rejected', 'pending']);
+  });
+
+  it('Shift+R rejects the pending predictions below the threshold, and only those', async () => {
+    key('R', { shiftKey: true });
+    await settle();
+    expect(Object.fromEntries(['big', 'small', 'faint'].map((id) => [id, stored(id)!.state]))).toEqual({ big: 'pending', small: 'pending', faint: 'rejected' });
+    expect(session.message).toBe('Rejected 1 pending prediction scoring below 0.50');
+  });
+
+  it('with auto-advance, accepting or rejecting selects the next pending instance; at the last it says so', async () => {
+    session.updateSettings({ autoAdvance: true });
+    click(7, 7);
+    key('a');
+    expect(session.selection).toEqual(['big']);
+    key('r');
+    expect(session.selection).toEqual([]);
+    expect(session.message).toBe('No pending instance left on this image: Enter marks it reviewed.');
+    await settle();
+    expect([stored('small')!.state, stored('big')!.state]).toEqual(['accepted', 'rejected']);
+  });
+
+  it('a hidden class is neither drawn nor picked; a locked one is drawn but cannot be selected', () => {
+    const [cat, dog] = session.categories;
+    click(7, 7);
+    session.toggleClassHidden(dog!.id);
+    expect(session.selection).toEqual([]);
+    expect(session.isVisible(session.document!.get(AnnotationId('small'))!)).toBe(false);
+    click(7, 7);
+    expect(session.selection).toEqual(['big']);
+    session.toggleClassLocked(cat!.id);
+    expect(session.selection).toEqual([]);
+    expect(session.isVisible(session.document!.get(big)!)).toBe(true);
+    click(7, 7);
+    session.select([big]);
+    expect(session.selection).toEqual([]);
+    session.toggleClassLocked(cat!.id);
+    session.toggleClassHidden(dog!.id);
+    click(7, 7);
+    expect(session.selection).toEqual(['small']);
+  });
+
+  it('the brush is sized in screen pixels: the same on screen at any zoom', () => {
+    key('m');
+    session.pointerMove(at(10, 10));
+    const radius = (session.preview as { radius: number }).radius;
+    expect(radius).toBeCloseTo(session.settings.brushSize / 9.8);
+    session.zoomBy(2);
+    session.pointerMove(at(10, 10));
+    expect((session.preview as { radius: number }).radius).toBeCloseTo(radius / 2);
+    key(']');
+    expect(session.settings.brushSize).toBeGreaterThan(12);
+  });
+
+  it('the pointer over an instance makes it the hovered one', () => {
+    session.pointerMove(at(7, 7));
+    expect(session.hovered).toBe('small');
+    session.pointerMove(at(38, 2));
+    expect(session.hovered).toBeNull();
+  });
+
+  it('settings and the image are kept in the project: opening it again comes back to them', async () => {
+    const dog = session.categories[1]!.id;
+    session.updateSettings({ threshold: 0.3, opacity: 0.7, brushSize: 20, autoAdvance: true, hiddenCategories: [dog] });
+    key('m');
+    await session.setImageFilter({ search: 'b' });
+    await session.open(session.images.items[0]!);
+    await session.flushSettings();
+    const again = new ReviewSession(api, { pictures: { get: async () => 'pixels' } });
+    try {
+      await again.start();
+      expect(again.settings).toMatchObject({ threshold: 0.3, opacity: 0.7, brushSize: 20, autoAdvance: true, hiddenCategories: [dog], tool: 'brush' });
+      expect(again.images.filter).toEqual({ search: 'b' });
+      expect(again.image?.path).toBe('b.jpg');
+    } finally {
+      again.dispose();
+    }
+  });
+
+  it('an image that cannot be shown says why in the session (the panel shows it)', async () => {
+    expect(session.imageProblem).toBeNull();
+    broken.add('b.jpg');
+    await session.step(1);
+    expect(session.imageProblem).toBe('Could not load the pixels of b.jpg');
+    store.images.writeFiles([{ id: ids[2]! as never, file: { path: 'c.jpg', width: 40, height: 30, orientation: 1, hash: '', size: 1, mtimeMs: 1, error: 'unsupported image format' } }]);
+    await session.open(store.images.get(ids[2]! as never)!);
+    expect(session.imageProblem).toBe('The file could not be read: unsupported image format');
+  });
+
+  it('rescans the folder on request and when the window has the focus back: new files appear in the list', async () => {
+    const own = await mkdtemp(path.join(tmpdir(), 'loupe-session-rescan-'));
+    await writeImage(own, 'a.png', { width: 20, height: 20 });
+    const other = await sessionOver(own, ['cat']);
+    try {
+      const s = other.session;
+      await writeImage(own, 'b.png', { width: 20, height: 20, seed: 2 });
+      await s.rescan();
+      expect(s.message).toBe('Rescanned 2 image files: 1 new');
+      expect(s.images.items.map((i) => i.path)).toEqual(['a.png', 'b.png']);
+      expect(s.summary?.total).toBe(2);
+      await s.rescan();
+      expect(s.message).toBe('Rescanned 2 image files: nothing changed');
+      await writeImage(own, 'c.png', { width: 20, height: 20, seed: 3 });
+      s.windowFocused();
+      await expect.poll(() => s.images.items.map((i) => i.path), { timeout: 20_000 }).toEqual(['a.png', 'b.png', 'c.png']);
+    } finally {
+      other.close();
+      await rm(own, { recursive: true, force: true });
+    }
   });
 });

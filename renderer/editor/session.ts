@@ -6,20 +6,22 @@
 // No DOM and no Konva: it runs in Vitest as it runs in the page.
 import { UndoStack } from '../../app/history/index.js';
 import type { ScreenPoint } from '../../app/geometry/points.js';
-import type { Api, Channel, Disposable, ImportFormat, ProjectSummary, Res, RunProgress } from '../../app/ipc/contract.js';
+import type { Api, Channel, Disposable, ImportFormat, ProjectSummary, Res, ReviewSettings, RunProgress } from '../../app/ipc/contract.js';
 import {
-  AnnotationId, type Annotation, type Bbox, type Category, type ImageId, type ImageRecord, type ImageStatus, type ModelId, type ProviderName,
-  type ReviewState,
+  AnnotationId, type Annotation, type Bbox, type Category, type CategoryId, type ImageId, type ImageRecord, type ImageStatus, type ModelId,
+  type ProviderName, type ReviewState,
 } from '../../app/model/index.js';
-import { fitCamera, IDENTITY, panCamera, revealCamera, toImage, zoomCamera, type Camera, type Size } from './camera.js';
+import { fitCamera, focusCamera, IDENTITY, panCamera, revealCamera, toImage, zoomCamera, type Camera, type Size } from './camera.js';
 import { AnnotationDocument, type ImageHistory } from './document.js';
 import { ImageQueue, type ImageFilterInput } from './image-queue.js';
 import { Prompts } from './prompts.js';
-import { copyMask, fillHoles } from './mask-ops.js';
+import { decodeWithin, encodeCrop, fillHoles, unionBox } from './mask-ops.js';
 import { clockTime, fallbackNotice } from './run-status.js';
-import { DEFAULT_SETTINGS, type Settings } from './settings.js';
+import { BRUSH_SIZES, DEFAULT_SETTINGS, type Settings } from './settings.js';
 import { actionFor, type Action, type KeyPress } from './shortcuts.js';
-import { createTools, primaryOf, type Preview, type Tool, type ToolContext, type ToolName, type ToolPointer } from './tools/index.js';
+import {
+  createTools, hitTest, maskExtent, primaryOf, TOOL_NAMES, type Preview, type Tool, type ToolContext, type ToolName, type ToolPointer,
+} from './tools/index.js';
 import {
   defaultExportChoices, describeExport, describeImport,
   type CocoChoices, type DatasetChoices, type ExportChoices, type ExportDialogState, type ImportDialogState,
@@ -37,7 +39,9 @@ export type Topic =
   | 'camera'
   | 'status' // run progress, message
   | 'help'
-  | 'dialogs'; // the Export and Import dialogs
+  | 'dialogs' // the Export and Import dialogs
+  | 'prompt' // the question for a class name
+  | 'hover'; // the instance under the pointer
 
 /** A pre-label run another process (a `loupe prelabel` in a terminal) holds on the open folder. */
 export type OtherRun = NonNullable<Res<'prelabel.active'>['run']>;
@@ -65,6 +69,10 @@ export interface SessionOptions<P> {
   readonly newId?: () => AnnotationId;
   /** How often to look for another process's pre-label run (prelabel.active); 0 only when asked (tests). */
   readonly otherRunPollMs?: number;
+  /** How long after a settings change they are saved in the project (a slider drag is saved once); default 500 ms. */
+  readonly settingsDelayMs?: number;
+  /** The window getting the focus back rescans the folder at most this often; default 10 s. */
+  readonly rescanIntervalMs?: number;
 }
 
 /** A pointer event on the canvas, in screen pixels. */
@@ -105,6 +113,9 @@ interface SessionState<P> {
   helpOpen: boolean;
   exportDialog: ExportDialogState | null;
   importDialog: ImportDialogState | null;
+  /** A new instance waiting for the class the person is asked to name (a project without classes). */
+  classRequest: { readonly make: (category: CategoryId) => void } | null;
+  hovered: AnnotationId | null;
 }
 
 /**
@@ -126,7 +137,7 @@ export class ReviewSession<P = unknown> implements Disposable {
   private readonly s: SessionState<P> = {
     summary: null, categories: [], models: [], providers: [], image: null, picture: null, document: null, selection: [],
     settings: DEFAULT_SETTINGS, camera: IDENTITY, viewport: { width: 800, height: 600 }, run: null, otherRun: null, modelNames: new Map(),
-    message: '', helpOpen: false, exportDialog: null, importDialog: null,
+    message: '', helpOpen: false, exportDialog: null, importDialog: null, classRequest: null, hovered: null,
   };
   readonly images: ImageQueue;
   /** Box prompts on the chosen model's heads: whether they can run, what is on its way, the classes offered. */
@@ -150,6 +161,10 @@ export class ReviewSession<P = unknown> implements Disposable {
   private spaceHeld = false;
   /** Where the last pan step left the pointer, while panning. */
   private panning: ScreenPoint | null = null;
+  private saveTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Settings are saved only once the project's own have been read (never the defaults over them). */
+  private settingsLoaded = false;
+  private lastRescan = -Infinity;
 
   constructor(private readonly api: Api, private readonly options: SessionOptions<P>) {
     this.newId = options.newId ?? (() => AnnotationId(newUuid()));
@@ -179,9 +194,11 @@ export class ReviewSession<P = unknown> implements Disposable {
       },
       select: (ids) => this.select(ids),
       activeCategory: () => this.settings.activeCategory,
-      brushRadius: () => this.settings.brushRadius,
+      withClass: (make) => this.withClass(make),
+      brushRadius: () => this.settings.brushSize / this.camera.scale,
       pixelSize: () => 1 / this.camera.scale,
       isVisible: (a) => this.isVisible(a),
+      isPickable: (a) => this.isPickable(a),
       say: (message) => this.say(message),
       prompt: this.prompts,
     };
@@ -316,6 +333,26 @@ export class ReviewSession<P = unknown> implements Disposable {
     return this.s.helpOpen;
   }
 
+  /** True while a new instance waits for the person to name its class (answerClass or cancelClassRequest). */
+  get askingForClass(): boolean {
+    return this.s.classRequest !== null;
+  }
+
+  /** The pickable instance under the pointer, if any. */
+  get hovered(): AnnotationId | null {
+    return this.s.hovered;
+  }
+
+  /** Why the open image cannot be shown as it is (unreadable, missing, pixels not loaded); null when it can. */
+  get imageProblem(): string | null {
+    const image = this.image;
+    if (!image) return null;
+    if (image.missing) return `The file is missing from the folder (moved or deleted): ${image.path}`;
+    if (image.error) return `The file could not be read: ${image.error}`;
+    if (this.document && this.picture === null) return `Could not load the pixels of ${image.path}`;
+    return null;
+  }
+
   subscribe(listener: (topics: ReadonlySet<Topic>) => void): Disposable {
     this.listeners.add(listener);
     return { dispose: () => this.listeners.delete(listener) };
@@ -359,45 +396,67 @@ export class ReviewSession<P = unknown> implements Disposable {
     return this.document?.whenSaved() ?? Promise.resolve();
   }
 
-  /** Shown on the canvas and pickable: not rejected, not a prediction below the threshold, of the filtered class if any. */
+  /** Shown on the canvas and in the panel: not rejected, not a prediction below the threshold, of a class shown. */
   isVisible(a: Annotation): boolean {
     if (a.state === 'rejected') return false;
     if (a.origin === 'model' && a.score !== null && a.score < this.settings.threshold) return false;
+    return this.isClassShown(a.categoryId);
+  }
+
+  /** Whether a class is shown: the class filter (which filters the image list too) and the class's own eye. */
+  isClassShown(category: CategoryId): boolean {
     const only = this.images.filter.categoryId;
-    return only === undefined || a.categoryId === only;
+    return (only === undefined || category === only) && !this.settings.hiddenCategories.includes(category);
+  }
+
+  isClassLocked(category: CategoryId): boolean {
+    return this.settings.lockedCategories.includes(category);
+  }
+
+  /** Shown and of a class that is not locked: what a click, a drag or a rectangle on the canvas can take. */
+  isPickable(a: Annotation): boolean {
+    return this.isVisible(a) && !this.isClassLocked(a.categoryId);
   }
 
   // ---- lifecycle ----
 
   /** Loads the open project and opens the first image that needs review. */
+  /** Loads the open project with its saved settings, and opens the image it was left on (else the first needing review). */
   async start(): Promise<void> {
     this.s.summary = await this.api.invoke('project.summary', {});
     await this.loadCategories();
     await this.loadModels();
     this.changed('project');
     await this.checkOtherRun();
-    await this.images.setFilter({});
-    await this.openFirst();
+    const saved = await this.loadProjectSettings();
+    await this.images.setFilter(saved.imageFilter ?? {});
+    await this.openFirst(saved.imageId ?? null);
   }
 
   /** Opens another folder as the project (desktop menu, recent list, dropped folder). */
   async openFolder(folder: string): Promise<void> {
     await this.whenSaved();
+    await this.flushSettings();
+    this.settingsLoaded = false;
     this.s.summary = await this.api.invoke('project.open', { folder });
     this.closeImage();
     this.histories.clear();
     this.reviewMoves.length = 0;
     this.s.run = null;
+    this.s.settings = { ...this.settings, hiddenCategories: [], lockedCategories: [] };
     await this.loadCategories();
     await this.loadModels();
     this.changed('project', 'status');
     await this.checkOtherRun();
-    await this.images.setFilter(this.images.filter);
-    await this.openFirst();
+    const saved = await this.loadProjectSettings();
+    await this.images.setFilter(saved.imageFilter ?? {});
+    await this.openFirst(saved.imageId ?? null);
   }
 
   dispose(): void {
     this.prompts.dispose();
+    // A change still waiting to be saved is sent now (best effort: the page may be going away).
+    if (this.saveTimer !== null) void this.flushSettings().catch(() => {});
     for (const disposable of this.disposables.splice(0)) disposable.dispose();
     this.closeImage();
     this.listeners.clear();
@@ -409,11 +468,12 @@ export class ReviewSession<P = unknown> implements Disposable {
   async open(image: ImageRecord, { keepView = false }: { keepView?: boolean } = {}): Promise<void> {
     const ticket = ++this.opening;
     this.requested = image.id;
+    if (!keepView) this.acted();
     // Edits still on their way are in the store before its annotations are read (reopening the same image).
     await this.whenSaved();
     const [{ annotations }, picture] = await Promise.all([
       this.api.invoke('annotations.list', { imageId: image.id }),
-      this.options.pictures.get(image).catch(() => null),
+      this.pixelsOf(image),
     ]);
     if (ticket !== this.opening) return;
     if (picture === null) this.say(`Could not load the pixels of ${image.path}${image.error ? `: ${image.error}` : ''}`);
@@ -441,8 +501,9 @@ export class ReviewSession<P = unknown> implements Disposable {
     this.changed('image', 'annotations', 'selection', 'tool', 'camera', 'list', 'status');
     // Its feature maps (and the next image's) are computed now, so a first box drawn does not wait for them.
     if (!same) this.prompts.imageOpened(image);
+    if (!same) this.saveSettingsSoon();
     // The review flow goes forward: have the next image decoded before it is asked for.
-    void this.images.neighbour(image.id, 1).then((next) => next && this.options.pictures.get(next)).catch(() => {});
+    void this.images.neighbour(image.id, 1).then((next) => next && this.pixelsOf(next));
   }
 
   /** The next (1) or previous (-1) image in the list. */
@@ -507,10 +568,37 @@ export class ReviewSession<P = unknown> implements Disposable {
   }
 
   async setImageFilter(filter: ImageFilterInput): Promise<void> {
+    this.acted();
     const shown = this.images.setFilter(filter);
     // The class filter also decides what the canvas and the panel show.
+    this.dropUnpickableFromSelection();
     this.changed('settings', 'annotations');
+    this.saveSettingsSoon();
     await shown;
+  }
+
+  /** Scans the folder again (new, changed, moved and vanished files) and shows what it found; `quiet` says only news. */
+  async rescan({ quiet = false }: { quiet?: boolean } = {}): Promise<void> {
+    if (!quiet) this.acted();
+    this.lastRescan = Date.now();
+    try {
+      const found = await this.api.invoke('project.rescan', {});
+      const news = found.added + found.changed + found.moved + found.missing;
+      if (news > 0) {
+        await this.refreshSummary();
+        await this.images.setFilter(this.images.filter);
+        if (this.requested !== null) await this.reload(this.requested);
+      }
+      if (news > 0 || !quiet) this.say(rescanText(found));
+    } catch (error) {
+      if (!quiet) this.say(messageOf(error));
+    }
+  }
+
+  /** The window has the focus back: files may have been added to the folder meanwhile. */
+  windowFocused(): void {
+    if (Date.now() - this.lastRescan < (this.options.rescanIntervalMs ?? 10_000) || !this.summary) return;
+    this.background(this.rescan({ quiet: true }));
   }
 
   // ---- selection ----
@@ -518,7 +606,10 @@ export class ReviewSession<P = unknown> implements Disposable {
   /** Selects these instances (of the open image), in this order. */
   select(ids: readonly AnnotationId[]): void {
     const document = this.document;
-    const next = [...new Set(ids)].filter((id) => document?.get(id));
+    const next = [...new Set(ids)].filter((id) => {
+      const a = document?.get(id);
+      return a !== undefined && !this.isClassLocked(a.categoryId);
+    });
     if (next.length === this.selection.length && next.every((id, i) => id === this.selection[i])) return;
     this.s.selection = next;
     this.changed('selection', 'tool');
@@ -526,26 +617,59 @@ export class ReviewSession<P = unknown> implements Disposable {
 
   /** Selects one instance from the panel or the keyboard, bringing it on screen. */
   selectAndReveal(id: AnnotationId): void {
+    this.acted();
     const a = this.document?.get(id);
     if (!a) return;
     this.select([id]);
     this.reveal(a.bbox);
   }
 
+  /** Selects one instance and zooms to it (a double-click on its row in the panel). */
+  zoomTo(id: AnnotationId): void {
+    this.acted();
+    this.select([id]);
+    this.zoomToSelection();
+  }
+
+  /** Centres the selection and zooms to it; with nothing selected, says so. */
+  zoomToSelection(): void {
+    const boxes = this.selection.flatMap((id) => {
+      const a = this.document?.get(id);
+      return a ? [a.bbox] : [];
+    });
+    if (boxes.length === 0) return this.say('Select an instance to zoom to it.');
+    this.setCamera(focusCamera(boxes.reduce(unionBox), this.viewport));
+  }
+
   // ---- settings ----
 
   setTool(tool: ToolName): void {
+    this.acted();
     if (tool === 'prompt' && this.prompts.unavailable !== null) return this.say(this.prompts.unavailable);
     this.tool.cancel();
     this.s.settings = { ...this.settings, tool };
     this.changed('settings', 'tool');
+    this.saveSettingsSoon();
   }
 
   updateSettings(changes: Partial<Omit<Settings, 'tool'>>): void {
+    this.acted();
     const model = this.settings.model;
     this.s.settings = { ...this.settings, ...changes };
+    if (changes.hiddenCategories || changes.lockedCategories) this.dropUnpickableFromSelection();
     this.changed('settings', 'tool');
     if (this.settings.model !== model) this.background(this.prompts.refresh());
+    this.saveSettingsSoon();
+  }
+
+  /** Shows or hides a class on the canvas and in the panel. */
+  toggleClassHidden(category: CategoryId): void {
+    this.updateSettings({ hiddenCategories: toggled(this.settings.hiddenCategories, category) });
+  }
+
+  /** Locks a class (shown, but not selectable) or unlocks it. */
+  toggleClassLocked(category: CategoryId): void {
+    this.updateSettings({ lockedCategories: toggled(this.settings.lockedCategories, category) });
   }
 
   /** Makes the index-th class the one for new instances, and reclassifies the selection. */
@@ -556,23 +680,62 @@ export class ReviewSession<P = unknown> implements Disposable {
     if (this.selection.length > 0) this.document?.setCategory(this.selection, category.id);
   }
 
-  async createClass(name: string): Promise<boolean> {
+  /** Gives instances another class (the panel's bulk bar); one edit. */
+  reclassify(ids: readonly AnnotationId[], category: CategoryId): void {
+    this.acted();
+    this.document?.setCategory(ids, category);
+  }
+
+  /** Creates a class and makes it the one for new instances; the created class, or null (and why, in the status bar). */
+  async createClass(name: string): Promise<Category | null> {
+    this.acted();
     try {
       const category = await this.api.invoke('categories.create', { name });
       await this.loadCategories();
       this.s.settings = { ...this.settings, activeCategory: category.id };
       this.changed('project', 'settings');
-      return true;
+      this.saveSettingsSoon();
+      return category;
     } catch (error) {
       this.say(messageOf(error));
-      return false;
+      return null;
     }
+  }
+
+  /** Names the class a new instance waits for: the class is created and the instance made with it. */
+  async answerClass(name: string): Promise<boolean> {
+    const request = this.s.classRequest;
+    const category = await this.createClass(name);
+    if (!category) return false;
+    if (request && this.s.classRequest === request) {
+      this.s.classRequest = null;
+      this.changed('prompt');
+      if (this.document) request.make(category.id);
+    }
+    return true;
+  }
+
+  /** The person declined to name a class: the instance waiting for it is not made. */
+  cancelClassRequest(): void {
+    if (!this.s.classRequest) return;
+    this.s.classRequest = null;
+    this.changed('prompt');
   }
 
   // ---- edits ----
 
   setReviewState(ids: readonly AnnotationId[], state: ReviewState): void {
     this.document?.setState(ids, state);
+  }
+
+  /**
+   * Accepts or rejects instances (a key, a row's button, the bulk bar); with auto-advance on, the next pending
+   * instance is selected and brought on screen.
+   */
+  decide(ids: readonly AnnotationId[], state: 'accepted' | 'rejected'): void {
+    this.acted();
+    this.setReviewState(ids, state);
+    if (this.settings.autoAdvance && ids.length > 0) this.selectNextPending(ids.at(-1)!);
   }
 
   /**
@@ -605,32 +768,41 @@ export class ReviewSession<P = unknown> implements Disposable {
     const document = this.document;
     const selection = this.selection;
     const primary = this.primary === null ? undefined : document?.get(this.primary);
+    this.acted();
     if (action.startsWith('tool.')) return this.setTool(action.slice(5) as ToolName);
     if (action.startsWith('class.')) return this.pickClass(Number(action.slice(6)) - 1);
     switch (action) {
-      case 'brush.smaller': return this.updateSettings({ brushRadius: Math.max(1, Math.round(this.settings.brushRadius / 1.25)) });
-      case 'brush.larger': return this.updateSettings({ brushRadius: Math.min(200, Math.round(this.settings.brushRadius * 1.25) + 1) });
+      case 'brush.smaller': return this.updateSettings({ brushSize: Math.max(BRUSH_SIZES.min, Math.round(this.settings.brushSize / 1.25)) });
+      case 'brush.larger': return this.updateSettings({ brushSize: Math.min(BRUSH_SIZES.max, Math.round(this.settings.brushSize * 1.25) + 1) });
       case 'mask.fillHoles': {
-        const mask = primary && document?.mask(primary.id);
-        if (mask) document!.setMask(primary!.id, fillHoles(copyMask(mask)));
-        return;
+        if (!primary?.mask || !document) return;
+        // Holes lie inside the mask's own box: only that is decoded.
+        const crop = decodeWithin(primary.mask, maskExtent(primary.mask));
+        return document.setRle(primary.id, encodeCrop({ ...fillHoles(crop), x: crop.x, y: crop.y }, document.image.width, document.image.height));
       }
       case 'instance.delete': return document?.remove(selection);
-      case 'instance.accept': return this.setReviewState(selection, 'accepted');
-      case 'instance.reject': return this.setReviewState(selection, 'rejected');
+      case 'instance.accept': return this.decide(selection, 'accepted');
+      case 'instance.reject': return this.decide(selection, 'rejected');
       case 'instance.acceptAbove': {
-        document?.acceptAbove(this.settings.threshold, (a) => this.isVisible(a));
-        return;
+        const n = document?.acceptAbove(this.settings.threshold, (a) => this.isPickable(a)) ?? 0;
+        return this.say(`Accepted ${n} pending prediction${n === 1 ? '' : 's'} scoring ${this.settings.threshold.toFixed(2)} or more`);
+      }
+      case 'instance.rejectBelow': {
+        const n = document?.rejectBelow(this.settings.threshold, (a) => this.isClassShown(a.categoryId) && !this.isClassLocked(a.categoryId)) ?? 0;
+        return this.say(`Rejected ${n} pending prediction${n === 1 ? '' : 's'} scoring below ${this.settings.threshold.toFixed(2)}`);
       }
       case 'instance.crowd': return primary ? document!.setCrowd(selection, !primary.crowd) : undefined;
       case 'instance.next': return this.selectNext();
+      case 'instance.selectAll': return this.select(this.annotations.filter((a) => this.isPickable(a)).map((a) => a.id));
       case 'instance.deselect': return this.select([]);
       case 'edit.undo': return this.undo();
       case 'edit.redo': return this.redo();
       case 'view.fit': return this.fit();
+      case 'view.zoomSelection': return this.zoomToSelection();
       case 'view.zoomIn': return this.zoomBy(1.25);
       case 'view.zoomOut': return this.zoomBy(0.8);
       case 'view.masks': return this.updateSettings({ showMasks: !this.settings.showMasks });
+      case 'view.outlines': return this.updateSettings({ showOutlines: !this.settings.showOutlines });
       case 'view.boxes': return this.updateSettings({ showBoxes: !this.settings.showBoxes });
       case 'view.labels': return this.updateSettings({ showLabels: !this.settings.showLabels });
       case 'review.done': return this.markReviewedAndNext();
@@ -677,6 +849,7 @@ export class ReviewSession<P = unknown> implements Disposable {
   // ---- input ----
 
   pointerDown(input: PointerInput): void {
+    this.acted();
     if (input.button === 1 || (input.button === 0 && this.spaceHeld)) {
       this.panning = input.screen;
       this.changed('tool');
@@ -695,8 +868,15 @@ export class ReviewSession<P = unknown> implements Disposable {
       return;
     }
     if (!this.document) return;
-    this.tool.pointerMove(this.toolPointer(input));
+    const pointer = this.toolPointer(input);
+    this.tool.pointerMove(pointer);
+    this.hover(this.tool.state.name === 'idle' ? hitTest(this.document, (a) => this.isPickable(a), pointer.image)[0] ?? null : null);
     this.changed('tool');
+  }
+
+  /** The pointer left the canvas. */
+  pointerLeave(): void {
+    this.hover(null);
   }
 
   pointerUp(input: PointerInput): void {
@@ -731,6 +911,7 @@ export class ReviewSession<P = unknown> implements Disposable {
       this.closeImport();
       return true;
     }
+    if (press.key !== ' ') this.acted();
     if (press.key === ' ') {
       if (!this.spaceHeld) {
         this.spaceHeld = true;
@@ -740,6 +921,10 @@ export class ReviewSession<P = unknown> implements Disposable {
     }
     if (press.key === 'Escape' && this.helpOpen) {
       this.setHelp(false);
+      return true;
+    }
+    if (press.key === 'Escape' && this.askingForClass) {
+      this.cancelClassRequest();
       return true;
     }
     if (!press.ctrlKey && !press.metaKey && this.document && this.tool.key(press.key)) {
@@ -763,6 +948,7 @@ export class ReviewSession<P = unknown> implements Disposable {
   // ---- pre-labelling and export ----
 
   async prelabel(): Promise<void> {
+    this.acted();
     // Another process's run holds the folder: say why, start nothing (main would refuse it too).
     await this.checkOtherRun();
     const refusal = this.prelabelRefusal;
@@ -905,6 +1091,93 @@ export class ReviewSession<P = unknown> implements Disposable {
     this.changed('settings', 'tool');
   }
 
+  /** The person did something: the last message has been read (it stays only until the next thing happens). */
+  private acted(): void {
+    if (this.s.message === '') return;
+    this.s.message = '';
+    this.changed('status');
+  }
+
+  private hover(id: AnnotationId | null): void {
+    if (id === this.s.hovered) return;
+    this.s.hovered = id;
+    this.changed('hover');
+  }
+
+  private withClass(make: (category: CategoryId) => void): void {
+    const active = this.settings.activeCategory;
+    if (active !== null) return make(active);
+    this.s.classRequest = { make };
+    this.changed('prompt');
+  }
+
+  /** Hidden or locked instances leave the selection, so keys never act on what cannot be seen or is locked. */
+  private dropUnpickableFromSelection(): void {
+    const kept = this.selection.filter((id) => {
+      const a = this.document?.get(id);
+      return a !== undefined && this.isClassShown(a.categoryId) && !this.isClassLocked(a.categoryId);
+    });
+    if (kept.length !== this.selection.length) this.select(kept);
+  }
+
+  /** After a verdict: the next pending, pickable instance after `after` in panel order (wrapping), else none. */
+  private selectNextPending(after: AnnotationId): void {
+    const list = this.annotations;
+    const start = list.findIndex((a) => a.id === after);
+    for (let k = 1; k <= list.length; k++) {
+      const a = list[(start + k) % list.length]!;
+      if (a.state === 'pending' && this.isPickable(a)) return this.selectAndReveal(a.id);
+    }
+    this.select([]);
+    this.say('No pending instance left on this image: Enter marks it reviewed.');
+  }
+
+  // ---- settings kept in the project ----
+
+  /** Reads the project's saved settings into the session; what it returns also names the image and list filter. */
+  private async loadProjectSettings(): Promise<ReviewSettings> {
+    let saved: ReviewSettings = {};
+    try {
+      saved = (await this.api.invoke('project.settings', {})).settings;
+    } catch (error) {
+      this.say(`Settings: ${messageOf(error)}`);
+    }
+    const known = (ids: readonly CategoryId[] | undefined) => (ids ?? []).filter((id) => this.categories.some((c) => c.id === id));
+    const tool = TOOL_NAMES.find((t) => t === saved.tool);
+    const { imageFilter: _filter, imageId: _image, tool: _tool, hiddenCategories, lockedCategories, activeCategory, ...values } = saved;
+    this.s.settings = {
+      ...this.settings,
+      ...values,
+      ...(tool ? { tool } : {}),
+      hiddenCategories: known(hiddenCategories),
+      lockedCategories: known(lockedCategories),
+      ...(activeCategory !== undefined && activeCategory !== null && known([activeCategory]).length === 1 ? { activeCategory } : {}),
+    };
+    this.settingsLoaded = true;
+    this.changed('settings', 'tool');
+    return saved;
+  }
+
+  private saveSettingsSoon(): void {
+    if (!this.settingsLoaded) return;
+    if (this.saveTimer !== null) clearTimeout(this.saveTimer);
+    this.saveTimer = setTimeout(() => this.background(this.flushSettings()), this.options.settingsDelayMs ?? 500);
+  }
+
+  /** Saves the settings now if a change is waiting (tests and leaving a project). */
+  async flushSettings(): Promise<void> {
+    if (this.saveTimer === null) return;
+    clearTimeout(this.saveTimer);
+    this.saveTimer = null;
+    const { tool, threshold, opacity, brushSize, showMasks, showOutlines, showBoxes, showLabels, autoAdvance, activeCategory, hiddenCategories, lockedCategories } = this.settings;
+    const settings: ReviewSettings = {
+      tool, threshold, opacity, brushSize, showMasks, showOutlines, showBoxes, showLabels, autoAdvance, activeCategory,
+      hiddenCategories: [...hiddenCategories], lockedCategories: [...lockedCategories],
+      imageFilter: this.images.filter, imageId: this.requested,
+    };
+    await this.api.invoke('project.saveSettings', { settings });
+  }
+
   private changed(...topics: Topic[]): void {
     const set = new Set(topics);
     for (const listener of [...this.listeners]) listener(set);
@@ -933,6 +1206,8 @@ export class ReviewSession<P = unknown> implements Disposable {
   }
 
   private closeImage({ keepTools = false }: { keepTools?: boolean } = {}): void {
+    if (!keepTools) this.cancelClassRequest();
+    this.s.hovered = null;
     this.documentSubscription?.dispose();
     this.documentSubscription = null;
     this.document?.dispose();
@@ -943,6 +1218,12 @@ export class ReviewSession<P = unknown> implements Disposable {
     if (!keepTools) for (const tool of Object.values(this.tools)) tool.cancel();
   }
 
+  /** An image's pixels; null when they cannot be had (a file the scan found unreadable or missing is not asked for). */
+  private pixelsOf(image: ImageRecord): Promise<P | null> {
+    if (image.status === 'error' || image.missing) return Promise.resolve(null);
+    return this.options.pictures.get(image).catch(() => null);
+  }
+
   /** Shows what the store holds for the open image again, unless the person has asked for another image meanwhile. */
   private async reload(id: ImageId): Promise<void> {
     if (this.requested !== id) return;
@@ -950,8 +1231,10 @@ export class ReviewSession<P = unknown> implements Disposable {
     if (this.requested === id) await this.open(image, { keepView: true });
   }
 
-  private async openFirst(): Promise<void> {
-    const first = (await this.api.invoke('images.nextToReview', { afterPath: null })).image ?? this.images.items[0];
+  /** Opens the image the project was left on if it is still there, else the first needing review, else the first. */
+  private async openFirst(left: ImageId | null): Promise<void> {
+    const last = left === null ? null : await this.api.invoke('images.get', { id: left }).catch(() => null);
+    const first = last ?? (await this.api.invoke('images.nextToReview', { afterPath: null })).image ?? this.images.items[0];
     if (first) await this.open(first);
     else this.changed('image', 'annotations', 'selection', 'tool');
   }
@@ -1093,6 +1376,17 @@ export class ReviewSession<P = unknown> implements Disposable {
     const notice = fallbackNotice(run);
     if (notice) this.say(notice);
   }
+}
+
+function toggled<T>(list: readonly T[], item: T): T[] {
+  return list.includes(item) ? list.filter((x) => x !== item) : [...list, item];
+}
+
+function rescanText(found: Res<'project.rescan'>): string {
+  const parts = [
+    [found.added, 'new'], [found.changed, 'changed'], [found.moved, 'moved'], [found.missing, 'missing'], [found.errors, 'unreadable'],
+  ].filter(([n]) => Number(n) > 0).map(([n, what]) => `${n} ${what}`);
+  return `Rescanned ${found.files} image file${found.files === 1 ? '' : 's'}: ${parts.length > 0 ? parts.join(', ') : 'nothing changed'}`;
 }
 
 function messageOf(error: unknown): string {

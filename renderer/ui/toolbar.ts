@@ -3,15 +3,15 @@
 import type { Disposable } from '../../app/ipc/contract.js';
 import { PROVIDER_LABELS, type ProviderChoice } from '../../app/model/index.js';
 import type { InstalledModel, ReviewSession, Topic } from '../editor/session.js';
-import type { Settings } from '../editor/settings.js';
+import { BRUSH_SIZES, type Settings } from '../editor/settings.js';
 import type { Action } from '../editor/shortcuts.js';
 import { TOOL_NAMES, type ToolName } from '../editor/tools/index.js';
 import { DisposableStore, everyFrame, h } from './dom.js';
 
 const TOOL_LABELS: Record<ToolName, string> = { select: 'Select', box: 'Box', prompt: 'Box prompt', polygon: 'Polygon', vertices: 'Vertices', brush: 'Brush', eraser: 'Eraser' };
 
-type NumberSetting = 'brushRadius' | 'threshold' | 'opacity';
-type FlagSetting = 'showMasks' | 'showBoxes' | 'showLabels';
+type NumberSetting = 'brushSize' | 'threshold' | 'opacity';
+type FlagSetting = 'showMasks' | 'showOutlines' | 'showBoxes' | 'showLabels';
 
 export class Toolbar implements Disposable {
   readonly element: HTMLElement;
@@ -56,12 +56,13 @@ export class Toolbar implements Disposable {
     this.providerSelect.addEventListener('change', () => session.updateSettings({ provider: this.providerSelect.value as ProviderChoice }));
     this.element = h('header', { class: 'toolbar' },
       h('div', { class: 'group tools' }, ...tools),
-      range('Brush', 'brush-size', 'brushRadius', 1, 100, 1),
+      range('Brush', 'brush-size', 'brushSize', BRUSH_SIZES.min, BRUSH_SIZES.max, 1),
       h('div', { class: 'group' }, button('Undo', 'edit.undo'), button('Redo', 'edit.redo'), button('Fill holes', 'mask.fillHoles')),
       range('Threshold', 'threshold', 'threshold', 0, 1, 0.01),
       button('Accept ≥ threshold', 'instance.acceptAbove'),
+      button('Reject < threshold', 'instance.rejectBelow', { title: 'Reject the pending predictions below the threshold (Shift+R)' }),
       range('Opacity', 'opacity', 'opacity', 0, 1, 0.05),
-      h('div', { class: 'group' }, toggle('Masks', 'show-masks', 'showMasks'), toggle('Boxes', 'show-boxes', 'showBoxes'), toggle('Labels', 'show-labels', 'showLabels')),
+      h('div', { class: 'group' }, toggle('Masks', 'show-masks', 'showMasks'), toggle('Outlines', 'show-outlines', 'showOutlines'), toggle('Boxes', 'show-boxes', 'showBoxes'), toggle('Labels', 'show-labels', 'showLabels')),
       h('div', { class: 'group right' },
         this.modelSelect,
         this.providerSelect,

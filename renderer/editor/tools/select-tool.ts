@@ -34,12 +34,12 @@ export class SelectTool implements Tool {
       this.state = { name: 'pointing_handle', down: p, ...handled };
       return;
     }
-    const hits = hitTest(this.ctx.document, this.ctx.isVisible, p.image);
+    const hits = hitTest(this.ctx.document, this.ctx.isPickable, p.image);
     const selected = this.ctx.selection;
     const onSelection = hits.some((id) => selected.includes(id)) ||
       selected.some((id) => {
         const a = this.ctx.document.get(id);
-        return !!a && this.ctx.isVisible(a) && insideBox(p.image, a.bbox);
+        return !!a && this.ctx.isPickable(a) && insideBox(p.image, a.bbox);
       });
     this.state = { name: 'pointing', down: p, hits, onSelection };
   }
@@ -92,7 +92,7 @@ export class SelectTool implements Tool {
       case 'pointing':
         return this.click(p, state.hits);
       case 'pointing_handle':
-        return this.click(p, hitTest(this.ctx.document, this.ctx.isVisible, p.image));
+        return this.click(p, hitTest(this.ctx.document, this.ctx.isPickable, p.image));
       case 'translating':
         // Predictions moved onto something else are segmented there by the model's heads, where it can.
         if (this.ctx.prompt?.resegment(this.movedBoxes(state.ids, p.image.x - state.down.image.x, p.image.y - state.down.image.y))) return;
@@ -181,7 +181,7 @@ export class SelectTool implements Tool {
   private handleBox(): Bbox | null {
     if (this.ctx.selection.length !== 1) return null;
     const a = this.ctx.document.get(this.ctx.selection[0]!);
-    return a && this.ctx.isVisible(a) ? a.bbox : null;
+    return a && this.ctx.isPickable(a) ? a.bbox : null;
   }
 
   private handleUnder(p: ImagePoint): { id: AnnotationId; handle: Handle } | null {
@@ -194,7 +194,7 @@ export class SelectTool implements Tool {
     if (this.state.name !== 'marquee') return;
     const box = boxBetween(this.state.down.image, this.state.to);
     const base = this.state.base;
-    const met = this.ctx.document.annotations.filter((a) => this.ctx.isVisible(a) && !base.includes(a.id) && boxesMeet(a.bbox, box)).map((a) => a.id);
+    const met = this.ctx.document.annotations.filter((a) => this.ctx.isPickable(a) && !base.includes(a.id) && boxesMeet(a.bbox, box)).map((a) => a.id);
     this.ctx.select([...base, ...met]);
   }
 }

@@ -32,12 +32,19 @@ export interface ToolContext {
   select(ids: readonly AnnotationId[]): void;
   /** The class new instances get; null when the project has none. */
   activeCategory(): CategoryId | null;
-  /** Brush and eraser radius in image pixels. */
+  /**
+   * Runs `make` with the class for a new instance: the active one, or, in a project without classes, the one the
+   * person names when asked (later, or never if they cancel).
+   */
+  withClass(make: (category: CategoryId) => void): void;
+  /** Brush and eraser radius in image pixels (the brush size is set in screen pixels). */
   brushRadius(): number;
   /** Image pixels per screen pixel at the current zoom. */
   pixelSize(): number;
-  /** Whether an instance is shown (threshold, class filter, rejected), so hidden ones cannot be picked. */
+  /** Whether an instance is shown (threshold, class filters, rejected). */
   isVisible(a: Annotation): boolean;
+  /** Whether an instance can be picked on the canvas: shown, and not of a locked class. */
+  isPickable(a: Annotation): boolean;
   /** Tells the person something (the status bar). */
   say(message: string): void;
   /** Box prompts on the model's own heads (renderer/editor/prompts.ts); absent where there is no model. */
