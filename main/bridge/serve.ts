@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDesktopServices, type DesktopServices } from '../electron/desktop-services.js';
+import { createLearningService } from '../learning/service.js';
 import { exportCoco } from '../ipc/coco-export.js';
 import { createDispatcher, type Dispatch } from '../ipc/handlers.js';
 import { createProjectHandlers } from '../ipc/project-handlers.js';
@@ -60,8 +61,9 @@ export async function serveFolder(folder: string, options: ServeOptions = {}): P
     emit: (event, payload) => bridge?.emit(event, payload),
     log,
   });
+  const learning = createLearningService({ emit: (event, payload) => bridge?.emit(event, payload), log });
   await services.open(folder);
-  const handlers = createProjectHandlers({ current: services.current, open: services.open, prelabel: services.prelabel, exportCoco, models });
+  const handlers = createProjectHandlers({ current: services.current, open: services.open, prelabel: services.prelabel, exportCoco, models, learning });
   const dispatch = createDispatcher(handlers, (error, channel) => log(`${channel}: ${error instanceof Error ? error.stack : String(error)}`));
   bridge = await startBridge({
     folder: () => services.current()?.folder ?? path.resolve(folder),
@@ -78,6 +80,7 @@ export async function serveFolder(folder: string, options: ServeOptions = {}): P
     dispatch,
     async close() {
       await started.close();
+      await learning.close();
       await services.close();
     },
   };

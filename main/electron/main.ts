@@ -17,6 +17,7 @@ import { createModelService, modelFolders } from '../models/service.js';
 import { createProjectHandlers } from '../ipc/project-handlers.js';
 import { appPaths } from './app-paths.js';
 import { createDesktopServices } from './desktop-services.js';
+import { createLearningService } from '../learning/service.js';
 import { EVENT_CHANNEL, guardInvoke, INVOKE_CHANNEL } from './ipc-guard.js';
 import { toElectronMenu } from './menu.js';
 import { menuTemplate, type MenuCommand } from './menu-template.js';
@@ -86,11 +87,21 @@ const services = createDesktopServices({
   log,
 });
 
+const learning = createLearningService({
+  emit: (event, payload) => emit(event, payload),
+  workerPort: () =>
+    utilityProcessPort(
+      utilityProcess.fork(workerEntryPath(), [], { serviceName: 'Loupe inference', stdio: 'inherit', env: workerProcessEnv() }),
+    ),
+  log,
+});
+
 /** Opening a project through any path (UI, menu, drop) also files it under Open Recent. */
 const handlers = createProjectHandlers({
   ...services,
   exportCoco,
   models,
+  learning,
   async open(folder) {
     const store = await services.open(folder);
     recent = addRecent(recent, store.folder);
@@ -230,7 +241,7 @@ async function createWindow(): Promise<void> {
     event.preventDefault();
     closing = true;
     const state = { bounds: win.getNormalBounds(), maximized: win.isMaximized() };
-    void Promise.allSettled([saveWindowState(paths.windowState, state), services.close()]).then(() => win.destroy());
+    void Promise.allSettled([saveWindowState(paths.windowState, state), services.close(), learning.close()]).then(() => win.destroy());
   });
   win.on('closed', () => {
     window = null;

@@ -5,6 +5,9 @@ import path from 'node:path';
 import { NEEDS_REVIEW, type AnnotationChanges, type ParsedReq, type ProjectSummary, type Res, type RunProgress } from '../../app/ipc/contract.js';
 import { shortModelNames, type ImageRecord, type ModelId, type RunId } from '../../app/model/index.js';
 import { DEFAULT_MODEL_NAME } from '../jobs/active-model.js';
+import { learningHandlers } from '../learning/handlers.js';
+import type { LearningService } from '../learning/service.js';
+import { chosenModel } from '../learning/versions.js';
 import { RunLockedError, type ProjectStore } from '../store/index.js';
 import { HandlerError, type Handlers } from './handlers.js';
 
@@ -34,6 +37,8 @@ export interface ProjectServices {
   readonly prelabel?: PrelabelService;
   readonly exportCoco?: CocoExporter;
   readonly models?: ModelService;
+  /** Training, evaluation and comparison of model versions (main/learning). */
+  readonly learning?: LearningService;
 }
 
 export function createProjectHandlers(services: ProjectServices): Handlers {
@@ -66,7 +71,7 @@ export function createProjectHandlers(services: ProjectServices): Handlers {
     },
     'project.summary': () => summary(store()),
 
-    'images.list': ({ after, limit, filter }) => store().images.list({ ...filter, after: after ?? null, limit }),
+    'images.list': ({ after, limit, filter, sort }) => store().images.list({ ...filter, after: after ?? null, limit, ...(sort ? { sort } : {}) }),
     'images.get': ({ id }) => image(id),
     'images.setStatus': ({ id, status }) => {
       image(id);
@@ -153,11 +158,13 @@ export function createProjectHandlers(services: ProjectServices): Handlers {
       if (path !== undefined && !path.toLowerCase().endsWith('.json')) throw new HandlerError('invalid-request', `export path must end in .json: ${path}`);
       return services.exportCoco(store(), request);
     },
+
+    ...learningHandlers(store, services.learning),
   };
 
-  /** The active model's id: the last run's, else the installed shipped default (registered by models.installed). */
+  /** The active model's id: the one chosen last (activated or run), else the installed shipped default (registered by models.installed). */
   async function activeModelId(open: ProjectStore): Promise<ModelId | undefined> {
-    const last = open.prelabel.lastModel();
+    const last = chosenModel(open);
     if (last) return last.modelId;
     if (!services.models) return undefined;
     const { models: installed } = await services.models.installed(open);
@@ -167,9 +174,9 @@ export function createProjectHandlers(services: ProjectServices): Handlers {
 
 type InstalledModel = Res<'models.installed'>['models'][number];
 
-/** Which installed model is the project's active one: the last run's, else the shipped default, else none. */
+/** Which installed model is the project's active one: the one chosen last (activated or run), else the shipped default, else none. */
 function activeInstalled(store: ProjectStore, installed: readonly InstalledModel[]): Res<'models.installed'>['active'] {
-  const last = store.prelabel.lastModel();
+  const last = chosenModel(store);
   const chosen =
     (last && installed.find((m) => m.id === last.modelId)) ??
     installed.find((m) => m.source === 'shipped' && m.name === DEFAULT_MODEL_NAME) ??

@@ -1,0 +1,26 @@
+// The contract's learning.* handlers over the open project and the learning service (service.ts).
+import type { Handlers } from '../ipc/handlers.js';
+import { HandlerError } from '../ipc/handlers.js';
+import type { ProjectStore } from '../store/index.js';
+import type { LearningService } from './service.js';
+
+type LearningChannel = 'learning.models' | 'learning.activate' | 'learning.train' | 'learning.evaluate' | 'learning.compare' | 'learning.cancel' | 'learning.comparison';
+
+export function learningHandlers(store: () => ProjectStore, service: LearningService | undefined): Pick<Handlers, LearningChannel> {
+  const learning = (): LearningService => {
+    if (!service) throw new HandlerError('failed', 'training and evaluation are not available in this build');
+    return service;
+  };
+  return {
+    'learning.models': () => learning().models(store()),
+    'learning.activate': ({ modelId }) => (learning().activate(store(), modelId), { ok: true as const }),
+    'learning.train': (request) => learning().train(store(), request),
+    'learning.evaluate': (request) => learning().evaluate(store(), request),
+    'learning.compare': (request) => learning().compare(store(), request),
+    'learning.cancel': () => (learning().cancel(), { ok: true as const }),
+    'learning.comparison': ({ imageId }) => {
+      if (!store().images.get(imageId)) throw new HandlerError('not-found', `image ${imageId} does not exist`);
+      return learning().comparison(store(), imageId);
+    },
+  };
+}
