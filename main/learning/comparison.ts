@@ -4,6 +4,7 @@
 // the image list filters on; an image's comparison is worked out again from the stored predictions whenever it is
 // read, so a person's edits since (an extra taken as an annotation) count at once.
 import { compareImage, type ImageComparison } from '../../app/eval/compare.js';
+import type { Res } from '../../app/ipc/contract.js';
 import type { ImageId, ImageRecord, ModelId } from '../../app/model/index.js';
 import { hashFile } from '../fs/probe.js';
 import type { ProjectStore } from '../store/index.js';
@@ -73,4 +74,21 @@ export function imageComparison(store: ProjectStore, imageId: ImageId): ImageCom
   const comparison = compareImage(truth, stored);
   records.setComparisonCounts(imageId, modelId, comparison.counts);
   return { ...comparison, modelId, stored };
+}
+
+/** An image's comparison as the contract's learning.comparison carries it. */
+export function comparisonReply(store: ProjectStore, imageId: ImageId): Res<'learning.comparison'> {
+  const found = imageComparison(store, imageId);
+  if (!found) return { comparison: null };
+  return {
+    comparison: {
+      modelId: found.modelId,
+      predictions: found.stored.map((p, i) => ({
+        id: p.id, categoryId: p.categoryId, bbox: p.bbox, mask: p.mask, score: p.score,
+        outcome: found.predictions[i]!.outcome, annotationId: found.predictions[i]!.annotationId, iou: found.predictions[i]!.iou,
+      })),
+      missed: [...found.missed],
+      counts: found.counts,
+    },
+  };
 }

@@ -48,10 +48,10 @@ print(json.dumps({"torch": str(torch.__version__), "cuda": torch.version.cuda, "
  * The Python to train with, checked: it imports torch, torchvision and pycocotools, and with `cuda` it has a CUDA
  * build of torch and sees a GPU. Throws PythonError naming the one command that makes a working environment.
  */
-export function findPython(options: { readonly cuda?: boolean; readonly env?: NodeJS.ProcessEnv } = {}): PythonInfo {
+export function findPython(options: { readonly cuda?: boolean; readonly env?: NodeJS.ProcessEnv; readonly venv?: string } = {}): PythonInfo {
   const env = options.env ?? process.env;
   const named = env.LOUPE_PYTHON;
-  const python = named || venvPython();
+  const python = named || (options.venv ?? venvPython());
   const source = named ? 'LOUPE_PYTHON' : 'tools/model/.venv';
   if (!named && !existsSync(python)) {
     throw new PythonError(`no Python with PyTorch to train with: LOUPE_PYTHON is not set and ${python} does not exist; make it with: ${setupCommand(options.cuda)}`);

@@ -5,19 +5,19 @@
 // the app never train one project at once.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { EventPayload, LearningJob, ModelVersionRow, ParsedReq, Res } from '../../app/ipc/contract.js';
-import type { ImageId, ModelId } from '../../app/model/index.js';
+import type { EventPayload, LearningJob, ModelVersionRow, ParsedReq } from '../../app/ipc/contract.js';
+import type { ModelId } from '../../app/model/index.js';
 import type { WorkerPort } from '../inference/client.js';
 import { DEFAULT_MODEL_NAME, activeModelCard } from '../jobs/active-model.js';
 import { HandlerError } from '../ipc/handlers.js';
 import { openProject, type ProjectStore } from '../store/index.js';
-import { compareWithReviewed, imageComparison } from './comparison.js';
+import { compareWithReviewed } from './comparison.js';
 import { evaluationRecord, summarise } from './evaluation.js';
 import { PythonError } from './python.js';
 import { learningRecords, TrainingLockedError } from './records.js';
 import { predict, reviewedImages, score, truthOf, type Split } from './scoring.js';
 import { TrainingJob, type TrainProgress } from './training.js';
-import { chosenModel, storedPath, versionOf } from './versions.js';
+import { chosenModel, versionOf } from './versions.js';
 import { FileError } from '../fs/fileError.js';
 
 export interface LearningServiceOptions {
@@ -28,13 +28,12 @@ export interface LearningServiceOptions {
 }
 
 export interface LearningService {
-  models(store: ProjectStore): { models: ModelVersionRow[]; job: LearningJob | null };
-  activate(store: ProjectStore, modelId: ModelId): void;
+  /** The job running, or the last one (until another starts). */
+  job(): LearningJob | null;
   train(store: ProjectStore, request: ParsedReq<'learning.train'>): Promise<LearningJob>;
   evaluate(store: ProjectStore, request: ParsedReq<'learning.evaluate'>): LearningJob;
   compare(store: ProjectStore, request: ParsedReq<'learning.compare'>): LearningJob;
   cancel(): void;
-  comparison(store: ProjectStore, imageId: ImageId): Res<'learning.comparison'>;
   /** Stops the job in progress and waits for it to end (training writes its checkpoint). */
   close(): Promise<void>;
 }
@@ -146,12 +145,7 @@ export function createLearningService(options: LearningServiceOptions): Learning
   }
 
   return {
-    models: (store) => ({ models: modelTable(store), job: current?.state ?? last }),
-
-    activate(store, modelId) {
-      const card = cardOf(store, modelId);
-      learningRecords(store).activate(modelId, storedPath(store, card), 'set active by a person in the model table');
-    },
+    job: () => current?.state ?? last,
 
     async train(store, request) {
       const own = connect(store);
@@ -252,22 +246,6 @@ export function createLearningService(options: LearningServiceOptions): Learning
     cancel() {
       if (!current) throw new HandlerError('not-found', 'no learning job is running');
       current.cancel();
-    },
-
-    comparison(store, imageId) {
-      const found = imageComparison(store, imageId);
-      if (!found) return { comparison: null };
-      return {
-        comparison: {
-          modelId: found.modelId,
-          predictions: found.stored.map((p, i) => ({
-            id: p.id, categoryId: p.categoryId, bbox: p.bbox, mask: p.mask, score: p.score,
-            outcome: found.predictions[i]!.outcome, annotationId: found.predictions[i]!.annotationId, iou: found.predictions[i]!.iou,
-          })),
-          missed: [...found.missed],
-          counts: found.counts,
-        },
-      };
     },
 
     async close() {

@@ -304,7 +304,8 @@ export class TrainingJob {
         this.setProgress({ iteration: Number(event.iteration), iterations: Number(event.iterations) });
       } else if (event.event === 'iteration') {
         this.setProgress({
-          iteration: Number(event.iteration), iterations: Number(event.iterations), loss: numberOrNull(event.loss),
+          // The smoothed losses' sum: one step's loss jumps with the images it drew.
+          iteration: Number(event.iteration), iterations: Number(event.iterations), loss: smoothedLoss(event) ?? numberOrNull(event.loss),
           imagesPerSecond: numberOrNull(event.images_per_second), etaSeconds: numberOrNull(event.eta_seconds),
         });
       } else if (event.event === 'done') {
@@ -592,6 +593,13 @@ function dataSummary(data: TrainingData): NonNullable<TrainSummary['data']> {
     trainImages: data.train.images.length, heldoutImages: data.heldout.images.length, trainInstances: data.train.instances,
     heldoutInstances: data.heldout.instances, classes: data.classes, leftOut: data.leftOut, leftOutImages: data.leftOutImages,
   };
+}
+
+function smoothedLoss(event: Record<string, unknown>): number | null {
+  const losses = event.losses;
+  if (typeof losses !== 'object' || losses === null) return null;
+  const values = Object.values(losses).filter((v): v is number => typeof v === 'number');
+  return values.length > 0 ? values.reduce((a, b) => a + b, 0) : null;
 }
 
 function numberOrNull(value: unknown): number | null {

@@ -6,13 +6,14 @@
 // No DOM and no Konva: it runs in Vitest as it runs in the page.
 import { UndoStack } from '../../app/history/index.js';
 import type { ScreenPoint } from '../../app/geometry/points.js';
-import type { Api, Channel, Disposable, ProjectSummary, Res, RunProgress } from '../../app/ipc/contract.js';
+import type { Api, Channel, Disposable, ImageSort, ProjectSummary, Res, RunProgress } from '../../app/ipc/contract.js';
 import {
   AnnotationId, type Annotation, type Bbox, type Category, type ImageId, type ImageRecord, type ProviderName, type ReviewState,
 } from '../../app/model/index.js';
 import { fitCamera, IDENTITY, panCamera, revealCamera, toImage, zoomCamera, type Camera, type Size } from './camera.js';
 import { AnnotationDocument } from './document.js';
 import { ImageQueue, type ImageFilterInput } from './image-queue.js';
+import { Learning } from './learning.js';
 import { copyMask, fillHoles } from './mask-ops.js';
 import { fallbackNotice } from './run-status.js';
 import { DEFAULT_SETTINGS, type Settings } from './settings.js';
@@ -30,7 +31,8 @@ export type Topic =
   | 'tool' // the active tool's state and preview, the cursor
   | 'camera'
   | 'status' // run progress, message
-  | 'help';
+  | 'help'
+  | 'learning'; // the model table, the learning job, the open image's comparison
 
 export type InstalledModel = Res<'models.installed'>['models'][number];
 
@@ -92,6 +94,8 @@ export class ReviewSession<P = unknown> implements Disposable {
     settings: DEFAULT_SETTINGS, camera: IDENTITY, viewport: { width: 800, height: 600 }, run: null, message: '', helpOpen: false,
   };
   readonly images: ImageQueue;
+  /** Model versions, training, evaluation and the comparison with what was reviewed. */
+  readonly learning: Learning;
 
   private readonly tools: Record<ToolName, Tool>;
   private readonly listeners = new Set<(topics: ReadonlySet<Topic>) => void>();
@@ -125,6 +129,15 @@ export class ReviewSession<P = unknown> implements Disposable {
       say: (message) => this.say(message),
     };
     this.tools = createTools(context);
+    this.learning = new Learning(api, {
+      image: () => this.image,
+      document: () => this.document,
+      changed: () => this.changed('learning'),
+      say: (message) => this.say(message),
+      jobEnded: () => this.afterLearningJob(),
+      setThreshold: (threshold) => this.updateSettings({ threshold }),
+      newId: () => this.newId(),
+    });
     this.disposables.push(
       api.on('prelabel.progress', (progress) => {
         this.noticeFallback(progress);
@@ -139,6 +152,7 @@ export class ReviewSession<P = unknown> implements Disposable {
         else if (command.command === 'redo') this.redo();
         else this.say('Importing models is done from the desktop model manager.');
       }),
+      api.on('learning.progress', (job) => this.learning.progress(job)),
       api.on('images.changed', ({ ids }) => {
         // Predictions written for the image on screen: show them (saved edits are in the store too).
         if (this.image && ids.includes(this.image.id)) this.background(this.reload(this.image.id));
@@ -273,6 +287,8 @@ export class ReviewSession<P = unknown> implements Disposable {
     await this.loadCategories();
     await this.loadModels();
     this.changed('project');
+    // The model table is not needed to review: a build without the learning loop still starts.
+    void this.learning.refresh().catch(() => {});
     await this.images.setFilter({});
     await this.openFirst();
   }
@@ -331,7 +347,8 @@ export class ReviewSession<P = unknown> implements Disposable {
     this.s.document = document;
     this.s.selection = kept.filter((id) => document.get(id));
     if (!keepView) this.s.camera = fitCamera(image, this.viewport);
-    this.changed('image', 'annotations', 'selection', 'tool', 'camera', 'list', 'status');
+    this.changed('image', 'annotations', 'selection', 'tool', 'camera', 'list', 'status', 'learning');
+    this.background(this.learning.load(image));
     // The review flow goes forward: have the next image decoded before it is asked for.
     void this.images.neighbour(image.id, 1).then((next) => next && this.options.pictures.get(next)).catch(() => {});
   }
@@ -358,6 +375,11 @@ export class ReviewSession<P = unknown> implements Disposable {
     const next = (await this.api.invoke('images.nextToReview', { afterPath: image.path })).image;
     if (next) await this.open(next);
     this.say(next ? said : `${said}. Every image is reviewed.`);
+  }
+
+  /** The list's order: by path, or most uncertain first. */
+  async setImageSort(sort: ImageSort): Promise<void> {
+    await this.images.setSort(sort);
   }
 
   async setImageFilter(filter: ImageFilterInput): Promise<void> {
@@ -473,6 +495,7 @@ export class ReviewSession<P = unknown> implements Disposable {
       case 'image.next': return this.step(1);
       case 'image.previous': return this.step(-1);
       case 'help.toggle': return this.setHelp(!this.helpOpen);
+      case 'compare.takeExtra': return void this.learning.takeExtra();
     }
   }
 
@@ -531,7 +554,9 @@ export class ReviewSession<P = unknown> implements Disposable {
       return;
     }
     if (!this.document) return;
-    this.tool.pointerMove(this.toolPointer(input));
+    const pointer = this.toolPointer(input);
+    if (this.learning.comparison) this.learning.hover(pointer.image);
+    this.tool.pointerMove(pointer);
     this.changed('tool');
   }
 
@@ -569,6 +594,10 @@ export class ReviewSession<P = unknown> implements Disposable {
     }
     if (press.key === 'Escape' && this.helpOpen) {
       this.setHelp(false);
+      return true;
+    }
+    if (press.key === 'Escape' && this.learning.tableOpen) {
+      this.learning.setTableOpen(false);
       return true;
     }
     if (!press.ctrlKey && !press.metaKey && this.document && this.tool.key(press.key)) {
@@ -705,6 +734,8 @@ export class ReviewSession<P = unknown> implements Disposable {
       throw error;
     }
     this.background(this.refreshImage(image.id));
+    // The comparison counts an extra taken, or an instance drawn, at once.
+    if (this.learning.comparison && this.image?.id === image.id) this.background(this.learning.load(image));
   }
 
   /** A change main refused: show what is stored instead, so the screen never shows unsaved work as saved. */
@@ -762,6 +793,14 @@ export class ReviewSession<P = unknown> implements Disposable {
     await this.refreshSummary();
     await this.images.setFilter(this.images.filter);
     if (this.requested !== null) await this.reload(this.requested);
+  }
+
+  /** A learning job ended: new model versions to pick from, the list's comparison counts, the open image's comparison. */
+  private async afterLearningJob(): Promise<void> {
+    await this.loadModels();
+    this.changed('project', 'settings');
+    await this.images.setFilter(this.images.filter);
+    if (this.image) await this.learning.load(this.image);
   }
 
   /** Says why a run is not on the accelerator, once, when that run is first seen. */

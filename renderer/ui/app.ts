@@ -7,6 +7,7 @@ import { ReviewSession } from '../editor/session.js';
 import { DisposableStore, h, listen } from './dom.js';
 import { HelpOverlay } from './help-overlay.js';
 import { ImageList } from './image-list.js';
+import { ModelsPanel } from './models-panel.js';
 import { PictureCache } from './picture-cache.js';
 import { SidePanel } from './side-panel.js';
 import { StatusBar } from './status-bar.js';
@@ -28,6 +29,7 @@ export class App implements Disposable {
     root.append(toolbar.element, h('div', { class: 'main' }, list.element, canvasHost, panel.element), status.element);
     this.canvas = d.add(new CanvasView(canvasHost, session));
     d.add(new HelpOverlay(session, document.body));
+    d.add(new ModelsPanel(session, document.body));
     d.add(listen(window, 'keydown', (e) => {
       if (!isTextEntry(e.target) && session.keyDown(e)) e.preventDefault();
     }));

@@ -1,6 +1,8 @@
 // The status bar: review progress, the pre-label run (how far, how fast, where) with its pause/resume and
-// cancel buttons, and the session's message.
+// cancel buttons, the learning job (training: iteration, loss, images/s, time left) with its stop button, and the
+// session's message.
 import type { Disposable } from '../../app/ipc/contract.js';
+import { learningStatusText } from '../editor/learning.js';
 import { runStatusText } from '../editor/run-status.js';
 import type { ReviewSession, Topic } from '../editor/session.js';
 import { DisposableStore, everyFrame, h } from './dom.js';
@@ -9,15 +11,18 @@ export class StatusBar implements Disposable {
   readonly element: HTMLElement;
   private readonly progress = h('span', { class: 'progress', 'data-testid': 'progress' });
   private readonly controls = h('span', { class: 'run-controls' });
+  private readonly learning = h('span', { class: 'learning', 'data-testid': 'learning-status' });
+  private readonly learningStop = h('button', { 'data-testid': 'learning.cancel', hidden: true, onclick: () => void this.session.learning.cancel() }, 'Stop');
   private readonly message = h('span', { class: 'message', 'data-testid': 'message' });
   private readonly disposables = new DisposableStore();
   private readonly redraw = everyFrame(() => this.draw());
 
   constructor(private readonly session: ReviewSession<unknown>) {
-    this.element = h('div', { class: 'statusbar', 'data-testid': 'statusbar' }, this.progress, this.controls, this.message);
+    this.element = h('div', { class: 'statusbar', 'data-testid': 'statusbar' },
+      this.progress, this.controls, h('span', { class: 'run-controls' }, this.learning, this.learningStop), this.message);
     this.disposables.add(this.redraw);
     this.disposables.add(session.subscribe((topics: ReadonlySet<Topic>) => {
-      if (topics.has('status') || topics.has('project') || topics.has('annotations')) this.redraw.request();
+      if (topics.has('status') || topics.has('project') || topics.has('annotations') || topics.has('learning')) this.redraw.request();
     }));
     this.draw();
   }
@@ -36,6 +41,9 @@ export class StatusBar implements Disposable {
     this.progress.title = run?.engine.fallback ?? '';
     this.progress.dataset.reviewed = String(reviewed);
     if (this.message.textContent !== message) this.message.textContent = message;
+    const job = this.session.learning.job;
+    this.learning.textContent = job ? learningStatusText(job) : '';
+    this.learningStop.hidden = job?.state !== 'running';
     this.drawControls();
   }
 

@@ -66,6 +66,7 @@ export class Toolbar implements Disposable {
         this.providerSelect,
         h('button', { 'data-testid': 'prelabel', onclick: () => void session.prelabel() }, 'Pre-label'),
         h('button', { 'data-testid': 'export', onclick: () => void session.exportCoco() }, 'Export COCO'),
+        h('button', { 'data-testid': 'models', title: 'Model versions: train a new one, evaluate, compare with reviewed', onclick: () => session.learning.setTableOpen(true) }, 'Models…'),
         button('Reviewed ⏎', 'review.done', { class: 'primary', 'data-testid': 'mark-reviewed' }),
         button('?', 'help.toggle', { title: 'Shortcuts (?)' })),
     );
