@@ -2,7 +2,7 @@
 // SQLite project: the model table with stored evaluations (set active, apply the suggested threshold), and "Compare
 // with reviewed" on an image: what was missed and what is extra, an extra taken as an annotation with one key (one
 // undo step), and the list's disagreements filter following it.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -52,11 +52,11 @@ async function modelWithEvaluation(name: string, detectionScore: number): Promis
 beforeEach(async () => {
   folder = await mkdtemp(path.join(tmpdir(), 'loupe-learning-session-'));
   store = openProject(folder);
-  await import('node:fs/promises').then(({ mkdir }) => mkdir(path.join(folder, '.loupe', 'models'), { recursive: true }));
+  await mkdir(path.join(folder, '.loupe', 'models'), { recursive: true });
   ids = store.images.writeFiles(['a.jpg', 'b.jpg'].map((file) => ({
     file: { path: file, width: 40, height: 30, orientation: 1, hash: `hash-${file}`, size: 1, mtimeMs: 0, error: null },
   })));
-  [{ id: cat }] = store.categories.ensure(['cat']) as [{ id: CategoryId }];
+  cat = store.categories.ensure(['cat'])[0]!.id;
   models = { old: await modelWithEvaluation('shapes', 0.9), next: await modelWithEvaluation('shapes-v2', 0.8) };
   // a.jpg reviewed: two instances; the compared model found the first, missed the second and saw one that is not there.
   store.annotations.applyChanges(ids[0]!, { added: [truth('found', ids[0]!, rectMask(0, 0, 10, 10)), truth('missed', ids[0]!, rectMask(20, 0, 30, 10))] }, 'human');
