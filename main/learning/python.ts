@@ -1,7 +1,7 @@
 // tools/model's Python, as `loupe train` and the app reach it: which interpreter (LOUPE_PYTHON, then
 // tools/model/.venv), whether it has what training needs (and CUDA when asked for), and running its commands as
 // children that stop through stdin (tools/model/child.py) on every platform and never outlive this process.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,7 +48,7 @@ print(json.dumps({"torch": str(torch.__version__), "cuda": torch.version.cuda, "
  * The Python to train with, checked: it imports torch, torchvision and pycocotools, and with `cuda` it has a CUDA
  * build of torch and sees a GPU. Throws PythonError naming the one command that makes a working environment.
  */
-export function findPython(options: { readonly cuda?: boolean; readonly env?: NodeJS.ProcessEnv; readonly venv?: string } = {}): PythonInfo {
+export async function findPython(options: { readonly cuda?: boolean; readonly env?: NodeJS.ProcessEnv; readonly venv?: string } = {}): Promise<PythonInfo> {
   const env = options.env ?? process.env;
   const named = env.LOUPE_PYTHON;
   const python = named || (options.venv ?? venvPython());
@@ -56,9 +56,13 @@ export function findPython(options: { readonly cuda?: boolean; readonly env?: No
   if (!named && !existsSync(python)) {
     throw new PythonError(`no Python with PyTorch to train with: LOUPE_PYTHON is not set and ${python} does not exist; make it with: ${setupCommand(options.cuda)}`);
   }
-  const probe = spawnSync(python, ['-c', PROBE], { encoding: 'utf8', timeout: 120_000, env });
-  if (probe.error || probe.status !== 0) {
-    const why = probe.error?.message ?? lastLine(probe.stderr) ?? `exit status ${probe.status}`;
+  // Importing torch takes seconds: run without blocking (the desktop app's main process keeps answering).
+  const probe = await new Promise<{ error: Error | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(python, ['-c', PROBE], { encoding: 'utf8', timeout: 120_000, env }, (error, stdout, stderr) => resolve({ error, stdout, stderr }));
+  });
+  if (probe.error) {
+    const code = (probe.error as NodeJS.ErrnoException).code;
+    const why = typeof code === 'string' ? `${code}: ${probe.error.message}` : (lastLine(probe.stderr) ?? probe.error.message);
     throw new PythonError(`${source} (${python}) cannot import torch, torchvision and pycocotools (${why}); make an environment with: ${setupCommand(options.cuda)}`);
   }
   const info = JSON.parse(lastLine(probe.stdout) ?? '{}') as { torch: string; cuda: string | null; gpu: boolean };

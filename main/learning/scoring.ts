@@ -3,7 +3,8 @@
 // truth with app/eval's COCOeval, boxes and masks, as pycocotools would score them.
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { cocoEvaluate, type CocoMetrics, type Detection as EvalDetection, type GroundTruth } from '../../app/eval/cocoeval.js';
+import { cocoEvaluate, type CocoEvalInput, type CocoMetrics, type Detection as EvalDetection, type GroundTruth } from '../../app/eval/cocoeval.js';
+import { area as rleArea } from '../../app/geometry/rle.js';
 import { isTruth } from '../../app/review/index.js';
 import type { Annotation, Category, ImageId, ImageRecord, Rle } from '../../app/model/index.js';
 import type { WorkerPort } from '../inference/client.js';
@@ -12,24 +13,22 @@ import type { Detection } from '../inference/postprocess.js';
 import type { ProviderChoice } from '../inference/providers.js';
 import type { ModelInfo } from '../inference/protocol.js';
 import type { ProjectStore } from '../store/index.js';
-import { isHeldOut, splitKey } from './split.js';
+import { heldOutKeys, splitKey } from './split.js';
 
 export type Split = 'heldout' | 'all';
 
-/** Reviewed images a model can be scored on: present, decodable, in the split. */
+/** Reviewed images a model can be scored on: present, in the split (split.ts; the same as training's). */
 export function reviewedImages(store: ProjectStore, split: Split, seed?: number): ImageRecord[] {
   const images: ImageRecord[] = [];
   let after: string | null = null;
   do {
     const page = store.images.list({ status: 'reviewed', after, limit: 1000 });
-    for (const image of page.items) {
-      if (image.missing) continue;
-      if (split === 'heldout' && !isHeldOut(splitKey(image), seed)) continue;
-      images.push(image);
-    }
+    images.push(...page.items.filter((image) => !image.missing));
     after = page.next;
   } while (after !== null);
-  return images;
+  if (split === 'all') return images;
+  const held = heldOutKeys(images.map(splitKey), seed);
+  return images.filter((image) => held.has(splitKey(image)));
 }
 
 export interface PredictOptions {
@@ -113,14 +112,17 @@ export function imageSetFingerprint(images: readonly ImageRecord[], truth: Reado
   return hash.digest('hex');
 }
 
-/** COCOeval of the detections against the truth, over the project's categories (matched to the model's labels by name). */
-export function score(
-  model: ModelInfo,
+/**
+ * COCOeval's input for these detections against the truth, over the project's categories (matched to the model's
+ * labels by name; detections of classes the project lacks are left out). Truth areas are mask areas, as in a COCO
+ * file; a box without a mask is scored as the rectangle it is.
+ */
+export function scoringInput(
   images: readonly ImageRecord[],
   truth: ReadonlyMap<ImageId, readonly Annotation[]>,
   detections: ReadonlyMap<ImageId, readonly Detection[]>,
   categories: readonly Category[],
-): Scores {
+): CocoEvalInput {
   const categoryOf = new Map(categories.map((c) => [c.name, c.id]));
   const annotations: GroundTruth[] = [];
   for (const image of images) {
@@ -131,13 +133,12 @@ export function score(
         image_id: image.id,
         category_id: a.categoryId,
         bbox: a.bbox,
+        area: a.mask ? rleArea(a.mask) : w * h,
         iscrowd: a.crowd ? 1 : 0,
-        // A box without a mask is scored as the rectangle it is.
         segmentation: a.mask ? cocoRle(a.mask) : [[x, y, x + w, y, x + w, y + h, x, y + h]],
       });
     }
   }
-  const hasMasks = model.card.format !== 'torchvision-fasterrcnn';
   const results: EvalDetection[] = [];
   for (const image of images) {
     for (const d of detections.get(image.id) ?? []) {
@@ -146,18 +147,31 @@ export function score(
       results.push({ image_id: image.id, category_id: categoryId, score: d.score, bbox: d.bbox, ...(d.mask ? { segmentation: cocoRle(d.mask) } : {}) });
     }
   }
-  const input = { images: images.map(({ id, width, height }) => ({ id, width, height })), categories, annotations, detections: results };
+  return { images: images.map(({ id, width, height }) => ({ id, width, height })), categories, annotations, detections: results };
+}
+
+/** COCOeval of the detections against the truth (see scoringInput), boxes and, for a mask model, masks. */
+export function score(
+  model: ModelInfo,
+  images: readonly ImageRecord[],
+  truth: ReadonlyMap<ImageId, readonly Annotation[]>,
+  detections: ReadonlyMap<ImageId, readonly Detection[]>,
+  categories: readonly Category[],
+): Scores {
+  const input = scoringInput(images, truth, detections, categories);
+  const hasMasks = model.card.format !== 'torchvision-fasterrcnn';
   // The pool ran at threshold 0; the card's own threshold is where a pre-label run would cut.
   const threshold = model.card.thresholds.score;
   const options = { threshold, minThreshold: model.card.graph_score_threshold ?? 0 };
+  const known = new Set(categories.map((c) => c.name));
   return {
     box: cocoEvaluate(input, { ...options, iouType: 'bbox' }),
     mask: hasMasks ? cocoEvaluate(input, { ...options, iouType: 'segm' }) : null,
     images: images.length,
-    instances: annotations.filter((a) => !a.iscrowd).length,
+    instances: input.annotations.filter((a) => !a.iscrowd).length,
     threshold,
     imageSet: imageSetFingerprint(images, truth),
-    unknownClasses: model.card.labels.slice(1).filter((label) => !categoryOf.has(label)),
+    unknownClasses: model.card.labels.slice(1).filter((label) => !known.has(label)),
   };
 }
 

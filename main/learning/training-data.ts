@@ -8,7 +8,7 @@ import { exportCocoFile, type CocoExportResult } from '../fs/cocoFiles.js';
 import { writeFileAtomic } from '../fs/atomicWrite.js';
 import { FileError } from '../fs/fileError.js';
 import type { ProjectStore } from '../store/index.js';
-import { DEFAULT_SPLIT_SEED, HELD_OUT_SHARE, isHeldOut, splitKey } from './split.js';
+import { DEFAULT_SPLIT_SEED, heldOutKeys, splitKey } from './split.js';
 
 export interface SplitSide {
   /** The COCO dataset directory (annotations.json). */
@@ -51,16 +51,23 @@ export async function writeTrainingData(store: ProjectStore, runDir: string, see
   if (dataset.images.length === 0) {
     throw new FileError(store.folder, 'no reviewed images to train on; review some first (Enter in the app, or `loupe review --mark-reviewed`)');
   }
-  const heldoutIds = new Set<number>();
+  // Keyed as scoring keys them (every reviewed image present), so `loupe evaluate --split heldout` scores the same images.
+  const keyOf = new Map<number, string>();
+  let after: string | null = null;
+  const reviewed: string[] = [];
+  do {
+    const page = store.images.list({ status: 'reviewed', after, limit: 1000 });
+    reviewed.push(...page.items.filter((image) => !image.missing).map(splitKey));
+    after = page.next;
+  } while (after !== null);
   for (const image of dataset.images) {
     const record = store.images.getByPath(image.file_name);
-    if (record && isHeldOut(splitKey(record), seed)) heldoutIds.add(image.id);
+    if (record) keyOf.set(image.id, splitKey(record));
   }
-  if (heldoutIds.size === 0) {
-    throw new FileError(store.folder, `none of the ${dataset.images.length} reviewed images falls in the held-out split (about ${HELD_OUT_SHARE * 100}% do, by file content); review more images`);
-  }
-  if (heldoutIds.size === dataset.images.length) {
-    throw new FileError(store.folder, `all ${dataset.images.length} reviewed images fall in the held-out split; review more images to train on`);
+  const held = heldOutKeys(reviewed, seed);
+  const heldoutIds = new Set(dataset.images.filter((image) => held.has(keyOf.get(image.id) ?? '')).map((image) => image.id));
+  if (dataset.images.length < 2 || heldoutIds.size === 0 || heldoutIds.size === dataset.images.length) {
+    throw new FileError(store.folder, `${dataset.images.length} reviewed image${dataset.images.length === 1 ? '' : 's'} cannot be split into images to train on and images to score on; review more`);
   }
   const train = await writeSide(store, dataset, path.join(runDir, 'split', 'train'), (id) => !heldoutIds.has(id));
   const heldout = await writeSide(store, dataset, path.join(runDir, 'split', 'heldout'), (id) => heldoutIds.has(id));

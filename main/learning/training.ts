@@ -180,7 +180,7 @@ export class TrainingJob {
     const { store } = options;
     if (options.pretrained && !options.arch) throw new FileError(store.folder, '--pretrained coco goes with --arch (torchvision\'s COCO weights of that network)');
     if (options.arch && options.from) throw new FileError(options.from, '--arch starts a new network; it cannot also fine-tune --from a model');
-    const python = options.python ?? findPython({ cuda: options.device === 'cuda' });
+    const python = options.python ?? (await findPython({ cuda: options.device === 'cuda' }));
     const start = options.arch ? null : await startModel(store, options.from ?? activeModelCard(store).cardPath);
     const family = familyName(store, options, start);
     const params = trainParams(options, start, family);
