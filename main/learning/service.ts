@@ -262,7 +262,8 @@ function fromTrainProgress(progress: TrainProgress, state: LearningJob['state'])
     state: progress.state === 'stopping' ? 'stopping' : state,
     stage: progress.stage,
     iteration: progress.iteration,
-    iterations: progress.iterations,
+    // A time budget ends the schedule: the iteration count is then no limit worth showing.
+    iterations: progress.timeBudget ? null : progress.iterations,
     loss: progress.loss,
     imagesPerSecond: progress.imagesPerSecond,
     eta: progress.etaSeconds,

@@ -84,6 +84,10 @@ export interface TrainProgress {
   readonly imagesPerSecond: number | null;
   /** Seconds left in training; null until known. */
   readonly etaSeconds: number | null;
+  /** Seconds trained so far (earlier sessions of a resumed run included). */
+  readonly elapsedSeconds: number | null;
+  /** True when the time budget, not the iterations, ends the schedule (`iterations` is then no limit). */
+  readonly timeBudget: boolean;
   /** Images scored, in the score stage. */
   readonly scored: { readonly done: number; readonly total: number } | null;
 }
@@ -166,7 +170,7 @@ export class TrainingJob {
   ) {
     this.progressState = {
       runId: run.id, name: run.name, stage: run.stage, state: 'running', iteration: null, iterations: null, loss: null,
-      imagesPerSecond: null, etaSeconds: null, scored: null,
+      imagesPerSecond: null, etaSeconds: null, elapsedSeconds: null, timeBudget: params.iterations >= ITERATIONS_FOR_TIME_BUDGET, scored: null,
     };
   }
 
@@ -307,6 +311,7 @@ export class TrainingJob {
           // The smoothed losses' sum: one step's loss jumps with the images it drew.
           iteration: Number(event.iteration), iterations: Number(event.iterations), loss: smoothedLoss(event) ?? numberOrNull(event.loss),
           imagesPerSecond: numberOrNull(event.images_per_second), etaSeconds: numberOrNull(event.eta_seconds),
+          elapsedSeconds: numberOrNull(event.elapsed_seconds),
         });
       } else if (event.event === 'done') {
         done = event;

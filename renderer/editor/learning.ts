@@ -235,8 +235,8 @@ export function learningStatusText(job: LearningJob): string {
   const verb = { train: 'training', evaluate: 'evaluating', compare: 'comparing' }[job.kind];
   if (job.state !== 'running' && job.state !== 'stopping') return `${job.kind} ${job.name}: ${job.state}`;
   const parts = [`${verb} ${job.name}${job.state === 'stopping' ? ' (stopping)' : ''}`];
-  if (job.kind === 'train' && job.stage === 'train' && job.iteration !== null && job.iterations !== null) {
-    parts.push(`iteration ${job.iteration}/${job.iterations}`);
+  if (job.kind === 'train' && job.stage === 'train' && job.iteration !== null) {
+    parts.push(job.iterations === null ? `iteration ${job.iteration}` : `iteration ${job.iteration}/${job.iterations}`);
     if (job.loss !== null) parts.push(`loss ${job.loss.toFixed(3)}`);
     if (job.imagesPerSecond !== null) parts.push(`${job.imagesPerSecond.toFixed(1)} images/s`);
     if (job.eta !== null) parts.push(`${formatSeconds(job.eta)} left`);

@@ -137,11 +137,15 @@ export function progressText(p: TrainProgress): string {
   if (p.stage !== 'train' || p.iteration === null || p.iterations === null) return `${p.stage}${p.state === 'stopping' ? ' (stopping)' : ''}`;
   const rate = p.imagesPerSecond === null ? '? images/s' : `${p.imagesPerSecond.toFixed(1)} images/s`;
   const loss = p.loss === null ? '' : `, loss ${p.loss.toFixed(3)}`;
-  return `iteration ${p.iteration}/${p.iterations}${loss}, ${rate}, ${duration(p.etaSeconds)} left${p.state === 'stopping' ? ' (stopping)' : ''}`;
+  const iteration = p.timeBudget ? `iteration ${p.iteration}` : `iteration ${p.iteration}/${p.iterations}`;
+  return `${iteration}${loss}, ${rate}, ${duration(p.etaSeconds)} left${p.state === 'stopping' ? ' (stopping)' : ''}`;
 }
 
 function progressBar(p: TrainProgress, width = 30): string {
-  const fraction = p.iteration !== null && p.iterations ? Math.min(1, p.iteration / p.iterations) : p.scored ? p.scored.done / Math.max(1, p.scored.total) : 0;
+  // Time trained over time trained and left: right for an iteration count and a time budget alike.
+  const fraction = p.stage === 'score' && p.scored ? p.scored.done / Math.max(1, p.scored.total)
+    : p.elapsedSeconds !== null && p.etaSeconds !== null ? p.elapsedSeconds / Math.max(1e-9, p.elapsedSeconds + p.etaSeconds)
+    : p.iteration !== null && p.iterations ? p.iteration / p.iterations : 0;
   const filled = Math.round(fraction * width);
   return `\r\x1b[K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${progressText(p)}`;
 }
