@@ -295,7 +295,8 @@ export const channels = {
       providers: z.array(providerNameSchema),
       /**
        * The project's active model, which the picker starts on and prelabel.start uses when given no modelId: the
-       * model of its last run, else the shipped default (loupe-shapes). Its cardPath is one of `models`'; null when
+       * one chosen last (activated by training or learning.activate, or used by its last run), else the shipped
+       * default (loupe-shapes). Its cardPath is one of `models`'; null when
        * no project is open or it is not installed.
        */
       active: z.object({ cardPath: z.string(), modelId: modelId.nullable(), name: z.string() }).nullable(),

@@ -5,6 +5,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { processAlive } from '../store/index.js';
 
 /** Python could not be found or cannot train; the message says what to do. */
 export class PythonError extends Error {
@@ -152,3 +153,16 @@ function lines(stream: NodeJS.ReadableStream, each: (line: string) => void): voi
     if (pending) each(pending);
   });
 }
+
+/** Waits for a training process left by a run whose owner died (it stops at its next checkpoint once its parent is gone). */
+export async function waitForExit(pid: number, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (processAlive(pid)) {
+    if (Date.now() > deadline) {
+      process.kill(pid, 'SIGKILL');
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+

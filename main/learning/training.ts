@@ -11,9 +11,8 @@
 //
 // One run at a time per project (records.ts claims it); the same settings again continue an unfinished run where it
 // stopped, with the same data, and tools/model resumes from its last checkpoint.
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ModelCard } from '../../app/model/card.js';
 import type { ImageRecord, ModelId } from '../../app/model/index.js';
@@ -23,9 +22,10 @@ import type { WorkerPort } from '../inference/client.js';
 import { readModelCard } from '../inference/model.js';
 import type { ProviderChoice } from '../inference/providers.js';
 import { activeModelCard } from '../jobs/active-model.js';
-import { HEARTBEAT_MS, processAlive, type ProjectStore } from '../store/index.js';
+import { HEARTBEAT_MS, type ProjectStore } from '../store/index.js';
 import { evaluationRecord, type ModelScore } from './evaluation.js';
-import { findPython, runModelTool, type ModelToolRun, type PythonInfo } from './python.js';
+import { exportedFiles, moveNew } from './model-files.js';
+import { findPython, runModelTool, waitForExit, type ModelToolRun, type PythonInfo } from './python.js';
 import { learningRecords, type TrainRun, type TrainStage } from './records.js';
 import { predict, score, truthOf } from './scoring.js';
 import { readTrainingData, writeTrainingData, type TrainingData } from './training-data.js';
@@ -541,34 +541,6 @@ async function startModel(store: ProjectStore, cardPath: string): Promise<StartM
   return { cardPath: loaded.cardPath, card, checkpoint, modelId: model.id };
 }
 
-/** The files export writes for NAME: three graphs, their cards and the weights for the next fine-tune. */
-export function exportedFiles(name: string): string[] {
-  return ['', '-boxes', '-zoo'].flatMap((suffix) => [`${name}${suffix}.onnx`, `${name}${suffix}.json`]).concat(`${name}.pt`);
-}
-
-/** Moves a file into place unless one is already there: the same bytes are taken as moved before, others refused. */
-async function moveNew(from: string, to: string): Promise<void> {
-  if (existsSync(to)) {
-    if (existsSync(from) && (await sameBytes(from, to))) await rm(from);
-    else if (existsSync(from)) throw new FileError(to, 'already exists and holds another model; it is never overwritten (remove it or train under another --name)');
-    return;
-  }
-  try {
-    await rename(from, to);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
-    await copyFile(from, to);
-    await rm(from);
-  }
-}
-
-async function sameBytes(a: string, b: string): Promise<boolean> {
-  const [sa, sb] = await Promise.all([stat(a), stat(b)]);
-  if (sa.size !== sb.size) return false;
-  const digest = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');
-  return (await digest(a)) === (await digest(b));
-}
-
 function decide(mine: ScoreLine, theirs: ScoreLine | null, images: number, forced: boolean): { activate: boolean; reason: string } {
   const ap = (s: ScoreLine) => s.maskAP ?? s.boxAP;
   const kind = (s: ScoreLine) => (s.maskAP !== null ? 'mask AP' : 'box AP');
@@ -617,16 +589,3 @@ function describeExit(outcome: { code: number | null; signal: NodeJS.Signals | n
   const last = outcome.stderrTail.trim().split('\n').at(-1) ?? '';
   return `${outcome.signal ? `ended by ${outcome.signal}` : `exit status ${outcome.code}`}${last ? `: ${last}` : ''}`;
 }
-
-/** Waits for a training process left by a run whose owner died (it stops at its next checkpoint once its parent is gone). */
-async function waitForExit(pid: number, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (processAlive(pid)) {
-    if (Date.now() > deadline) {
-      process.kill(pid, 'SIGKILL');
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
