@@ -62,8 +62,8 @@ export async function findPython(options: { readonly cuda?: boolean; readonly en
     execFile(python, ['-c', PROBE], { encoding: 'utf8', timeout: 120_000, env }, (error, stdout, stderr) => resolve({ error, stdout, stderr }));
   });
   if (probe.error) {
-    const code = (probe.error as NodeJS.ErrnoException).code;
-    const why = typeof code === 'string' ? `${code}: ${probe.error.message}` : (lastLine(probe.stderr) ?? probe.error.message);
+    const code = (probe.error as NodeJS.ErrnoException & { code?: string | number }).code;
+    const why = typeof code === 'string' ? `${code}: ${probe.error.message}` : (lastLine(probe.stderr) ?? `exit status ${code ?? '?'}`);
     throw new PythonError(`${source} (${python}) cannot import torch, torchvision and pycocotools (${why}); make an environment with: ${setupCommand(options.cuda)}`);
   }
   const info = JSON.parse(lastLine(probe.stdout) ?? '{}') as { torch: string; cuda: string | null; gpu: boolean };
