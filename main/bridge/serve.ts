@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDesktopServices, type DesktopServices } from '../electron/desktop-services.js';
+import { createLearningService } from '../learning/service.js';
 import { exportCoco } from '../ipc/coco-export.js';
 import { cacheBytesFromEnv, createPromptService } from '../inference/prompt-service.js';
 import { createDispatcher, type Dispatch } from '../ipc/handlers.js';
@@ -71,9 +72,10 @@ export async function serveFolder(folder: string, options: ServeOptions = {}): P
     cacheBytes: cacheBytesFromEnv(),
     log,
   });
+  const learning = createLearningService({ emit: (event, payload) => bridge?.emit(event, payload), log });
   await services.open(folder);
   const handlers = createProjectHandlers({
-    current: services.current, open: services.open, prelabel: services.prelabel, exportCoco, models, prompt,
+    current: services.current, open: services.open, prelabel: services.prelabel, exportCoco, models, prompt, learning,
     ...(options.chooseImportSource ? { chooseImportSource: options.chooseImportSource } : {}),
   });
   const dispatch = createDispatcher(handlers, (error, channel) => log(`${channel}: ${error instanceof Error ? error.stack : String(error)}`));
@@ -93,6 +95,7 @@ export async function serveFolder(folder: string, options: ServeOptions = {}): P
     async close() {
       await started.close();
       await prompt.close();
+      await learning.close();
       await services.close();
     },
   };

@@ -20,6 +20,7 @@ import { createProjectHandlers } from '../ipc/project-handlers.js';
 import { appPaths } from './app-paths.js';
 import { createDesktopServices } from './desktop-services.js';
 import { importDialogOptions } from './import-dialog.js';
+import { createLearningService } from '../learning/service.js';
 import { EVENT_CHANNEL, guardInvoke, INVOKE_CHANNEL } from './ipc-guard.js';
 import { toElectronMenu } from './menu.js';
 import { menuTemplate, type MenuCommand } from './menu-template.js';
@@ -100,6 +101,16 @@ const prompt = createPromptService({
   log,
 });
 
+/** Training, evaluation and comparison of model versions; evaluation runs in an inference worker of its own. */
+const learning = createLearningService({
+  emit: (event, payload) => emit(event, payload),
+  workerPort: () =>
+    utilityProcessPort(
+      utilityProcess.fork(workerEntryPath(), [], { serviceName: 'Loupe inference', stdio: 'inherit', env: workerProcessEnv() }),
+    ),
+  log,
+});
+
 /** Opening a project through any path (UI, menu, drop) also files it under Open Recent. */
 const handlers = createProjectHandlers({
   ...services,
@@ -111,6 +122,7 @@ const handlers = createProjectHandlers({
     return chosen.canceled ? null : (chosen.filePaths[0] ?? null);
   },
   prompt,
+  learning,
   async open(folder) {
     const store = await services.open(folder);
     recent = addRecent(recent, store.folder);
@@ -251,7 +263,7 @@ async function createWindow(): Promise<void> {
     event.preventDefault();
     closing = true;
     const state = { bounds: win.getNormalBounds(), maximized: win.isMaximized() };
-    void Promise.allSettled([saveWindowState(paths.windowState, state), services.close(), prompt.close()]).then(() => win.destroy());
+    void Promise.allSettled([saveWindowState(paths.windowState, state), services.close(), prompt.close(), learning.close()]).then(() => win.destroy());
   });
   win.on('closed', () => {
     window = null;

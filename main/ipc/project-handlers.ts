@@ -14,6 +14,9 @@ import { scanFolder } from '../fs/index.js';
 import { ImageFailure } from '../inference/decode.js';
 import { PromptUnavailableError, type PromptService } from '../inference/prompt-service.js';
 import { DEFAULT_MODEL_NAME } from '../jobs/active-model.js';
+import { learningHandlers } from '../learning/handlers.js';
+import type { LearningService } from '../learning/service.js';
+import { chosenModel } from '../learning/versions.js';
 import { RunLockedError, type ProjectStore } from '../store/index.js';
 import { exportDestination } from './coco-export.js';
 import { HandlerError, type Handlers } from './handlers.js';
@@ -54,6 +57,8 @@ export interface ProjectServices {
   readonly chooseImportSource?: ImportSourceChooser;
   /** Box prompts with the model's heads (prompt.*); closed when another project opens. */
   readonly prompt?: PromptService;
+  /** Training, evaluation and comparison of model versions (main/learning). */
+  readonly learning?: LearningService;
 }
 
 export function createProjectHandlers(services: ProjectServices): Handlers {
@@ -118,7 +123,7 @@ export function createProjectHandlers(services: ProjectServices): Handlers {
     'project.settings': () => ({ settings: storedSettings(store().meta.get(SETTINGS_KEY)) }),
     'project.saveSettings': ({ settings }) => (store().meta.set(SETTINGS_KEY, settings), { ok: true as const }),
 
-    'images.list': ({ after, limit, filter }) => store().images.list({ ...filter, after: after ?? null, limit }),
+    'images.list': ({ after, limit, filter, sort }) => store().images.list({ ...filter, after: after ?? null, limit, ...(sort ? { sort } : {}) }),
     'images.get': ({ id }) => image(id),
     'images.setStatus': ({ id, status }) => {
       image(id);
@@ -237,11 +242,13 @@ export function createProjectHandlers(services: ProjectServices): Handlers {
         return { source, ...nothing, problems };
       }
     },
+
+    ...learningHandlers(store, services.learning),
   };
 
-  /** The active model's id: the last run's, else the installed shipped default (registered by models.installed). */
+  /** The active model's id: the one chosen last (activated or run), else the installed shipped default (registered by models.installed). */
   async function activeModelId(open: ProjectStore): Promise<ModelId | undefined> {
-    const last = open.prelabel.lastModel();
+    const last = chosenModel(open);
     if (last) return last.modelId;
     if (!services.models) return undefined;
     const { models: installed } = await services.models.installed(open);
@@ -265,9 +272,9 @@ function storedSettings(value: unknown): ReviewSettings {
   return settings as ReviewSettings;
 }
 
-/** Which installed model is the project's active one: the last run's, else the shipped default, else none. */
+/** Which installed model is the project's active one: the one chosen last (activated or run), else the shipped default, else none. */
 function activeInstalled(store: ProjectStore, installed: readonly InstalledModel[]): Res<'models.installed'>['active'] {
-  const last = store.prelabel.lastModel();
+  const last = chosenModel(store);
   const chosen =
     (last && installed.find((m) => m.id === last.modelId)) ??
     installed.find((m) => m.source === 'shipped' && m.name === DEFAULT_MODEL_NAME) ??
