@@ -1,7 +1,7 @@
 // Test and benchmark images with known shapes, drawn by sharp from SVG, and their true masks as COCO RLE.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { encode } from '../../app/geometry/rle.js';
 import type { Rle } from '../../app/model/types.js';
 
@@ -77,10 +77,15 @@ function svg(width: number, height: number, body: string): Buffer {
   return Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${body}</svg>`);
 }
 
+/** The scene drawn, as a sharp pipeline to encode in any format. */
+export function sceneImage(scene: SceneImage): Sharp {
+  const body = `<rect width="100%" height="100%" fill="${scene.background}"/>` + scene.shapes.map((s) => shapeSvg(s, s.color)).join('');
+  return sharp(svg(scene.width, scene.height, body));
+}
+
 /** Writes the scene as an image file (format from the extension) and returns each shape's true mask. */
 export async function writeScene(file: string, scene: SceneImage): Promise<Rle[]> {
-  const body = `<rect width="100%" height="100%" fill="${scene.background}"/>` + scene.shapes.map((s) => shapeSvg(s, s.color)).join('');
-  await sharp(svg(scene.width, scene.height, body)).toFile(file);
+  await sceneImage(scene).toFile(file);
   return sceneMasks(scene);
 }
 
