@@ -8,8 +8,7 @@
 // settings' (labels, scores, boxes and RLE masks, exactly).
 //
 // --against V[,V...] (default pattern-on): the variants, each one or more of these joined by '+':
-//   pattern-on   onnxruntime's memory patterns on throughout (as shipped until this bench came)
-//   pattern-off  memory patterns off throughout (the shipped 'auto' turns them off after 16 input shapes)
+//   pattern-on   onnxruntime's memory patterns on (as shipped until this bench came)
 //   arena-off    onnxruntime's CPU memory arena off
 //   arena-max-2  MALLOC_ARENA_MAX=2 in the workers (glibc: at most 2 malloc arenas)
 //   heap-32m     MALLOC_MMAP_THRESHOLD_=32 MB and MALLOC_TRIM_THRESHOLD_=1 GB in the workers, instead of the fixed
@@ -24,8 +23,7 @@ const { InferencePool } = await import(path.join(root, 'dist/main/inference/pool
 const { processWorkerPort, workerProcessEnv } = await import(path.join(root, 'dist/main/inference/client.js'));
 
 const VARIANT_PARTS = {
-  'pattern-on': { settings: { memoryPatterns: 'on' } },
-  'pattern-off': { settings: { memoryPatterns: 'off' } },
+  'pattern-on': { settings: { memoryPattern: true } },
   'arena-off': { settings: { memoryArena: false } },
   'arena-max-2': { env: { MALLOC_ARENA_MAX: '2' } },
   'heap-32m': { env: { MALLOC_MMAP_THRESHOLD_: String(32 * 1024 * 1024), MALLOC_TRIM_THRESHOLD_: String(1024 ** 3) } },

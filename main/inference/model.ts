@@ -107,8 +107,6 @@ async function checkSha256(loaded: LoadedCard): Promise<void> {
 export interface LoadedModel extends LoadedCard {
   session: ort.InferenceSession;
   provider: ProviderReport;
-  /** What the session was created with, on the provider it settled on. */
-  settings: SessionSettings;
 }
 
 export async function loadModel(cardPath: string, settings: SessionSettings): Promise<LoadedModel> {
@@ -132,12 +130,5 @@ export async function loadModel(cardPath: string, settings: SessionSettings): Pr
     await created.session.release();
     throw error;
   }
-  return { ...loaded, session: created.session, provider: created.report, settings: { ...settings, provider: created.report.provider } };
-}
-
-/** The same model in a new session with some settings changed; the caller releases the old session. */
-export async function reopenModel(model: LoadedModel, changes: Partial<SessionSettings>): Promise<LoadedModel> {
-  const settings = { ...model.settings, ...changes };
-  const { session } = await createSession(model.onnxPath, settings);
-  return { ...model, session, settings };
+  return { ...loaded, session: created.session, provider: created.report };
 }

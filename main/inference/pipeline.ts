@@ -2,10 +2,9 @@
 // decode while the current one runs, with a bounded number of decoded images held at once.
 import ort from 'onnxruntime-node';
 import { decodeImage, DEFAULT_MAX_INPUT_PIXELS, ImageFailure } from './decode.js';
-import { reopenModel, type LoadedModel } from './model.js';
+import type { LoadedModel } from './model.js';
 import { postprocess, type Detection, type OutputTensor, type Thresholds } from './postprocess.js';
 import { toInputTensor, type InputTensor } from './preprocess.js';
-import type { MemoryPatterns } from './providers.js';
 
 export interface ImagePrediction {
   /** Displayed (EXIF-rotated) size; masks and boxes are in this space. */
@@ -22,15 +21,7 @@ export interface PipelineOptions {
   maxInputPixels?: number;
   /** Images decoded and waiting for (or in) the model at once. */
   prefetch?: number;
-  /**
-   * Input shapes a session with memory patterns 'auto' meets before it is reopened without them. A folder of one or
-   * a few sizes (in both orientations) stays under it and keeps the patterns' speed; a folder of mixed sizes passes
-   * it within its first few dozen images and keeps its memory flat from there (providers.ts, MemoryPatterns).
-   */
-  shapesWithMemoryPatterns?: number;
 }
-
-export const DEFAULT_SHAPES_WITH_MEMORY_PATTERNS = 16;
 
 /** A prediction dropped by cancelPending() before its model run started. */
 export class PredictionCancelled extends Error {
@@ -72,13 +63,9 @@ export class InferencePipeline {
   private generation = 0;
   /** Input tensors whose run is over, filled again by the next images of the same size. */
   private readonly spareInputs: InputTensor[] = [];
-  /** Input shapes run so far, while the session has memory patterns 'auto'. */
-  private readonly shapes = new Set<string>();
-  private readonly shapesWithMemoryPatterns: number;
-  private disposed = false;
 
   constructor(
-    private model: LoadedModel,
+    readonly model: LoadedModel,
     options: PipelineOptions = {},
   ) {
     this.thresholds = {
@@ -88,17 +75,11 @@ export class InferencePipeline {
     this.maxInputPixels = options.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS;
     this.prefetch = Math.max(1, options.prefetch ?? 2);
     this.decodeSlots = new Slots(this.prefetch);
-    this.shapesWithMemoryPatterns = options.shapesWithMemoryPatterns ?? DEFAULT_SHAPES_WITH_MEMORY_PATTERNS;
-  }
-
-  /** The session's memory patterns: 'auto' until it meets too many input shapes, then 'off'. */
-  get memoryPatterns(): MemoryPatterns {
-    return this.model.settings.memoryPatterns ?? 'auto';
   }
 
   /** Predicts one image file. Throws ImageFailure for anything wrong with this image or its run. */
   async predict(file: string): Promise<ImagePrediction> {
-    const { card } = this.model;
+    const { card, session } = this.model;
     const generation = this.generation;
     await this.decodeSlots.acquire();
     let decoded: Awaited<ReturnType<typeof decodeImage>>;
@@ -117,9 +98,8 @@ export class InferencePipeline {
         // session.run blocks this thread: let a cancel message that arrived during the last run land first.
         await new Promise((resolve) => setImmediate(resolve));
         if (generation !== this.generation) throw new PredictionCancelled('cancelled before its run');
-        await this.noteShape(input.dims);
         const feeds = { [card.input.name]: new ort.Tensor('float32', input.data, input.dims) };
-        outputs = (await this.model.session.run(feeds)) as unknown as Record<string, OutputTensor>;
+        outputs = (await session.run(feeds)) as unknown as Record<string, OutputTensor>;
       } catch (error) {
         if (error instanceof PredictionCancelled) throw error;
         throw new ImageFailure('model', `model error: ${(error as Error).message.split('\n')[0]}`);
@@ -154,33 +134,6 @@ export class InferencePipeline {
   }
 
   async dispose(): Promise<void> {
-    this.disposed = true;
     await this.model.session.release();
-  }
-
-  /**
-   * Counts the input shapes of a session with memory patterns 'auto', and once there are more than the limit,
-   * reopens it without them (once, between two runs: about a second). Should that fail, the session carries on as
-   * it is: the same predictions, only its memory less flat.
-   */
-  private async noteShape(dims: readonly number[]): Promise<void> {
-    if (this.memoryPatterns !== 'auto') return;
-    this.shapes.add(dims.join('x'));
-    if (this.shapes.size <= this.shapesWithMemoryPatterns) return;
-    const current = this.model;
-    let reopened: LoadedModel;
-    try {
-      reopened = await reopenModel(current, { memoryPatterns: 'off' });
-    } catch {
-      this.model = { ...current, settings: { ...current.settings, memoryPatterns: 'on' } };
-      return;
-    }
-    if (this.disposed) {
-      await reopened.session.release();
-      return;
-    }
-    this.model = reopened;
-    this.shapes.clear();
-    await current.session.release();
   }
 }

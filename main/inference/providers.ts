@@ -26,22 +26,16 @@ export interface SessionSettings {
   provider: ProviderChoice;
   intraOpThreads?: number;
   interOpThreads?: number;
-  /** onnxruntime's memory patterns (see MemoryPatterns); 'auto' unless measuring. */
-  memoryPatterns?: MemoryPatterns;
-  /** onnxruntime's CPU memory arena, on unless measuring (off: flat memory but 35-50% slower here, BENCHMARKS.md). */
+  /**
+   * onnxruntime's memory patterns, off unless asked for. With them on, the session plans one block per input shape
+   * it meets and keeps every plan; on a folder where each image has its own size that block changes size every run
+   * and the memory arena grows around it (BENCHMARKS.md, "Worker memory on a folder of mixed sizes"). Off, each
+   * tensor comes from the arena on its own, as fast. On only to measure against.
+   */
+  memoryPattern?: boolean;
+  /** onnxruntime's CPU memory arena, on unless turned off (off: flat but ~35% slower here; measured, not shipped). */
   memoryArena?: boolean;
 }
-
-/**
- * onnxruntime's memory patterns: for each input shape it meets, a session plans where every tensor of a run goes and
- * takes one block for them all from its arena per run. The plans are kept for good, looked up by the XOR of the
- * dims (so some shapes get another's plan), and on a folder where every image has its own size the arena grows
- * around blocks of ever other sizes: +40 to +66 MB per worker over 1,000 images (BENCHMARKS.md, "Worker memory on
- * folders of mixed sizes"). Without them each tensor comes from the arena on its own, which stays flat but runs a few
- * percent slower where shapes repeat. 'auto' starts with them and lets the pipeline reopen the session without them
- * once images come in many sizes (pipeline.ts); 'on' and 'off' are for measuring.
- */
-export type MemoryPatterns = 'auto' | 'on' | 'off';
 
 export interface ProviderReport {
   requested: ProviderChoice;
@@ -61,7 +55,7 @@ function sessionOptions(provider: ProviderName, settings: SessionSettings): ort.
     graphOptimizationLevel: 'all',
     // Idle intra-op threads would otherwise spin, taking the cores that decode the next image meanwhile.
     extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-    enableMemPattern: settings.memoryPatterns !== 'off',
+    enableMemPattern: settings.memoryPattern ?? false,
     enableCpuMemArena: settings.memoryArena ?? true,
     ...(settings.intraOpThreads ? { intraOpNumThreads: settings.intraOpThreads } : {}),
     ...(settings.interOpThreads ? { interOpNumThreads: settings.interOpThreads } : {}),
