@@ -6,6 +6,7 @@ import sharp, { type Sharp } from 'sharp';
 import type { ImageFile } from '../store/index.js';
 import { bmpHeaderLength, decodeBmp, hasBmpSignature, readBmpHeader, type RawImage } from './bmp.js';
 import type { FoundFile } from './imageFiles.js';
+import { checkPixelLimit, imageProblemOf, SNIFF_BYTES, sniffImage, type ImageFormat } from './imageProblem.js';
 
 /**
  * True when the file holds a BMP (by its 'BM' signature, whatever its name), which sharp cannot read: it is
@@ -16,6 +17,17 @@ export async function isBmpFile(path: string): Promise<boolean> {
   try {
     const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
     return hasBmpSignature(buffer.subarray(0, bytesRead));
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The format a file's first bytes announce; throws an ImageProblem (empty, text, unsupported, unknown) otherwise. */
+export async function sniffImageFile(path: string): Promise<ImageFormat> {
+  const handle = await open(path, 'r');
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(SNIFF_BYTES), 0, SNIFF_BYTES, 0);
+    return sniffImage(buffer.subarray(0, bytesRead));
   } finally {
     await handle.close();
   }
@@ -52,8 +64,14 @@ async function readHeader(path: string, verify: boolean): Promise<Header> {
 }
 
 async function readHeaderOnly(path: string): Promise<Header> {
-  const bmp = await readBmpFileHeader(path);
-  if (bmp) return bmp;
+  // Only the formats Loupe reads reach a decoder, and an image too large to decode is refused from its header.
+  const format = await sniffImageFile(path);
+  const header = (format === 'bmp' ? await readBmpFileHeader(path) : null) ?? (await readSharpHeader(path));
+  checkPixelLimit(header.width, header.height);
+  return header;
+}
+
+async function readSharpHeader(path: string): Promise<Header> {
   const meta = await sharp(path, { pages: 1 }).metadata();
   if (!meta.width || !meta.height) throw new Error(`${meta.format ?? 'image'} without a size`);
   return { width: meta.width, height: meta.pageHeight ?? meta.height, orientation: meta.orientation ?? 1 };
@@ -79,12 +97,12 @@ async function readBmpFileHeader(path: string): Promise<Header | null> {
 }
 
 /**
- * Size, EXIF orientation and content hash of one image file. A file the decoder cannot read is still
- * described (hash, size), with `error` holding the decoder's message and a 0x0 size. Only the header is
+ * Size, EXIF orientation and content hash of one image file. A file that cannot be used is still described
+ * (hash, size), with `error` holding why on one line (see ./imageProblem.ts) and a 0x0 size. Only the header is
  * read unless `verify`, which decodes the whole image (about 50 ms for 12 megapixels) to catch truncated files.
  */
 export async function probeImage(file: FoundFile, options: { verify?: boolean } = {}): Promise<ImageFile> {
-  const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).trim();
+  const messageOf = (error: unknown) => imageProblemOf(error).message;
   const [hash, header] = await Promise.all([
     // A file that cannot even be read (gone since the listing, no permission) is recorded, not fatal.
     hashFile(file.absolutePath).catch((error: unknown) => ({ unreadable: messageOf(error) })),
@@ -102,10 +120,10 @@ export async function probeImage(file: FoundFile, options: { verify?: boolean } 
 
 /**
  * A sharp pipeline for any image the scan accepts (BMP included), first frame only, not yet rotated:
- * call `.rotate()` on it for the displayed orientation.
+ * call `.rotate()` on it for the displayed orientation. A file in no format Loupe reads is refused (ImageProblem).
  */
 export async function openImage(path: string, options: { limitInputPixels?: number | false } = {}): Promise<Sharp> {
-  if (await isBmpFile(path)) {
+  if ((await sniffImageFile(path)) === 'bmp') {
     const { data, width, height, channels } = await readBmpFile(path);
     return sharp(data, { raw: { width, height, channels }, ...options });
   }

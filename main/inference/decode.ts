@@ -1,14 +1,16 @@
 // Decodes an image file (sharp, or main/fs/bmp.ts for BMP) into RGB pixels at the size the model will see, EXIF orientation applied.
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import type { ModelCard } from '../../app/model/card.js';
 import { decodeBmp, readBmpHeader, type RawImage } from '../fs/bmp.js';
-import { isBmpFile } from '../fs/probe.js';
+import { checkPixelLimit, imageProblemOf, MAX_INPUT_PIXELS, type ImageProblemKind } from '../fs/imageProblem.js';
+import { sniffImageFile } from '../fs/probe.js';
 
 /** sharp's own default limit (16383 x 16383). */
-export const DEFAULT_MAX_INPUT_PIXELS = 268_402_689;
+export const DEFAULT_MAX_INPUT_PIXELS = MAX_INPUT_PIXELS;
 
-export type ImageFailureKind = 'unreadable' | 'empty' | 'not-an-image' | 'decode' | 'too-large' | 'model' | 'crashed';
+/** Why an image failed: the file's own problem (see main/fs/imageProblem.ts), the model's, or a worker crash. */
+export type ImageFailureKind = ImageProblemKind | 'model' | 'crashed';
 
 /** A per-image failure; the job records `message` against the image and goes on. */
 export class ImageFailure extends Error {
@@ -51,27 +53,19 @@ export function inputScale(width: number, height: number, card: Pick<ModelCard, 
   return card.input.resizesInternally ? Math.min(1, scale) : scale;
 }
 
-function describeSharpError(error: unknown): ImageFailure {
-  const message = error instanceof Error ? error.message.split('\n')[0]!.trim() : String(error);
-  if (/unsupported image format/i.test(message)) return new ImageFailure('not-an-image', `not an image: ${message}`);
-  if (/exceeds (the )?pixel limit/i.test(message)) return new ImageFailure('too-large', `image too large: ${message}`);
-  return new ImageFailure('decode', `cannot decode: ${message}`);
+function failureOf(error: unknown): ImageFailure {
+  const problem = imageProblemOf(error);
+  return new ImageFailure(problem.kind, problem.message);
 }
 
 export async function decodeImage(file: string, card: Pick<ModelCard, 'input'>, maxInputPixels = DEFAULT_MAX_INPUT_PIXELS): Promise<DecodedImage> {
-  let size: number;
-  try {
-    size = (await stat(file)).size;
-  } catch (error) {
-    throw new ImageFailure('unreadable', `cannot read file: ${(error as Error).message}`);
-  }
-  if (size === 0) throw new ImageFailure('empty', 'empty file (0 bytes)');
   let width: number;
   let height: number;
   // sharp has no BMP loader: BMP pixels are decoded by main/fs/bmp.ts and handed to sharp raw.
   let bmp: RawImage | null = null;
   try {
-    if (await isBmpFile(file)) {
+    // Empty files, text and formats Loupe does not read are refused from their first bytes.
+    if ((await sniffImageFile(file)) === 'bmp') {
       const bytes = await readFile(file);
       ({ width, height } = readBmpHeader(bytes));
       // Refused before the pixels are expanded.
@@ -82,13 +76,12 @@ export async function decodeImage(file: string, card: Pick<ModelCard, 'input'>, 
       height = metadata.autoOrient.height;
     }
   } catch (error) {
-    throw describeSharpError(error);
+    throw failureOf(error);
   }
-  if (width * height > maxInputPixels) {
-    throw new ImageFailure(
-      'too-large',
-      `image too large: ${width} x ${height} = ${width * height} pixels exceeds the limit of ${maxInputPixels}`,
-    );
+  try {
+    checkPixelLimit(width, height, maxInputPixels);
+  } catch (error) {
+    throw failureOf(error);
   }
   const scale = inputScale(width, height, card);
   const inputWidth = Math.max(1, Math.round(width * scale));
@@ -107,6 +100,6 @@ export async function decodeImage(file: string, card: Pick<ModelCard, 'input'>, 
     }
     return { width, height, rgb: data, inputWidth, inputHeight, scaleX: inputWidth / width, scaleY: inputHeight / height };
   } catch (error) {
-    throw describeSharpError(error);
+    throw failureOf(error);
   }
 }
