@@ -42,10 +42,13 @@ export async function imageForDisplay(file: string): Promise<Media> {
  * an ImageProblem, answered with its one-line reason.
  */
 export async function mediaFor(kind: 'files' | 'thumbs', file: string, thumbnails: () => ThumbnailCache): Promise<Media> {
+  const format = await sniffImageFile(file).catch((error: unknown) => {
+    throw imageProblemOf(error);
+  });
   try {
     return kind === 'files' ? await imageForDisplay(file) : await thumbnails().get(file);
   } catch (error) {
-    throw imageProblemOf(error);
+    throw imageProblemOf(error, { format, part: 'data' });
   }
 }
 

@@ -82,6 +82,11 @@ describe('oneLine and imageProblemOf', () => {
       kind: 'decode',
       message: 'cannot decode: Input buffer has corrupt header: VipsJpeg: premature end of JPEG image; VipsJpeg: Invalid JPEG file structure: missing SOS marker',
     });
+    // Where the format is known, what failed is said in Loupe's words: libvips' text may belong to another file.
+    expect(imageProblemOf(error, { format: 'jpeg', part: 'header' })).toMatchObject({
+      kind: 'decode',
+      message: 'cannot decode: the JPEG header is damaged or cut short',
+    });
   });
 
   it('keeps what it is given as one line: no line breaks, nothing said twice, the same when folded again', () => {

@@ -23,6 +23,7 @@ export const MAX_INPUT_PIXELS = 268_402_689;
 /** How many leading bytes sniffImage wants. */
 export const SNIFF_BYTES = 512;
 
+const FORMAT_NAMES: Readonly<Record<ImageFormat, string>> = { jpeg: 'JPEG', png: 'PNG', webp: 'WebP', tiff: 'TIFF', bmp: 'BMP', gif: 'GIF' };
 const READ_FORMATS = 'JPEG, PNG, WebP, TIFF, BMP and GIF';
 
 const ascii = (bytes: Uint8Array, at: number, text: string) =>
@@ -101,16 +102,17 @@ export function checkPixelLimit(width: number, height: number, limit = MAX_INPUT
 
 /**
  * Any failure to read or decode an image as an ImageProblem with a one-line message: file system errors are
- * 'unreadable', a decoder's message (libvips repeats its lines; they are folded, see oneLine) is 'decode', or
- * 'too-large' past the decoder's pixel limit.
+ * 'unreadable'; anything else is 'decode', with its message folded into one line (see oneLine), or, for libvips
+ * (sharp) failing on a file of a known `format`, what failed: its header or its data. libvips' own text is not
+ * used there: its error buffer is shared by every operation in the process, so while several files are decoded at
+ * once a message can carry another file's lines or lose its own (lovell/sharp#902; a scan reads six at a time).
  */
-export function imageProblemOf(error: unknown): ImageProblem {
+export function imageProblemOf(error: unknown, libvips?: { readonly format: ImageFormat; readonly part: 'header' | 'data' }): ImageProblem {
   if (error instanceof ImageProblem) return error;
   const message = oneLine(error instanceof Error ? error.message : String(error));
   const code = (error as NodeJS.ErrnoException | null)?.code;
   if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return new ImageProblem('unreadable', `cannot read file: ${message}`);
-  if (/exceeds (the )?pixel limit/i.test(message)) return new ImageProblem('too-large', `image too large: ${message}`);
-  if (/unsupported image format/i.test(message)) return new ImageProblem('not-an-image', `not an image: ${message}`);
+  if (libvips) return new ImageProblem('decode', `cannot decode: the ${FORMAT_NAMES[libvips.format]} ${libvips.part} is damaged or cut short`);
   return new ImageProblem('decode', `cannot decode: ${message || 'unknown decoder error'}`);
 }
 

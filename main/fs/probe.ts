@@ -4,23 +4,9 @@ import { open, readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import sharp, { type Sharp } from 'sharp';
 import type { ImageFile } from '../store/index.js';
-import { bmpHeaderLength, decodeBmp, hasBmpSignature, readBmpHeader, type RawImage } from './bmp.js';
+import { bmpHeaderLength, decodeBmp, readBmpHeader, type RawImage } from './bmp.js';
 import type { FoundFile } from './imageFiles.js';
 import { checkPixelLimit, imageProblemOf, SNIFF_BYTES, sniffImage, type ImageFormat } from './imageProblem.js';
-
-/**
- * True when the file holds a BMP (by its 'BM' signature, whatever its name), which sharp cannot read: it is
- * decoded by ./bmp.ts instead.
- */
-export async function isBmpFile(path: string): Promise<boolean> {
-  const handle = await open(path, 'r');
-  try {
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
-    return hasBmpSignature(buffer.subarray(0, bytesRead));
-  } finally {
-    await handle.close();
-  }
-}
 
 /** The format a file's first bytes announce; throws an ImageProblem (empty, text, unsupported, unknown) otherwise. */
 export async function sniffImageFile(path: string): Promise<ImageFormat> {
@@ -57,33 +43,35 @@ interface Header {
 }
 
 async function readHeader(path: string, verify: boolean): Promise<Header> {
-  const header = await readHeaderOnly(path);
-  // A header can be intact while the pixels after it are cut short; only decoding tells.
-  if (verify) await (await openImage(path)).resize(8, 8, { fit: 'inside' }).raw().toBuffer();
-  return header;
-}
-
-async function readHeaderOnly(path: string): Promise<Header> {
   // Only the formats Loupe reads reach a decoder, and an image too large to decode is refused from its header.
   const format = await sniffImageFile(path);
-  const header = (format === 'bmp' ? await readBmpFileHeader(path) : null) ?? (await readSharpHeader(path));
+  const header = format === 'bmp' ? await readBmpFileHeader(path) : await readSharpHeader(path, format);
   checkPixelLimit(header.width, header.height);
+  // A header can be intact while the pixels after it are cut short; only decoding tells.
+  if (verify) {
+    const image = await openImage(path);
+    await image.resize(8, 8, { fit: 'inside' }).raw().toBuffer().catch((error: unknown) => {
+      throw imageProblemOf(error, { format, part: 'data' });
+    });
+  }
   return header;
 }
 
-async function readSharpHeader(path: string): Promise<Header> {
-  const meta = await sharp(path, { pages: 1 }).metadata();
+async function readSharpHeader(path: string, format: ImageFormat): Promise<Header> {
+  // Reading the header decodes no pixels; the limit is checked by the caller, with the size in its message.
+  const meta = await sharp(path, { pages: 1, limitInputPixels: false }).metadata().catch((error: unknown) => {
+    throw imageProblemOf(error, { format, part: 'header' });
+  });
   if (!meta.width || !meta.height) throw new Error(`${meta.format ?? 'image'} without a size`);
   return { width: meta.width, height: meta.pageHeight ?? meta.height, orientation: meta.orientation ?? 1 };
 }
 
-/** The size of a BMP file from its headers and whole palette; null for a file that is not a BMP. */
-async function readBmpFileHeader(path: string): Promise<Header | null> {
+/** The size of a BMP file from its headers and whole palette. */
+async function readBmpFileHeader(path: string): Promise<Header> {
   const handle = await open(path, 'r');
   try {
     const start = Buffer.alloc(18);
     const { bytesRead: startRead } = await handle.read(start, 0, start.length, 0);
-    if (!hasBmpSignature(start.subarray(0, startRead))) return null;
     const length = bmpHeaderLength(start.subarray(0, startRead));
     const { buffer, bytesRead } = await handle.read(Buffer.alloc(length), 0, length, 0);
     const header = readBmpHeader(buffer.subarray(0, bytesRead));

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import type { ModelCard } from '../../app/model/card.js';
 import { decodeBmp, readBmpHeader, type RawImage } from '../fs/bmp.js';
-import { checkPixelLimit, imageProblemOf, MAX_INPUT_PIXELS, type ImageProblemKind } from '../fs/imageProblem.js';
+import { checkPixelLimit, imageProblemOf, MAX_INPUT_PIXELS, type ImageFormat, type ImageProblemKind } from '../fs/imageProblem.js';
 import { sniffImageFile } from '../fs/probe.js';
 
 /** sharp's own default limit (16383 x 16383). */
@@ -53,32 +53,33 @@ export function inputScale(width: number, height: number, card: Pick<ModelCard, 
   return card.input.resizesInternally ? Math.min(1, scale) : scale;
 }
 
-function failureOf(error: unknown): ImageFailure {
-  const problem = imageProblemOf(error);
+/** The image's own problem (see main/fs/imageProblem.ts), as the failure a job records. */
+function failureOf(error: unknown, libvips?: Parameters<typeof imageProblemOf>[1]): ImageFailure {
+  const problem = imageProblemOf(error, libvips);
   return new ImageFailure(problem.kind, problem.message);
 }
 
 export async function decodeImage(file: string, card: Pick<ModelCard, 'input'>, maxInputPixels = DEFAULT_MAX_INPUT_PIXELS): Promise<DecodedImage> {
+  let format: ImageFormat;
   let width: number;
   let height: number;
   // sharp has no BMP loader: BMP pixels are decoded by main/fs/bmp.ts and handed to sharp raw.
   let bmp: RawImage | null = null;
   try {
     // Empty files, text and formats Loupe does not read are refused from their first bytes.
-    if ((await sniffImageFile(file)) === 'bmp') {
+    format = await sniffImageFile(file);
+    if (format === 'bmp') {
       const bytes = await readFile(file);
       ({ width, height } = readBmpHeader(bytes));
       // Refused before the pixels are expanded.
       if (width * height <= maxInputPixels) bmp = decodeBmp(bytes);
     } else {
-      const metadata = await sharp(file, { limitInputPixels: false }).metadata();
+      const metadata = await sharp(file, { limitInputPixels: false }).metadata().catch((error: unknown) => {
+        throw imageProblemOf(error, { format, part: 'header' });
+      });
       width = metadata.autoOrient.width;
       height = metadata.autoOrient.height;
     }
-  } catch (error) {
-    throw failureOf(error);
-  }
-  try {
     checkPixelLimit(width, height, maxInputPixels);
   } catch (error) {
     throw failureOf(error);
@@ -86,20 +87,18 @@ export async function decodeImage(file: string, card: Pick<ModelCard, 'input'>, 
   const scale = inputScale(width, height, card);
   const inputWidth = Math.max(1, Math.round(width * scale));
   const inputHeight = Math.max(1, Math.round(height * scale));
-  try {
-    const source = bmp
-      ? sharp(bmp.data, { raw: { width, height, channels: bmp.channels }, limitInputPixels: maxInputPixels })
-      : sharp(file, { limitInputPixels: maxInputPixels });
-    let pipeline = source.rotate().removeAlpha().toColourspace('srgb');
-    if (inputWidth !== width || inputHeight !== height) {
-      pipeline = pipeline.resize(inputWidth, inputHeight, { fit: 'fill' });
-    }
-    const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3 || info.width !== inputWidth || info.height !== inputHeight) {
-      throw new Error(`decoded to ${info.width} x ${info.height} x ${info.channels}, expected ${inputWidth} x ${inputHeight} x 3`);
-    }
-    return { width, height, rgb: data, inputWidth, inputHeight, scaleX: inputWidth / width, scaleY: inputHeight / height };
-  } catch (error) {
-    throw failureOf(error);
+  const source = bmp
+    ? sharp(bmp.data, { raw: { width, height, channels: bmp.channels }, limitInputPixels: maxInputPixels })
+    : sharp(file, { limitInputPixels: maxInputPixels });
+  let pipeline = source.rotate().removeAlpha().toColourspace('srgb');
+  if (inputWidth !== width || inputHeight !== height) {
+    pipeline = pipeline.resize(inputWidth, inputHeight, { fit: 'fill' });
   }
+  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true }).catch((error: unknown) => {
+    throw failureOf(error, { format, part: 'data' });
+  });
+  if (info.channels !== 3 || info.width !== inputWidth || info.height !== inputHeight) {
+    throw new ImageFailure('decode', `cannot decode: decoded to ${info.width} x ${info.height} x ${info.channels}, expected ${inputWidth} x ${inputHeight} x 3`);
+  }
+  return { width, height, rgb: data, inputWidth, inputHeight, scaleX: inputWidth / width, scaleY: inputHeight / height };
 }
