@@ -140,7 +140,8 @@ export const prelabelCommand: Command = {
           ...(workers !== undefined ? { workers } : {}),
         });
       } catch (error) {
-        throw new CliError(cardPath, (error as Error).message.replace(`${cardPath}: `, ''));
+        const message = (error as Error).message;
+        throw new CliError(cardPath, message.startsWith(`${cardPath}: `) ? message.slice(cardPath.length + 2) : message);
       }
       const report = job.provider;
       io.err(
