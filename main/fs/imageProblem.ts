@@ -1,5 +1,5 @@
 // Why an image file cannot be used, said once for every place that records or prints it (scan, pre-label, the
-// image protocol): what a file's first bytes say it is, and a decoder's message folded into one line.
+// image protocol): what a file's first bytes say it is, the pixel limit, and a decoder's failure on one line.
 
 /** The formats Loupe reads, whatever a file's extension says: the content decides. */
 export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'tiff' | 'bmp' | 'gif';
