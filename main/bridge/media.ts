@@ -4,15 +4,15 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { isBmpFile, openImage } from '../fs/probe.js';
+import { imageProblemOf, type ImageFormat } from '../fs/imageProblem.js';
+import { openImage, sniffImageFile } from '../fs/probe.js';
 
 export const THUMBNAIL_EDGE = 256;
 
-/** Types a browser shows as they are; other decodable formats (TIFF...) are converted to PNG. */
-const BROWSER_TYPES: Readonly<Record<string, string>> = {
-  '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.webp': 'image/webp', '.gif': 'image/gif', '.bmp': 'image/bmp', '.avif': 'image/avif',
+/** Formats a browser shows as they are, by content (a PNG named .jpg is sent as a PNG); TIFF is converted to PNG. */
+const BROWSER_TYPES: Readonly<Partial<Record<ImageFormat, string>>> = {
+  jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', gif: 'image/gif',
 };
-export const IMAGE_EXTENSIONS = new Set([...Object.keys(BROWSER_TYPES), '.tif', '.tiff']);
 
 export interface Media {
   readonly body: Buffer;
@@ -22,19 +22,34 @@ export interface Media {
 /**
  * The image as the UI must draw it: the file itself when it needs no rotation and the browser reads
  * its format, otherwise re-encoded by sharp with the EXIF orientation applied (and the tag dropped,
- * so the browser does not rotate it a second time).
+ * so the browser does not rotate it a second time). A file in no format Loupe reads is refused (ImageProblem).
  */
 export async function imageForDisplay(file: string): Promise<Media> {
-  const ext = path.extname(file).toLowerCase();
+  const format = await sniffImageFile(file);
   // Sent as PNG from Loupe's own decoder (sharp has none), so the page shows the pixels the model saw.
-  if (await isBmpFile(file)) return { body: await (await openImage(file)).png().toBuffer(), type: 'image/png' };
-  const type = BROWSER_TYPES[ext];
+  if (format === 'bmp') return { body: await (await openImage(file)).png().toBuffer(), type: 'image/png' };
+  const type = BROWSER_TYPES[format];
   const { orientation = 1 } = await sharp(file).metadata();
   if (type && orientation === 1) return { body: await readFile(file), type };
   const rotated = sharp(file).rotate();
-  return ext === '.jpg' || ext === '.jpeg'
+  return format === 'jpeg'
     ? { body: await rotated.jpeg({ quality: 95 }).toBuffer(), type: 'image/jpeg' }
     : { body: await rotated.png().toBuffer(), type: 'image/png' };
+}
+
+/**
+ * What the image protocol serves for `files/<path>` or `thumbs/<path>`; a file that cannot be read or decoded is
+ * an ImageProblem, answered with its one-line reason.
+ */
+export async function mediaFor(kind: 'files' | 'thumbs', file: string, thumbnails: () => ThumbnailCache): Promise<Media> {
+  const format = await sniffImageFile(file).catch((error: unknown) => {
+    throw imageProblemOf(error);
+  });
+  try {
+    return kind === 'files' ? await imageForDisplay(file) : await thumbnails().get(file);
+  } catch (error) {
+    throw imageProblemOf(error, { format, part: 'data' });
+  }
 }
 
 /** Thumbnails of one project folder, cached by file identity (path, size, mtime). */

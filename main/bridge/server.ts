@@ -11,7 +11,9 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_PAYLOAD_BYTES, type EventName, type EventPayload, type ServerMessage } from '../../app/ipc/contract.js';
 import { resolveInsideRoot, UnsafePathError } from '../electron/safe-path.js';
 import { decodeRequest, type Dispatch } from '../ipc/handlers.js';
-import { IMAGE_EXTENSIONS, imageForDisplay, ThumbnailCache } from './media.js';
+import { ImageProblem } from '../fs/imageProblem.js';
+import { isImageFileName } from '../fs/imageFiles.js';
+import { mediaFor, ThumbnailCache } from './media.js';
 
 export interface BridgeOptions {
   /** The project folder images and thumbnails are served from; a function when the open project can change. */
@@ -108,10 +110,10 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
         const folder = currentFolder();
         const file = await resolveInsideRoot(folder, route[2]!);
         const relative = path.relative(await realpath(folder), file).split(path.sep);
-        if (relative.some((segment) => segment.startsWith('.')) || !IMAGE_EXTENSIONS.has(path.extname(file).toLowerCase())) {
+        if (relative.some((segment) => segment.startsWith('.')) || !isImageFileName(file)) {
           return send(res, 403, 'text/plain; charset=utf-8', 'not an image of this project');
         }
-        const media = route[1] === 'files' ? await imageForDisplay(file) : await thumbnailsOf(folder).get(file);
+        const media = await mediaFor(route[1] as 'files' | 'thumbs', file, () => thumbnailsOf(folder));
         return send(res, 200, media.type, media.body, { 'Cache-Control': 'private, max-age=3600' });
       }
       const asset = rawPath === '/' ? 'index.html' : rawPath.slice(1);
@@ -120,6 +122,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       return send(res, 200, type, await readFile(file), { 'Content-Security-Policy': CSP, 'Cache-Control': 'no-cache' });
     } catch (error) {
       if (error instanceof UnsafePathError) return send(res, error.status, 'text/plain; charset=utf-8', error.message);
+      if (error instanceof ImageProblem) return send(res, 415, 'text/plain; charset=utf-8', error.message);
       throw error;
     }
   }

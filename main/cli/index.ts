@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { FileError } from '../fs/fileError.js';
+import { oneLine } from '../fs/imageProblem.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type CliIo, type Command, type ParsedArgs } from './command.js';
 import { commands } from './commands/index.js';
 
@@ -103,4 +104,3 @@ function describeParseError(error: unknown): string {
   return code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? message.split('. ')[0]!.replace(/^Unknown/, 'unknown') : message;
 }
 
-const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ').trim();

@@ -92,7 +92,7 @@ describe('preload Api over the guarded channel', () => {
   it('answers malformed payloads with invalid-request naming the field', async () => {
     const error = await failure(api.invoke('categories.create', { name: 5 } as never));
     expect(error.code).toBe('invalid-request');
-    expect(error.message).toMatch(/expected string, received number[\s\S]*at name/);
+    expect(error.message).toMatch(/name: Invalid input: expected string, received number/);
     const big = await failure(api.invoke('images.get', { id: 10n } as never));
     expect(big.message).toMatch(/not plain JSON data/);
   });

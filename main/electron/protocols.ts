@@ -5,7 +5,9 @@
 //   loupe-image://thumbs/<path>   its cached thumbnail
 import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { IMAGE_EXTENSIONS, imageForDisplay, ThumbnailCache } from '../bridge/media.js';
+import { mediaFor, ThumbnailCache } from '../bridge/media.js';
+import { isImageFileName } from '../fs/imageFiles.js';
+import { ImageProblem } from '../fs/imageProblem.js';
 import { resolveInsideRoot, resolveLexically, UnsafePathError } from './safe-path.js';
 import { APP_HOST, APP_ORIGIN, APP_SCHEME, IMAGE_SCHEME, SECURITY_HEADERS } from './security.js';
 
@@ -40,6 +42,7 @@ async function guarded(request: Request, log: (message: string) => void, serve: 
     return await serve();
   } catch (error) {
     if (error instanceof UnsafePathError) return text(error.status, error.message);
+    if (error instanceof ImageProblem) return text(415, error.message);
     log(`protocol: ${request.url}: ${(error as Error).stack ?? String(error)}`);
     return text(500, 'internal error');
   }
@@ -91,10 +94,10 @@ export function createImageProtocolHandler(options: ImageProtocolOptions): Proto
       const file = await resolveInsideRoot(folder, raw);
       // Only the project's images: not its .loupe data (database, exports) nor other files.
       const segments = path.relative(await realpath(folder), file).split(path.sep);
-      if (segments.some((segment) => segment.startsWith('.')) || !IMAGE_EXTENSIONS.has(path.extname(file).toLowerCase())) {
+      if (segments.some((segment) => segment.startsWith('.')) || !isImageFileName(file)) {
         return text(403, 'not an image of this project');
       }
-      const media = kind === 'files' ? await imageForDisplay(file) : await thumbnailsOf(folder).get(file);
+      const media = await mediaFor(kind, file, () => thumbnailsOf(folder));
       // CORS for our page only: an <img crossorigin> from app://loupe can then be read back from a canvas untainted.
       const headers = { 'Cache-Control': 'private, max-age=3600', 'Access-Control-Allow-Origin': APP_ORIGIN, Vary: 'Origin' };
       return respond(200, media.body, media.type, headers, request.method === 'HEAD');

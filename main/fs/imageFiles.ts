@@ -19,17 +19,39 @@ export function isImageFileName(name: string): boolean {
   return (IMAGE_EXTENSIONS as readonly string[]).includes(extname(name).toLowerCase());
 }
 
+/** A symbolic link (to a folder, or to a file with an image's name) that resolves outside the scanned folder. */
+export interface LinkOutside {
+  /** The link, relative to the scanned folder, with forward slashes. */
+  readonly path: string;
+  /** Where it leads (a real path). */
+  readonly target: string;
+}
+
+export interface FolderListing {
+  readonly files: FoundFile[];
+  /** Not followed, so a project never reaches beyond its folder; listed so nobody wonders where those images went. */
+  readonly linksOutside: LinkOutside[];
+}
+
 const isInside = (root: string, target: string) => target === root || target.startsWith(root + sep);
+const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+/** The image files under `folder` (see listImageFiles). */
+export async function findImageFiles(folder: string): Promise<FoundFile[]> {
+  return (await listImageFiles(folder)).files;
+}
 
 /**
  * Lists the image files under `folder`, recursively, sorted by path. Hidden entries and node_modules are
  * skipped; symbolic links are followed only when they resolve inside the folder, and each real folder is
- * visited once, so links cannot leave the project or loop.
+ * visited once, so links cannot leave the project or loop. The links leading out are listed apart.
  */
-export async function findImageFiles(folder: string): Promise<FoundFile[]> {
+export async function listImageFiles(folder: string): Promise<FolderListing> {
   const root = await realpath(folder);
   const visited = new Set<string>();
   const found: FoundFile[] = [];
+  const linksOutside: LinkOutside[] = [];
+  const relativePath = (path: string) => relative(folder, path).split(sep).join('/');
 
   async function visit(dir: string, real: string): Promise<void> {
     if (visited.has(real)) return;
@@ -46,8 +68,11 @@ export async function findImageFiles(folder: string): Promise<FoundFile[]> {
         } catch {
           continue; // a dangling link
         }
-        if (!isInside(root, target)) continue;
         const info = await stat(target);
+        if (!isInside(root, target)) {
+          if (info.isDirectory() ? !SKIPPED_FOLDERS.has(entry.name) : isImageFileName(entry.name)) linksOutside.push({ path: relativePath(path), target });
+          continue;
+        }
         isDir = info.isDirectory();
         isFile = info.isFile();
       }
@@ -56,7 +81,7 @@ export async function findImageFiles(folder: string): Promise<FoundFile[]> {
       } else if (isFile && isImageFileName(entry.name)) {
         const info = await stat(path);
         found.push({
-          path: relative(folder, path).split(sep).join('/'),
+          path: relativePath(path),
           absolutePath: path,
           size: info.size,
           mtimeMs: Math.round(info.mtimeMs),
@@ -66,5 +91,5 @@ export async function findImageFiles(folder: string): Promise<FoundFile[]> {
   }
 
   await visit(folder, root);
-  return found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { files: found.sort(byPath), linksOutside: linksOutside.sort(byPath) };
 }

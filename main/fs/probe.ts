@@ -4,18 +4,16 @@ import { open, readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import sharp, { type Sharp } from 'sharp';
 import type { ImageFile } from '../store/index.js';
-import { bmpHeaderLength, decodeBmp, hasBmpSignature, readBmpHeader, type RawImage } from './bmp.js';
+import { bmpHeaderLength, decodeBmp, readBmpHeader, type RawImage } from './bmp.js';
 import type { FoundFile } from './imageFiles.js';
+import { checkPixelLimit, imageProblemOf, SNIFF_BYTES, sniffImage, type ImageFormat } from './imageProblem.js';
 
-/**
- * True when the file holds a BMP (by its 'BM' signature, whatever its name), which sharp cannot read: it is
- * decoded by ./bmp.ts instead.
- */
-export async function isBmpFile(path: string): Promise<boolean> {
+/** The format a file's first bytes announce; throws an ImageProblem (empty, text, unsupported, unknown) otherwise. */
+export async function sniffImageFile(path: string): Promise<ImageFormat> {
   const handle = await open(path, 'r');
   try {
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
-    return hasBmpSignature(buffer.subarray(0, bytesRead));
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(SNIFF_BYTES), 0, SNIFF_BYTES, 0);
+    return sniffImage(buffer.subarray(0, bytesRead));
   } finally {
     await handle.close();
   }
@@ -45,27 +43,35 @@ interface Header {
 }
 
 async function readHeader(path: string, verify: boolean): Promise<Header> {
-  const header = await readHeaderOnly(path);
+  // Only the formats Loupe reads reach a decoder, and an image too large to decode is refused from its header.
+  const format = await sniffImageFile(path);
+  const header = format === 'bmp' ? await readBmpFileHeader(path) : await readSharpHeader(path, format);
+  checkPixelLimit(header.width, header.height);
   // A header can be intact while the pixels after it are cut short; only decoding tells.
-  if (verify) await (await openImage(path)).resize(8, 8, { fit: 'inside' }).raw().toBuffer();
+  if (verify) {
+    const image = await openImage(path);
+    await image.resize(8, 8, { fit: 'inside' }).raw().toBuffer().catch((error: unknown) => {
+      throw imageProblemOf(error, { format, part: 'data' });
+    });
+  }
   return header;
 }
 
-async function readHeaderOnly(path: string): Promise<Header> {
-  const bmp = await readBmpFileHeader(path);
-  if (bmp) return bmp;
-  const meta = await sharp(path, { pages: 1 }).metadata();
+async function readSharpHeader(path: string, format: ImageFormat): Promise<Header> {
+  // Reading the header decodes no pixels; the limit is checked by the caller, with the size in its message.
+  const meta = await sharp(path, { pages: 1, limitInputPixels: false }).metadata().catch((error: unknown) => {
+    throw imageProblemOf(error, { format, part: 'header' });
+  });
   if (!meta.width || !meta.height) throw new Error(`${meta.format ?? 'image'} without a size`);
   return { width: meta.width, height: meta.pageHeight ?? meta.height, orientation: meta.orientation ?? 1 };
 }
 
-/** The size of a BMP file from its headers and whole palette; null for a file that is not a BMP. */
-async function readBmpFileHeader(path: string): Promise<Header | null> {
+/** The size of a BMP file from its headers and whole palette. */
+async function readBmpFileHeader(path: string): Promise<Header> {
   const handle = await open(path, 'r');
   try {
     const start = Buffer.alloc(18);
     const { bytesRead: startRead } = await handle.read(start, 0, start.length, 0);
-    if (!hasBmpSignature(start.subarray(0, startRead))) return null;
     const length = bmpHeaderLength(start.subarray(0, startRead));
     const { buffer, bytesRead } = await handle.read(Buffer.alloc(length), 0, length, 0);
     const header = readBmpHeader(buffer.subarray(0, bytesRead));
@@ -79,12 +85,12 @@ async function readBmpFileHeader(path: string): Promise<Header | null> {
 }
 
 /**
- * Size, EXIF orientation and content hash of one image file. A file the decoder cannot read is still
- * described (hash, size), with `error` holding the decoder's message and a 0x0 size. Only the header is
+ * Size, EXIF orientation and content hash of one image file. A file that cannot be used is still described
+ * (hash, size), with `error` holding why on one line (see ./imageProblem.ts) and a 0x0 size. Only the header is
  * read unless `verify`, which decodes the whole image (about 50 ms for 12 megapixels) to catch truncated files.
  */
 export async function probeImage(file: FoundFile, options: { verify?: boolean } = {}): Promise<ImageFile> {
-  const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).trim();
+  const messageOf = (error: unknown) => imageProblemOf(error).message;
   const [hash, header] = await Promise.all([
     // A file that cannot even be read (gone since the listing, no permission) is recorded, not fatal.
     hashFile(file.absolutePath).catch((error: unknown) => ({ unreadable: messageOf(error) })),
@@ -102,10 +108,10 @@ export async function probeImage(file: FoundFile, options: { verify?: boolean } 
 
 /**
  * A sharp pipeline for any image the scan accepts (BMP included), first frame only, not yet rotated:
- * call `.rotate()` on it for the displayed orientation.
+ * call `.rotate()` on it for the displayed orientation. A file in no format Loupe reads is refused (ImageProblem).
  */
 export async function openImage(path: string, options: { limitInputPixels?: number | false } = {}): Promise<Sharp> {
-  if (await isBmpFile(path)) {
+  if ((await sniffImageFile(path)) === 'bmp') {
     const { data, width, height, channels } = await readBmpFile(path);
     return sharp(data, { raw: { width, height, channels }, ...options });
   }

@@ -1,6 +1,6 @@
 import type { ImageId } from '../../app/model/index.js';
 import type { ImageFile, ImageFileWrite, ProjectStore, ScanIndexEntry } from '../store/index.js';
-import { findImageFiles, type FoundFile } from './imageFiles.js';
+import { listImageFiles, type FoundFile, type LinkOutside } from './imageFiles.js';
 import { probeImage } from './probe.js';
 
 export interface ScanProgress {
@@ -39,6 +39,8 @@ export interface ScanSummary {
   readonly errors: number;
   /** Every image of the project in status 'error' after the scan (read now or earlier), with the reason, by path. */
   readonly unreadable: { readonly path: string; readonly reason: string }[];
+  /** Symbolic links leading out of the folder, which a scan does not follow. */
+  readonly linksOutside: LinkOutside[];
   readonly durationMs: number;
 }
 
@@ -54,7 +56,7 @@ export async function scanFolder(store: ProjectStore, options: ScanOptions = {})
   const report = options.onProgress ?? (() => {});
 
   report({ phase: 'listing', done: 0, total: 0 });
-  const files = await findImageFiles(store.folder);
+  const { files, linksOutside } = await listImageFiles(store.folder);
   const known = new Map(store.images.scanIndex().map((entry) => [entry.path, entry]));
   const present = new Set(files.map((f) => f.path));
 
@@ -120,6 +122,7 @@ export async function scanFolder(store: ProjectStore, options: ScanOptions = {})
     ...counts,
     missing: vanished.length,
     unreadable: store.stats.unreadableImages().map(({ path, reason }) => ({ path, reason })),
+    linksOutside,
     durationMs: performance.now() - started,
   };
 }

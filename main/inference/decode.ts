@@ -1,14 +1,16 @@
 // Decodes an image file (sharp, or main/fs/bmp.ts for BMP) into RGB pixels at the size the model will see, EXIF orientation applied.
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import type { ModelCard } from '../../app/model/card.js';
 import { decodeBmp, readBmpHeader, type RawImage } from '../fs/bmp.js';
-import { isBmpFile } from '../fs/probe.js';
+import { checkPixelLimit, imageProblemOf, MAX_INPUT_PIXELS, type ImageFormat, type ImageProblemKind } from '../fs/imageProblem.js';
+import { sniffImageFile } from '../fs/probe.js';
 
 /** sharp's own default limit (16383 x 16383). */
-export const DEFAULT_MAX_INPUT_PIXELS = 268_402_689;
+export const DEFAULT_MAX_INPUT_PIXELS = MAX_INPUT_PIXELS;
 
-export type ImageFailureKind = 'unreadable' | 'empty' | 'not-an-image' | 'decode' | 'too-large' | 'model' | 'crashed';
+/** Why an image failed: the file's own problem (see main/fs/imageProblem.ts), the model's, or a worker crash. */
+export type ImageFailureKind = ImageProblemKind | 'model' | 'crashed';
 
 /** A per-image failure; the job records `message` against the image and goes on. */
 export class ImageFailure extends Error {
@@ -51,62 +53,52 @@ export function inputScale(width: number, height: number, card: Pick<ModelCard, 
   return card.input.resizesInternally ? Math.min(1, scale) : scale;
 }
 
-function describeSharpError(error: unknown): ImageFailure {
-  const message = error instanceof Error ? error.message.split('\n')[0]!.trim() : String(error);
-  if (/unsupported image format/i.test(message)) return new ImageFailure('not-an-image', `not an image: ${message}`);
-  if (/exceeds (the )?pixel limit/i.test(message)) return new ImageFailure('too-large', `image too large: ${message}`);
-  return new ImageFailure('decode', `cannot decode: ${message}`);
+/** The image's own problem (see main/fs/imageProblem.ts), as the failure a job records. */
+function failureOf(error: unknown, libvips?: Parameters<typeof imageProblemOf>[1]): ImageFailure {
+  const problem = imageProblemOf(error, libvips);
+  return new ImageFailure(problem.kind, problem.message);
 }
 
 export async function decodeImage(file: string, card: Pick<ModelCard, 'input'>, maxInputPixels = DEFAULT_MAX_INPUT_PIXELS): Promise<DecodedImage> {
-  let size: number;
-  try {
-    size = (await stat(file)).size;
-  } catch (error) {
-    throw new ImageFailure('unreadable', `cannot read file: ${(error as Error).message}`);
-  }
-  if (size === 0) throw new ImageFailure('empty', 'empty file (0 bytes)');
+  let format: ImageFormat;
   let width: number;
   let height: number;
   // sharp has no BMP loader: BMP pixels are decoded by main/fs/bmp.ts and handed to sharp raw.
   let bmp: RawImage | null = null;
   try {
-    if (await isBmpFile(file)) {
+    // Empty files, text and formats Loupe does not read are refused from their first bytes.
+    format = await sniffImageFile(file);
+    if (format === 'bmp') {
       const bytes = await readFile(file);
       ({ width, height } = readBmpHeader(bytes));
       // Refused before the pixels are expanded.
       if (width * height <= maxInputPixels) bmp = decodeBmp(bytes);
     } else {
-      const metadata = await sharp(file, { limitInputPixels: false }).metadata();
+      const metadata = await sharp(file, { limitInputPixels: false }).metadata().catch((error: unknown) => {
+        throw imageProblemOf(error, { format, part: 'header' });
+      });
       width = metadata.autoOrient.width;
       height = metadata.autoOrient.height;
     }
+    checkPixelLimit(width, height, maxInputPixels);
   } catch (error) {
-    throw describeSharpError(error);
-  }
-  if (width * height > maxInputPixels) {
-    throw new ImageFailure(
-      'too-large',
-      `image too large: ${width} x ${height} = ${width * height} pixels exceeds the limit of ${maxInputPixels}`,
-    );
+    throw failureOf(error);
   }
   const scale = inputScale(width, height, card);
   const inputWidth = Math.max(1, Math.round(width * scale));
   const inputHeight = Math.max(1, Math.round(height * scale));
-  try {
-    const source = bmp
-      ? sharp(bmp.data, { raw: { width, height, channels: bmp.channels }, limitInputPixels: maxInputPixels })
-      : sharp(file, { limitInputPixels: maxInputPixels });
-    let pipeline = source.rotate().removeAlpha().toColourspace('srgb');
-    if (inputWidth !== width || inputHeight !== height) {
-      pipeline = pipeline.resize(inputWidth, inputHeight, { fit: 'fill' });
-    }
-    const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3 || info.width !== inputWidth || info.height !== inputHeight) {
-      throw new Error(`decoded to ${info.width} x ${info.height} x ${info.channels}, expected ${inputWidth} x ${inputHeight} x 3`);
-    }
-    return { width, height, rgb: data, inputWidth, inputHeight, scaleX: inputWidth / width, scaleY: inputHeight / height };
-  } catch (error) {
-    throw describeSharpError(error);
+  const source = bmp
+    ? sharp(bmp.data, { raw: { width, height, channels: bmp.channels }, limitInputPixels: maxInputPixels })
+    : sharp(file, { limitInputPixels: maxInputPixels });
+  let pipeline = source.rotate().removeAlpha().toColourspace('srgb');
+  if (inputWidth !== width || inputHeight !== height) {
+    pipeline = pipeline.resize(inputWidth, inputHeight, { fit: 'fill' });
   }
+  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true }).catch((error: unknown) => {
+    throw failureOf(error, { format, part: 'data' });
+  });
+  if (info.channels !== 3 || info.width !== inputWidth || info.height !== inputHeight) {
+    throw new ImageFailure('decode', `cannot decode: decoded to ${info.width} x ${info.height} x ${info.channels}, expected ${inputWidth} x ${inputHeight} x 3`);
+  }
+  return { width, height, rgb: data, inputWidth, inputHeight, scaleX: inputWidth / width, scaleY: inputHeight / height };
 }

@@ -1,6 +1,6 @@
 // Loads a model (card + .onnx) and refuses one whose graph does not match what its card says.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type ort from 'onnxruntime-node';
 import { parseModelCard, type ModelCard } from '../../app/model/card.js';
@@ -112,9 +112,13 @@ export interface LoadedModel extends LoadedCard {
 export async function loadModel(cardPath: string, settings: SessionSettings): Promise<LoadedModel> {
   const loaded = await readModelCard(cardPath);
   try {
+    await stat(loaded.onnxPath);
     await checkSha256(loaded);
   } catch (error) {
     if (error instanceof ModelLoadError) throw error;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new ModelLoadError(`${loaded.onnxPath}: model file not found (named by its card ${loaded.cardPath})`);
+    }
     throw new ModelLoadError(`${loaded.onnxPath}: cannot read model file: ${(error as Error).message}`);
   }
   let created: Awaited<ReturnType<typeof createSession>>;

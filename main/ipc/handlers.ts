@@ -25,7 +25,7 @@ export function createDispatcher(handlers: Handlers, onUnexpected: (error: unkno
     }
     const parsed = channels[channel].req.safeParse(request ?? {});
     if (!parsed.success) {
-      return failure('invalid-request', `${channel}: ${z.prettifyError(parsed.error)}`);
+      return failure('invalid-request', `${channel}: ${issuesText(parsed.error)}`);
     }
     try {
       const handler = handlers[channel] as (req: unknown) => unknown;
@@ -36,6 +36,16 @@ export function createDispatcher(handlers: Handlers, onUnexpected: (error: unkno
       return failure('failed', error instanceof Error ? error.message : String(error));
     }
   };
+}
+
+/** Every problem of a refused request on one line, each after the field it concerns: `id: Invalid input: ...; ...`. */
+function issuesText(error: z.ZodError): string {
+  return error.issues
+    .map(({ path, message }) => {
+      const field = path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)).join('').replace(/^\./, '');
+      return field === '' ? message : `${field}: ${message}`;
+    })
+    .join('; ');
 }
 
 function failure(code: ErrorCode, message: string): Reply<never> {

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CategoryId, ImageId, ImageRecord, RunId } from '../../app/model/index.js';
+import { oneLine } from '../fs/imageProblem.js';
 import type { WorkerPort } from '../inference/client.js';
 import type { ImageFailureKind } from '../inference/decode.js';
 import type { ImagePrediction } from '../inference/pipeline.js';
@@ -344,7 +345,7 @@ export class PrelabelJob {
     const state = error ? 'failed' : this.state === 'cancelled' ? 'cancelled' : 'done';
     this.state = state;
     try {
-      this.options.store.prelabel.finish(this.runId, state === 'done' ? 'completed' : state, error?.message ?? null);
+      this.options.store.prelabel.finish(this.runId, state === 'done' ? 'completed' : state, error ? oneLine(error.message) : null);
     } finally {
       clearInterval(this.heartbeat);
       this.lock.release();
@@ -364,7 +365,7 @@ export class PrelabelJob {
       wallSeconds,
       imagesPerSecond: this.activeMs > 0 ? processed / (this.activeMs / 1000) : 0,
       provider: this.provider,
-      error: error?.message ?? null,
+      error: error ? oneLine(error.message) : null,
     };
     this.emitProgress();
     this.emit({ type: 'finished', summary });
@@ -410,7 +411,9 @@ export class PrelabelJob {
     this.emitProgress();
   }
 
-  private failed(image: ImageRecord, kind: ImageFailureKind, message: string, durationMs: number): void {
+  private failed(image: ImageRecord, kind: ImageFailureKind, reason: string, durationMs: number): void {
+    // Recorded, listed by `loupe stats` and shown in the app as one line (a model's or a crash's text may hold several).
+    const message = oneLine(reason);
     this.failedCount++;
     this.failures.push({ imageId: image.id, path: image.path, kind, message });
     this.record({ imageId: image.id, durationMs, error: message });

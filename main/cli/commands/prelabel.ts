@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { oneLine } from '../../fs/imageProblem.js';
 import { scanFolder } from '../../fs/index.js';
 import type { PoolLayout } from '../../inference/pool.js';
 import { isProviderChoice, PROVIDER_CHOICES, type ProviderChoice } from '../../inference/providers.js';
@@ -72,7 +73,7 @@ function summaryText(folder: string, summary: JobSummary, layout: PoolLayout, fa
   const width = Math.max(0, ...classes.map(([name]) => name.length));
   for (const [name, count] of classes) lines.push(`  ${name.padEnd(width)}  ${count}`);
   lines.push(`failures: ${failures.length}`);
-  for (const failure of failures) lines.push(`  ${failure.path} (${failure.stage}): ${failure.reason}`);
+  for (const failure of failures) lines.push(`  ${failure.path} (${failure.stage}): ${oneLine(failure.reason)}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -139,7 +140,8 @@ export const prelabelCommand: Command = {
           ...(workers !== undefined ? { workers } : {}),
         });
       } catch (error) {
-        throw new CliError(cardPath, (error as Error).message.replace(`${cardPath}: `, ''));
+        const message = (error as Error).message;
+        throw new CliError(cardPath, message.startsWith(`${cardPath}: `) ? message.slice(cardPath.length + 2) : message);
       }
       const report = job.provider;
       io.err(

@@ -1,3 +1,4 @@
+import { oneLine } from '../../fs/imageProblem.js';
 import { scanFolder } from '../../fs/index.js';
 import { openStore, type Command } from '../command.js';
 
@@ -10,7 +11,8 @@ export const scanCommand: Command = {
     'Rescanning adds new images, follows moved files and marks vanished ones missing; no annotation is deleted.',
     'A file is changed when its content hash differs (a touched file is not): it goes back to new, its pending',
     'predictions are dropped and its other annotations kept but marked stale until it is reviewed again.',
-    'Every unreadable image of the project is listed with the reason.',
+    'Every unreadable image of the project is listed with the reason, and every symbolic link leading out of the',
+    'folder (never followed: a project stays inside its folder).',
   ],
   options: { verify: { type: 'boolean' } },
   positionals: ['folder'],
@@ -36,8 +38,11 @@ export const scanCommand: Command = {
         `${summary.missing} missing`,
         `${summary.unreadable.length} unreadable`,
       ];
+      const links = summary.linksOutside.length;
+      if (links > 0) parts.push(`${links} link${links === 1 ? '' : 's'} out of the folder not followed`);
       io.out(`${args.positionals[0]}: ${summary.files} images (${parts.join(', ')}) in ${formatDuration(summary.durationMs)}\n`);
-      for (const { path, reason } of summary.unreadable) io.out(`  ${path}: ${reason}\n`);
+      for (const { path, reason } of summary.unreadable) io.out(`  ${path}: ${oneLine(reason)}\n`);
+      for (const { path, target } of summary.linksOutside) io.out(`  ${path}: a link out of the folder (to ${target}), not followed\n`);
       io.out(`database: ${store.dbPath}\n`);
     } finally {
       store.close();

@@ -1,4 +1,5 @@
 import { IMAGE_STATUSES } from '../../../app/model/index.js';
+import { oneLine } from '../../fs/imageProblem.js';
 import type { ProjectStats } from '../../store/index.js';
 import { uncertaintyQueue, type QueuedImage } from '../../store/uncertainty.js';
 import { openStore, stringValue, UsageError, type Command } from '../command.js';
@@ -40,9 +41,9 @@ export function formatStats(stats: ProjectStats): string {
   const unreadable = stats.failed.filter((f) => f.stage === 'scan');
   const modelFailures = stats.failed.filter((f) => f.stage !== 'scan');
   lines.push(`unreadable files: ${unreadable.length}`);
-  for (const f of unreadable) lines.push(`  ${f.path}: ${f.reason}`);
+  for (const f of unreadable) lines.push(`  ${f.path}: ${oneLine(f.reason)}`);
   lines.push(`model failures: ${modelFailures.length}`);
-  for (const f of modelFailures) lines.push(`  ${f.path} (${f.stage}): ${f.reason}`);
+  for (const f of modelFailures) lines.push(`  ${f.path} (${f.stage}): ${oneLine(f.reason)}`);
   const staleCount = stats.stale.reduce((n, s) => n + s.annotations, 0);
   lines.push(`stale: ${stats.stale.length} images${stats.stale.length > 0 ? `, ${staleCount} annotations (their file changed; review each image again)` : ''}`);
   for (const s of stats.stale) {
