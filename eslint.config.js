@@ -1,4 +1,5 @@
-// Lint keeps app/ pure: the shared core may not reach for Electron, Node, the DOM, Konva or React.
+// Lint keeps the process boundaries: app/ is pure (no Electron, Node, DOM, Konva or React); the renderer (a web page)
+// never imports main/ nor Node, and main/ never imports the renderer. Tests and their support may cross them.
 import tseslint from 'typescript-eslint';
 
 const platformModules = [
@@ -6,6 +7,8 @@ const platformModules = [
   'stream', 'util', 'events', 'http', 'https', 'net', 'zlib', 'buffer', 'process',
   'konva', 'react', 'react-dom', 'better-sqlite3', 'onnxruntime-node', 'sharp',
 ];
+const nodeModules = platformModules.filter((name) => !['konva', 'react', 'react-dom'].includes(name));
+const testFiles = ['**/*.test.ts', '**/*.test-support.ts'];
 const domGlobals = [
   'window', 'document', 'navigator', 'location', 'localStorage', 'sessionStorage', 'HTMLElement',
   'HTMLCanvasElement', 'CanvasRenderingContext2D', 'Image', 'ImageData', 'OffscreenCanvas',
@@ -30,6 +33,28 @@ export default tseslint.config(
         patterns: [{ group: ['node:*'], message: 'app/ is the pure shared core: no node: modules.' }],
       }],
       'no-restricted-globals': ['error', ...domGlobals.map((name) => ({ name, message: 'app/ is pure: no DOM or Node globals.' }))],
+    },
+  },
+  {
+    files: ['renderer/**/*.ts'],
+    ignores: testFiles,
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: nodeModules.map((name) => ({ name, message: 'renderer/ is a web page: it reaches main only through the IPC contract.' })),
+        patterns: [
+          { group: ['node:*'], message: 'renderer/ is a web page: no node: modules.' },
+          { group: ['**/main/**'], message: 'renderer/ never imports main/: use the IPC contract (app/ipc).' },
+        ],
+      }],
+    },
+  },
+  {
+    files: ['main/**/*.ts'],
+    ignores: testFiles,
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: ['**/renderer/**'], message: 'main/ never imports the renderer: share code through app/.' }],
+      }],
     },
   },
 );

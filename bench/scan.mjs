@@ -3,9 +3,9 @@
 // default parallelism and, as the baseline, one file at a time; then times an unchanged rescan and the first
 // pages of a 50,000-row images table against the 2 s budget the UI has to list them.
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeImage } from '../dist/main/fs/fixtures.js';
+import sharp from 'sharp';
 import { scanFolder } from '../dist/main/fs/index.js';
 import { openProject } from '../dist/main/store/index.js';
 
@@ -13,6 +13,19 @@ const COUNT = Number(process.env.BENCH_SCAN_COUNT ?? 10_000);
 const out = fileURLToPath(new URL('./out/', import.meta.url));
 const images = join(out, `scan-${COUNT}`);
 const ready = join(images, '.complete');
+
+/** A real image of the format its extension names: a plain colour with a white square (the bench's own, not a test's). */
+async function writeImage(folder, path, { width, height, seed }) {
+  const target = join(folder, path);
+  mkdirSync(dirname(target), { recursive: true });
+  const square = await sharp({ create: { width: Math.ceil(width / 3), height: Math.ceil(height / 3), channels: 3, background: '#ffffff' } }).png().toBuffer();
+  const background = { r: (seed * 53) % 256, g: (seed * 97 + 80) % 256, b: (seed * 31 + 160) % 256 };
+  const format = { jpg: 'jpeg', png: 'png', webp: 'webp' }[path.slice(path.lastIndexOf('.') + 1)];
+  await sharp({ create: { width, height, channels: 3, background } })
+    .composite([{ input: square, left: seed % (width - Math.ceil(width / 3)), top: 1 }])
+    .toFormat(format)
+    .toFile(target);
+}
 
 async function generate() {
   rmSync(images, { recursive: true, force: true });

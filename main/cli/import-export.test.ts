@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encode } from '../../app/geometry/rle.js';
 import { openProject } from '../store/index.js';
-import { runLoupe } from './testing.js';
+import { runLoupe } from './cli.test-support.js';
 
 const samples = fileURLToPath(new URL('../../resources/samples/', import.meta.url));
 let work: string;

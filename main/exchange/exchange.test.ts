@@ -9,8 +9,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { polygonsToRle } from '../../app/geometry/polygon.js';
 import { area, decode, encode, iou, toBbox } from '../../app/geometry/rle.js';
 import { AnnotationId, CategoryId, ModelId, type Annotation, type Rle } from '../../app/model/index.js';
-import { runLoupe } from '../cli/testing.js';
-import { writeImage } from '../fs/fixtures.js';
+import { runLoupe } from '../cli/cli.test-support.js';
+import { writeImage } from '../fs/images.test-support.js';
 import { openProject, type ProjectStore } from '../store/index.js';
 
 let work: string;

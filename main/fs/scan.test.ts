@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AnnotationId } from '../../app/model/index.js';
 import { openProject, type ProjectStore } from '../store/index.js';
-import { writeImage } from './fixtures.js';
+import { writeImage } from './images.test-support.js';
 import { findImageFiles } from './imageFiles.js';
 import { openImage, probeImage } from './probe.js';
 import { scanFolder, type ScanProgress } from './scan.js';

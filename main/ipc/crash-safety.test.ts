@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { AnnotationChanges } from '../../app/ipc/contract.js';
-import { writeImage } from '../fs/fixtures.js';
+import { writeImage } from '../fs/images.test-support.js';
 import { scanFolder } from '../fs/index.js';
 import { openProject } from '../store/index.js';
 

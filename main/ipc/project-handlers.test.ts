@@ -6,7 +6,7 @@ import { encode } from '../../app/geometry/rle.js';
 import { invert } from '../../app/history/diff.js';
 import type { Reply, Res } from '../../app/ipc/contract.js';
 import { AnnotationId, type Annotation, type ImageRecord } from '../../app/model/index.js';
-import { writeImage } from '../fs/fixtures.js';
+import { writeImage } from '../fs/images.test-support.js';
 import { scanFolder } from '../fs/index.js';
 import { openProject, type ProjectStore } from '../store/index.js';
 import { exportCoco } from './coco-export.js';

@@ -3,7 +3,7 @@ import { encode } from '../../app/geometry/rle.js';
 import { AnnotationId, CategoryId, type Annotation, type ImageId, type ModelId } from '../../app/model/index.js';
 import type { Prediction } from './annotations.js';
 import { hasFullScan, queryPlan } from './queryPlan.js';
-import { humanBox, imageFile, temporaryProject } from './testing.js';
+import { humanBox, imageFile, temporaryProject } from './store.test-support.js';
 
 let project: ReturnType<typeof temporaryProject>;
 let imageId: ImageId;

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ImageId, type CategoryId } from '../../app/model/index.js';
 import { pageQuery } from './images.js';
 import { hasFullScan, queryPlan } from './queryPlan.js';
-import { humanBox, imageFile, temporaryProject } from './testing.js';
+import { humanBox, imageFile, temporaryProject } from './store.test-support.js';
 
 let project: ReturnType<typeof temporaryProject>;
 beforeEach(() => {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyDiff, invert } from '../../app/history/diff.js';
 import type { Annotation, CategoryId, ImageId, ModelId } from '../../app/model/index.js';
-import { humanBox, imageFile, temporaryProject } from './testing.js';
+import { humanBox, imageFile, temporaryProject } from './store.test-support.js';
 
 let project: ReturnType<typeof temporaryProject>;
 let imageId: ImageId;

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { CategoryId, ImageId, ModelId } from '../../app/model/index.js';
 import { hasFullScan, queryPlan } from './queryPlan.js';
-import { imageFile, temporaryProject } from './testing.js';
+import { imageFile, temporaryProject } from './store.test-support.js';
 
 let project: ReturnType<typeof temporaryProject>;
 let ids: ImageId[];

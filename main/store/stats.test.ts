@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { imageFile, humanBox, temporaryProject } from './testing.js';
+import { imageFile, humanBox, temporaryProject } from './store.test-support.js';
 
 let project: ReturnType<typeof temporaryProject>;
 beforeEach(() => {

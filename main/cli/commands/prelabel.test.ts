@@ -11,7 +11,7 @@ import { AnnotationId, type Annotation } from '../../../app/model/index.js';
 import { modelCards, randomScene, seededRandom, writeScene } from '../../inference/testing.js';
 import { openProject } from '../../store/index.js';
 import { childrenOf, isRunning } from '../../testing/processes.test-support.js';
-import { runLoupe } from '../testing.js';
+import { runLoupe } from '../cli.test-support.js';
 
 const bin = fileURLToPath(new URL('../../../bin/loupe.js', import.meta.url));
 const cardPath = modelCards().maskrcnn;
