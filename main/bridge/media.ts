@@ -4,15 +4,10 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
+import { browserType } from '../fs/imageFiles.js';
 import { isBmpFile, openImage } from '../fs/probe.js';
 
 export const THUMBNAIL_EDGE = 256;
-
-/** Types a browser shows as they are; other decodable formats (TIFF...) are converted to PNG. */
-const BROWSER_TYPES: Readonly<Record<string, string>> = {
-  '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.webp': 'image/webp', '.gif': 'image/gif', '.bmp': 'image/bmp', '.avif': 'image/avif',
-};
-export const IMAGE_EXTENSIONS = new Set([...Object.keys(BROWSER_TYPES), '.tif', '.tiff']);
 
 export interface Media {
   readonly body: Buffer;
@@ -28,7 +23,7 @@ export async function imageForDisplay(file: string): Promise<Media> {
   const ext = path.extname(file).toLowerCase();
   // Sent as PNG from Loupe's own decoder (sharp has none), so the page shows the pixels the model saw.
   if (await isBmpFile(file)) return { body: await (await openImage(file)).png().toBuffer(), type: 'image/png' };
-  const type = BROWSER_TYPES[ext];
+  const type = browserType(file);
   const { orientation = 1 } = await sharp(file).metadata();
   if (type && orientation === 1) return { body: await readFile(file), type };
   const rotated = sharp(file).rotate();

@@ -9,9 +9,10 @@ import path from 'node:path';
 import { readFile, realpath } from 'node:fs/promises';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_PAYLOAD_BYTES, type EventName, type EventPayload, type ServerMessage } from '../../app/ipc/contract.js';
+import { isImageFileName } from '../fs/imageFiles.js';
 import { resolveInsideRoot, UnsafePathError } from '../electron/safe-path.js';
 import { decodeRequest, type Dispatch } from '../ipc/handlers.js';
-import { IMAGE_EXTENSIONS, imageForDisplay, ThumbnailCache } from './media.js';
+import { imageForDisplay, ThumbnailCache } from './media.js';
 
 export interface BridgeOptions {
   /** The project folder images and thumbnails are served from; a function when the open project can change. */
@@ -108,7 +109,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
         const folder = currentFolder();
         const file = await resolveInsideRoot(folder, route[2]!);
         const relative = path.relative(await realpath(folder), file).split(path.sep);
-        if (relative.some((segment) => segment.startsWith('.')) || !IMAGE_EXTENSIONS.has(path.extname(file).toLowerCase())) {
+        if (relative.some((segment) => segment.startsWith('.')) || !isImageFileName(file)) {
           return send(res, 403, 'text/plain; charset=utf-8', 'not an image of this project');
         }
         const media = route[1] === 'files' ? await imageForDisplay(file) : await thumbnailsOf(folder).get(file);

@@ -5,7 +5,8 @@
 //   loupe-image://thumbs/<path>   its cached thumbnail
 import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { IMAGE_EXTENSIONS, imageForDisplay, ThumbnailCache } from '../bridge/media.js';
+import { imageForDisplay, ThumbnailCache } from '../bridge/media.js';
+import { isImageFileName } from '../fs/imageFiles.js';
 import { resolveInsideRoot, resolveLexically, UnsafePathError } from './safe-path.js';
 import { APP_HOST, APP_ORIGIN, APP_SCHEME, IMAGE_SCHEME, SECURITY_HEADERS } from './security.js';
 
@@ -91,7 +92,7 @@ export function createImageProtocolHandler(options: ImageProtocolOptions): Proto
       const file = await resolveInsideRoot(folder, raw);
       // Only the project's images: not its .loupe data (database, exports) nor other files.
       const segments = path.relative(await realpath(folder), file).split(path.sep);
-      if (segments.some((segment) => segment.startsWith('.')) || !IMAGE_EXTENSIONS.has(path.extname(file).toLowerCase())) {
+      if (segments.some((segment) => segment.startsWith('.')) || !isImageFileName(file)) {
         return text(403, 'not an image of this project');
       }
       const media = kind === 'files' ? await imageForDisplay(file) : await thumbnailsOf(folder).get(file);

@@ -1,9 +1,8 @@
 // A bulk pre-label job: every image (or a selection, or only those without a result for the model) through the
 // inference worker, results written in batched transactions, resumable after a crash, pausable and cancellable.
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CategoryId, ImageId, ImageRecord, RunId } from '../../app/model/index.js';
+import { hashFile } from '../fs/hash.js';
 import type { WorkerPort } from '../inference/client.js';
 import type { ImageFailureKind } from '../inference/decode.js';
 import type { ImagePrediction } from '../inference/pipeline.js';
@@ -90,10 +89,6 @@ export type PrelabelEvent =
 
 const PAGE = 1000;
 
-async function sha256Of(file: string): Promise<string> {
-  return createHash('sha256').update(await readFile(file)).digest('hex');
-}
-
 function eligibleImages(store: ProjectStore): ImageRecord[] {
   const images: ImageRecord[] = [];
   let after: string | null = null;
@@ -164,7 +159,7 @@ export class PrelabelJob {
         ...(options.workerPort ? { workerPort: options.workerPort } : {}),
       });
       const info = pool.model;
-      const sha256 = info.card.sha256 ?? (await sha256Of(info.onnxPath));
+      const sha256 = info.card.sha256 ?? (await hashFile(info.onnxPath));
       const started = pool;
       return store.transaction(() => {
         const model = store.models.register({

@@ -2,13 +2,12 @@
 // ones (a card file, a filled-in form, an X-AnyLabeling config, or a download) without ever
 // replacing a file that is already there. Every added model is loaded once in onnxruntime to prove
 // its graph matches its card before it is listed.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { constants, copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { parseModelCard, type ModelCard } from '../../app/model/card.js';
 import type { ModelFormat } from '../../app/model/types.js';
+import { hashFile } from '../fs/hash.js';
 import { loadModel, readModelCard } from '../inference/model.js';
 import { cardFromForm, parseCardForm, type GraphNames } from './card-form.js';
 import { downloadFile, type DownloadProgress, type DownloadSettings } from './download.js';
@@ -202,7 +201,7 @@ async function install(card: ModelCard, onnxSource: string, target: ImportTarget
 
 /** Writes the card beside `onnx` (exclusively), then proves the pair loads; removes the card if not. */
 async function writeCardAndVerify(card: ModelCard, onnx: string, cardPath: string, source: ModelSource): Promise<ModelEntry> {
-  const digest = await sha256Of(onnx);
+  const digest = await hashFile(onnx);
   if (card.sha256 !== undefined && card.sha256 !== digest) {
     throw new ModelImportError(`${onnx}: sha256 ${digest} differs from ${card.sha256} in its card`);
   }
@@ -259,10 +258,4 @@ export async function readGraphNames(onnxPath: string): Promise<GraphNames> {
   } finally {
     await session.release();
   }
-}
-
-async function sha256Of(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }

@@ -1,11 +1,10 @@
 // The model manager behind the contract's models.* channels: listing (registered in the open project so
 // the UI can pick a model id), imports, and downloads reported through 'models.download' events.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { EventPayload, ParsedReq, Res } from '../../app/ipc/contract.js';
 import { ModelCardError } from '../../app/model/card.js';
+import { hashFile } from '../fs/hash.js';
 import { supportedProviders } from '../inference/providers.js';
 import { HandlerError } from '../ipc/handlers.js';
 import type { ModelService } from '../ipc/project-handlers.js';
@@ -58,9 +57,7 @@ export function createModelService(options: ModelServiceOptions): ModelService {
     const key = `${entry.onnxPath}\0${info.size}\0${info.mtimeMs}`;
     let digest = hashes.get(key);
     if (!digest) {
-      const hash = createHash('sha256');
-      for await (const chunk of createReadStream(entry.onnxPath)) hash.update(chunk as Buffer);
-      digest = hash.digest('hex');
+      digest = await hashFile(entry.onnxPath);
       hashes.set(key, digest);
     }
     return digest;
