@@ -84,7 +84,7 @@ async function generate() {
             bbox: [x0, y0, x1 - x0 + 1, y1 - y0 + 1], mask: rle, score: null, origin: 'human', modelId: null, state: 'accepted',
           };
         });
-        store.annotations.applyChanges(image.id, { added }, 'human');
+        store.annotations.apply(image.id, { added, updated: [], removed: [] }, 'human');
       }
       after = page.next;
     } while (after !== null);

@@ -77,8 +77,8 @@ export const modelRecordSchema = z.object({
   path: z.string(),
 }).readonly();
 
-/** One edit as plain data, as app/history makes it. */
-export const annotationChangesSchema = z.object({
+/** One edit as plain data: a Diff<Annotation> (app/history), each update and removal with what it was made against. */
+export const annotationDiffSchema = z.object({
   added: z.array(annotationSchema).max(MAX_CHANGES_PER_APPLY),
   updated: z.array(z.object({ before: annotationSchema, after: annotationSchema })).max(MAX_CHANGES_PER_APPLY),
   removed: z.array(annotationSchema).max(MAX_CHANGES_PER_APPLY),
@@ -233,12 +233,14 @@ export const channels = {
 
   'annotations.list': { req: z.object({ imageId }), res: z.object({ annotations: z.array(annotationSchema) }) },
   /**
-   * Applies one edit (one undo step) atomically and records it in the edit history. Every mask must decode and be
-   * the image's size (a stale annotation's: the size it was made for). `status`, when given, is set in the same
-   * transaction: undoing `review.markReviewed` is this with the inverse of its changes and its previousStatus.
+   * Applies one edit (one undo step) atomically and records it in the edit history. Each updated or removed
+   * annotation's `before` must be what the store holds, else the edit is refused whole with 'conflict' ("this
+   * annotation changed elsewhere since it was loaded"). Every mask must decode and be the image's size (a stale
+   * annotation's: the size it was made for). `status`, when given, is set in the same transaction: undoing
+   * `review.markReviewed` is this with the inverse of its changes and its previousStatus.
    */
   'annotations.apply': {
-    req: z.object({ imageId, changes: annotationChangesSchema, status: imageStatusSchema.optional() }),
+    req: z.object({ imageId, changes: annotationDiffSchema, status: imageStatusSchema.optional() }),
     res: z.object({ annotations: z.array(annotationSchema) }),
   },
 
@@ -254,7 +256,7 @@ export const channels = {
       hiddenCategoryIds: z.array(categoryId).max(10_000).default([]),
     }),
     res: z.object({
-      changes: annotationChangesSchema,
+      changes: annotationDiffSchema,
       accepted: z.number().int().nonnegative(),
       rejected: z.number().int().nonnegative(),
       /** Stale annotations kept because they fit, and dropped because the image's size changed. */
@@ -386,7 +388,6 @@ export type ParsedReq<C extends Channel> = z.output<(typeof channels)[C]['req']>
 export type Res<C extends Channel> = z.output<(typeof channels)[C]['res']>;
 export type EventPayload<E extends EventName> = z.output<(typeof events)[E]>;
 
-export type AnnotationChanges = z.output<typeof annotationChangesSchema>;
 export type ProjectSummary = Res<'project.summary'>;
 export type ImageFilter = z.output<typeof imageFilterSchema>;
 export type RunProgress = z.output<typeof runProgressSchema>;

@@ -16,6 +16,7 @@ import { openProject, type ProjectStore } from '../store/index.js';
 import { databaseDigest } from '../testing/database.test-support.js';
 import { COCOAPI_FIXTURE, hasCocoapiFixture, readCocoapiCases } from '../testing/cocoapi-fixture.test-support.js';
 import { runLoupe } from './cli.test-support.js';
+import { diffOf } from '../../app/history/diff.js';
 
 const SCENES = ['s0.png', 's1.png', 's2.png', 's3.png', 's4.png', 's5.png'];
 let template: string;
@@ -120,7 +121,7 @@ describe('the export of a project with pending, hidden, stale and replaced image
       const s1 = idOf(store, 's1.png');
       const [first, second] = store.annotations.forImage(s1);
       const drawn: Annotation = { ...first!, id: 'drawn-on-s1' as Annotation['id'], origin: 'human', modelId: null, score: null, state: 'accepted' };
-      store.annotations.applyChanges(s1, { added: [drawn], updated: [{ ...second!, bbox: [1, 1, 5, 5] }] });
+      store.annotations.apply(s1, diffOf({ added: [drawn], updated: [{ before: second!, after: { ...second!, bbox: [1, 1, 5, 5] } }] }));
       store.review.markReviewed(s1, { threshold: 0.4, hiddenCategoryIds: [first!.categoryId] });
       for (const path of ['s3.png', 's4.png', 's5.png']) store.review.markReviewed(idOf(store, path), { threshold: 0.5 });
     });
@@ -263,7 +264,7 @@ describe('COCO identity', () => {
     try {
       const b = ownStore.images.getByPath('b.png')!;
       const [other] = ownStore.categories.ensure(['other']);
-      ownStore.annotations.applyChanges(b.id, { added: [{ id: 'new-one' as Annotation['id'], imageId: b.id, categoryId: other!.id, bbox: [1, 1, 3, 3], mask: null, score: null, origin: 'human', modelId: null, state: 'accepted' }] });
+      ownStore.annotations.apply(b.id, diffOf({ added: [{ id: 'new-one' as Annotation['id'], imageId: b.id, categoryId: other!.id, bbox: [1, 1, 3, 3], mask: null, score: null, origin: 'human', modelId: null, state: 'accepted' }] }));
     } finally {
       ownStore.close();
     }

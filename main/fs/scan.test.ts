@@ -9,6 +9,7 @@ import { writeImage } from './images.test-support.js';
 import { findImageFiles } from './imageFiles.js';
 import { openImage, probeImage } from './probe.js';
 import { scanFolder, type ScanProgress } from './scan.js';
+import { diffOf } from '../../app/history/diff.js';
 
 let folder: string;
 let store: ProjectStore;
@@ -123,9 +124,9 @@ describe('scanFolder', () => {
       id: AnnotationId(randomUUID()), imageId: one.id, categoryId: category!.id, bbox: [1, 1, 5, 5] as const,
       mask: null, score: null, origin: 'human' as const, modelId: null, state: 'accepted' as const,
     };
-    store.annotations.applyChanges(one.id, { added: [annotation] });
+    store.annotations.apply(one.id, diffOf({ added: [annotation] }));
     const two = store.images.getByPath('two.png')!;
-    store.annotations.applyChanges(two.id, { added: [{ ...annotation, id: AnnotationId(randomUUID()), imageId: two.id }] });
+    store.annotations.apply(two.id, diffOf({ added: [{ ...annotation, id: AnnotationId(randomUUID()), imageId: two.id }] }));
 
     mkdirSync(join(folder, 'renamed'));
     renameSync(join(folder, 'one.png'), join(folder, 'renamed', 'uno.png'));
@@ -163,7 +164,7 @@ describe('scanFolder', () => {
     })));
     const kept = new Map(ids.map((id) => {
       const [accepted] = store.annotations.forImage(id);
-      store.annotations.applyChanges(id, { updated: [{ ...accepted!, state: 'accepted' }] });
+      store.annotations.apply(id, diffOf({ updated: [{ before: accepted!, after: { ...accepted!, state: 'accepted' } }] }));
       return [id, store.annotations.get(accepted!.id)!];
     }));
     const [touched, sameSize, resized] = ids as [typeof ids[0], typeof ids[0], typeof ids[0]];

@@ -5,6 +5,7 @@ import {
   type Channel, type ErrorCode, type ParsedReq, type Reply, type Res,
 } from '../../app/ipc/contract.js';
 import { z } from 'zod';
+import { DomainError, type DomainErrorKind } from '../../app/model/errors.js';
 
 export type Handlers = { readonly [C in Channel]: (request: ParsedReq<C>) => Promise<Res<C>> | Res<C> };
 
@@ -15,6 +16,9 @@ export class HandlerError extends Error {
     this.name = 'HandlerError';
   }
 }
+
+/** The one place a domain error's kind becomes an IPC error code. */
+const CODE_OF: Readonly<Record<DomainErrorKind, ErrorCode>> = { 'not-found': 'not-found', conflict: 'conflict', invalid: 'invalid-request' };
 
 export type Dispatch = (channel: unknown, request: unknown) => Promise<Reply<unknown>>;
 
@@ -32,6 +36,7 @@ export function createDispatcher(handlers: Handlers, onUnexpected: (error: unkno
       return { ok: true, value: await handler(parsed.data) };
     } catch (error) {
       if (error instanceof HandlerError) return failure(error.code, error.message);
+      if (error instanceof DomainError) return failure(CODE_OF[error.kind], error.message);
       onUnexpected(error, channel);
       return failure('failed', error instanceof Error ? error.message : String(error));
     }

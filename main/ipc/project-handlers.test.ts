@@ -70,9 +70,12 @@ describe('project handlers on a real store', () => {
     const moved = { ...added, bbox: [1, 1, 7, 5] as const };
     await call('annotations.apply', { imageId: image!.id, changes: { added: [], updated: [{ before: added, after: moved }], removed: [] } });
     expect(store.history.forAnnotation(added.id).map((h) => h.action)).toEqual(['created', 'updated']);
+    // An edit made against what has since changed is a conflict the UI can explain, refused whole.
+    await expect(call('annotations.apply', { imageId: image!.id, changes: { added: [], updated: [{ before: added, after: { ...added, bbox: [2, 2, 6, 4] } }], removed: [] } }))
+      .rejects.toThrow(`conflict: annotation ${added.id}: this annotation changed elsewhere since it was loaded`);
     // Removing it twice: the second is refused whole and changes nothing.
     await call('annotations.apply', { imageId: image!.id, changes: { added: [], updated: [], removed: [moved] } });
-    await expect(call('annotations.apply', { imageId: image!.id, changes: { added: [], updated: [], removed: [moved] } })).rejects.toThrow(/failed/);
+    await expect(call('annotations.apply', { imageId: image!.id, changes: { added: [], updated: [], removed: [moved] } })).rejects.toThrow(/conflict: .*changed elsewhere since it was loaded/);
     expect(await call('annotations.list', { imageId: image!.id })).toEqual({ annotations: [] });
     await expect(call('annotations.list', { imageId: 999 })).rejects.toThrow(/not-found: image 999 does not exist/);
   });

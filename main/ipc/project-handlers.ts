@@ -2,7 +2,7 @@
 // where they are wired. The same map serves the bridge and Electron's ipcMain.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { NEEDS_REVIEW, type AnnotationChanges, type ParsedReq, type ProjectSummary, type Res, type RunProgress } from '../../app/ipc/contract.js';
+import { NEEDS_REVIEW, type ParsedReq, type ProjectSummary, type Res, type RunProgress } from '../../app/ipc/contract.js';
 import { shortModelNames, type ImageRecord, type ModelId, type RunId } from '../../app/model/index.js';
 import { DEFAULT_MODEL_NAME } from '../jobs/active-model.js';
 import { RunLockedError, type ProjectStore } from '../store/index.js';
@@ -90,7 +90,7 @@ export function createProjectHandlers(services: ProjectServices): Handlers {
     },
     'annotations.apply': ({ imageId, changes, status }) => {
       image(imageId);
-      store().annotations.applyChanges(imageId, toStoreChanges(changes), 'human', status === undefined ? {} : { status });
+      store().annotations.apply(imageId, changes, 'human', status === undefined ? {} : { status });
       return { annotations: store().annotations.forImage(imageId) };
     },
 
@@ -180,13 +180,4 @@ function activeInstalled(store: ProjectStore, installed: readonly InstalledModel
 function summary(store: ProjectStore): ProjectSummary {
   const byStatus = store.images.countByStatus();
   return { folder: store.folder, total: Object.values(byStatus).reduce((a, b) => a + b, 0), byStatus };
-}
-
-/** The contract carries before/after for updates (for undo); the store needs only the after state. */
-function toStoreChanges(changes: AnnotationChanges) {
-  return {
-    added: changes.added,
-    updated: changes.updated.map((u) => u.after),
-    removed: changes.removed.map((a) => a.id),
-  };
 }

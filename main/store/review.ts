@@ -3,7 +3,7 @@
 // come through here, so they decide alike.
 import type { Database } from 'better-sqlite3';
 import { squash, type Diff } from '../../app/history/diff.js';
-import type { Annotation, ImageId, ImageRecord, ImageStatus } from '../../app/model/index.js';
+import { NotFoundError, type Annotation, type ImageId, type ImageRecord, type ImageStatus } from '../../app/model/index.js';
 import { decideByRules, settleForReview, type ReviewRules, type ReviewView } from '../../app/review/index.js';
 import type { AnnotationRepository } from './annotations.js';
 import type { ImageRepository } from './images.js';
@@ -43,7 +43,7 @@ export class ReviewRepository {
   review(imageId: ImageId, rules: ReviewRules, options: { markReviewed: boolean; view: ReviewView | null }): ReviewOutcome {
     return this.db.transaction((): ReviewOutcome => {
       const image = this.images.get(imageId);
-      if (!image) throw new Error(`image ${imageId} does not exist`);
+      if (!image) throw new NotFoundError(`image ${imageId} does not exist`);
       if (options.markReviewed && image.status === 'error') {
         throw new Error(`${image.path} could not be decoded (${image.error ?? 'unreadable'}): it cannot be marked reviewed`);
       }
@@ -63,14 +63,9 @@ export class ReviewRepository {
         dropped = settled.dropped;
       }
       const status = options.markReviewed ? 'reviewed' : undefined;
-      this.annotations.applyChanges(
-        imageId,
-        { added: changes.added, updated: changes.updated.map((u) => u.after), removed: changes.removed },
-        'human',
-        status ? { status } : {},
-      );
+      const applied = this.annotations.apply(imageId, changes, 'human', status ? { status } : {});
       return {
-        changes,
+        changes: applied,
         accepted,
         rejected,
         kept,

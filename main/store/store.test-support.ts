@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import type { Update } from '../../app/history/diff.js';
 import { AnnotationId, type Annotation, type CategoryId, type ImageId } from '../../app/model/index.js';
 import type { ImageFile } from './images.js';
 import { openProject, type ProjectStore } from './project.js';
@@ -36,4 +37,11 @@ export function humanBox(imageId: ImageId, categoryId: CategoryId, bbox: [number
     modelId: null,
     state: 'pending',
   };
+}
+
+/** An update of a stored annotation to `after`, made against what the store holds (as a client that loaded it). */
+export function updateOf(annotations: { get(id: AnnotationId): Annotation | undefined }, after: Annotation): Update<Annotation> {
+  const before = annotations.get(after.id);
+  if (!before) throw new Error(`annotation ${after.id} is not stored`);
+  return { before, after };
 }

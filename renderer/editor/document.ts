@@ -8,13 +8,11 @@ import type { Disposable } from '../../app/ipc/contract.js';
 import type { Annotation, AnnotationId, Bbox, CategoryId, ImageRecord, ReviewState } from '../../app/model/index.js';
 import { clipMask, remapMask, shiftMask } from './mask-ops.js';
 
-export type AnnotationDiff = Diff<Annotation>;
-
 export interface DocumentOptions {
   readonly image: ImageRecord;
   readonly annotations: readonly Annotation[];
   /** Persists one edit; rejects when main refuses it. */
-  readonly save: (diff: AnnotationDiff) => Promise<unknown>;
+  readonly save: (diff: Diff<Annotation>) => Promise<unknown>;
   readonly newId: () => AnnotationId;
   /** The image's undo history, kept by the caller so it survives moving to another image and back. */
   readonly history?: UndoStack<Annotation>;
@@ -91,7 +89,7 @@ export class AnnotationDocument implements Disposable {
   }
 
   /** Applies one edit locally as one undo step and saves it; false when it changes nothing. */
-  commit(diff: AnnotationDiff): boolean {
+  commit(diff: Diff<Annotation>): boolean {
     if (isEmpty(diff)) return false;
     this.list = applyDiff(this.list, diff);
     this.history.push(diff);
@@ -214,7 +212,7 @@ export class AnnotationDocument implements Disposable {
    * Applies an undo/redo step. A step that no longer fits (the annotations changed outside this history,
    * e.g. a pre-label run replaced predictions) clears the history instead of guessing.
    */
-  private replay(diff: AnnotationDiff | null): boolean {
+  private replay(diff: Diff<Annotation> | null): boolean {
     if (!diff) return false;
     try {
       this.list = applyDiff(this.list, diff);
@@ -229,7 +227,7 @@ export class AnnotationDocument implements Disposable {
     return true;
   }
 
-  private persist(diff: AnnotationDiff): void {
+  private persist(diff: Diff<Annotation>): void {
     this.pending++;
     this.notify();
     // Saves go one after another, in edit order.

@@ -45,7 +45,7 @@ beforeEach(async () => {
   store.categories.ensure(['cat', 'dog']);
   store.models.register({ name: 'm', format: 'torchvision-maskrcnn', labels: ['bg', 'cat', 'dog'], card: {}, path: path.join(folder, 'm.onnx'), sha256: 'm' });
   // a.jpg: 'big' covers [0, 20)^2, 'small' [5, 10)^2 above it, 'faint' scores below the default threshold.
-  store.annotations.applyChanges(ids[0]! as never, {
+  store.annotations.apply(ids[0]! as never, {
     added: [
       prediction('big', ids[0]!, rectMask(0, 0, 20, 20), 0.9),
       prediction('small', ids[0]!, rectMask(5, 5, 10, 10), 0.6, 2),
@@ -320,11 +320,11 @@ describe('images and history', () => {
   it('an edit main refuses is taken back: the stored annotations are shown, and why it failed', async () => {
     click(15, 15);
     // Something else removes 'big' behind the session's back: the edit no longer fits the store.
-    store.annotations.applyChanges(ids[0]! as never, { added: [], updated: [], removed: [stored('big')!] }, 'human');
+    store.annotations.apply(ids[0]! as never, { added: [], updated: [], removed: [stored('big')!] }, 'human');
     key('2');
     await settle();
     await settle();
-    expect(session.message).toMatch(/^Could not save: annotations\.apply: .+\. Showing the stored annotations\.$/);
+    expect(session.message).toMatch(/^Could not save: annotations\.apply: .+: this annotation changed elsewhere since it was loaded\. Showing the stored annotations\.$/);
     expect(session.annotations.map((a) => a.id)).toEqual(['small', 'faint']);
     expect(session.document!.canUndo).toBe(false);
   });
@@ -332,7 +332,7 @@ describe('images and history', () => {
   it('predictions written for the open image appear, keeping the view', async () => {
     session.zoomBy(2);
     const camera = session.camera;
-    store.annotations.applyChanges(ids[0]! as never, { added: [prediction('late', ids[0]!, rectMask(22, 2, 26, 6), 0.8)], updated: [], removed: [] }, 'model');
+    store.annotations.apply(ids[0]! as never, { added: [prediction('late', ids[0]!, rectMask(22, 2, 26, 6), 0.8)], updated: [], removed: [] }, 'model');
     api.emit('images.changed', { ids: [ids[0]! as never] });
     await settle();
     expect(session.annotations.map((a) => a.id)).toContain('late');
