@@ -3,79 +3,27 @@
 import { z } from 'zod';
 import { ERROR_CODES } from './errors.js';
 import {
-  AnnotationId, CategoryId, ImageId, ModelId, RunId,
-  IMAGE_STATUSES, MODEL_FORMATS, ORIGINS, PROVIDER_NAMES, REVIEW_STATES, type ImageStatus,
-} from '../model/index.js';
+  annotationSchema, bboxSchema, categoryIdSchema, categorySchema, imageIdSchema, imageRecordSchema,
+  imageStatusSchema, MAX_PAYLOAD_BYTES, modelIdSchema, modelRecordSchema, rleSchema, runIdSchema,
+} from '../model/schemas.js';
+import { MODEL_FORMATS, PROVIDER_NAMES, type ImageId, type ImageStatus } from '../model/index.js';
 
 export { ERROR_CODES, IpcRequestError, type ErrorCode } from './errors.js';
+// The domain's schemas, defined with the domain (app/model/schemas.ts), are the contract's too.
+export { annotationSchema, bboxSchema, categorySchema, imageRecordSchema, imageStatusSchema, MAX_PAYLOAD_BYTES, modelRecordSchema, rleSchema };
 
-/** Largest request or event payload, serialised, that a transport accepts (masks travel as RLE strings). */
-export const MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
 /** Most annotations one `annotations.apply` may carry in each of added/updated/removed. */
 export const MAX_CHANGES_PER_APPLY = 5000;
 /** Largest page `images.list` returns. */
 export const MAX_PAGE = 1000;
 
-const imageId = z.number().int().positive().transform(ImageId);
-const categoryId = z.number().int().positive().transform(CategoryId);
-const modelId = z.number().int().positive().transform(ModelId);
-const runId = z.number().int().positive().transform(RunId);
-const annotationId = z.string().min(1).max(64).transform(AnnotationId);
-const finite = z.number().finite();
-
-export const imageStatusSchema = z.enum(IMAGE_STATUSES);
+const imageId = imageIdSchema;
+const categoryId = categoryIdSchema;
+const modelId = modelIdSchema;
+const runId = runIdSchema;
 
 /** Statuses of images that still need a person's review, in the order the review queue prefers. */
 export const NEEDS_REVIEW: readonly ImageStatus[] = ['in-review', 'predicted', 'new'];
-
-export const bboxSchema = z.tuple([finite, finite, finite.nonnegative(), finite.nonnegative()]).readonly();
-
-export const rleSchema = z.object({
-  size: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]).readonly(),
-  counts: z.string().max(MAX_PAYLOAD_BYTES),
-}).readonly();
-
-export const annotationSchema = z.object({
-  id: annotationId,
-  imageId,
-  categoryId,
-  bbox: bboxSchema,
-  mask: rleSchema.nullable(),
-  score: z.number().min(0).max(1).nullable(),
-  origin: z.enum(ORIGINS),
-  modelId: modelId.nullable(),
-  state: z.enum(REVIEW_STATES),
-  crowd: z.boolean().optional(),
-  /** The image's file changed after this was made: the size it was made for (left out of exports until re-review). */
-  stale: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }).readonly().optional(),
-}).readonly();
-
-export const imageRecordSchema = z.object({
-  id: imageId,
-  path: z.string(),
-  width: z.number().int(),
-  height: z.number().int(),
-  orientation: z.number().int().min(1).max(8),
-  hash: z.string(),
-  status: imageStatusSchema,
-  error: z.string().nullable(),
-  missing: z.boolean(),
-}).readonly();
-
-export const categorySchema = z.object({
-  id: categoryId,
-  name: z.string(),
-  color: z.string().regex(/^#[0-9a-f]{6}$/i),
-}).readonly();
-
-export const modelRecordSchema = z.object({
-  id: modelId,
-  name: z.string(),
-  format: z.enum(MODEL_FORMATS),
-  labels: z.array(z.string()).readonly(),
-  card: z.record(z.string(), z.unknown()).readonly(),
-  path: z.string(),
-}).readonly();
 
 /** One edit as plain data: a Diff<Annotation> (app/history), each update and removal with what it was made against. */
 export const annotationDiffSchema = z.object({
@@ -391,6 +339,7 @@ export type EventPayload<E extends EventName> = z.output<(typeof events)[E]>;
 export type ProjectSummary = Res<'project.summary'>;
 export type ImageFilter = z.output<typeof imageFilterSchema>;
 export type RunProgress = z.output<typeof runProgressSchema>;
+export type RunState = z.output<typeof runStateSchema>;
 
 export interface Disposable {
   dispose(): void;

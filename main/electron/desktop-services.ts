@@ -8,7 +8,7 @@ import { scanFolder } from '../fs/index.js';
 import type { WorkerPort } from '../inference/client.js';
 import { HandlerError } from '../ipc/handlers.js';
 import type { PrelabelService, ProjectServices } from '../ipc/project-handlers.js';
-import { PrelabelJob, type JobProgress, type JobSummary } from '../jobs/prelabel-job.js';
+import { PrelabelJob, type JobSummary } from '../jobs/prelabel-job.js';
 import { listModels, type ModelFolder } from '../models/manager.js';
 import { openProject, type ProjectStore } from '../store/index.js';
 
@@ -30,19 +30,6 @@ export interface DesktopServices extends ProjectServices {
   busy(): boolean;
   /** Ends the current run after the images in flight (their results are written) and closes the project. */
   close(): Promise<void>;
-}
-
-function toRunProgress(progress: JobProgress, job: PrelabelJob): RunProgress {
-  return {
-    runId: progress.runId,
-    state: progress.state,
-    total: progress.total,
-    done: progress.done,
-    failed: progress.failed,
-    rate: progress.imagesPerSecond,
-    eta: progress.etaSeconds,
-    engine: { provider: job.provider.provider, fallback: job.provider.fallback, ...job.layout },
-  };
 }
 
 export function createDesktopServices(options: DesktopServicesOptions): DesktopServices {
@@ -88,16 +75,15 @@ export function createDesktopServices(options: DesktopServicesOptions): DesktopS
       });
       job.on((event) => {
         if (event.type === 'progress') {
-          const progress = toRunProgress(event.progress, job);
-          options.emit('prelabel.progress', progress);
-          options.onProgress?.(progress);
+          options.emit('prelabel.progress', event.progress);
+          options.onProgress?.(event.progress);
         } else if (event.type === 'batch-written') {
           options.emit('images.changed', { ids: event.imageIds });
         }
       });
       const finished = job.run().then(
         (summary) => {
-          const progress = toRunProgress({ ...job.progress(), state: summary.state }, job);
+          const progress = job.progress();
           options.emit('prelabel.progress', progress);
           options.onProgress?.(progress);
           options.onFinished?.(summary);
@@ -105,7 +91,7 @@ export function createDesktopServices(options: DesktopServicesOptions): DesktopS
         (error: unknown) => log(`pre-label run ${job.runId} failed: ${(error as Error).stack ?? String(error)}`),
       );
       run = { job, finished: finished.finally(() => (run = null)) };
-      return toRunProgress(job.progress(), job);
+      return job.progress();
     },
     pause: (runId) => activeJob(runId).pause(),
     resume: (runId) => activeJob(runId).resume(),

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runProgressSchema } from '../../app/ipc/contract.js';
 import { AnnotationId, type Annotation, type ImageId } from '../../app/model/index.js';
 import { scanFolder } from '../fs/index.js';
 import { processWorkerPort, threadWorkerPort, type WorkerPort } from '../inference/client.js';
@@ -121,6 +122,8 @@ describe('a pre-label job', () => {
     expect(events.some((e) => e.type === 'image-failed' && e.path === 'img-03.png')).toBe(true);
     const last = events.filter((e) => e.type === 'progress').at(-1);
     expect(last).toMatchObject({ type: 'progress', progress: { state: 'done', done: summary.done, failed: summary.failed } });
+    // The job's progress is the contract's own: what `prelabel.progress` carries, unchanged.
+    if (last?.type === 'progress') expect(runProgressSchema.parse(last.progress)).toEqual(last.progress);
     expect(events.at(-1)).toMatchObject({ type: 'finished', summary: { state: 'done' } });
     expect(summary.done).toBe(3);
     expect(Object.values(summary.instancesByClass).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);

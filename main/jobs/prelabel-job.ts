@@ -1,6 +1,7 @@
 // A bulk pre-label job: every image (or a selection, or only those without a result for the model) through the
 // inference worker, results written in batched transactions, resumable after a crash, pausable and cancellable.
 import path from 'node:path';
+import type { RunProgress, RunState } from '../../app/ipc/contract.js';
 import type { CategoryId, ImageId, ImageRecord, RunId } from '../../app/model/index.js';
 import { hashFile } from '../fs/hash.js';
 import type { WorkerPort } from '../inference/client.js';
@@ -44,22 +45,9 @@ export interface PrelabelJobOptions {
   lock?: RunLock;
 }
 
-export type JobState = 'running' | 'paused' | 'cancelled' | 'done' | 'failed';
-
-export interface JobProgress {
-  runId: RunId;
-  state: JobState;
-  total: number;
-  done: number;
-  failed: number;
-  imagesPerSecond: number;
-  /** Null until the rate is known. */
-  etaSeconds: number | null;
-}
-
 export interface JobSummary {
   runId: RunId;
-  state: Exclude<JobState, 'running' | 'paused'>;
+  state: Exclude<RunState, 'running' | 'paused'>;
   /** Images this job set out to do (after resuming, only those left). */
   total: number;
   done: number;
@@ -78,13 +66,13 @@ export interface JobSummary {
 }
 
 export type PrelabelEvent =
-  | { type: 'progress'; progress: JobProgress }
+  | { type: 'progress'; progress: RunProgress }
   | { type: 'image-done'; imageId: ImageId; path: string; instances: number }
   | { type: 'image-failed'; imageId: ImageId; path: string; kind: ImageFailureKind; message: string }
   /** A batch of results is committed: these images' annotations and statuses changed. */
   | { type: 'batch-written'; imageIds: ImageId[] }
   /** After pause(), once the images in flight have finished and been written: the job is idle. */
-  | { type: 'paused'; progress: JobProgress }
+  | { type: 'paused'; progress: RunProgress }
   | { type: 'finished'; summary: JobSummary };
 
 const PAGE = 1000;
@@ -107,7 +95,7 @@ function reviewedCount(store: ProjectStore, imageIds: readonly ImageId[] | undef
 
 export class PrelabelJob {
   private readonly listeners = new Set<(event: PrelabelEvent) => void>();
-  private state: JobState = 'running';
+  private state: RunState = 'running';
   private resumeSignal: (() => void) | null = null;
   private doneCount = 0;
   private failedCount = 0;
@@ -275,10 +263,11 @@ export class PrelabelJob {
     this.resumeSignal?.();
   }
 
-  progress(): JobProgress {
+  /** The run's progress as the contract's `prelabel.progress` carries it. */
+  progress(): RunProgress {
     const seconds = (this.activeMs + (this.state === 'running' ? performance.now() - this.activeSince : 0)) / 1000;
     const processed = this.doneCount + this.failedCount;
-    const imagesPerSecond = seconds > 0 ? processed / seconds : 0;
+    const rate = seconds > 0 ? processed / seconds : 0;
     const left = this.total - processed;
     return {
       runId: this.runId,
@@ -286,8 +275,9 @@ export class PrelabelJob {
       total: this.total,
       done: this.doneCount,
       failed: this.failedCount,
-      imagesPerSecond,
-      etaSeconds: imagesPerSecond > 0 ? left / imagesPerSecond : null,
+      rate,
+      eta: rate > 0 ? left / rate : null,
+      engine: { provider: this.provider.provider, fallback: this.provider.fallback, ...this.layout },
     };
   }
 
