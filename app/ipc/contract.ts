@@ -149,6 +149,7 @@ export const cocoExportOptionsSchema = z.object({
   includePending: z.boolean().default(false),
 });
 export type CocoExportOptions = z.output<typeof cocoExportOptionsSchema>;
+export type CardForm = z.output<typeof cardFormSchema>;
 
 const empty = z.object({}).strict();
 const ok = z.object({ ok: z.literal(true) });

@@ -3,12 +3,12 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createDesktopServices, type DesktopServices } from '../electron/desktop-services.js';
-import { exportCoco } from '../ipc/coco-export.js';
-import { createDispatcher, type Dispatch } from '../ipc/handlers.js';
-import { createProjectHandlers } from '../ipc/project-handlers.js';
+import { createDispatcher, type Dispatch } from '../ipc/dispatcher.js';
+import { createHandlers } from '../ipc/handlers.js';
+import { localRenderer } from '../media/display.js';
+import { createMediaService } from '../media/index.js';
 import { downloadSettingsFromEnv } from '../models/download.js';
-import { createModelService, modelFolders } from '../models/service.js';
+import { createServices, type Services } from '../services/index.js';
 import { startBridge, type Bridge } from './server.js';
 
 export interface ServeOptions {
@@ -25,7 +25,7 @@ export interface ServeOptions {
 
 export interface Serving {
   readonly bridge: Bridge;
-  readonly services: DesktopServices;
+  readonly services: Services;
   /** The dispatcher behind the bridge's WebSocket (the same one Electron's ipcMain would call). */
   readonly dispatch: Dispatch;
   close(): Promise<void>;
@@ -44,27 +44,24 @@ export async function serveFolder(folder: string, options: ServeOptions = {}): P
     throw new Error(`${rendererDir}: the renderer is not built; run \`npm run build:renderer\``);
   }
   const log = options.log ?? ((message: string) => void process.stderr.write(`${message}\n`));
-  const modelPlaces = {
-    shippedDir: path.join(root, 'resources', 'models'),
-    userDir: options.userModelDir ?? path.join(homedir(), '.loupe', 'models'),
-    extraFolders: options.modelDir ? [{ source: 'user' as const, dir: path.resolve(options.modelDir) }] : [],
-  };
   let bridge: Bridge | null = null;
-  const models = createModelService({
-    ...modelPlaces,
-    emit: (event, payload) => bridge?.emit(event, payload),
-    download: downloadSettingsFromEnv(process.env),
-  });
-  const services = createDesktopServices({
-    modelFolders: (store) => modelFolders(modelPlaces, store),
+  const services = createServices({
+    models: {
+      shippedDir: path.join(root, 'resources', 'models'),
+      userDir: options.userModelDir ?? path.join(homedir(), '.loupe', 'models'),
+      extraFolders: options.modelDir ? [{ source: 'user' as const, dir: path.resolve(options.modelDir) }] : [],
+      download: downloadSettingsFromEnv(process.env),
+    },
     emit: (event, payload) => bridge?.emit(event, payload),
     log,
   });
-  await services.open(folder);
-  const handlers = createProjectHandlers({ current: services.current, open: services.open, prelabel: services.prelabel, exportCoco, models });
-  const dispatch = createDispatcher(handlers, (error, channel) => log(`${channel}: ${error instanceof Error ? error.stack : String(error)}`));
+  await services.project.open(folder);
+  const dispatch = createDispatcher(createHandlers(services), {
+    onUnexpected: (error, channel) => log(`${channel}: ${error instanceof Error ? error.stack : String(error)}`),
+  });
+  const media = createMediaService({ folder: () => services.project.current()?.folder ?? null, renderer: localRenderer });
   bridge = await startBridge({
-    folder: () => services.current()?.folder ?? path.resolve(folder),
+    media,
     rendererDir,
     dispatch,
     ...(options.port !== undefined ? { port: options.port } : {}),

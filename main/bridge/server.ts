@@ -6,17 +6,15 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
-import { readFile, realpath } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_PAYLOAD_BYTES, type EventName, type EventPayload, type ServerMessage } from '../../app/ipc/contract.js';
-import { isImageFileName } from '../fs/imageFiles.js';
-import { resolveInsideRoot, UnsafePathError } from '../electron/safe-path.js';
-import { decodeRequest, type Dispatch } from '../ipc/handlers.js';
-import { imageForDisplay, ThumbnailCache } from './media.js';
+import { decodeRequest, type Dispatch } from '../ipc/dispatcher.js';
+import { resolveInsideRoot, UnsafePathError, type MediaService } from '../media/index.js';
 
 export interface BridgeOptions {
-  /** The project folder images and thumbnails are served from; a function when the open project can change. */
-  readonly folder: string | (() => string);
+  /** The open project's images and thumbnails (main/media). */
+  readonly media: MediaService;
   /** The built renderer (index.html, app.js, ...). */
   readonly rendererDir: string;
   readonly dispatch: Dispatch;
@@ -57,13 +55,6 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   let launchToken: string | null = options.token ?? randomBytes(24).toString('base64url');
   const printedToken = launchToken;
   const log = options.log ?? (() => {});
-  const currentFolder = typeof options.folder === 'string' ? () => options.folder as string : options.folder;
-  const thumbnailCaches = new Map<string, ThumbnailCache>();
-  const thumbnailsOf = (folder: string) => {
-    let cache = thumbnailCaches.get(folder);
-    if (!cache) thumbnailCaches.set(folder, (cache = new ThumbnailCache(folder)));
-    return cache;
-  };
   let port = 0;
   const cookieName = () => `loupe_session_${port}`;
   /** sha256 of each live session secret: a lookup compares digests, never the secrets themselves. */
@@ -106,13 +97,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     const route = /^\/(files|thumbs)\/(.+)$/.exec(rawPath);
     try {
       if (route) {
-        const folder = currentFolder();
-        const file = await resolveInsideRoot(folder, route[2]!);
-        const relative = path.relative(await realpath(folder), file).split(path.sep);
-        if (relative.some((segment) => segment.startsWith('.')) || !isImageFileName(file)) {
-          return send(res, 403, 'text/plain; charset=utf-8', 'not an image of this project');
-        }
-        const media = route[1] === 'files' ? await imageForDisplay(file) : await thumbnailsOf(folder).get(file);
+        const media = await options.media.get(route[1] as 'files' | 'thumbs', route[2]!);
+        if (media === null) return send(res, 404, 'text/plain; charset=utf-8', 'no project is open');
         return send(res, 200, media.type, media.body, { 'Cache-Control': 'private, max-age=3600' });
       }
       const asset = rawPath === '/' ? 'index.html' : rawPath.slice(1);

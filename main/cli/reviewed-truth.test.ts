@@ -9,9 +9,7 @@ import type { Reply, Res } from '../../app/ipc/contract.js';
 import type { Annotation } from '../../app/model/index.js';
 import { writeImage } from '../fs/images.test-support.js';
 import { modelCards, randomScene, seededRandom, writeScene } from '../inference/testing.js';
-import { exportCoco } from '../ipc/coco-export.js';
-import { createDispatcher } from '../ipc/handlers.js';
-import { createProjectHandlers } from '../ipc/project-handlers.js';
+import { dispatcherOver, servicesOver } from '../testing/services.test-support.js';
 import { openProject, type ProjectStore } from '../store/index.js';
 import { databaseDigest } from '../testing/database.test-support.js';
 import { COCOAPI_FIXTURE, hasCocoapiFixture, readCocoapiCases } from '../testing/cocoapi-fixture.test-support.js';
@@ -159,15 +157,15 @@ describe('the export of a project with pending, hidden, stale and replaced image
     expect(coco.annotations.every((a: object) => !('score' in a))).toBe(true);
 
     // The app's export.coco with its defaults writes the very same file.
-    const store = openProject(folder);
+    const services = servicesOver(openProject(folder));
     try {
-      const dispatch = createDispatcher(createProjectHandlers({ current: () => store, open: async () => store, exportCoco }));
+      const dispatch = dispatcherOver(services);
       const fromApp = join(work, 'from-app.json');
       const reply = (await dispatch('export.coco', { path: fromApp })) as Reply<Res<'export.coco'>>;
       expect(reply.ok && reply.value).toMatchObject({ images: 3, leftOut: [{ path: 's4.png' }], staleLeftOut: [] });
       expect(readFileSync(fromApp).equals(readFileSync(out))).toBe(true);
     } finally {
-      store.close();
+      await services.close();
     }
 
     // Every image: s3's stale annotations are left out with a warning, s2's pending ones only on request.

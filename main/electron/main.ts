@@ -1,6 +1,7 @@
-// Electron main process: wires the tested, Electron-free modules of this folder to Electron. Keep
-// logic out of here; every decision it makes is a call into security, protocols, ipc-guard, menus,
-// window-state, recent-projects, run-feedback or desktop-services.
+// Electron main process: a thin transport over the domain services (main/services) and the project's media
+// (main/media), wired to Electron with the tested, Electron-free modules of this folder. Keep logic out of here;
+// every decision it makes is a call into security, protocols, ipc-guard, menus, window-state, recent-projects,
+// run-feedback or the services.
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,13 +11,13 @@ import {
 } from 'electron';
 import type { EventName, EventPayload } from '../../app/ipc/contract.js';
 import { utilityProcessPort, workerEntryPath, workerProcessEnv } from '../inference/client.js';
-import { exportCoco } from '../ipc/coco-export.js';
-import { createDispatcher } from '../ipc/handlers.js';
+import { createDispatcher } from '../ipc/dispatcher.js';
+import { createHandlers } from '../ipc/handlers.js';
+import { localRenderer } from '../media/display.js';
+import { createMediaService } from '../media/index.js';
 import { downloadSettingsFromEnv } from '../models/download.js';
-import { createModelService, modelFolders } from '../models/service.js';
-import { createProjectHandlers } from '../ipc/project-handlers.js';
+import { createServices } from '../services/index.js';
 import { appPaths } from './app-paths.js';
-import { createDesktopServices } from './desktop-services.js';
 import { EVENT_CHANNEL, guardInvoke, INVOKE_CHANNEL } from './ipc-guard.js';
 import { toElectronMenu } from './menu.js';
 import { menuTemplate, type MenuCommand } from './menu-template.js';
@@ -57,19 +58,13 @@ function emit<E extends EventName>(event: E, payload: EventPayload<E>): void {
 /** `--model-dir=DIR` adds a model folder searched first (development, tests). */
 const extraModelDir = app.commandLine.getSwitchValue('model-dir');
 
-const modelPlaces = {
-  shippedDir: paths.shippedModels,
-  userDir: paths.userModels,
-  extraFolders: extraModelDir ? [{ source: 'user' as const, dir: path.resolve(extraModelDir) }] : [],
-};
-const models = createModelService({
-  ...modelPlaces,
-  emit: (event, payload) => emit(event, payload),
-  download: downloadSettingsFromEnv(process.env),
-});
-
-const services = createDesktopServices({
-  modelFolders: (store) => modelFolders(modelPlaces, store),
+const services = createServices({
+  models: {
+    shippedDir: paths.shippedModels,
+    userDir: paths.userModels,
+    extraFolders: extraModelDir ? [{ source: 'user' as const, dir: path.resolve(extraModelDir) }] : [],
+    download: downloadSettingsFromEnv(process.env),
+  },
   workerPort: () =>
     utilityProcessPort(
       utilityProcess.fork(workerEntryPath(), [], { serviceName: 'Loupe inference', stdio: 'inherit', env: workerProcessEnv() }),
@@ -83,23 +78,18 @@ const services = createDesktopServices({
     if (Notification.isSupported()) new Notification({ ...runEndNotice(summary), silent: false }).show();
     if (window && !window.isFocused()) window.flashFrame(true);
   },
-  log,
-});
-
-/** Opening a project through any path (UI, menu, drop) also files it under Open Recent. */
-const handlers = createProjectHandlers({
-  ...services,
-  exportCoco,
-  models,
-  async open(folder) {
-    const store = await services.open(folder);
+  /** Opening a project through any path (UI, menu, drop) also files it under Open Recent. */
+  onOpened: async (store) => {
     recent = addRecent(recent, store.folder);
     await saveRecent(paths.recent, recent);
     rebuildMenu();
-    return store;
   },
+  log,
 });
-const dispatch = createDispatcher(handlers, (error, channel) => log(`${channel}: ${(error as Error).stack ?? String(error)}`));
+const media = createMediaService({ folder: () => services.project.current()?.folder ?? null, renderer: localRenderer });
+const dispatch = createDispatcher(createHandlers(services), {
+  onUnexpected: (error, channel) => log(`${channel}: ${(error as Error).stack ?? String(error)}`),
+});
 const invoke = guardInvoke(dispatch, log);
 
 /** `loupe <folder>`: the project is open before the UI first asks for it. */
@@ -165,7 +155,7 @@ function rebuildMenu(): void {
     platform: process.platform,
     appName: app.name,
     recent,
-    projectOpen: services.current() !== null,
+    projectOpen: services.project.current() !== null,
     isPackaged: app.isPackaged,
   });
   const onCommand = (command: MenuCommand) => void runMenuCommand(command).catch((error: unknown) => log(`menu ${command.type}: ${String(error)}`));
@@ -250,7 +240,7 @@ async function ready(): Promise<void> {
     callback({ cancel: true }),
   );
   protocol.handle(APP_SCHEME, createAppProtocolHandler(paths.renderer, log));
-  protocol.handle(IMAGE_SCHEME, createImageProtocolHandler({ folder: () => services.current()?.folder ?? null, log }));
+  protocol.handle(IMAGE_SCHEME, createImageProtocolHandler({ media, log }));
 
   ipcMain.handle(INVOKE_CHANNEL, (event, channel: unknown, request: unknown) => invoke(event.senderFrame?.url, channel, request));
 

@@ -30,7 +30,7 @@ beforeAll(async () => {
   await mkdir(renderer);
   await writeFile(path.join(renderer, 'index.html'), '<!doctype html><title>Loupe</title>');
   serving = await serveFolder(folder, { rendererDir: renderer, userModelDir: path.join(work, 'models'), log: (m) => unexpected.push(m) });
-  const store = serving.services.current()!;
+  const store = serving.services.project.current()!;
   dbPath = store.dbPath;
   const [category] = store.categories.ensure(['thing']);
   const image = store.images.list({ limit: 1 }).items[0]!;

@@ -8,9 +8,10 @@ import { imagePoint, screenPoint } from '../../app/geometry/points.js';
 import { encode } from '../../app/geometry/rle.js';
 import { AnnotationId, RunId, type Annotation, type ImageRecord } from '../../app/model/index.js';
 import type { RunProgress } from '../../app/ipc/contract.js';
-import { exportCoco } from '../../main/ipc/coco-export.js';
+import type { Services } from '../../main/services/index.js';
 import { openProject, type ProjectStore } from '../../main/store/index.js';
 import { createTestApi, type TestApi } from '../../main/testing/project-api.test-support.js';
+import { servicesOver } from '../../main/testing/services.test-support.js';
 import { toScreen } from './camera.js';
 import { rectMask } from './fixtures.test-support.js';
 import { countSet } from './mask-ops.js';
@@ -18,6 +19,7 @@ import { ReviewSession, type PointerInput, type Topic } from './session.js';
 
 let folder: string;
 let store: ProjectStore;
+let services: Services;
 let api: TestApi;
 let session: ReviewSession<string>;
 let topics: Topic[];
@@ -54,7 +56,9 @@ beforeEach(async () => {
     updated: [],
     removed: [],
   }, 'model');
-  api = createTestApi({ current: () => store, open: async (other) => (store.close(), (store = openProject(other))), exportCoco });
+  // The real services over this project; no model is installed.
+  services = servicesOver(store, { models: { shippedDir: path.join(folder, 'no-models'), userDir: path.join(folder, 'no-user-models') } });
+  api = createTestApi(services);
   broken.clear();
   let n = 0;
   session = new ReviewSession(api, {
@@ -69,6 +73,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   session.dispose();
+  await services.close();
   store.close();
   await rm(folder, { recursive: true, force: true });
 });
@@ -381,13 +386,13 @@ describe('runs, commands and disposal', () => {
 
   it('a run whose first events overtake the reply to prelabel.start shows what the events say', async () => {
     const withRuns: TestApi = createTestApi({
-      current: () => store, open: async () => store,
+      ...services,
       prelabel: {
+        ...services.prelabel,
         start: async () => {
           withRuns.emit('prelabel.progress', progressOf('paused', 1));
           return progressOf('running', 0);
         },
-        pause: () => {}, resume: () => {}, cancel: () => {},
       },
     });
     const other = new ReviewSession(withRuns, { pictures: { get: async () => 'pixels' } });
@@ -403,7 +408,7 @@ describe('runs, commands and disposal', () => {
 
   it('a pre-label request main refuses is said in the status bar', async () => {
     await session.prelabel();
-    expect(session.message).toBe('prelabel.start: pre-labelling is not available in this build');
+    expect(session.message).toBe('prelabel.start: no model is installed; import one first');
   });
 
   it('undo, redo and open-folder arrive as app commands from the desktop menus', async () => {

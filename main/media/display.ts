@@ -1,0 +1,41 @@
+// Image bytes and thumbnails for the UI, both with EXIF orientation applied, decoded with sharp (BMP with our own
+// decoder). These parse untrusted files: they run in the untrusted-files process (main/untrusted), never in main.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import { browserType } from '../fs/imageFiles.js';
+import { isBmpFile, openImage } from '../fs/probe.js';
+import type { ImageRenderer, Media } from './index.js';
+
+export const THUMBNAIL_EDGE = 256;
+
+/**
+ * The image as the UI must draw it: the file itself when it needs no rotation and the browser reads
+ * its format, otherwise re-encoded by sharp with the EXIF orientation applied (and the tag dropped,
+ * so the browser does not rotate it a second time).
+ */
+export async function imageForDisplay(file: string): Promise<Media> {
+  const ext = path.extname(file).toLowerCase();
+  // Sent as PNG from Loupe's own decoder (sharp has none), so the page shows the pixels the model saw.
+  if (await isBmpFile(file)) return { body: await (await openImage(file)).png().toBuffer(), type: 'image/png' };
+  const type = browserType(file);
+  const { orientation = 1 } = await sharp(file).metadata();
+  if (type && orientation === 1) return { body: await readFile(file), type };
+  const rotated = sharp(file).rotate();
+  return ext === '.jpg' || ext === '.jpeg'
+    ? { body: await rotated.jpeg({ quality: 95 }).toBuffer(), type: 'image/jpeg' }
+    : { body: await rotated.png().toBuffer(), type: 'image/png' };
+}
+
+/** A JPEG thumbnail of `file`, its longest edge THUMBNAIL_EDGE, EXIF orientation applied. */
+export async function thumbnailOf(file: string): Promise<Buffer> {
+  return (await openImage(file))
+    .rotate()
+    .resize(THUMBNAIL_EDGE, THUMBNAIL_EDGE, { fit: 'inside', withoutEnlargement: true })
+    .flatten({ background: '#000000' })
+    .jpeg({ quality: 80 })
+    .toBuffer();
+}
+
+/** Decoding in the calling process: for the untrusted-files process itself, and tests. */
+export const localRenderer: ImageRenderer = { display: imageForDisplay, thumbnail: thumbnailOf };

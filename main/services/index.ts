@@ -1,0 +1,80 @@
+// The domain services behind every transport (Electron's IPC, `loupe serve`'s bridge, tests): one open project and
+// what can be done with it. Nothing here knows Electron, HTTP or the IPC contract's wire format; each service throws
+// domain errors (app/model/errors.ts), which the dispatcher (main/ipc) turns into error codes.
+import type { EventName, EventPayload, RunProgress } from '../../app/ipc/contract.js';
+import { scanFolder } from '../fs/index.js';
+import type { WorkerPort } from '../inference/client.js';
+import type { JobSummary } from '../jobs/prelabel-job.js';
+import type { DownloadSettings } from '../models/download.js';
+import type { ModelChecks } from '../models/manager.js';
+import type { ProjectStore } from '../store/index.js';
+import { readGraphNames, verifyModel } from '../untrusted/models.js';
+import { createAnnotationService, type AnnotationService } from './annotations.js';
+import { createCategoryService, type CategoryService } from './categories.js';
+import { createExportService, type ExportService } from './export.js';
+import { createImageService, type ImageService } from './images.js';
+import { createModelService, type ModelPlaces, type ModelService } from './models.js';
+import { createPrelabelService, type PrelabelService } from './prelabel.js';
+import { createProjectService, type ProjectService } from './project.js';
+
+export interface Services {
+  readonly project: ProjectService;
+  readonly images: ImageService;
+  readonly annotations: AnnotationService;
+  readonly categories: CategoryService;
+  readonly models: ModelService;
+  readonly prelabel: PrelabelService;
+  readonly exports: ExportService;
+  /** Ends a run in progress (its results in flight written) and closes the project. */
+  close(): Promise<void>;
+}
+
+export type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
+
+export interface ServicesOptions {
+  /** Where models are found and imported to. */
+  readonly models: ModelPlaces & {
+    /** Limits of downloads (downloadSettingsFromEnv); the defaults when absent. */
+    readonly download?: DownloadSettings;
+    /** Shortest time between two progress events of one download (default 100 ms). */
+    readonly progressIntervalMs?: number;
+  };
+  /** Sends an event to the UI. */
+  readonly emit: Emit;
+  /** Hosts each inference worker (an Electron utilityProcess); a child process under Node by default. */
+  readonly workerPort?: () => WorkerPort;
+  /** A project already open (tests and tools), used as it is: not scanned. */
+  readonly store?: ProjectStore;
+  /** After a folder is opened (the desktop files it under Open Recent). */
+  readonly onOpened?: (store: ProjectStore) => void | Promise<void>;
+  /** Every progress change of a run, and its end. */
+  readonly onProgress?: (progress: RunProgress) => void;
+  readonly onFinished?: (summary: JobSummary) => void;
+  readonly log?: (message: string) => void;
+}
+
+export function createServices(options: ServicesOptions): Services {
+  const checks: ModelChecks = { graphNames: readGraphNames, verify: verifyModel };
+  let prelabel: PrelabelService | null = null;
+  const project = createProjectService({
+    scan: (store) => scanFolder(store),
+    beforeClose: async () => prelabel?.stop(),
+    ...(options.onOpened && { onOpened: options.onOpened }),
+    ...(options.store && { store: options.store }),
+  });
+  const models = createModelService({ ...options.models, emit: options.emit, checks }, project);
+  prelabel = createPrelabelService(options, project, models);
+  const images = createImageService(project);
+  return {
+    project,
+    images,
+    annotations: createAnnotationService(project, images),
+    categories: createCategoryService(project),
+    models,
+    prelabel,
+    exports: createExportService(project),
+    close: () => project.close(),
+  };
+}
+
+export type { ProjectService, ImageService, AnnotationService, CategoryService, ModelService, PrelabelService, ExportService };
