@@ -115,7 +115,11 @@ describe('a pre-label job', () => {
     expect([...failed.keys()].sort()).toEqual(['empty.jpg', 'img-03.png', 'notes.png', 'truncated.png']);
     expect(failed.get('img-03.png')).toMatch(/^cannot decode: /);
     for (const reason of failed.values()) expect(reason.length).toBeGreaterThan(5);
-    expect(store.images.getByPath('img-03.png')!.status).toBe('new');
+    // It was scanned fine, so it failed in the run: 'error' with the run's reason, not 'new'.
+    expect(store.images.getByPath('img-03.png')).toMatchObject({ status: 'error', error: expect.stringMatching(/^cannot decode: /) });
+    // So is a file whose header the scan read but whose pixels are cut short; only what the scan could not read is unreadable.
+    expect(store.images.getByPath('truncated.png')).toMatchObject({ status: 'error', error: failed.get('truncated.png') });
+    expect(store.stats.unreadableImages().map((f) => f.path).sort()).toEqual(['empty.jpg', 'notes.png']);
 
     const doneEvents = events.filter((e) => e.type === 'image-done');
     expect(doneEvents.map((e) => e.type === 'image-done' && e.path).sort()).toEqual(labeled);

@@ -77,12 +77,16 @@ export type PrelabelEvent =
 
 const PAGE = 1000;
 
+/** Present, not reviewed, and decodable: not in 'error', unless it is there because an earlier run failed on it. */
 function eligibleImages(store: ProjectStore): ImageRecord[] {
   const images: ImageRecord[] = [];
+  const retried = store.prelabel.failedImageIds();
   let after: string | null = null;
   do {
     const page = store.images.list({ after, limit: PAGE });
-    for (const image of page.items) if (!image.missing && image.status !== 'error' && image.status !== 'reviewed') images.push(image);
+    for (const image of page.items) {
+      if (!image.missing && image.status !== 'reviewed' && (image.status !== 'error' || retried.has(image.id))) images.push(image);
+    }
     after = page.next;
   } while (after !== null);
   return images;

@@ -21,6 +21,7 @@ import {
   type StaleSize,
 } from '../../app/model/index.js';
 import type { ChangeActor, HistoryAction, HistoryRepository } from './history.js';
+import { PRELABEL_FAILED } from './runs.js';
 
 /** What writing one image's predictions did. */
 export interface PredictionsWritten {
@@ -232,10 +233,11 @@ export class AnnotationRepository {
     this.remove = db.prepare(`DELETE FROM annotations WHERE id = ?`);
     this.pendingOf = db.prepare(`
       SELECT ${columns} FROM annotations WHERE image_id = ? AND origin = 'model' AND state = 'pending' ORDER BY rowid`);
-    // A person's first edit moves an image into review; 'reviewed' is only ever set on purpose.
+    // A person's first edit moves an image into review (one whose pre-label failed too); 'reviewed' is only ever set
+    // on purpose.
     this.touchImage = db.prepare(`
-      UPDATE images SET status = 'in-review', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-      WHERE id = ? AND status IN ('new', 'predicted')`);
+      UPDATE images SET status = 'in-review', error = NULL, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+      WHERE id = ? AND (status IN ('new', 'predicted') OR (status = 'error' AND ${PRELABEL_FAILED}))`);
     this.imageSize = db.prepare(`SELECT width, height, status FROM images WHERE id = ?`);
     this.setImageStatus = db.prepare(`
       UPDATE images SET status = ?, error = NULL, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`);

@@ -7,6 +7,7 @@ import { NotFoundError, type Annotation, type ImageId, type ImageRecord, type Im
 import { decideByRules, settleForReview, type ReviewRules, type ReviewView } from '../../app/review/index.js';
 import type { AnnotationRepository } from './annotations.js';
 import type { ImageRepository } from './images.js';
+import { PRELABEL_FAILED } from './runs.js';
 
 /** What one review step did to one image; applying `changes` inverted with `previousStatus` undoes it. */
 export interface ReviewOutcome {
@@ -28,6 +29,11 @@ export class ReviewRepository {
     private readonly annotations: AnnotationRepository,
   ) {}
 
+  /** Whether the image is in 'error' because a pre-label run failed on it (it decodes: a person may still review it). */
+  private runFailedOn(imageId: ImageId): boolean {
+    return this.db.prepare(`SELECT 1 FROM images WHERE id = ? AND ${PRELABEL_FAILED}`).get(imageId) !== undefined;
+  }
+
   /**
    * Marks an image reviewed, settling it first: pending predictions shown in `view` are accepted, the others
    * rejected (a null view shows nothing), stale annotations kept when they fit the image and dropped otherwise.
@@ -44,7 +50,7 @@ export class ReviewRepository {
     return this.db.transaction((): ReviewOutcome => {
       const image = this.images.get(imageId);
       if (!image) throw new NotFoundError(`image ${imageId} does not exist`);
-      if (options.markReviewed && image.status === 'error') {
+      if (options.markReviewed && image.status === 'error' && !this.runFailedOn(imageId)) {
         throw new Error(`${image.path} could not be decoded (${image.error ?? 'unreadable'}): it cannot be marked reviewed`);
       }
       const current = this.annotations.forImage(imageId);
