@@ -9,6 +9,8 @@ const platformModules = [
 ];
 const nodeModules = platformModules.filter((name) => !['konva', 'react', 'react-dom'].includes(name));
 const testFiles = ['**/*.test.ts', '**/*.test-support.ts'];
+const noRenderer = { group: ['**/renderer/**'], message: 'main/ never imports the renderer: share code through app/.' };
+const decodeElsewhere = 'untrusted files are parsed in the untrusted-files process (main/untrusted) or the inference workers, never in main.';
 const domGlobals = [
   'window', 'document', 'navigator', 'location', 'localStorage', 'sessionStorage', 'HTMLElement',
   'HTMLCanvasElement', 'CanvasRenderingContext2D', 'Image', 'ImageData', 'OffscreenCanvas',
@@ -53,8 +55,16 @@ export default tseslint.config(
     ignores: testFiles,
     rules: {
       'no-restricted-imports': ['error', {
-        patterns: [{ group: ['**/renderer/**'], message: 'main/ never imports the renderer: share code through app/.' }],
+        patterns: [noRenderer],
+        paths: ['sharp', 'onnxruntime-node'].map((name) => ({ name, allowTypeImports: true, message: decodeElsewhere })),
       }],
     },
+  },
+  {
+    // Where untrusted files are decoded and models opened: the untrusted-files process, the inference workers, and
+    // the probe and loader list they run.
+    files: ['main/untrusted/**/*.ts', 'main/inference/**/*.ts', 'main/fs/probe.ts', 'main/fs/image-loaders.ts'],
+    ignores: testFiles,
+    rules: { 'no-restricted-imports': ['error', { patterns: [noRenderer] }] },
   },
 );

@@ -7,7 +7,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImageId } from '../app/model/index.js';
 import { startBridge, type Bridge } from '../main/bridge/server.js';
-import { localRenderer } from '../main/media/display.js';
+import { localRenderer } from '../main/untrusted/images.js';
 import { createMediaService } from '../main/media/index.js';
 import { openProject, type ProjectStore } from '../main/store/index.js';
 import { dispatcherOver, servicesOver } from '../main/testing/services.test-support.js';

@@ -5,8 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDispatcher, type Dispatch } from '../ipc/dispatcher.js';
 import { createHandlers } from '../ipc/handlers.js';
-import { localRenderer } from '../media/display.js';
-import { createMediaService } from '../media/index.js';
+import { projectMedia } from '../media/index.js';
 import { downloadSettingsFromEnv } from '../models/download.js';
 import { createServices, type Services } from '../services/index.js';
 import { startBridge, type Bridge } from './server.js';
@@ -59,7 +58,7 @@ export async function serveFolder(folder: string, options: ServeOptions = {}): P
   const dispatch = createDispatcher(createHandlers(services), {
     onUnexpected: (error, channel) => log(`${channel}: ${error instanceof Error ? error.stack : String(error)}`),
   });
-  const media = createMediaService({ folder: () => services.project.current()?.folder ?? null, renderer: localRenderer });
+  const media = projectMedia(services);
   bridge = await startBridge({
     media,
     rendererDir,

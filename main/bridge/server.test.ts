@@ -9,7 +9,7 @@ import { IpcRequestError, MAX_PAYLOAD_BYTES } from '../../app/ipc/contract.js';
 import { CategoryId } from '../../app/model/index.js';
 import { createDispatcher } from '../ipc/dispatcher.js';
 import type { Handlers } from '../ipc/handlers.js';
-import { localRenderer } from '../media/display.js';
+import { localRenderer } from '../untrusted/images.js';
 import { createMediaService } from '../media/index.js';
 import { startBridge, type Bridge } from './server.js';
 

@@ -97,9 +97,9 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     const route = /^\/(files|thumbs)\/(.+)$/.exec(rawPath);
     try {
       if (route) {
-        const media = await options.media.get(route[1] as 'files' | 'thumbs', route[2]!);
-        if (media === null) return send(res, 404, 'text/plain; charset=utf-8', 'no project is open');
-        return send(res, 200, media.type, media.body, { 'Cache-Control': 'private, max-age=3600' });
+        const reply = await options.media.get(route[1] as 'files' | 'thumbs', route[2]!);
+        if (reply.status !== 200) return send(res, reply.status, 'text/plain; charset=utf-8', reply.message);
+        return send(res, 200, reply.media.type, reply.media.body, { 'Cache-Control': 'private, max-age=3600' });
       }
       const asset = rawPath === '/' ? 'index.html' : rawPath.slice(1);
       const file = await resolveInsideRoot(options.rendererDir, asset);

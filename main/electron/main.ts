@@ -13,10 +13,12 @@ import type { EventName, EventPayload } from '../../app/ipc/contract.js';
 import { utilityProcessPort, workerEntryPath, workerProcessEnv } from '../inference/client.js';
 import { createDispatcher } from '../ipc/dispatcher.js';
 import { createHandlers } from '../ipc/handlers.js';
-import { localRenderer } from '../media/display.js';
-import { createMediaService } from '../media/index.js';
+import { restrictImageLoaders } from '../fs/image-loaders.js';
+import { projectMedia } from '../media/index.js';
 import { downloadSettingsFromEnv } from '../models/download.js';
 import { createServices } from '../services/index.js';
+import { untrustedEntryPath } from '../untrusted/client.js';
+import { utilityChild } from '../untrusted/port.js';
 import { appPaths } from './app-paths.js';
 import { EVENT_CHANNEL, guardInvoke, INVOKE_CHANNEL } from './ipc-guard.js';
 import { toElectronMenu } from './menu.js';
@@ -34,6 +36,9 @@ if (refused !== null) {
   console.error(`[loupe] refusing to start with ${refused}: it would open the app to a debugger or weaken its sandbox`);
   app.exit(1);
 }
+
+// Main decodes nothing (see main/untrusted); should anything here ever reach libvips, only Loupe's loaders are there.
+restrictImageLoaders();
 
 /** The app root: dist/main/electron/main.js -> root (inside app.asar when packaged). */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -69,6 +74,8 @@ const services = createServices({
     utilityProcessPort(
       utilityProcess.fork(workerEntryPath(), [], { serviceName: 'Loupe inference', stdio: 'inherit', env: workerProcessEnv() }),
     ),
+  // Scan probes, display and thumbnails, model checks: every untrusted file is parsed there, never here.
+  untrustedPort: () => utilityChild(utilityProcess.fork(untrustedEntryPath(), [], { serviceName: 'Loupe files', stdio: 'inherit' })),
   emit,
   onProgress: (progress) => {
     const bar = progressBarState(progress);
@@ -86,7 +93,7 @@ const services = createServices({
   },
   log,
 });
-const media = createMediaService({ folder: () => services.project.current()?.folder ?? null, renderer: localRenderer });
+const media = projectMedia(services);
 const dispatch = createDispatcher(createHandlers(services), {
   onUnexpected: (error, channel) => log(`${channel}: ${(error as Error).stack ?? String(error)}`),
 });

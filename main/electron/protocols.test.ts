@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localRenderer } from '../media/display.js';
+import { localRenderer } from '../untrusted/images.js';
 import { createMediaService } from '../media/index.js';
 import { createAppProtocolHandler, createImageProtocolHandler } from './protocols.js';
 import { CONTENT_SECURITY_POLICY } from './security.js';

@@ -79,8 +79,9 @@ export function createImageProtocolHandler(options: ImageProtocolOptions): Proto
       const kind = request.url.toLowerCase().startsWith(`${IMAGE_SCHEME}://thumbs/`) ? 'thumbs' : 'files';
       const raw = rawPathAfter(request.url, IMAGE_SCHEME, kind);
       if (raw === null) return text(404, 'expected loupe-image://files/<path> or loupe-image://thumbs/<path>');
-      const media = await options.media.get(kind, raw);
-      if (media === null) return text(404, 'no project is open');
+      const reply = await options.media.get(kind, raw);
+      if (reply.status !== 200) return text(reply.status, reply.message);
+      const { media } = reply;
       // CORS for our page only: an <img crossorigin> from app://loupe can then be read back from a canvas untainted.
       const headers = { 'Cache-Control': 'private, max-age=3600', 'Access-Control-Allow-Origin': APP_ORIGIN, Vary: 'Origin' };
       return respond(200, media.body, media.type, headers, request.method === 'HEAD');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { imageForDisplay, thumbnailOf } from '../media/display.js';
+import { imageForDisplay, thumbnailOf } from '../untrusted/images.js';
 import { ThumbnailCache } from '../media/thumbnails.js';
 import { bmpHeaderLength, decodeBmp, encodeBmp, readBmpHeader } from './bmp.js';
 import { BMP_VARIANTS, writeBmp, type BmpVariant, type Pixels } from './bmp.test-support.js';

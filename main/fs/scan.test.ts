@@ -46,7 +46,8 @@ describe('scanFolder', () => {
     expect(summary).toMatchObject({ files: 12, added: 12, changed: 0, moved: 0, unchanged: 0, missing: 0, errors: 3 });
     expect(summary.unreadable.map((u) => u.path)).toEqual(['corrupt.webp', 'empty.jpg', 'text.png']);
     expect(progress.at(-1)).toEqual({ phase: 'done', done: 12, total: 12 });
-    expect(progress.filter((p) => p.phase === 'probing').map((p) => p.done)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    // Probed in batches of 2 (concurrency 3: two batches in flight), progress told after each.
+    expect(progress.filter((p) => p.phase === 'probing').map((p) => p.done)).toEqual([0, 2, 4, 6, 8, 10, 12]);
 
     const byPath = new Map(store.images.list({ limit: 100 }).items.map((i) => [i.path, i]));
     const sizes = ['a.jpg', 'b.JPEG', 'nested/deep/c.png', 'd.webp', 'e.tif', 'f.TIFF', 'g.bmp', 'h.gif'].map((p) => [p, byPath.get(p)?.width, byPath.get(p)?.status]);

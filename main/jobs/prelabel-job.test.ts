@@ -2,6 +2,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runProgressSchema } from '../../app/ipc/contract.js';
 import { AnnotationId, type Annotation, type ImageId } from '../../app/model/index.js';
@@ -138,6 +139,23 @@ describe('a pre-label job', () => {
     const retry = await runJob({ scope: 'pending' });
     expect(retry.job.resumed).toBe(false);
     expect(retry.summary).toMatchObject({ total: summary.failures.length, done: 0, failed: summary.failures.length });
+  });
+
+  it('refuses, in its worker process, an SVG or a HEIF put where an image was: only the loaders Loupe reads are enabled', async () => {
+    await writeScenes(3);
+    store = openProject(folder);
+    await scanFolder(store);
+    // After the scan, two files become formats libvips has loaders for (they decode in this test's process) but Loupe
+    // never reads.
+    await writeFile(path.join(folder, 'img-01.png'), '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="256"><rect width="320" height="256"/></svg>');
+    await sharp({ create: { width: 352, height: 256, channels: 3, background: '#00f' } }).heif({ compression: 'av1' }).toFile(path.join(folder, 'img-02.png'));
+    expect((await sharp(path.join(folder, 'img-01.png')).metadata()).format).toBe('svg');
+    const { summary } = await runJob({ workers: 1 });
+    expect(summary.done).toBe(1);
+    expect(summary.failures.map((f) => [f.path, f.message]).sort()).toEqual([
+      ['img-01.png', expect.stringMatching(/unsupported image format/)],
+      ['img-02.png', expect.stringMatching(/unsupported image format/)],
+    ]);
   });
 
   it("re-running replaces only the model's pending predictions and never touches what a person made", async () => {

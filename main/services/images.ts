@@ -1,5 +1,5 @@
 // The open project's images: pages, one image, its status, and the review queue's next image.
-import { NEEDS_REVIEW, type ImageFilter } from '../../app/ipc/contract.js';
+import { NEEDS_REVIEW, type EventName, type EventPayload, type ImageFilter } from '../../app/ipc/contract.js';
 import { NotFoundError, type ImageId, type ImageRecord, type ImageStatus } from '../../app/model/index.js';
 import type { ImagePage } from '../store/index.js';
 import type { ProjectService } from './project.js';
@@ -13,9 +13,14 @@ export interface ImageService {
   setStatus(id: ImageId, status: ImageStatus): ImageRecord;
   /** The first image after `afterPath` (in path order, wrapping around) that still needs review; null when none. */
   nextToReview(afterPath: string | null): ImageRecord | null;
+  /**
+   * An image (by its path in the project) whose file crashed the process decoding it: it goes to 'error' with the
+   * reason (a reviewed one keeps its status), and the UI is told.
+   */
+  recordUnreadable(projectPath: string, reason: string): void;
 }
 
-export function createImageService(project: ProjectService): ImageService {
+export function createImageService(project: ProjectService, emit: <E extends EventName>(event: E, payload: EventPayload<E>) => void): ImageService {
   const service: ImageService = {
     list: (query) => project.require().images.list(query),
     get(id) {
@@ -38,6 +43,14 @@ export function createImageService(project: ProjectService): ImageService {
         return candidates[0] ?? null;
       };
       return firstAfter(afterPath) ?? (afterPath === null ? null : firstAfter(null));
+    },
+    recordUnreadable(projectPath, reason) {
+      const store = project.current();
+      if (!store) return;
+      const image = store.images.getByPath(projectPath);
+      if (!image || image.status === 'reviewed') return;
+      store.images.setStatus(image.id, 'error', reason);
+      emit('images.changed', { ids: [image.id] });
     },
   };
   return service;

@@ -6,9 +6,8 @@ import { scanFolder } from '../fs/index.js';
 import type { WorkerPort } from '../inference/client.js';
 import type { JobSummary } from '../jobs/prelabel-job.js';
 import type { DownloadSettings } from '../models/download.js';
-import type { ModelChecks } from '../models/manager.js';
 import type { ProjectStore } from '../store/index.js';
-import { readGraphNames, verifyModel } from '../untrusted/models.js';
+import { UntrustedFiles, type UntrustedPort } from '../untrusted/client.js';
 import { createAnnotationService, type AnnotationService } from './annotations.js';
 import { createCategoryService, type CategoryService } from './categories.js';
 import { createExportService, type ExportService } from './export.js';
@@ -25,7 +24,9 @@ export interface Services {
   readonly models: ModelService;
   readonly prelabel: PrelabelService;
   readonly exports: ExportService;
-  /** Ends a run in progress (its results in flight written) and closes the project. */
+  /** The process that reads untrusted files (scan probes, display and thumbnails, model checks). */
+  readonly untrusted: UntrustedFiles;
+  /** Ends a run in progress (its results in flight written), closes the project and stops the untrusted-files process. */
   close(): Promise<void>;
 }
 
@@ -43,6 +44,8 @@ export interface ServicesOptions {
   readonly emit: Emit;
   /** Hosts each inference worker (an Electron utilityProcess); a child process under Node by default. */
   readonly workerPort?: () => WorkerPort;
+  /** Starts the untrusted-files process (an Electron utilityProcess); a child process under Node by default. */
+  readonly untrustedPort?: () => UntrustedPort;
   /** A project already open (tests and tools), used as it is: not scanned. */
   readonly store?: ProjectStore;
   /** After a folder is opened (the desktop files it under Open Recent). */
@@ -54,17 +57,17 @@ export interface ServicesOptions {
 }
 
 export function createServices(options: ServicesOptions): Services {
-  const checks: ModelChecks = { graphNames: readGraphNames, verify: verifyModel };
+  const untrusted = new UntrustedFiles(options.untrustedPort);
   let prelabel: PrelabelService | null = null;
   const project = createProjectService({
-    scan: (store) => scanFolder(store),
+    scan: (store) => scanFolder(store, { untrusted }),
     beforeClose: async () => prelabel?.stop(),
     ...(options.onOpened && { onOpened: options.onOpened }),
     ...(options.store && { store: options.store }),
   });
-  const models = createModelService({ ...options.models, emit: options.emit, checks }, project);
+  const models = createModelService({ ...options.models, emit: options.emit, checks: untrusted }, project);
   prelabel = createPrelabelService(options, project, models);
-  const images = createImageService(project);
+  const images = createImageService(project, options.emit);
   return {
     project,
     images,
@@ -73,7 +76,11 @@ export function createServices(options: ServicesOptions): Services {
     models,
     prelabel,
     exports: createExportService(project),
-    close: () => project.close(),
+    untrusted,
+    async close() {
+      await project.close();
+      await untrusted.dispose();
+    },
   };
 }
 

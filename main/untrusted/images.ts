@@ -1,11 +1,11 @@
 // Image bytes and thumbnails for the UI, both with EXIF orientation applied, decoded with sharp (BMP with our own
-// decoder). These parse untrusted files: they run in the untrusted-files process (main/untrusted), never in main.
+// decoder). These parse untrusted files: they run in the untrusted-files process (./process.ts), never in main.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { browserType } from '../fs/imageFiles.js';
 import { isBmpFile, openImage } from '../fs/probe.js';
-import type { ImageRenderer, Media } from './index.js';
+import type { ImageRenderer, Media } from '../media/index.js';
 
 export const THUMBNAIL_EDGE = 256;
 
@@ -37,5 +37,5 @@ export async function thumbnailOf(file: string): Promise<Buffer> {
     .toBuffer();
 }
 
-/** Decoding in the calling process: for the untrusted-files process itself, and tests. */
+/** Decoding in the calling process: what the untrusted-files process runs, and tests of the transports. */
 export const localRenderer: ImageRenderer = { display: imageForDisplay, thumbnail: thumbnailOf };
