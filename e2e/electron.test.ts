@@ -114,7 +114,10 @@ if (binary === null) {
     });
 
     it('exports COCO to a file', async () => {
+      // The Export dialog, every image (nothing is reviewed here).
       await page.click('[data-testid=export]');
+      await page.selectOption('[data-testid=export-scope]', 'all');
+      await page.click('[data-testid=export-run]');
       await expect.poll(() => page.locator('[data-testid=message]').textContent(), { timeout: 20_000 }).toMatch(/Exported \d+ images/);
       const file = (await page.locator('[data-testid=message]').textContent())!.replace(/^.* to /, '');
       const coco = JSON.parse(await readFile(file, 'utf8')) as { images: unknown[]; annotations: unknown[] };

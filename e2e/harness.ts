@@ -8,7 +8,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { WebSocket } from 'ws';
 import { createSocketApi, type SocketApi } from '../app/ipc/socket-client.js';
-import { repoRoot, serveFolder, type Serving } from '../main/bridge/serve.js';
+import { repoRoot, serveFolder, type ServeOptions, type Serving } from '../main/bridge/serve.js';
 
 export const ROOT = repoRoot();
 export const ARTIFACTS = path.join(ROOT, 'test-results', 'e2e');
@@ -37,7 +37,12 @@ export interface Session {
   close(): Promise<void>;
 }
 
-export async function startSession(name: string): Promise<Session> {
+export interface SessionOptions {
+  /** Answers for main's file dialog when the page imports annotations (a browser page has none of its own). */
+  readonly chooseImportSource?: ServeOptions['chooseImportSource'];
+}
+
+export async function startSession(name: string, options: SessionOptions = {}): Promise<Session> {
   for (const built of ['dist/main/inference/worker.js']) {
     if (!existsSync(path.join(ROOT, built))) throw new Error(`${built} is missing; run \`npm run build\` first`);
   }
@@ -54,7 +59,10 @@ export async function startSession(name: string): Promise<Session> {
   const onnx = (JSON.parse(await readFile(card, 'utf8')) as { onnx?: string }).onnx ?? path.basename(card).replace(/\.json$/, '.onnx');
   await cp(card, path.join(models, path.basename(card)));
   await cp(path.join(path.dirname(card), onnx), path.join(models, onnx));
-  const serving = await serveFolder(folder, { modelDir: models, rendererDir, userModelDir: path.join(work, 'user-models'), log: () => {} });
+  const serving = await serveFolder(folder, {
+    modelDir: models, rendererDir, userModelDir: path.join(work, 'user-models'), log: () => {},
+    ...(options.chooseImportSource ? { chooseImportSource: options.chooseImportSource } : {}),
+  });
   const api = await connectApi(serving);
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   const page = await browser.newPage({ viewport: { width: 1400, height: 850 } });

@@ -5,6 +5,7 @@ import { expect } from 'vitest';
 import type { Page } from 'playwright-core';
 import { decode } from '../app/geometry/rle.js';
 import type { Annotation, Rle } from '../app/model/index.js';
+import type { ExportReport } from '../renderer/editor/transfers.js';
 
 /** Waits on the page (a frame, a save, a state) that a busy machine can stretch to seconds. */
 export const UI_TIMEOUT = 20_000;
@@ -145,6 +146,22 @@ export class ReviewPage {
   async selectRow(id: string): Promise<void> {
     await this.page.click(`[data-annotation-id="${id}"]`, { timeout: UI_TIMEOUT });
     await expect.poll(async () => (await this.snapshot()).selection, { timeout: UI_TIMEOUT }).toBe(id);
+  }
+
+  /** Exports from the toolbar's Export dialog with what it shows (its defaults unless changed); returns its report. */
+  async exportFromDialog(choose: (page: Page) => Promise<void> = async () => {}): Promise<ExportReport> {
+    await this.page.click('[data-testid=export]');
+    await this.page.waitForSelector('[data-testid=export-dialog]', { timeout: UI_TIMEOUT });
+    await choose(this.page);
+    await this.page.click('[data-testid=export-run]');
+    await this.page.waitForFunction(() => {
+      const dialog = window.__loupe!.session.exportDialog;
+      return dialog !== null && (dialog.report !== null || dialog.error !== null);
+    }, null, { timeout: UI_TIMEOUT });
+    const dialog = await this.page.evaluate(() => window.__loupe!.session.exportDialog!);
+    if (dialog.error !== null) throw new Error(`the export failed: ${dialog.error}`);
+    await this.page.click('[data-testid=export-close]');
+    return dialog.report!;
   }
 
   progress(): Promise<string> {

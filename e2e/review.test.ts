@@ -277,9 +277,8 @@ describe('review flow in Chromium over the bridge', () => {
     await expect.poll(async () => (await session.api.invoke('images.get', { id: imageId })).status, { timeout: UI_TIMEOUT }).toBe('reviewed');
     const settled = (await session.api.invoke('annotations.list', { imageId })).annotations;
     expect(settled.filter((a) => a.state === 'pending')).toEqual([]);
-    await page().click('[data-testid=export]');
-    await expect.poll(() => review.message(), { timeout: UI_TIMEOUT }).toMatch(/Exported \d+ images/);
-    const file = (await review.message()).replace(/^.* to /, '').replace(/;.*$/, '');
+    const file = (await review.exportFromDialog()).path;
+    expect(await review.message()).toMatch(/^Exported \d+ images, \d+ annotations as COCO to /);
     const coco = JSON.parse(await readFile(file, 'utf8')) as {
       images: { id: number; file_name: string }[];
       annotations: { image_id: number; category_id: number; segmentation: Rle; score?: number }[];

@@ -281,6 +281,7 @@ for a, b in req['pairs']:
     ra, rb = enc(a), enc(b)
     out['pairs'].append({
         'iou': float(M.iou([ra], [rb], [0])[0][0]),
+        'crowd_iou': float(M.iou([ra], [rb], [1])[0][0]),
         'union': s(M.merge([ra, rb])),
         'intersection': s(M.merge([ra, rb], intersect=True)),
     })
@@ -289,7 +290,7 @@ json.dump(out, sys.stdout)
 
 const hasPython = existsSync(PYTHON);
 describe.skipIf(!hasPython)(hasPython ? 'against pycocotools' : `skipped: ${PYTHON} is missing (tools/model/setup-venv.sh makes it)`, () => {
-  it('writes the same strings, areas, boxes, IoUs and merges for random masks', () => {
+  it('writes the same strings, areas, boxes, IoUs (crowd IoUs too) and merges for random masks', () => {
     const masks = [
       ...fc.sample(anyMask, { seed: 7, numRuns: 150 }),
       ...fc.sample(maskArb(fc.integer({ min: 100, max: 300 }), fc.integer({ min: 100, max: 300 })), { seed: 8, numRuns: 10 }),
@@ -313,6 +314,7 @@ describe.skipIf(!hasPython)(hasPython ? 'against pycocotools' : `skipped: ${PYTH
     pairs.forEach(([a, b], i) => {
       const expected = reply.pairs[i];
       expect(iou(encode(a), encode(b))).toBe(expected.iou);
+      expect(iou(encode(a), encode(b), true)).toBe(expected.crowd_iou);
       expect(merge([encode(a), encode(b)])).toEqual(expected.union);
       expect(merge([encode(a), encode(b)], true)).toEqual(expected.intersection);
     });

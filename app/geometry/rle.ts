@@ -274,18 +274,25 @@ function walkRuns(
 }
 
 /**
- * Intersection over union of two masks of the same size (rleIou without the crowd option). Two masks that do
+ * Intersection over union of two masks of the same size (rleIou). With crowd, b is a crowd region and the
+ * intersection is divided by a's area alone, as COCO scores a detection against a crowd region. Two masks that do
  * not overlap, including two empty masks, have IoU 0, as in pycocotools.
  */
-export function iou(a: Rle, b: Rle): number {
+export function iou(a: Rle, b: Rle, crowd = false): number {
   sameSize(a, b, 'iou');
+  return iouOfCounts(toCounts(a), toCounts(b), crowd);
+}
+
+/** iou on run counts of masks of the same size, for callers that compare each mask many times. */
+export function iouOfCounts(a: readonly number[], b: readonly number[], crowd = false): number {
   let intersection = 0;
   let union = 0;
-  walkRuns(toCounts(a), toCounts(b), (c, inA, inB) => {
+  walkRuns(a, b, (c, inA, inB) => {
     if (inA || inB) union += c;
     if (inA && inB) intersection += c;
   });
-  return intersection === 0 ? 0 : intersection / union;
+  if (intersection === 0) return 0;
+  return intersection / (crowd ? countsArea(a) : union);
 }
 
 /**

@@ -122,4 +122,19 @@ describe('UndoStack', () => {
     expect(stack.undo()).toEqual({ added: [], updated: [], removed: [{ id: 'b', v: 1 }] });
     expect(stack.undo()).toBeNull();
   });
+
+  it('a step carries the other value it changed: undone back to before, redone to after, kept even with an empty diff', () => {
+    const stack = new UndoStack<Rec, string>();
+    stack.push({ added: [], updated: [{ before: { id: 'a', v: 1 }, after: { id: 'a', v: 2 } }], removed: [] }, { before: 'in-review', after: 'reviewed' });
+    stack.push({ added: [], updated: [], removed: [] }, { before: 'reviewed', after: 'new' });
+    expect(stack.depth).toBe(2);
+    expect(stack.undoStep()).toEqual({ diff: { added: [], updated: [], removed: [] }, also: { before: 'new', after: 'reviewed' } });
+    expect(stack.undoStep()).toEqual({
+      diff: { added: [], updated: [{ before: { id: 'a', v: 2 }, after: { id: 'a', v: 1 } }], removed: [] },
+      also: { before: 'reviewed', after: 'in-review' },
+    });
+    expect(stack.depth).toBe(0);
+    expect(stack.redoStep()?.also).toEqual({ before: 'in-review', after: 'reviewed' });
+    expect(stack.depth).toBe(1);
+  });
 });

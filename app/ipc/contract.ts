@@ -8,9 +8,12 @@ import {
 } from '../model/schemas.js';
 import { MODEL_FORMATS, PROVIDER_NAMES, type ImageId, type ImageStatus } from '../model/index.js';
 
+import { COCO_EXPORT_DEFAULTS, DATASET_EXPORT_DEFAULTS, DATASET_EXPORT_FORMATS, IMPORT_FORMATS } from './exchange-options.js';
+
 export { ERROR_CODES, IpcRequestError, type ErrorCode } from './errors.js';
 // The domain's schemas, defined with the domain (app/model/schemas.ts), are the contract's too.
 export { annotationSchema, bboxSchema, categorySchema, imageRecordSchema, imageStatusSchema, MAX_PAYLOAD_BYTES, modelRecordSchema, rleSchema };
+export * from './exchange-options.js';
 
 /** Most annotations one `annotations.apply` may carry in each of added/updated/removed. */
 export const MAX_CHANGES_PER_APPLY = 5000;
@@ -21,6 +24,7 @@ const imageId = imageIdSchema;
 const categoryId = categoryIdSchema;
 const modelId = modelIdSchema;
 const runId = runIdSchema;
+const finite = z.number().finite();
 
 /** Statuses of images that still need a person's review, in the order the review queue prefers. */
 export const NEEDS_REVIEW: readonly ImageStatus[] = ['in-review', 'predicted', 'new'];
@@ -49,6 +53,44 @@ export const imageFilterSchema = z.object({
   stale: z.boolean().optional(),
 });
 
+/**
+ * How the review screen was set up in a project, kept in the project (so it travels with the folder and is the same
+ * in the desktop app and `loupe serve`) and restored when the project is opened again. Every field is optional: a
+ * value saved by another version that no longer parses is dropped on its own, never the whole record.
+ */
+export const reviewSettingsSchema = z.object({
+  /** The active tool, by name (the renderer ignores one it does not know). */
+  tool: z.string().max(64).optional(),
+  threshold: z.number().min(0).max(1).optional(),
+  opacity: z.number().min(0).max(1).optional(),
+  /** Brush radius in screen pixels. */
+  brushSize: z.number().positive().max(1000).optional(),
+  showMasks: z.boolean().optional(),
+  showOutlines: z.boolean().optional(),
+  showBoxes: z.boolean().optional(),
+  showLabels: z.boolean().optional(),
+  autoAdvance: z.boolean().optional(),
+  activeCategory: categoryId.nullable().optional(),
+  hiddenCategories: z.array(categoryId).max(10_000).optional(),
+  lockedCategories: z.array(categoryId).max(10_000).optional(),
+  /** The image list's filter. */
+  imageFilter: imageFilterSchema.optional(),
+  /** The image open when the project was last left. */
+  imageId: imageId.nullable().optional(),
+});
+export type ReviewSettings = z.output<typeof reviewSettingsSchema>;
+
+/** What a rescan of the project folder found (`loupe scan`'s summary). */
+export const scanSummarySchema = z.object({
+  files: z.number().int().nonnegative(),
+  added: z.number().int().nonnegative(),
+  changed: z.number().int().nonnegative(),
+  moved: z.number().int().nonnegative(),
+  missing: z.number().int().nonnegative(),
+  /** Files read by this scan that could not be decoded. */
+  errors: z.number().int().nonnegative(),
+});
+
 export const runStateSchema = z.enum(['running', 'paused', 'cancelled', 'done', 'failed']);
 
 const providerNameSchema = z.enum(PROVIDER_NAMES);
@@ -57,6 +99,8 @@ const providerChoiceSchema = z.enum(['auto', ...PROVIDER_NAMES]);
 export const runProgressSchema = z.object({
   runId,
   state: runStateSchema,
+  /** In a finished run's last event: the pending predictions of other models it replaced (an image holds one pending set). */
+  replaced: z.number().int().nonnegative().optional(),
   total: z.number().int().nonnegative(),
   done: z.number().int().nonnegative(),
   failed: z.number().int().nonnegative(),
@@ -134,22 +178,71 @@ export const modelDownloadSchema = z.object({
 });
 
 /**
- * What a COCO export writes; the defaults are `loupe export`'s: the reviewed images, their annotations as RLE,
- * what a person made, edited or accepted (no pending prediction), no scores.
+ * What a COCO export writes; the defaults (COCO_EXPORT_DEFAULTS) are `loupe export`'s and the Export dialog's: the
+ * reviewed images, their annotations as RLE, what a person made, edited or accepted (no pending prediction), no scores.
  */
 export const cocoExportOptionsSchema = z.object({
   /** 'reviewed': reviewed images only; 'all': every image (each with its reviewed truth). */
-  scope: z.enum(['reviewed', 'all']).default('reviewed'),
+  scope: z.enum(['reviewed', 'all']).default(COCO_EXPORT_DEFAULTS.scope),
   /** Masks as RLE (exact) or polygons (a mask with holes stays RLE unless polygonsStrict). */
-  segmentation: z.enum(['rle', 'polygons']).default('rle'),
-  polygonsStrict: z.boolean().default(false),
+  segmentation: z.enum(['rle', 'polygons']).default(COCO_EXPORT_DEFAULTS.segmentation),
+  polygonsStrict: z.boolean().default(COCO_EXPORT_DEFAULTS.polygonsStrict),
   /** Keep the model's score on predictions. */
-  scores: z.boolean().default(false),
+  scores: z.boolean().default(COCO_EXPORT_DEFAULTS.scores),
   /** Also write predictions nobody has decided on. */
-  includePending: z.boolean().default(false),
+  includePending: z.boolean().default(COCO_EXPORT_DEFAULTS.includePending),
 });
 export type CocoExportOptions = z.output<typeof cocoExportOptionsSchema>;
 export type CardForm = z.output<typeof cardFormSchema>;
+
+/**
+ * What a YOLO, Pascal VOC or LabelMe export writes; the defaults (DATASET_EXPORT_DEFAULTS) are `loupe export --format
+ * yolo|voc|labelme`'s and the Export dialog's: the reviewed images and their reviewed truth, split 80/20 with seed 0,
+ * images hard-linked into the dataset.
+ */
+export const datasetExportOptionsSchema = z.object({
+  scope: z.enum(['reviewed', 'all']).default(DATASET_EXPORT_DEFAULTS.scope),
+  includePending: z.boolean().default(DATASET_EXPORT_DEFAULTS.includePending),
+  /** yolo, voc: share of the images for validation, chosen by a seeded hash of their paths. */
+  valFraction: z.number().min(0).max(1).default(DATASET_EXPORT_DEFAULTS.valFraction),
+  seed: z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1).default(DATASET_EXPORT_DEFAULTS.seed),
+  /** yolo: polygons (segment) or boxes (detect); auto is segment when any exported annotation has a mask. */
+  task: z.enum(['auto', 'segment', 'detect']).default(DATASET_EXPORT_DEFAULTS.task),
+  /** yolo, voc: images hard-linked (copied across file systems), copied, or not written. */
+  images: z.enum(['link', 'copy', 'none']).default(DATASET_EXPORT_DEFAULTS.images),
+  /** labelme: the files beside each image (replacing LabelMe files there) instead of a new folder. */
+  besideImages: z.boolean().default(DATASET_EXPORT_DEFAULTS.besideImages),
+});
+export type DatasetExportOptions = z.output<typeof datasetExportOptionsSchema>;
+
+const leftOutSchema = z.array(z.object({ path: z.string(), reason: z.string() }));
+const staleLeftOutSchema = z.array(z.object({ path: z.string(), annotations: z.number().int().positive() }));
+/** A box drawn for the model to segment: [x, y, w, h] in image pixels. */
+export const promptBoxSchema = z.tuple([finite, finite, finite.positive(), finite.positive()]).readonly();
+/** Most boxes one `prompt.segment` may carry. */
+export const MAX_PROMPT_BOXES = 100;
+
+const millis = z.number().nonnegative();
+const classScoreSchema = z.object({ categoryId, label: z.string(), score: z.number().min(0).max(1) });
+
+/** One box's answer from the model's heads: its class, the alternatives, the refined box and the mask. */
+export const promptResultSchema = z.object({
+  /** The box as drawn. */
+  box: bboxSchema,
+  /** The most probable class (its category, created when the project had none by that name). */
+  categoryId,
+  label: z.string(),
+  score: z.number().min(0).max(1),
+  /** Every class of the model but the background, most probable first. */
+  classes: z.array(classScoreSchema),
+  /** The heads' box for that class, which the mask fills. */
+  refinedBox: bboxSchema,
+  /** Null when nothing in the box passes the mask threshold. */
+  mask: rleSchema.nullable(),
+  /** The mask's bounding box (null with no mask). */
+  bbox: bboxSchema.nullable(),
+});
+export type PromptResult = z.output<typeof promptResultSchema>;
 
 const empty = z.object({}).strict();
 const ok = z.object({ ok: z.literal(true) });
@@ -158,6 +251,13 @@ const ok = z.object({ ok: z.literal(true) });
 export const channels = {
   'project.open': { req: z.object({ folder: z.string().min(1).max(4096) }), res: projectSummarySchema },
   'project.summary': { req: empty, res: projectSummarySchema },
+
+  /** Scans the open project's folder again (`loupe scan`): new images are added, changed and moved ones followed. */
+  'project.rescan': { req: empty, res: scanSummarySchema },
+  /** The review screen's settings kept in the open project; {} when none were saved. */
+  'project.settings': { req: empty, res: z.object({ settings: reviewSettingsSchema }) },
+  /** Replaces the review screen's settings kept in the open project. */
+  'project.saveSettings': { req: z.object({ settings: reviewSettingsSchema }), res: ok },
 
   /** Images ordered by path, one page at a time: pass the previous page's `next` as `after`. */
   'images.list': {
@@ -284,6 +384,45 @@ export const channels = {
   'prelabel.cancel': { req: z.object({ runId }), res: ok },
 
   /**
+   * Box prompts with a model's own heads (its split graphs: backbone once per image, RoI heads per box). `modelId`
+   * defaults to the project's active model. `prompt.status` says whether that model has split graphs, and why not.
+   */
+  'prompt.status': {
+    req: z.object({ modelId: modelId.optional() }),
+    res: z.object({
+      available: z.boolean(),
+      /** Why box prompts cannot run with this model; null when they can. */
+      reason: z.string().nullable(),
+      modelId: modelId.nullable(),
+      /** The split model's name, when there is one. */
+      split: z.string().nullable(),
+    }),
+  },
+  /** Computes an image's feature maps in the prompt worker (kept in its cache), so a first box does not wait for them. */
+  'prompt.prepare': {
+    req: z.object({ imageId, modelId: modelId.optional() }),
+    res: z.object({
+      /** The maps were already there (or being computed). */
+      cached: z.boolean(),
+      featureMs: millis,
+      cache: z.object({ entries: z.number().int().nonnegative(), bytes: z.number().int().nonnegative(), maxBytes: z.number().int().nonnegative() }),
+    }),
+  },
+  /** Segments what lies in each box; nothing is saved (the editor adds the result as an edit, origin 'prompted'). */
+  'prompt.segment': {
+    req: z.object({ imageId, boxes: z.array(promptBoxSchema).min(1).max(MAX_PROMPT_BOXES), modelId: modelId.optional() }),
+    res: z.object({
+      /** The model that answered: what a prompted annotation names. */
+      modelId,
+      /** Time spent computing the maps for this request (0 when they were cached). */
+      featureMs: millis,
+      /** The heads' time for all the boxes, in the worker. */
+      headsMs: millis,
+      results: z.array(promptResultSchema),
+    }),
+  },
+
+  /**
    * Writes the reviewed truth as COCO, with `loupe export`'s options and defaults (see cocoExportOptionsSchema).
    * Images that cannot be written are left out and named; the export goes on.
    */
@@ -305,9 +444,55 @@ export const channels = {
       /** Instances with holes in a polygon export: written as RLE, or filled when polygonsStrict. */
       holes: z.number().int().nonnegative(),
       /** Images in scope not written, and why (missing, unreadable, changed since the scan, inconsistent). */
-      leftOut: z.array(z.object({ path: z.string(), reason: z.string() })),
+      leftOut: leftOutSchema,
       /** Images written without their stale annotations (their file changed; review them again). */
-      staleLeftOut: z.array(z.object({ path: z.string(), annotations: z.number().int().positive() })),
+      staleLeftOut: staleLeftOutSchema,
+    }),
+  },
+
+  /**
+   * Writes the reviewed truth as a YOLO or Pascal VOC dataset or as LabelMe files, with `loupe export --format`'s
+   * options and defaults (datasetExportOptionsSchema), into a new folder `<project>/.loupe/exports/<format>-<time>`
+   * (LabelMe with besideImages: beside each image). The same images and annotations as export.coco's.
+   */
+  'export.dataset': {
+    req: datasetExportOptionsSchema.extend({ format: z.enum(DATASET_EXPORT_FORMATS) }),
+    res: z.object({
+      format: z.enum(DATASET_EXPORT_FORMATS),
+      /** The folder written; the project folder for LabelMe files beside the images. */
+      path: z.string(),
+      images: z.number().int().nonnegative(),
+      /** Objects written. */
+      annotations: z.number().int().nonnegative(),
+      /** Pending predictions not written (includePending writes them). */
+      pendingLeftOut: z.number().int().nonnegative(),
+      /** What the format could not hold or did on the way, one sentence each (the split, holes filled, crowd regions…). */
+      notes: z.array(z.string()),
+      leftOut: leftOutSchema,
+      staleLeftOut: staleLeftOutSchema,
+    }),
+  },
+
+  /**
+   * Adds the annotations of a COCO file, LabelMe files or a YOLO dataset as a person's accepted annotations, as
+   * `loupe import --format` does. Main asks where they are with its own file dialog (the renderer names no path);
+   * where there is none (a browser page over `loupe serve`) the request fails saying so.
+   */
+  'import.annotations': {
+    req: z.object({ format: z.enum(IMPORT_FORMATS) }),
+    res: z.object({
+      /** The file or folder chosen; null when the person cancelled the dialog (nothing was imported). */
+      source: z.string().nullable(),
+      imported: z.number().int().nonnegative(),
+      /** Images that received annotations. */
+      images: z.number().int().nonnegative(),
+      newCategories: z.array(z.string()),
+      /** Objects identical to an annotation the image already has, not added again. */
+      alreadyPresent: z.number().int().nonnegative(),
+      /** What was read but not imported, or changed on the way, one sentence each. */
+      notes: z.array(z.string()),
+      /** Why nothing was imported: every problem of the input (up to 20, then a count); empty when it was. */
+      problems: z.array(z.string()),
     }),
   },
 } as const;
@@ -324,7 +509,7 @@ export const events = {
    */
   'app.command': z.discriminatedUnion('command', [
     z.object({ command: z.literal('open-folder'), folder: z.string().min(1) }),
-    z.object({ command: z.enum(['import-model', 'export-coco', 'undo', 'redo']) }),
+    z.object({ command: z.enum(['import-model', 'export-coco', 'import-annotations', 'undo', 'redo']) }),
   ]),
 } as const;
 

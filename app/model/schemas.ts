@@ -5,7 +5,8 @@ import { AnnotationId, CategoryId, ImageId, ModelId, RunId } from './ids.js';
 
 export const IMAGE_STATUSES = ['new', 'predicted', 'in-review', 'reviewed', 'error'] as const;
 export const MODEL_FORMATS = ['torchvision-maskrcnn', 'onnx-zoo-maskrcnn', 'torchvision-fasterrcnn'] as const;
-export const ORIGINS = ['model', 'model-edited', 'human'] as const;
+/** 'prompted': made by a person drawing a box for the model to segment (the box-prompt tool). */
+export const ORIGINS = ['model', 'model-edited', 'human', 'prompted'] as const;
 export const REVIEW_STATES = ['pending', 'accepted', 'rejected'] as const;
 
 /** Largest request or event payload, serialised, that a transport accepts (masks travel as RLE strings). */

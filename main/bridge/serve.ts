@@ -3,11 +3,12 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cacheBytesFromEnv } from '../inference/prompt-client.js';
 import { createDispatcher, type Dispatch } from '../ipc/dispatcher.js';
 import { createHandlers } from '../ipc/handlers.js';
 import { projectMedia } from '../media/index.js';
 import { downloadSettingsFromEnv } from '../models/download.js';
-import { createServices, type Services } from '../services/index.js';
+import { createServices, type ImportSourceChooser, type Services } from '../services/index.js';
 import { startBridge, type Bridge } from './server.js';
 
 export interface ServeOptions {
@@ -20,6 +21,11 @@ export interface ServeOptions {
   readonly rendererDir?: string;
   readonly token?: string;
   readonly log?: (message: string) => void;
+  /**
+   * Where an import's source comes from. A browser page has no main-side file dialog, so by default
+   * import.annotations says it is not available; a test (or a tool) may answer for the dialog here.
+   */
+  readonly chooseImportSource?: ImportSourceChooser;
 }
 
 export interface Serving {
@@ -52,6 +58,8 @@ export async function serveFolder(folder: string, options: ServeOptions = {}): P
       download: downloadSettingsFromEnv(process.env),
     },
     emit: (event, payload) => bridge?.emit(event, payload),
+    prompt: { cacheBytes: cacheBytesFromEnv() },
+    ...(options.chooseImportSource && { chooseImportSource: options.chooseImportSource }),
     log,
   });
   await services.project.open(folder);

@@ -11,6 +11,7 @@ import {
 } from 'electron';
 import type { EventName, EventPayload } from '../../app/ipc/contract.js';
 import { utilityProcessPort, workerEntryPath, workerProcessEnv } from '../inference/client.js';
+import { cacheBytesFromEnv, promptWorkerEnv } from '../inference/prompt-client.js';
 import { createDispatcher } from '../ipc/dispatcher.js';
 import { createHandlers } from '../ipc/handlers.js';
 import { restrictImageLoaders } from '../fs/image-loaders.js';
@@ -20,6 +21,7 @@ import { createServices } from '../services/index.js';
 import { untrustedEntryPath } from '../untrusted/client.js';
 import { utilityChild } from '../untrusted/port.js';
 import { appPaths } from './app-paths.js';
+import { importDialogOptions } from './import-dialog.js';
 import { EVENT_CHANNEL, guardInvoke, INVOKE_CHANNEL } from './ipc-guard.js';
 import { toElectronMenu } from './menu.js';
 import { menuTemplate, type MenuCommand } from './menu-template.js';
@@ -76,6 +78,19 @@ const services = createServices({
     ),
   // Scan probes, display and thumbnails, model checks: every untrusted file is parsed there, never here.
   untrustedPort: () => utilityChild(utilityProcess.fork(untrustedEntryPath(), [], { serviceName: 'Loupe files', stdio: 'inherit' })),
+  /** Box prompts: one worker for the open project, in a utility process of its own at normal priority. */
+  prompt: {
+    workerPort: () =>
+      utilityProcessPort(
+        utilityProcess.fork(workerEntryPath(), [], { serviceName: 'Loupe box prompts', stdio: 'inherit', env: promptWorkerEnv() }),
+      ),
+    cacheBytes: cacheBytesFromEnv(),
+  },
+  async chooseImportSource(format) {
+    const options = importDialogOptions(format, services.project.current()?.folder ?? null);
+    const chosen = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
+    return chosen.canceled ? null : (chosen.filePaths[0] ?? null);
+  },
   emit,
   onProgress: (progress) => {
     const bar = progressBarState(progress);
@@ -150,6 +165,7 @@ async function runMenuCommand(command: MenuCommand): Promise<void> {
       return;
     case 'import-model':
     case 'export-coco':
+    case 'import-annotations':
     case 'undo':
     case 'redo':
       sendCommand({ command: command.type });

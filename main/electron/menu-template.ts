@@ -7,6 +7,7 @@ export type MenuCommand =
   | { readonly type: 'clear-recent' }
   | { readonly type: 'import-model' }
   | { readonly type: 'export-coco' }
+  | { readonly type: 'import-annotations' }
   | { readonly type: 'undo' }
   | { readonly type: 'redo' }
   | { readonly type: 'show-model-folder' }
@@ -69,8 +70,10 @@ export function menuTemplate(context: MenuContext): MenuSpec[] {
       { kind: 'command', label: 'Open Folder…', accelerator: 'CmdOrCtrl+O', command: { type: 'open-folder' } },
       { kind: 'submenu', label: 'Open Recent', items: recentItems },
       separator,
+      { kind: 'command', label: 'Import Annotations…', enabled: context.projectOpen, command: { type: 'import-annotations' } },
       { kind: 'command', label: 'Import Model…', command: { type: 'import-model' } },
-      { kind: 'command', label: 'Export COCO…', accelerator: 'CmdOrCtrl+E', enabled: context.projectOpen, command: { type: 'export-coco' } },
+      // The Export dialog: COCO, YOLO, Pascal VOC or LabelMe (the command keeps its first name).
+      { kind: 'command', label: 'Export…', accelerator: 'CmdOrCtrl+E', enabled: context.projectOpen, command: { type: 'export-coco' } },
       separator,
       role(mac ? 'close' : 'quit'),
     ],

@@ -47,7 +47,9 @@ describe('menuTemplate', () => {
     expect(find(menuTemplate({ ...base, platform: 'linux' }), 'Undo')).toMatchObject({ accelerator: 'CmdOrCtrl+Z', command: { type: 'undo' } });
     expect(find(menuTemplate({ ...base, platform: 'linux' }), 'Redo')).toMatchObject({ accelerator: 'Ctrl+Y' });
     expect(find(menuTemplate({ ...base, platform: 'darwin' }), 'Redo')).toMatchObject({ accelerator: 'Shift+Cmd+Z' });
-    expect(find(menuTemplate({ ...base, projectOpen: false, platform: 'linux' }), 'Export COCO…')).toMatchObject({ enabled: false });
+    expect(find(menuTemplate({ ...base, projectOpen: false, platform: 'linux' }), 'Export…')).toMatchObject({ enabled: false });
+    expect(find(menuTemplate({ ...base, projectOpen: false, platform: 'linux' }), 'Import Annotations…')).toMatchObject({ enabled: false });
+    expect(find(menuTemplate({ ...base, projectOpen: true, platform: 'linux' }), 'Import Annotations…')).toMatchObject({ enabled: true, command: { type: 'import-annotations' } });
   });
 
   it('registers no shortcut twice, nor one the editor uses without the menu', () => {

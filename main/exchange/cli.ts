@@ -1,17 +1,13 @@
-// `loupe import --format labelme|yolo` and `loupe export --format yolo|voc|labelme`: options, checks and what is
-// printed. main/cli/commands/import.ts and export.ts hand these formats over here; COCO stays with them.
-import { resolve } from 'node:path';
+// `loupe import --format labelme|yolo` and `loupe export --format yolo|voc|labelme`: options and their checks, and
+// the lines main/exchange/service.ts has to say printed. main/cli/commands/import.ts and export.ts hand these formats
+// over here; COCO stays with them.
 import { describeProblems, FormatError } from '../../app/formats/common.js';
-import type { YoloTask } from '../../app/formats/yolo.js';
-import { CliError, openStore, stringValue, UsageError, type CliIo, type OptionSpec, type ParsedArgs } from '../cli/command.js';
+import { DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION } from '../../app/ipc/contract.js';
+import { CliError, EXIT_WARNINGS, openStore, stringValue, UsageError, type CliIo, type OptionSpec, type ParsedArgs } from '../cli/command.js';
 import type { ProjectStore } from '../store/index.js';
-import { exportLabelme, importLabelme } from './labelme.js';
-import type { ImagePlacement } from './output.js';
-import { exportVoc } from './voc.js';
-import { exportYolo, importYolo } from './yolo.js';
+import { exportDataset, exportWarnings, importAnnotations, importSummary, type DatasetExportRequest } from './service.js';
 
-export const IMPORT_FORMATS = ['coco', 'labelme', 'yolo'] as const;
-export const EXPORT_FORMATS = ['coco', 'yolo', 'voc', 'labelme'] as const;
+export { EXPORT_FORMATS, IMPORT_FORMATS } from '../../app/ipc/contract.js';
 
 /** The export options these formats add to `loupe export`. */
 export const exchangeExportOptions: OptionSpec = {
@@ -29,8 +25,8 @@ export const exchangeExportDetails = [
   '                   JPEGImages/ and ImageSets/',
   '--format labelme   one LabelMe JSON per image, into a new folder (--out DIR) or --beside-images (replacing',
   '                   the LabelMe files there)',
-  '--val-fraction F   yolo, voc: share of images for validation (default 0.2), chosen by a seeded hash of their paths',
-  '--seed N           the split\'s seed (default 0): the same seed and images give the same split',
+  `--val-fraction F   yolo, voc: share of images for validation (default ${DEFAULT_VAL_FRACTION}), chosen by a seeded hash of their paths`,
+  `--seed N           the split's seed (default ${DEFAULT_SPLIT_SEED}): the same seed and images give the same split`,
   '--task T           yolo: segment (polygons) or detect (boxes); default segment when any mask is exported',
   '--images HOW       yolo, voc: link (default; hard links, copies across file systems), copy or none',
   '--include-pending  also the model\'s predictions nobody has accepted or rejected',
@@ -41,14 +37,6 @@ export const exchangeImportDetails = [
   '--format yolo DIR|FILE     a YOLO dataset: its data.yaml, or the folder holding it',
   '                           (an image not found by its path is matched by file name when only one has it)',
 ];
-
-const MAX_NAMES = 10;
-const names = (list: readonly string[]) => `${list.slice(0, MAX_NAMES).join(', ')}${list.length > MAX_NAMES ? ` and ${list.length - MAX_NAMES} more` : ''}`;
-const counts = (record: Record<string, number>) =>
-  Object.entries(record)
-    .sort(([, a], [, b]) => b - a)
-    .map(([type, n]) => `${n} ${type}`)
-    .join(', ');
 
 /** Runs `fn` on the project, turning a FormatError into one line naming `file`. */
 async function withStore<T>(args: ParsedArgs, file: string, fn: (store: ProjectStore) => Promise<T>): Promise<T> {
@@ -66,26 +54,10 @@ async function withStore<T>(args: ParsedArgs, file: string, fn: (store: ProjectS
 export async function runExchangeImport(args: ParsedArgs, io: CliIo, format: 'labelme' | 'yolo', source: string | undefined): Promise<void> {
   if (!source) throw new UsageError(`import --format ${format} needs the ${format === 'yolo' ? 'data.yaml or its folder' : 'LabelMe file or folder'}`);
   if (stringValue(args, 'coco')) throw new UsageError('--coco names a COCO file; with --format labelme or yolo, give the file or folder after it');
-  const input = resolve(source);
   await withStore(args, source, async (store) => {
-    const report = format === 'labelme' ? await importLabelme(store, input) : await importYolo(store, input);
-    const created = report.newCategories.length > 0 ? `, new categories: ${report.newCategories.join(', ')}` : '';
-    const duplicates = report.alreadyPresent > 0 ? `; ${report.alreadyPresent} already present, not added again` : '';
-    io.out(`${source}: imported ${report.imported} annotations into ${report.images} images${created}${duplicates}\n`);
-    if ('skippedShapes' in report) {
-      if (Object.keys(report.skippedShapes).length > 0) io.err(`loupe: ${source}: shapes without an area, not imported: ${counts(report.skippedShapes)}\n`);
-      if (report.notLabelme.length > 0) io.err(`loupe: ${source}: ${report.notLabelme.length} JSON files are not LabelMe files, left alone: ${names(report.notLabelme)}\n`);
-      if (report.notInProject.length > 0) {
-        const shapes = report.notInProject.reduce((n, f) => n + f.shapes, 0);
-        io.err(`loupe: ${source}: ${shapes} shapes in ${report.notInProject.length} files whose image is not in the project were not imported: ${names(report.notInProject.map((f) => `${f.file} (${f.imagePath})`))}\n`);
-      }
-    } else {
-      if (report.withoutLabels > 0) io.err(`loupe: ${source}: ${report.withoutLabels} of ${report.listed} images have no label file (no objects)\n`);
-      if (report.notInProject.length > 0) {
-        const objects = report.notInProject.reduce((n, f) => n + f.objects, 0);
-        io.err(`loupe: ${source}: ${objects} objects of ${report.notInProject.length} images not in the project were not imported: ${names(report.notInProject.map((f) => f.file))}\n`);
-      }
-    }
+    const outcome = await importAnnotations(store, format, source);
+    io.out(`${importSummary(source, outcome)}\n`);
+    for (const note of outcome.notes) io.err(`loupe: ${source}: ${note}\n`);
   });
 }
 
@@ -97,7 +69,7 @@ function numberOption(args: ParsedArgs, name: string, check: (n: number) => bool
   return value;
 }
 
-export async function runExchangeExport(args: ParsedArgs, io: CliIo, format: 'yolo' | 'voc' | 'labelme'): Promise<void> {
+export async function runExchangeExport(args: ParsedArgs, io: CliIo, format: 'yolo' | 'voc' | 'labelme'): Promise<number | undefined> {
   const out = stringValue(args, 'out');
   const beside = args.values['beside-images'] === true;
   if (format === 'labelme' && out && beside) throw new UsageError('give --out DIR or --beside-images, not both');
@@ -108,42 +80,27 @@ export async function runExchangeExport(args: ParsedArgs, io: CliIo, format: 'yo
   const task = stringValue(args, 'task');
   if (task !== undefined && task !== 'segment' && task !== 'detect') throw new UsageError(`--task must be segment or detect, got '${task}'`);
   const images = stringValue(args, 'images');
-  if (images !== undefined && !['link', 'copy', 'none'].includes(images)) throw new UsageError(`--images must be link, copy or none, got '${images}'`);
+  if (images !== undefined && images !== 'link' && images !== 'copy' && images !== 'none') throw new UsageError(`--images must be link, copy or none, got '${images}'`);
   for (const [name, only] of [['task', 'yolo'], ['val-fraction', 'yolo and voc'], ['seed', 'yolo and voc'], ['images', 'yolo and voc']] as const) {
     if (args.values[name] !== undefined && !only.includes(format)) throw new UsageError(`--${name} is for ${only} only`);
   }
   if (beside && format !== 'labelme') throw new UsageError('--beside-images is for labelme only');
 
-  const selection = { all: args.values.all === true, includePending: args.values['include-pending'] === true };
-  const which = selection.all ? 'images' : 'reviewed images';
-  const split = { ...(valFraction === undefined ? {} : { valFraction }), ...(seed === undefined ? {} : { seed }) };
-  const placement = images as ImagePlacement | 'none' | undefined;
-  await withStore(args, out ?? args.positionals[0]!, async (store) => {
-    const warn = (text: string) => io.err(`loupe: ${out ?? store.folder}: ${text}\n`);
-    let leftOut: { path: string; reason: string }[];
-    let pendingLeftOut: number;
-    if (format === 'labelme') {
-      const report = await exportLabelme(store, { ...selection, ...(out ? { out } : {}) });
-      io.out(`${report.where}: ${report.images} ${which}, ${report.annotations} annotations as LabelMe files${out ? '' : ' beside the images'}\n`);
-      if (report.withHoles > 0) warn(`${report.withHoles} masks have holes, which LabelMe polygons fill`);
-      ({ leftOut, pendingLeftOut } = report);
-    } else if (format === 'yolo') {
-      const report = await exportYolo(store, out!, { ...selection, ...split, ...(task ? { task: task as YoloTask } : {}), ...(placement ? { images: placement } : {}) });
-      io.out(`${report.out}: ${report.train + report.val} ${which} (${report.train} train, ${report.val} val), ${report.objects} objects, YOLO ${report.task}\n`);
-      if (report.withHoles > 0) warn(`${report.withHoles} masks have holes, which YOLO polygons fill`);
-      if (report.joined > 0) warn(`${report.joined} masks of several parts were joined into one polygon each`);
-      if (report.boxesAsPolygons > 0) warn(`${report.boxesAsPolygons} boxes without a mask were written as 4-corner polygons`);
-      if (report.crowdLeftOut > 0) warn(`${report.crowdLeftOut} crowd regions were left out (YOLO has none)`);
-      ({ leftOut, pendingLeftOut } = report);
-    } else {
-      const report = await exportVoc(store, out!, { ...selection, ...split, ...(placement ? { images: placement } : {}) });
-      io.out(`${report.out}: ${report.images} ${which} (${report.train} train, ${report.val} val; ${report.segmented} with masks), ${report.objects} objects, Pascal VOC\n`);
-      if (report.overlapPixels > 0) warn(`${report.overlapPixels} pixels where masks overlap were given to the smaller object`);
-      if (report.crowd > 0) warn(`${report.crowd} crowd regions were written as difficult objects with void (255) pixels`);
-      if (report.rotated.length > 0) warn(`${report.rotated.length} images carry an EXIF orientation: JPEGImages holds them as stored, the annotations are for the image as displayed: ${names(report.rotated)}`);
-      ({ leftOut, pendingLeftOut } = report);
-    }
-    if (pendingLeftOut > 0) warn(`${pendingLeftOut} pending predictions were left out (--include-pending writes them)`);
-    if (leftOut.length > 0) warn(`${leftOut.length} images were left out: ${names(leftOut.map((l) => `${l.path} (${l.reason})`))}`);
+  const options: DatasetExportRequest = {
+    scope: args.values.all === true ? 'all' : 'reviewed',
+    includePending: args.values['include-pending'] === true,
+    besideImages: beside,
+    ...(valFraction === undefined ? {} : { valFraction }),
+    ...(seed === undefined ? {} : { seed }),
+    ...(task === undefined ? {} : { task }),
+    ...(images === undefined ? {} : { images }),
+  };
+  return withStore(args, out ?? args.positionals[0]!, async (store) => {
+    const result = await exportDataset(store, format, out ?? null, options);
+    io.out(`${result.summary}\n`);
+    const warnings = exportWarnings(result);
+    for (const line of [...result.notes, ...warnings]) io.err(`loupe: ${out ?? store.folder}: ${line}\n`);
+    // Images or annotations that could not be written make the exit status say so, as a COCO export's does.
+    return result.leftOut.length + result.staleLeftOut.length > 0 ? EXIT_WARNINGS : undefined;
   });
 }

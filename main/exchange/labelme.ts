@@ -116,6 +116,8 @@ export interface LabelmeExportReport {
   readonly withHoles: number;
   readonly leftOut: { readonly path: string; readonly reason: string }[];
   readonly pendingLeftOut: number;
+  /** Images written without their stale annotations (made before the file changed; review the image again). */
+  readonly staleLeftOut: { readonly path: string; readonly annotations: number }[];
 }
 
 /** The JSON file name an image gets: its path with `.json` for the extension. */
@@ -127,7 +129,7 @@ const jsonPathOf = (image: ImageRecord) => `${withoutExtension(image.path)}.json
  * before anything is written).
  */
 export async function exportLabelme(store: ProjectStore, options: LabelmeExportOptions = {}): Promise<LabelmeExportReport> {
-  const selection = selectForExport(store, options);
+  const selection = await selectForExport(store, options);
   const categoryNames = new Map(store.categories.list().map((c) => [c.id, c.name]));
   const out = options.out === undefined ? null : resolve(options.out);
   if (out) await checkNewFolder(out);
@@ -174,5 +176,5 @@ export async function exportLabelme(store: ProjectStore, options: LabelmeExportO
     if (!problems.empty) throw new FormatError(problems.list);
     await writeFilesTogether(files.map((f) => ({ path: join(store.folder, f.path), data: f.data })));
   }
-  return { where: out ?? store.folder, images: files.length, annotations, withHoles, leftOut, pendingLeftOut: selection.pendingLeftOut };
+  return { where: out ?? store.folder, images: files.length, annotations, withHoles, leftOut, pendingLeftOut: selection.pendingLeftOut, staleLeftOut: selection.staleLeftOut };
 }

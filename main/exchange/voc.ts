@@ -2,12 +2,13 @@
 import { extname, join, resolve } from 'node:path';
 import { FormatError, validationSplit, withoutExtension, basenameOf } from '../../app/formats/common.js';
 import { buildVocImage, vocLabelMap, vocLimitProblem, VOC_MAX_INDEX } from '../../app/formats/voc.js';
+import { DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION } from '../../app/ipc/contract.js';
 import type { ProjectStore } from '../store/index.js';
 import { writeDatasetFolder, type ImagePlacement, type OutputFile } from './output.js';
 import { selectForExport, type SelectionOptions } from './selection.js';
 
 export interface VocExportOptions extends SelectionOptions {
-  /** Share of the images for validation (default 0.2), chosen by a seeded hash of their paths. */
+  /** Share of the images for validation (default DEFAULT_VAL_FRACTION), chosen by a seeded hash of their paths. */
   readonly valFraction?: number;
   readonly seed?: number;
   /** How images go into JPEGImages/: hard links (default; copies across file systems), copies, or not at all. */
@@ -32,6 +33,8 @@ export interface VocExportReport {
   readonly copied: number;
   readonly leftOut: { readonly path: string; readonly reason: string }[];
   readonly pendingLeftOut: number;
+  /** Images written without their stale annotations (made before the file changed; review the image again). */
+  readonly staleLeftOut: { readonly path: string; readonly annotations: number }[];
 }
 
 const list = (ids: readonly string[]) => ids.map((id) => `${id}\n`).join('');
@@ -43,7 +46,7 @@ const list = (ids: readonly string[]) => ids.map((id) => `${id}\n`).join('');
  * An image's id is its path without the extension (sub-folders kept). Classes are numbered 1.. in id order.
  */
 export async function exportVoc(store: ProjectStore, out: string, options: VocExportOptions = {}): Promise<VocExportReport> {
-  const selection = selectForExport(store, options);
+  const selection = await selectForExport(store, options);
   const categories = store.categories.list();
   if (categories.length > VOC_MAX_INDEX) {
     throw new FormatError([{ where: store.folder, reason: `has ${categories.length} classes; VOC's 8-bit SegmentationClass holds ${VOC_MAX_INDEX}` }]);
@@ -60,7 +63,7 @@ export async function exportVoc(store: ProjectStore, out: string, options: VocEx
     else taken.set(id, image.path);
     return problem === null;
   });
-  const val = validationSplit(items.map((i) => i.image.path), options.valFraction ?? 0.2, options.seed ?? 0);
+  const val = validationSplit(items.map((i) => i.image.path), options.valFraction ?? DEFAULT_VAL_FRACTION, options.seed ?? DEFAULT_SPLIT_SEED);
 
   const files: OutputFile[] = [];
   const sets = { main: { train: [] as string[], val: [] as string[] }, segmentation: { train: [] as string[], val: [] as string[] } };
@@ -108,5 +111,6 @@ export async function exportVoc(store: ProjectStore, out: string, options: VocEx
     copied: written.copied,
     leftOut,
     pendingLeftOut: selection.pendingLeftOut,
+    staleLeftOut: selection.staleLeftOut,
   };
 }

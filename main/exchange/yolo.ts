@@ -4,6 +4,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { FormatError, Problems, validationSplit, withoutExtension } from '../../app/formats/common.js';
 import { buildDataYaml, buildYoloLabels, labelPathOf, readDataYaml, readYoloLabels, type YoloTask } from '../../app/formats/yolo.js';
+import { DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION } from '../../app/ipc/contract.js';
 import { FileError } from '../fs/fileError.js';
 import { findImageFiles, isImageFileName } from '../fs/imageFiles.js';
 import type { ProjectStore } from '../store/index.js';
@@ -123,7 +124,7 @@ export async function importYolo(store: ProjectStore, input: string): Promise<Yo
 }
 
 export interface YoloExportOptions extends SelectionOptions {
-  /** Share of the images for validation (default 0.2), chosen by a seeded hash of their paths. */
+  /** Share of the images for validation (default DEFAULT_VAL_FRACTION), chosen by a seeded hash of their paths. */
   readonly valFraction?: number;
   readonly seed?: number;
   /** segment (polygons) or detect (boxes); default segment when any exported annotation has a mask. */
@@ -146,6 +147,8 @@ export interface YoloExportReport {
   readonly images: { readonly linked: number; readonly copied: number };
   readonly leftOut: { readonly path: string; readonly reason: string }[];
   readonly pendingLeftOut: number;
+  /** Images written without their stale annotations (made before the file changed; review the image again). */
+  readonly staleLeftOut: { readonly path: string; readonly annotations: number }[];
 }
 
 /**
@@ -154,7 +157,7 @@ export interface YoloExportReport {
  * data.yaml with every project class in id order.
  */
 export async function exportYolo(store: ProjectStore, out: string, options: YoloExportOptions = {}): Promise<YoloExportReport> {
-  const selection = selectForExport(store, options);
+  const selection = await selectForExport(store, options);
   const categories = store.categories.list();
   const classIndex = new Map(categories.map((c, i) => [c.id, i]));
   const task = options.task ?? (selection.items.some((item) => item.annotations.some((a) => a.mask !== null)) ? 'segment' : 'detect');
@@ -167,7 +170,7 @@ export async function exportYolo(store: ProjectStore, out: string, options: Yolo
     else taken.set(key, image.path);
     return other === undefined;
   });
-  const val = validationSplit(items.map((i) => i.image.path), options.valFraction ?? 0.2, options.seed ?? 0);
+  const val = validationSplit(items.map((i) => i.image.path), options.valFraction ?? DEFAULT_VAL_FRACTION, options.seed ?? DEFAULT_SPLIT_SEED);
   const files: OutputFile[] = [];
   const totals = { objects: 0, withHoles: 0, joined: 0, boxesAsPolygons: 0, crowdLeftOut: 0 };
   for (const { image, annotations } of items) {
@@ -179,7 +182,7 @@ export async function exportYolo(store: ProjectStore, out: string, options: Yolo
   }
   const comment = [
     `YOLO ${task} dataset written by Loupe from ${store.folder}`,
-    `${items.length - val.size} training and ${val.size} validation images (validation fraction ${options.valFraction ?? 0.2}, seed ${options.seed ?? 0})`,
+    `${items.length - val.size} training and ${val.size} validation images (validation fraction ${options.valFraction ?? DEFAULT_VAL_FRACTION}, seed ${options.seed ?? DEFAULT_SPLIT_SEED})`,
     ...(val.size === 0 ? ['no validation images: val is the training set'] : []),
   ].join('\n');
   const yaml = buildDataYaml({ names: categories.map((c) => c.name), train: 'images/train', val: val.size > 0 ? 'images/val' : 'images/train', comment });
@@ -195,5 +198,6 @@ export async function exportYolo(store: ProjectStore, out: string, options: Yolo
     images: { linked: written.linked, copied: written.copied },
     leftOut,
     pendingLeftOut: selection.pendingLeftOut,
+    staleLeftOut: selection.staleLeftOut,
   };
 }

@@ -109,8 +109,11 @@ export async function exportCocoFile(store: ProjectStore, out: string, options: 
   return { path, ...report };
 }
 
-/** Images in scope whose file no longer holds what was scanned; a touched but identical file is not a change. */
-async function changedSinceScan(store: ProjectStore, scope: 'reviewed' | 'all'): Promise<Map<ImageId, string>> {
+/**
+ * Images in scope whose file no longer holds what was scanned (id -> why); a touched but identical file is not a
+ * change. Every export leaves them out (main/exchange's formats too).
+ */
+export async function changedSinceScan(store: ProjectStore, scope: 'reviewed' | 'all'): Promise<Map<ImageId, string>> {
   const changed = new Map<ImageId, string>();
   const reviewed = scope === 'reviewed' ? new Set(reviewedIds(store)) : null;
   for (const entry of store.images.scanIndex()) {

@@ -54,8 +54,8 @@ export function workerProcessEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.
  * The worker in a child process: a crash in the runtime cannot take the caller down, and the allocator settings
  * above apply to it alone. The child exits when its parent goes away, even on kill -9.
  */
-export function processWorkerPort(entry = workerEntryPath()): WorkerPort {
-  const child = fork(entry, [], { env: workerProcessEnv(), execArgv: [], serialization: 'advanced', stdio: 'inherit' });
+export function processWorkerPort(entry = workerEntryPath(), env: NodeJS.ProcessEnv = workerProcessEnv()): WorkerPort {
+  const child = fork(entry, [], { env, execArgv: [], serialization: 'advanced', stdio: 'inherit' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let running = true;
   return {

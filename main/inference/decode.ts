@@ -35,7 +35,7 @@ export interface DecodedImage {
 }
 
 /** The factor torchvision's GeneralizedRCNNTransform resizes by: short side to minSize, long side at most maxSize. */
-export function modelScale(width: number, height: number, card: ModelCard): number {
+export function modelScale(width: number, height: number, card: Pick<ModelCard, 'input'>): number {
   const short = Math.min(width, height);
   const long = Math.max(width, height);
   return Math.min(card.input.minSize / short, card.input.maxSize / long);
@@ -46,7 +46,7 @@ export function modelScale(width: number, height: number, card: ModelCard): numb
  * (cheaper to decode and to pass, and the graph's own resize becomes a no-op). Graphs that do not resize get
  * exactly the model's size.
  */
-export function inputScale(width: number, height: number, card: ModelCard): number {
+export function inputScale(width: number, height: number, card: Pick<ModelCard, 'input'>): number {
   const scale = modelScale(width, height, card);
   return card.input.resizesInternally ? Math.min(1, scale) : scale;
 }
@@ -58,7 +58,7 @@ function describeSharpError(error: unknown): ImageFailure {
   return new ImageFailure('decode', `cannot decode: ${message}`);
 }
 
-export async function decodeImage(file: string, card: ModelCard, maxInputPixels = DEFAULT_MAX_INPUT_PIXELS): Promise<DecodedImage> {
+export async function decodeImage(file: string, card: Pick<ModelCard, 'input'>, maxInputPixels = DEFAULT_MAX_INPUT_PIXELS): Promise<DecodedImage> {
   let size: number;
   try {
     size = (await stat(file)).size;

@@ -27,7 +27,7 @@ function clearPadding(data: Float32Array, width: number, height: number, paddedW
  * filled in place when it has the same dims: image-sized buffers allocated per image cost more (zeroing, page
  * faults, garbage collection) than the conversion itself.
  */
-export function toInputTensor(rgb: Uint8Array, width: number, height: number, card: ModelCard, reuse?: InputTensor): InputTensor {
+export function toInputTensor(rgb: Uint8Array, width: number, height: number, card: Pick<ModelCard, 'input'>, reuse?: InputTensor): InputTensor {
   const { channels, scale, mean, sizeDivisor } = card.input;
   const paddedWidth = padTo(width, sizeDivisor);
   const paddedHeight = padTo(height, sizeDivisor);

@@ -1,8 +1,10 @@
 // The messages between the inference worker and its client. Plain data only: they cross a child process's IPC
 // channel under Node (or a worker_threads port) and an Electron utilityProcess port in the desktop app.
 import type { ModelCard } from '../../app/model/card.js';
+import type { Bbox } from '../../app/model/types.js';
 import type { ImageFailureKind } from './decode.js';
 import type { ImagePrediction } from './pipeline.js';
+import type { PreparedFeatures, PromptLoadSettings, PromptModelInfo, Segmented } from './prompt-engine.js';
 import type { ProviderChoice, ProviderReport } from './providers.js';
 import type { Thresholds } from './postprocess.js';
 
@@ -33,7 +35,11 @@ export type WorkerRequest =
   | { type: 'predict'; id: number; file: string }
   /** Predictions not yet running are answered 'cancelled'; the one running finishes. */
   | { type: 'cancel-pending'; id: number }
-  | { type: 'dispose'; id: number };
+  | { type: 'dispose'; id: number }
+  /** Box prompts (prompt-engine.ts): a split model, an image's feature maps (`key` names its content), boxes on it. */
+  | { type: 'prompt-load'; id: number; settings: PromptLoadSettings }
+  | { type: 'prompt-prepare'; id: number; key: string; file: string }
+  | { type: 'prompt-segment'; id: number; key: string; file: string; boxes: Bbox[] };
 
 export type WorkerResponse =
   | { type: 'loaded'; id: number; info: ModelInfo }
@@ -41,4 +47,7 @@ export type WorkerResponse =
   | { type: 'image-failed'; id: number; kind: ImageFailureKind; message: string }
   | { type: 'cancelled'; id: number }
   | { type: 'error'; id: number; name: string; message: string }
-  | { type: 'disposed'; id: number };
+  | { type: 'disposed'; id: number }
+  | { type: 'prompt-loaded'; id: number; info: PromptModelInfo }
+  | { type: 'prompt-prepared'; id: number; prepared: PreparedFeatures }
+  | { type: 'prompt-segmented'; id: number; segmented: Segmented };

@@ -77,9 +77,12 @@ function svg(width: number, height: number, body: string): Buffer {
   return Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${body}</svg>`);
 }
 
-/** Writes the scene as an image file (format from the extension) and returns each shape's true mask. */
-export async function writeScene(file: string, scene: SceneImage): Promise<Rle[]> {
-  const body = `<rect width="100%" height="100%" fill="${scene.background}"/>` + scene.shapes.map((s) => shapeSvg(s, s.color)).join('');
+/**
+ * Writes the scene as an image file (format from the extension) and returns each shape's true mask. `backdrop`,
+ * SVG drawn first in place of the plain background (a texture), leaves the masks as they are.
+ */
+export async function writeScene(file: string, scene: SceneImage, backdrop?: string): Promise<Rle[]> {
+  const body = (backdrop ?? `<rect width="100%" height="100%" fill="${scene.background}"/>`) + scene.shapes.map((s) => shapeSvg(s, s.color)).join('');
   await sharp(svg(scene.width, scene.height, body)).toFile(file);
   return sceneMasks(scene);
 }

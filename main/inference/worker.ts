@@ -8,6 +8,7 @@ import { restrictImageLoaders } from '../fs/image-loaders.js';
 import { ImageFailure } from './decode.js';
 import { loadModel } from './model.js';
 import { InferencePipeline, PredictionCancelled } from './pipeline.js';
+import { INTERACTIVE_WORKER, PromptEngine } from './prompt-engine.js';
 import type { WorkerRequest, WorkerResponse } from './protocol.js';
 import { parentTransport } from './transport.js';
 
@@ -19,8 +20,9 @@ sharp.cache(false);
 if (isMainThread) restrictImageLoaders();
 // Bulk inference takes every core it is given; below-normal priority keeps the window and the rest of the desktop
 // responsive meanwhile, and costs nothing when nothing else wants the cores. Only where the worker has a process of
-// its own: in a worker thread it would lower its host as well.
-if (isMainThread) {
+// its own: in a worker thread it would lower its host as well. A worker answering a person (box prompts) keeps normal
+// priority: a drawn box waits on it.
+if (isMainThread && process.env[INTERACTIVE_WORKER] !== '1') {
   try {
     os.setPriority(os.constants.priority.PRIORITY_BELOW_NORMAL);
   } catch {
@@ -30,6 +32,8 @@ if (isMainThread) {
 
 const transport = parentTransport();
 let pipeline: InferencePipeline | null = null;
+/** Box prompts, in a worker started for them (prompt-client.ts). */
+let prompt: PromptEngine | null = null;
 
 function failure(id: number, error: unknown): WorkerResponse {
   const { name, message } = error instanceof Error ? error : new Error(String(error));
@@ -62,8 +66,27 @@ async function handle(request: WorkerRequest): Promise<WorkerResponse> {
     }
     case 'dispose': {
       await pipeline?.dispose();
+      await prompt?.dispose();
       pipeline = null;
+      prompt = null;
       return { type: 'disposed', id: request.id };
+    }
+    case 'prompt-load': {
+      await prompt?.dispose();
+      prompt = null;
+      prompt = await PromptEngine.load(request.settings);
+      return { type: 'prompt-loaded', id: request.id, info: prompt.info };
+    }
+    case 'prompt-prepare':
+    case 'prompt-segment': {
+      if (!prompt) throw new Error('no split model is loaded');
+      try {
+        if (request.type === 'prompt-prepare') return { type: 'prompt-prepared', id: request.id, prepared: await prompt.prepare(request.key, request.file) };
+        return { type: 'prompt-segmented', id: request.id, segmented: await prompt.segment(request.key, request.file, request.boxes) };
+      } catch (error) {
+        if (error instanceof ImageFailure) return { type: 'image-failed', id: request.id, kind: error.kind, message: error.message };
+        throw error;
+      }
     }
   }
 }

@@ -167,6 +167,32 @@ describe('project handlers on a real store', () => {
     expect(models.map((m) => [m.name, m.shortName])).toEqual([['shapes', 'shapes'], ['loupe-shapes-zoo', 'zoo']]);
   });
 
+  it('rescans the folder: a new file is added, a second request at once shares the same scan', async () => {
+    await writeImage(folder, 'e.jpg', { width: 8, height: 6, seed: 9 });
+    const [first, second] = await Promise.all([call<Res<'project.rescan'>>('project.rescan', {}), call<Res<'project.rescan'>>('project.rescan', {})]);
+    expect(first).toEqual({ files: 5, added: 1, changed: 0, moved: 0, missing: 0, errors: 0 });
+    expect(second).toEqual(first);
+    expect((await call<{ items: ImageRecord[] }>('images.list', { limit: 10 })).items.map((i) => i.path)).toContain('e.jpg');
+    expect(await call('project.rescan', {})).toMatchObject({ files: 5, added: 0 });
+  });
+
+  it('keeps the review settings in the project; a stored field that no longer parses is dropped alone', async () => {
+    expect(await call('project.settings', {})).toEqual({ settings: {} });
+    const settings = { tool: 'brush', threshold: 0.3, hiddenCategories: [1], imageFilter: { status: 'new' }, imageId: 2 };
+    expect(await call('project.saveSettings', { settings })).toEqual({ ok: true });
+    expect(await call('project.settings', {})).toEqual({ settings });
+    // Reopened from the file, as the next session would.
+    const again = openProject(folder);
+    try {
+      expect(again.meta.get('review-settings')).toEqual(settings);
+      again.meta.set('review-settings', { ...settings, threshold: 7, opacity: 'half' });
+    } finally {
+      again.close();
+    }
+    expect(await call('project.settings', {})).toEqual({ settings: { tool: 'brush', hiddenCategories: [1], imageFilter: { status: 'new' }, imageId: 2 } });
+    await expect(call('project.saveSettings', { settings: { threshold: 2 } })).rejects.toThrow(/^invalid-request: /);
+  });
+
   it('says what is missing when no model is installed rather than failing obscurely', async () => {
     await expect(call('prelabel.start', {})).rejects.toThrow(/^not-found: no model is installed; import one first$/);
   });

@@ -9,10 +9,13 @@ export type Handlers = { readonly [C in Channel]: (request: ParsedReq<C>) => Pro
 const ok = { ok: true } as const;
 
 export function createHandlers(services: Services): Handlers {
-  const { project, images, annotations, categories, models, prelabel, exports } = services;
+  const { project, images, annotations, categories, models, prelabel, prompt, exports, imports } = services;
   return {
     'project.open': async ({ folder }) => (await project.open(folder), project.summary()),
     'project.summary': () => project.summary(),
+    'project.rescan': () => project.rescan(),
+    'project.settings': () => ({ settings: project.settings() }),
+    'project.saveSettings': ({ settings }) => (project.saveSettings(settings), ok),
 
     'images.list': ({ after, limit, filter }) => images.list({ ...filter, after: after ?? null, limit }),
     'images.get': ({ id }) => images.get(id),
@@ -44,9 +47,16 @@ export function createHandlers(services: Services): Handlers {
     'prelabel.resume': ({ runId }) => (prelabel.resume(runId), ok),
     'prelabel.cancel': ({ runId }) => (prelabel.cancel(runId), ok),
 
+    'prompt.status': ({ modelId }) => prompt.status(modelId),
+    'prompt.prepare': (request) => prompt.prepare(request),
+    'prompt.segment': (request) => prompt.segment(request),
+
     'export.coco': async ({ path, scope, reviewedOnly, ...options }) => {
       const result = await exports.coco({ ...options, scope: scope ?? (reviewedOnly === false ? 'all' : 'reviewed') }, path);
       return { ...result, leftOut: [...result.leftOut], staleLeftOut: [...result.staleLeftOut] };
     },
+    'export.dataset': ({ format, ...options }) => exports.dataset(format, options),
+
+    'import.annotations': ({ format }) => imports.annotations(format),
   };
 }

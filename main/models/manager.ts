@@ -9,6 +9,7 @@ import { parseModelCard, type ModelCard } from '../../app/model/card.js';
 import type { ModelFormat } from '../../app/model/types.js';
 import { hashFile } from '../fs/hash.js';
 import { readModelCard } from '../inference/model.js';
+import { isSplitCardFile } from '../inference/split-model.js';
 import { cardFromForm, parseCardForm, type GraphNames } from './card-form.js';
 import { downloadFile, type DownloadProgress, type DownloadSettings } from './download.js';
 import { readXAnyLabelingConfig } from './xanylabeling.js';
@@ -75,6 +76,8 @@ export async function listModels(folders: readonly ModelFolder[]): Promise<Model
     }
     for (const name of names) {
       const cardPath = path.join(folder.dir, name);
+      // Split graphs (box prompts) are not a model to pick: they serve the full model of the same weights.
+      if (await isSplitCardFile(cardPath)) continue;
       try {
         const loaded = await readModelCard(cardPath);
         const bytes = await stat(loaded.onnxPath).then(

@@ -4,6 +4,7 @@
 import type { EventName, EventPayload, RunProgress } from '../../app/ipc/contract.js';
 import { scanFolder } from '../fs/index.js';
 import type { WorkerPort } from '../inference/client.js';
+import type { ProviderChoice } from '../inference/providers.js';
 import type { JobSummary } from '../jobs/prelabel-job.js';
 import type { DownloadSettings } from '../models/download.js';
 import type { ProjectStore } from '../store/index.js';
@@ -14,7 +15,10 @@ import { createExportService, type ExportService } from './export.js';
 import { createImageService, type ImageService } from './images.js';
 import { createModelService, type ModelPlaces, type ModelService } from './models.js';
 import { createPrelabelService, type PrelabelService } from './prelabel.js';
+import { createImportService, type ImportService, type ImportSourceChooser } from './imports.js';
+import { modelFolders } from './models.js';
 import { createProjectService, type ProjectService } from './project.js';
+import { createPromptService, type PromptService } from './prompt.js';
 
 export interface Services {
   readonly project: ProjectService;
@@ -24,9 +28,15 @@ export interface Services {
   readonly models: ModelService;
   readonly prelabel: PrelabelService;
   readonly exports: ExportService;
+  readonly imports: ImportService;
+  /** Box prompts with the model's heads, in a worker of the open project's (stopped when it closes). */
+  readonly prompt: PromptService;
   /** The process that reads untrusted files (scan probes, display and thumbnails, model checks). */
   readonly untrusted: UntrustedFiles;
-  /** Ends a run in progress (its results in flight written), closes the project and stops the untrusted-files process. */
+  /**
+   * Ends a run in progress (its results in flight written), stops the prompt worker, closes the project and stops the
+   * untrusted-files process.
+   */
   close(): Promise<void>;
 }
 
@@ -46,6 +56,20 @@ export interface ServicesOptions {
   readonly workerPort?: () => WorkerPort;
   /** Starts the untrusted-files process (an Electron utilityProcess); a child process under Node by default. */
   readonly untrustedPort?: () => UntrustedPort;
+  /**
+   * The box-prompt worker: its host (an Electron utilityProcess; a child process at normal priority by default), the
+   * bytes of feature maps it keeps (cacheBytesFromEnv) and its execution provider ('auto' by default).
+   */
+  readonly prompt?: {
+    readonly workerPort?: () => WorkerPort;
+    readonly cacheBytes?: number | undefined;
+    readonly provider?: ProviderChoice;
+  };
+  /**
+   * Main's own file dialog for the source of an annotation import; absent where main has none (a browser page over
+   * the bridge), and import.annotations then says so.
+   */
+  readonly chooseImportSource?: ImportSourceChooser;
   /** A project already open (tests and tools), used as it is: not scanned. */
   readonly store?: ProjectStore;
   /** After a folder is opened (the desktop files it under Open Recent). */
@@ -59,14 +83,20 @@ export interface ServicesOptions {
 export function createServices(options: ServicesOptions): Services {
   const untrusted = new UntrustedFiles(options.untrustedPort);
   let prelabel: PrelabelService | null = null;
+  let prompt: PromptService | null = null;
   const project = createProjectService({
     scan: (store) => scanFolder(store, { untrusted }),
-    beforeClose: async () => prelabel?.stop(),
+    beforeClose: async () => void (await Promise.all([prelabel?.stop(), prompt?.close()])),
     ...(options.onOpened && { onOpened: options.onOpened }),
     ...(options.store && { store: options.store }),
   });
   const models = createModelService({ ...options.models, emit: options.emit, checks: untrusted }, project);
   prelabel = createPrelabelService(options, project, models);
+  prompt = createPromptService({
+    ...options.prompt,
+    modelDirs: (store) => modelFolders(options.models, store).map((folder) => folder.dir),
+    ...(options.log && { log: options.log }),
+  }, project, models);
   const images = createImageService(project, options.emit);
   return {
     project,
@@ -76,6 +106,8 @@ export function createServices(options: ServicesOptions): Services {
     models,
     prelabel,
     exports: createExportService(project),
+    imports: createImportService(project, options.chooseImportSource),
+    prompt,
     untrusted,
     async close() {
       await project.close();
@@ -84,4 +116,4 @@ export function createServices(options: ServicesOptions): Services {
   };
 }
 
-export type { ProjectService, ImageService, AnnotationService, CategoryService, ModelService, PrelabelService, ExportService };
+export type { ProjectService, ImageService, AnnotationService, CategoryService, ModelService, PrelabelService, ExportService, ImportService, PromptService, ImportSourceChooser };

@@ -78,7 +78,7 @@ export function createPrelabelService(options: PrelabelServiceOptions, project: 
       });
       const finished = job.run().then(
         (summary) => {
-          progressed(job.progress());
+          progressed({ ...job.progress(), replaced: summary.replaced });
           options.onFinished?.(summary);
         },
         (error: unknown) => log(`pre-label run ${job.runId} failed: ${(error as Error).stack ?? String(error)}`),

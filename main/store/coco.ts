@@ -1,6 +1,6 @@
-// COCO between the project store and the pure format module: which images and annotations an export holds (the
-// reviewed truth, image by image, so one bad image is left out and named rather than failing the export), the COCO
-// identity kept from an import, and an import checked whole before one transaction writes it.
+// COCO between the project store and the pure format module: the reviewed truth (truth.ts, as every format's export
+// selects it) as a COCO dataset, the COCO identity kept from an import, and an import checked whole before one
+// transaction writes it.
 import { randomUUID } from 'node:crypto';
 import {
   buildCoco,
@@ -20,30 +20,21 @@ import {
   type ImageRecord,
 } from '../../app/model/index.js';
 import { diffOf } from '../../app/history/diff.js';
-import { isPendingPrediction, isTruth } from '../../app/review/index.js';
-import { checkMaskFits } from './annotations.js';
 import type { ProjectStore } from './project.js';
+import { selectTruth, type LeftOut, type TruthOptions } from './truth.js';
 
 export const COCO_INFO_KEY = 'coco.info';
 export const COCO_LICENSES_KEY = 'coco.licenses';
 
-export interface CocoExportOptions {
-  /** 'reviewed' (default): reviewed images only; 'all': every image. */
-  readonly scope?: 'reviewed' | 'all';
+export interface CocoExportOptions extends TruthOptions {
   /** Masks as polygons instead of RLE (a mask with holes stays RLE unless polygonsStrict). */
   readonly polygons?: boolean;
   readonly polygonsStrict?: boolean;
   /** Keep the model's score on each prediction. */
   readonly scores?: boolean;
-  /** Write pending predictions too; by default only what a person made, edited or accepted. */
-  readonly includePending?: boolean;
 }
 
-/** An image an export left out, and why. */
-export interface LeftOut {
-  readonly path: string;
-  readonly reason: string;
-}
+export type { LeftOut };
 
 export interface CocoExportReport {
   readonly images: number;
@@ -59,10 +50,9 @@ export interface CocoExportReport {
 }
 
 /**
- * The project as a COCO dataset: the reviewed truth (app/review isTruth) of the images in scope. Images that are
- * missing, could not be decoded, appear in `changedSinceScan`, or hold an annotation that does not fit them are left
- * out and named; stale annotations are left out and counted. Imported images, categories and annotations keep their
- * COCO ids; the others are numbered above the largest id used.
+ * The project as a COCO dataset: the reviewed truth of the images in scope, as selectTruth chooses it for every
+ * format. Imported images, categories and annotations keep their COCO ids; the others are numbered above the
+ * largest id used.
  */
 export function projectToCoco(
   store: ProjectStore,
@@ -70,31 +60,9 @@ export function projectToCoco(
   changedSinceScan: ReadonlyMap<ImageId, string> = new Map(),
 ): { dataset: CocoDataset; report: CocoExportReport } {
   const includePending = options.includePending ?? false;
-  const leftOut: LeftOut[] = [];
-  const staleLeftOut: { path: string; annotations: number }[] = [];
-  const images: ImageRecord[] = [];
-  const annotations: Annotation[] = [];
-  let pending = 0;
-  let after: string | null = null;
-  do {
-    const page = store.images.list({ ...(options.scope === 'all' ? {} : { status: 'reviewed' as const }), after, limit: 1000 });
-    for (const image of page.items) {
-      const reason = whyLeftOut(image, changedSinceScan);
-      const own = store.annotations.forImage(image.id);
-      const truth = own.filter((a) => isTruth(a, { includePending }));
-      const misfit = reason ?? misfitOf(truth, image);
-      if (misfit !== null) {
-        leftOut.push({ path: image.path, reason: misfit });
-        continue;
-      }
-      const stale = own.filter((a) => a.stale !== undefined && a.state !== 'rejected').length;
-      if (stale > 0) staleLeftOut.push({ path: image.path, annotations: stale });
-      images.push(image);
-      annotations.push(...truth);
-      pending += truth.filter(isPendingPrediction).length;
-    }
-    after = page.next;
-  } while (after !== null);
+  const { items, leftOut, staleLeftOut, pending } = selectTruth(store, options, changedSinceScan);
+  const images = items.map((item) => item.image);
+  const annotations = items.flatMap((item) => item.annotations);
 
   const categories = store.categories.list();
   const identity = cocoIdentity(store);
@@ -122,24 +90,6 @@ export function projectToCoco(
     dataset,
     report: { images: dataset.images.length, annotations: dataset.annotations.length, pending, holes, leftOut, staleLeftOut },
   };
-}
-
-function whyLeftOut(image: ImageRecord, changedSinceScan: ReadonlyMap<ImageId, string>): string | null {
-  if (image.missing) return 'the file is missing (moved or deleted since the last scan)';
-  if (image.status === 'error') return `the file could not be decoded (${image.error ?? 'unreadable'})`;
-  return changedSinceScan.get(image.id) ?? null;
-}
-
-/** Why the annotations cannot be written with this image (a mask of another size, counts that do not decode). */
-function misfitOf(annotations: readonly Annotation[], image: ImageRecord): string | null {
-  for (const a of annotations) {
-    try {
-      checkMaskFits(a, image);
-    } catch (error) {
-      return `${(error as Error).message}; fix or remove it in the app`;
-    }
-  }
-  return null;
 }
 
 /** The COCO ids an export writes: the imported ones, and above the largest of those for the rest. */

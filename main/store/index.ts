@@ -24,6 +24,7 @@
  *   store.meta        get(key) set(key, value)                 (project-wide JSON values: COCO info, licenses)
  *   store.runLock     acquire() -> {update, heartbeat, release} current()   (one pre-label run per project)
  *   store.transaction(fn)                                     (one transaction around several calls)
+ *   selectTruth(store, {scope?, includePending?}, changed?)   (what every export writes: the reviewed truth, image by image)
  *
  * Every method that writes several rows does it in one transaction. Triggers (migration 003) keep the rule that a
  * reviewed image holds no pending prediction and no stale annotation.
@@ -49,4 +50,6 @@ export type { RunLock, RunLockInfo, RunLockState } from './run-lock.js';
 export type { ImageOutcome, PrelabelResult, PrelabelRun, RecordedOutcomes, RunStatus } from './runs.js';
 export type { ClassCount, FailedImage, ProjectStats, StaleImage } from './stats.js';
 export { projectToCoco, importCoco, COCO_INFO_KEY, COCO_LICENSES_KEY } from './coco.js';
-export type { CocoExportOptions, CocoExportReport, CocoImportReport, LeftOut } from './coco.js';
+export type { CocoExportOptions, CocoExportReport, CocoImportReport } from './coco.js';
+export { selectTruth } from './truth.js';
+export type { LeftOut, TruthItem, TruthOptions, TruthSelection } from './truth.js';

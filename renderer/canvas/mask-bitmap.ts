@@ -1,60 +1,90 @@
-// One bitmap per mask, decoded straight from the RLE into the mask's box (never a full-image buffer),
-// painted in the class colour; the layer's opacity makes it semi-transparent.
-import { toBbox, toCounts } from '../../app/geometry/rle.js';
-import type { Rle } from '../../app/model/index.js';
+// One bitmap per mask, drawn straight from the RLE into the mask's box (never a full-image buffer), in the class
+// colour, with a second bitmap of its edge (the set pixels next to an unset one) for the outline. Runs are
+// column-major, so each column's runs are one fillRect each, and columns with the same runs as the one before
+// widen its rectangles instead. An edited mask is redrawn in place, only in the columns whose runs changed (its
+// bitmap has room around it to grow into), so a brush stroke on a 2-megapixel mask redraws what the stroke
+// touched. The composite (mask-composite.ts) gives the fill its opacity and draws the edge opaque.
+import type { Bbox } from '../../app/model/index.js';
+import { edgeOf, type ColumnRuns, type Intervals } from '../editor/mask-runs.js';
 
 export interface MaskBitmap {
   readonly canvas: HTMLCanvasElement;
+  readonly edge: HTMLCanvasElement;
+  /** Where the bitmaps' top-left corner sits in the image. */
   readonly x: number;
   readonly y: number;
+  readonly runs: ColumnRuns;
+  /** Set when the bitmap was redrawn in place: the part (image pixels) that changed. */
+  readonly dirty?: Bbox;
 }
 
-/** The mask's own extent (from its runs, not the annotation's box, which a model may draw tighter). */
-export function maskBitmap(rle: Rle, color: string): MaskBitmap | null {
-  const [h, w] = rle.size;
-  const bbox = toBbox(rle);
-  const x0 = Math.max(0, Math.floor(bbox[0]));
-  const y0 = Math.max(0, Math.floor(bbox[1]));
-  const x1 = Math.min(w, Math.ceil(bbox[0] + bbox[2]));
-  const y1 = Math.min(h, Math.ceil(bbox[1] + bbox[3]));
-  const cw = x1 - x0;
-  const ch = y1 - y0;
-  if (cw <= 0 || ch <= 0) return null;
-  const canvas = document.createElement('canvas');
-  canvas.width = cw;
-  canvas.height = ch;
+/** Room (image pixels) left around an edited mask's bitmap, so that the next strokes redraw it in place. */
+const ROOM = 64;
+
+/** A new bitmap for the mask's runs, with `room` pixels to spare on every side. */
+export function maskBitmap(runs: ColumnRuns, color: string, room = 0): MaskBitmap {
+  const x = runs.x0 - room;
+  const y = runs.y0 - room;
+  const canvas = blank(runs.width + 2 * room, runs.height + 2 * room);
+  const edge = blank(canvas.width, canvas.height);
+  paintColumns(canvas, color, runs.columns.map((column, c) => ({ at: runs.x0 + c, column })), x, y);
+  paintColumns(edge, color, runs.columns.map((_, c) => ({ at: runs.x0 + c, column: edgeAt(runs, runs.x0 + c) })), x, y);
+  return { canvas, edge, x, y, runs };
+}
+
+/**
+ * The bitmap of an edited mask: redrawn in place in the columns whose runs changed when the new runs fit in it,
+ * else drawn anew with room to spare.
+ */
+export function updatedMaskBitmap(previous: MaskBitmap, runs: ColumnRuns, color: string): MaskBitmap {
+  const { canvas, edge, x, y } = previous;
+  const fits = runs.x0 >= x && runs.y0 >= y && runs.x0 + runs.width <= x + canvas.width && runs.y0 + runs.height <= y + canvas.height;
+  if (!fits) return maskBitmap(runs, color, ROOM);
+  const before = previous.runs;
+  const from = Math.min(before.x0, runs.x0);
+  const to = Math.max(before.x0 + before.width, runs.x0 + runs.width);
+  const changed: number[] = [];
+  for (let at = from; at < to; at++) if (!sameRuns(columnAt(before, at), columnAt(runs, at))) changed.push(at);
+  if (changed.length === 0) return { ...previous, runs, dirty: [x, y, 0, 0] };
   const ctx = canvas.getContext('2d')!;
-  const pixels = ctx.createImageData(cw, ch);
-  const [r, g, b] = hexToRgb(color);
-  // One 32-bit write per pixel; ImageData is RGBA in memory, little-endian on every platform we target.
-  const out = new Uint32Array(pixels.data.buffer);
-  const fill = ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0;
-  const counts = toCounts(rle);
-  let pos = 0;
-  for (let j = 0; j < counts.length; j++) {
-    const end = pos + counts[j]!;
-    if (j % 2 === 1) {
-      // Runs are column-major: walk them column by column, clipped to the crop.
-      let k = pos;
-      while (k < end) {
-        const x = Math.floor(k / h);
-        const yStart = k % h;
-        const yEnd = Math.min(h, yStart + (end - k));
-        if (x >= x0 && x < x1) {
-          const from = Math.max(yStart, y0);
-          const to = Math.min(yEnd, y1);
-          for (let y = from; y < to; y++) out[(y - y0) * cw + (x - x0)] = fill;
-        }
-        k += yEnd - yStart;
-      }
-    }
-    pos = end;
-  }
-  ctx.putImageData(pixels, 0, 0);
-  return { canvas, x: x0, y: y0 };
+  for (const at of changed) ctx.clearRect(at - x, 0, 1, canvas.height);
+  paintColumns(canvas, color, changed.map((at) => ({ at, column: columnAt(runs, at) })), x, y);
+  // An edge pixel depends on the columns either side.
+  const near = [...new Set(changed.flatMap((at) => [at - 1, at, at + 1]))].filter((at) => at >= x && at < x + canvas.width).sort((a, b) => a - b);
+  const edgeCtx = edge.getContext('2d')!;
+  for (const at of near) edgeCtx.clearRect(at - x, 0, 1, edge.height);
+  paintColumns(edge, color, near.map((at) => ({ at, column: edgeAt(runs, at) })), x, y);
+  const left = near[0]!;
+  return { canvas, edge, x, y, runs, dirty: [left, y, near.at(-1)! - left + 1, canvas.height] };
 }
 
-export function hexToRgb(color: string): [number, number, number] {
-  const n = Number.parseInt(color.slice(1), 16);
-  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+function columnAt(runs: ColumnRuns, at: number): Intervals {
+  return runs.columns[at - runs.x0] ?? [];
+}
+
+function edgeAt(runs: ColumnRuns, at: number): Intervals {
+  return edgeOf(columnAt(runs, at), columnAt(runs, at - 1), columnAt(runs, at + 1));
+}
+
+const sameRuns = (a: Intervals, b: Intervals) => a.length === b.length && a.every((v, i) => v === b[i]);
+
+function blank(width: number, height: number): HTMLCanvasElement {
+  const canvas = document.createElement('canvas');
+  canvas.width = Math.max(1, width);
+  canvas.height = Math.max(1, height);
+  return canvas;
+}
+
+/** Fills the runs of the given image columns (in order); neighbouring columns with the same runs share rectangles. */
+function paintColumns(canvas: HTMLCanvasElement, color: string, columns: readonly { at: number; column: Intervals }[], x: number, y: number): void {
+  const ctx = canvas.getContext('2d')!;
+  ctx.fillStyle = color;
+  let from = 0;
+  for (let i = 1; i <= columns.length; i++) {
+    const first = columns[from]!;
+    if (i < columns.length && columns[i]!.at === columns[i - 1]!.at + 1 && sameRuns(columns[i]!.column, first.column)) continue;
+    const runs = first.column;
+    for (let k = 0; k < runs.length; k += 2) ctx.fillRect(first.at - x, runs[k]! - y, columns[i - 1]!.at - first.at + 1, runs[k + 1]! - runs[k]!);
+    from = i;
+  }
 }

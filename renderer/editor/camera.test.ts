@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { imagePoint, screenPoint } from '../../app/geometry/points.js';
-import { fitCamera, MAX_SCALE, revealCamera, toImage, toScreen, zoomCamera, type Camera } from './camera.js';
+import { fitCamera, focusCamera, FOCUS_MAX_SCALE, MAX_SCALE, revealCamera, toImage, toScreen, zoomCamera, type Camera } from './camera.js';
 
 const cameraArb = fc.record({ x: fc.double({ min: -5000, max: 5000, noNaN: true }), y: fc.double({ min: -5000, max: 5000, noNaN: true }), scale: fc.double({ min: 0.05, max: 30, noNaN: true }) });
 const coord = fc.double({ min: -2000, max: 2000, noNaN: true });
@@ -42,5 +42,14 @@ describe('camera', () => {
     const centre = toScreen(far, imagePoint(1300, 1050));
     expect(centre.x).toBeCloseTo(400);
     expect(centre.y).toBeCloseTo(300);
+  });
+
+  it('focuses on a box: centred, filling two thirds of the canvas on its tighter side, a speck magnified at most FOCUS_MAX_SCALE', () => {
+    const viewport = { width: 900, height: 600 };
+    const camera = focusCamera([100, 50, 200, 100], viewport);
+    expect(camera.scale).toBeCloseTo(3);
+    const centre = toScreen(camera, imagePoint(200, 100));
+    expect([centre.x, centre.y]).toEqual([450, 300]);
+    expect(focusCamera([10, 10, 2, 2], viewport).scale).toBe(FOCUS_MAX_SCALE);
   });
 });

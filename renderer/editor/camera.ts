@@ -30,6 +30,8 @@ export function toScreen(camera: Camera, p: ImagePoint): ScreenPoint {
 
 /** The whole image, centred, with a small margin. */
 export function fitCamera(image: Size, viewport: Size): Camera {
+  // An image of no known size (a file that could not be read): nothing to fit.
+  if (image.width <= 0 || image.height <= 0) return IDENTITY;
   const scale = clampScale(Math.min(viewport.width / Math.max(1, image.width), viewport.height / Math.max(1, image.height)) * 0.98);
   return { scale, x: (viewport.width - image.width * scale) / 2, y: (viewport.height - image.height * scale) / 2 };
 }
@@ -52,6 +54,16 @@ export function revealCamera(camera: Camera, [x, y, w, h]: Bbox, viewport: Size,
   if (left >= 0 && top >= 0 && left + w * camera.scale <= viewport.width && top + h * camera.scale <= viewport.height) return camera;
   const fits = Math.min((viewport.width - 2 * margin) / Math.max(1, w), (viewport.height - 2 * margin) / Math.max(1, h));
   const scale = clampScale(Math.min(camera.scale, fits));
+  return { scale, x: viewport.width / 2 - (x + w / 2) * scale, y: viewport.height / 2 - (y + h / 2) * scale };
+}
+
+/** Most a zoom to an instance magnifies: a speck is not blown up to fill the screen. */
+export const FOCUS_MAX_SCALE = 16;
+
+/** Centred on the box, zoomed so that it fills about two thirds of the canvas (a speck at most FOCUS_MAX_SCALE). */
+export function focusCamera([x, y, w, h]: Bbox, viewport: Size): Camera {
+  const fits = Math.min((viewport.width * 2) / 3 / Math.max(1, w), (viewport.height * 2) / 3 / Math.max(1, h));
+  const scale = clampScale(Math.min(FOCUS_MAX_SCALE, fits));
   return { scale, x: viewport.width / 2 - (x + w / 2) * scale, y: viewport.height / 2 - (y + h / 2) * scale };
 }
 

@@ -1,21 +1,32 @@
 // The annotations of the image under review and every edit made to them: each edit is one plain-data diff
 // (app/history), applied locally, pushed on the image's undo stack and saved at once, in order.
 // Headless: no Konva, no DOM. Selection and tools live in the session, not here.
-import { applyDiff, DiffConflictError, isEmpty, UndoStack, type Diff } from '../../app/history/index.js';
+import { applyDiff, DiffConflictError, isEmpty, UndoStack, type Change, type Diff, type Step } from '../../app/history/index.js';
 import { clampBbox } from '../../app/geometry/bbox.js';
-import { decode, encode, maskBounds, type BitMask } from '../../app/geometry/rle.js';
+import { decode, encode, maskBounds, toBbox, type BitMask } from '../../app/geometry/rle.js';
 import type { Disposable } from '../../app/ipc/contract.js';
-import type { Annotation, AnnotationId, Bbox, CategoryId, ImageRecord, ReviewState } from '../../app/model/index.js';
-import { clipMask, remapMask, shiftMask } from './mask-ops.js';
+import type { Annotation, AnnotationId, Bbox, CategoryId, ImageRecord, ImageStatus, ReviewState, Rle } from '../../app/model/index.js';
+import { boundsWithin, clipMask, decodeWithin, emptyCrop, encodeCrop, encodeWithin, remapMask, shiftMask, type Crop } from './mask-ops.js';
+import { boxRle, combine } from './rle-ops.js';
+
+/** The image's undo history: annotation diffs, and for a review the image's status before and after it. */
+export type ImageHistory = UndoStack<Annotation, ImageStatus>;
 
 export interface DocumentOptions {
   readonly image: ImageRecord;
   readonly annotations: readonly Annotation[];
-  /** Persists one edit; rejects when main refuses it. */
-  readonly save: (diff: Diff<Annotation>) => Promise<unknown>;
+  /** Persists one edit (with the image's status, when the step changes it); rejects when main refuses it. */
+  readonly save: (diff: Diff<Annotation>, status?: ImageStatus) => Promise<unknown>;
   readonly newId: () => AnnotationId;
   /** The image's undo history, kept by the caller so it survives moving to another image and back. */
-  readonly history?: UndoStack<Annotation>;
+  readonly history?: ImageHistory;
+}
+
+export interface NewInstance {
+  readonly categoryId: CategoryId;
+  readonly bbox: Bbox;
+  /** The mask as pixels of the whole image, or already encoded (a tool that never expands it to pixels). */
+  readonly mask: BitMask | Rle | null;
 }
 
 export interface ResizeOptions {
@@ -26,7 +37,7 @@ export interface ResizeOptions {
 export class AnnotationDocument implements Disposable {
   readonly image: ImageRecord;
   private list: Annotation[];
-  private readonly history: UndoStack<Annotation>;
+  private readonly history: ImageHistory;
   private readonly listeners = new Set<() => void>();
   private readonly masks = new Map<AnnotationId, { counts: string; mask: BitMask }>();
   private saving: Promise<void> = Promise.resolve();
@@ -43,7 +54,7 @@ export class AnnotationDocument implements Disposable {
     this.list = [...options.annotations];
     this.save = options.save;
     this.newId = options.newId;
-    this.history = options.history ?? new UndoStack<Annotation>();
+    this.history = options.history ?? new UndoStack<Annotation, ImageStatus>();
   }
 
   get annotations(): readonly Annotation[] {
@@ -97,12 +108,28 @@ export class AnnotationDocument implements Disposable {
     return true;
   }
 
+  /**
+   * Shows a step main has already applied and saved (marking the image reviewed), and makes it one undo step: its
+   * undo restores the annotations and the image's status in one save. False when it no longer fits what is shown.
+   */
+  recordApplied(diff: Diff<Annotation>, status?: Change<ImageStatus>): boolean {
+    try {
+      this.list = applyDiff(this.list, diff);
+    } catch (error) {
+      if (error instanceof DiffConflictError) return false;
+      throw error;
+    }
+    this.history.push(diff, status);
+    this.notify();
+    return true;
+  }
+
   undo(): boolean {
-    return this.replay(this.history.undo());
+    return this.replay(this.history.undoStep());
   }
 
   redo(): boolean {
-    return this.replay(this.history.redo());
+    return this.replay(this.history.redoStep());
   }
 
   /** Resolves when every edit so far has been saved (or has failed). */
@@ -112,11 +139,13 @@ export class AnnotationDocument implements Disposable {
 
   // ---- edits: each is one undo step ----
 
-  add(fields: { categoryId: CategoryId; bbox: Bbox; mask: BitMask | null }): AnnotationId {
+  /** Adds an instance made by a person. */
+  add(fields: NewInstance): AnnotationId {
     const id = this.newId();
+    const mask = fields.mask && ('counts' in fields.mask ? fields.mask : encode(fields.mask));
     this.commit({
       added: [{
-        id, imageId: this.image.id, categoryId: fields.categoryId, bbox: fields.bbox, mask: fields.mask ? encode(fields.mask) : null,
+        id, imageId: this.image.id, categoryId: fields.categoryId, bbox: fields.bbox, mask,
         score: null, origin: 'human', modelId: null, state: 'accepted',
       }],
       updated: [],
@@ -149,15 +178,51 @@ export class AnnotationDocument implements Disposable {
     return ids.length;
   }
 
+  /** Rejects every pending prediction scoring below `threshold` (of those `among` keeps); returns how many. */
+  rejectBelow(threshold: number, among: (a: Annotation) => boolean = () => true): number {
+    const ids = this.list.filter((a) => a.state === 'pending' && a.score !== null && a.score < threshold && among(a)).map((a) => a.id);
+    this.setState(ids, 'rejected');
+    return ids.length;
+  }
+
   remove(ids: readonly AnnotationId[]): void {
     this.commit({ added: [], updated: [], removed: this.list.filter((a) => ids.includes(a.id)) });
   }
 
-  /** Replaces the mask (brush, eraser, fill, vertex edit); the box follows it, and an emptied mask removes the instance. */
-  setMask(id: AnnotationId, mask: BitMask): void {
-    const bounds = maskBounds(mask);
+  /**
+   * Replaces the mask (brush, eraser, fill, vertex edit); the box follows it, and an emptied mask removes the
+   * instance. `within`, when given, holds every set pixel: only it is read. The document keeps `mask` as the
+   * decoded mask (do not change it after).
+   */
+  setMask(id: AnnotationId, mask: BitMask, within?: Bbox): void {
+    const bounds = within ? boundsWithin(mask, within) : maskBounds(mask);
     if (!bounds) return this.remove([id]);
-    this.update([id], (a) => edited(a, { mask: encode(mask), bbox: bounds }));
+    const rle = encodeWithin(mask, bounds);
+    this.update([id], (a) => edited(a, { mask: rle, bbox: bounds }));
+    if (this.get(id)?.mask?.counts === rle.counts) this.masks.set(id, { counts: rle.counts, mask });
+  }
+
+  /** Replaces the mask with one already encoded (`bbox`: its box, when known); an empty one removes the instance. */
+  setRle(id: AnnotationId, rle: Rle, bbox: Bbox = toBbox(rle)): void {
+    if (bbox[2] === 0 || bbox[3] === 0) return this.remove([id]);
+    this.update([id], (a) => edited(a, { mask: rle, bbox }));
+  }
+
+  /**
+   * Paints into an instance's mask (brush, eraser): `paint` gets the mask inside `region` (a crop, with where it
+   * sits in the image) and changes it in place. Only the region is decoded and encoded again, and spliced into the
+   * mask's runs (rle-ops.ts): a stroke costs what the stroke covers, whatever the size of the instance or the image.
+   * A box-only instance gets its first mask; an emptied one is removed.
+   */
+  paintMask(id: AnnotationId, region: Bbox, paint: (crop: Crop) => void): void {
+    const a = this.get(id);
+    if (!a) return;
+    const { width, height } = this.image;
+    const crop = a.mask ? decodeWithin(a.mask, region) : emptyCrop(region, width, height);
+    paint(crop);
+    const painted = encodeCrop(crop, width, height);
+    const rle = a.mask ? combine(combine(a.mask, boxRle(crop, width, height), (m, inside) => m && !inside), painted, (m, p) => m || p) : painted;
+    this.setRle(id, rle);
   }
 
   /**
@@ -212,10 +277,10 @@ export class AnnotationDocument implements Disposable {
    * Applies an undo/redo step. A step that no longer fits (the annotations changed outside this history,
    * e.g. a pre-label run replaced predictions) clears the history instead of guessing.
    */
-  private replay(diff: Diff<Annotation> | null): boolean {
-    if (!diff) return false;
+  private replay(step: Step<Annotation, ImageStatus> | null): boolean {
+    if (!step) return false;
     try {
-      this.list = applyDiff(this.list, diff);
+      this.list = applyDiff(this.list, step.diff);
     } catch (error) {
       if (!(error instanceof DiffConflictError)) throw error;
       this.history.clear();
@@ -223,17 +288,17 @@ export class AnnotationDocument implements Disposable {
       this.notify();
       return false;
     }
-    this.persist(diff);
+    this.persist(step.diff, step.also?.after);
     return true;
   }
 
-  private persist(diff: Diff<Annotation>): void {
+  private persist(diff: Diff<Annotation>, status?: ImageStatus): void {
     this.pending++;
     this.notify();
     // Saves go one after another, in edit order.
     this.saving = this.saving.then(async () => {
       try {
-        await this.save(diff);
+        await (status === undefined ? this.save(diff) : this.save(diff, status));
         this.saveError = null;
       } catch (error) {
         this.saveError = error instanceof Error ? error : new Error(String(error));
@@ -250,7 +315,7 @@ export class AnnotationDocument implements Disposable {
 }
 
 /** A content edit: a model's prediction becomes 'model-edited' and counts as accepted by the person. */
-function edited(a: Annotation, changes: Partial<Pick<Annotation, 'categoryId' | 'bbox' | 'mask'>>): Annotation {
+export function edited(a: Annotation, changes: Partial<Pick<Annotation, 'categoryId' | 'bbox' | 'mask'>>): Annotation {
   const origin = a.origin === 'model' ? 'model-edited' : a.origin;
   return { ...a, ...changes, origin, state: a.state === 'rejected' ? 'rejected' : 'accepted' };
 }

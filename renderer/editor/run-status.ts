@@ -26,3 +26,16 @@ export function runStatusText(run: RunProgress): string {
 export function fallbackNotice(run: RunProgress): string | null {
   return run.engine.fallback ? `Pre-labelling on the ${PROVIDER_LABELS[run.engine.provider]}: ${run.engine.fallback}` : null;
 }
+
+/** The local time of day of an ISO 8601 instant, as HH:MM. */
+export function clockTime(iso: string): string {
+  const at = new Date(iso);
+  return `${String(at.getHours()).padStart(2, '0')}:${String(at.getMinutes()).padStart(2, '0')}`;
+}
+
+/** The status bar's words for a run another process holds on the folder (a `loupe prelabel` in a terminal). */
+export function otherRunText(run: { readonly pid: number; readonly state: string; readonly total: number; readonly done: number; readonly failed: number }): string {
+  if (run.state === 'starting') return `pre-label starting in another process (pid ${run.pid})`;
+  const failed = run.failed ? `, ${run.failed} failed` : '';
+  return `pre-label ${run.state} in another process (pid ${run.pid}): ${run.done}/${run.total}${failed}`;
+}

@@ -1,21 +1,27 @@
 // The review session headless, over the real IPC handlers and a real SQLite project: keys and pointer
 // input in (as the views dispatch them), what the screen would show and what the store holds out.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { imagePoint, screenPoint } from '../../app/geometry/points.js';
 import { encode } from '../../app/geometry/rle.js';
 import { AnnotationId, RunId, type Annotation, type ImageRecord } from '../../app/model/index.js';
-import type { RunProgress } from '../../app/ipc/contract.js';
+import { diffOf } from '../../app/history/diff.js';
+import { cocoExportOptionsSchema, datasetExportOptionsSchema, type RunProgress } from '../../app/ipc/contract.js';
+import { repoRoot } from '../../main/bridge/serve.js';
+import { writeImage } from '../../main/fs/images.test-support.js';
+import { scanFolder } from '../../main/fs/index.js';
 import type { Services } from '../../main/services/index.js';
 import { openProject, type ProjectStore } from '../../main/store/index.js';
 import { createTestApi, type TestApi } from '../../main/testing/project-api.test-support.js';
 import { servicesOver } from '../../main/testing/services.test-support.js';
 import { toScreen } from './camera.js';
 import { rectMask } from './fixtures.test-support.js';
+import { instanceLabel, staleNote } from './labels.js';
 import { countSet } from './mask-ops.js';
 import { ReviewSession, type PointerInput, type Topic } from './session.js';
+import { describeExport } from './transfers.js';
 
 let folder: string;
 let store: ProjectStore;
@@ -57,13 +63,14 @@ beforeEach(async () => {
     removed: [],
   }, 'model');
   // The real services over this project; no model is installed.
-  services = servicesOver(store, { models: { shippedDir: path.join(folder, 'no-models'), userDir: path.join(folder, 'no-user-models') } });
+  services = servicesOver(store, { models: noModels() });
   api = createTestApi(services);
   broken.clear();
   let n = 0;
   session = new ReviewSession(api, {
     pictures: { get: async (image) => (broken.has(image.path) ? Promise.reject(new Error('no pixels')) : `pixels of ${image.path}`) },
     newId: () => AnnotationId(`new-${++n}`),
+    otherRunPollMs: 0,
   });
   topics = [];
   session.subscribe((changed) => topics.push(...changed));
@@ -77,6 +84,9 @@ afterEach(async () => {
   store.close();
   await rm(folder, { recursive: true, force: true });
 });
+
+/** Model folders with no model in them. */
+const noModels = (under = folder) => ({ shippedDir: path.join(under, 'no-models'), userDir: path.join(under, 'no-user-models') });
 
 /** The screen point showing image pixel (x, y). */
 const at = (x: number, y: number, extra: Partial<PointerInput> = {}): PointerInput => ({ screen: toScreen(session.camera, imagePoint(x, y)), button: 0, ...extra });
@@ -431,14 +441,6 @@ describe('runs, commands and disposal', () => {
     }
   });
 
-  it('exports the reviewed truth, as the CLI does by default, and says where', async () => {
-    await session.exportCoco();
-    expect(session.message).toMatch(/^Exported 0 images, 0 annotations to .+\.json$/);
-    await session.markReviewedAndNext();
-    await session.exportCoco();
-    // These images have no file on disk: the reviewed one is named as left out rather than failing the export.
-    expect(session.message).toMatch(/^Exported 0 images, 0 annotations to .+\.json; left out 1: a\.jpg \(.*missing.*\)$/);
-  });
 
   it('once disposed it stops listening to main and to the open image', async () => {
     const image: ImageRecord = session.image!;
@@ -448,5 +450,482 @@ describe('runs, commands and disposal', () => {
     api.emit('images.changed', { ids: [image.id] });
     expect(session.run).toBeNull();
     expect(topics).toEqual([]);
+  });
+});
+
+describe('reviewed truth: one undo for a review, stale annotations, model names', () => {
+  const states = (imageId: number) => Object.fromEntries(store.annotations.forImage(imageId as never).map((a) => [a.id, a.state]));
+  const status = (imageId: number) => store.images.get(imageId as never)!.status;
+
+  it('Enter, then one Ctrl+Z on the next image: back on the reviewed image, its annotations and status as before; redo settles it again', async () => {
+    const before = states(ids[0]!);
+    const statusBefore = status(ids[0]!);
+    key('Enter');
+    await settle();
+    expect(session.image?.path).toBe('b.jpg');
+    expect(status(ids[0]!)).toBe('reviewed');
+    expect(session.canUndo).toBe(true);
+    expect(session.document!.canUndo).toBe(false);
+
+    key('z', { ctrlKey: true });
+    await settle();
+    await settle();
+    expect(session.image?.path).toBe('a.jpg');
+    expect(states(ids[0]!)).toEqual(before);
+    expect(status(ids[0]!)).toBe(statusBefore);
+    expect(session.annotations.map((a) => [a.id, a.state])).toEqual(Object.entries(before));
+    expect(session.message).toBe(`Review of a.jpg undone: it is ${statusBefore} again`);
+    expect(session.images.items[0]!.status).toBe(statusBefore);
+    expect(session.summary?.byStatus.reviewed).toBe(0);
+
+    key('z', { ctrlKey: true, shiftKey: true });
+    await settle();
+    expect(states(ids[0]!)).toEqual({ big: 'accepted', small: 'accepted', faint: 'rejected' });
+    expect(status(ids[0]!)).toBe('reviewed');
+    expect(session.message).toBe('a.jpg reviewed again');
+  });
+
+  it('an edit on the next image is undone first; the review after it; an image reviewed without a change undoes its status alone', async () => {
+    key('Enter');
+    await settle();
+    expect(session.image?.path).toBe('b.jpg');
+    session.setTool('box');
+    drag([[2, 2], [12, 10]]);
+    await settle();
+    expect(store.annotations.forImage(ids[1]! as never)).toHaveLength(1);
+    key('z', { ctrlKey: true });
+    await settle();
+    expect(session.image?.path).toBe('b.jpg');
+    expect(store.annotations.forImage(ids[1]! as never)).toHaveLength(0);
+    // b.jpg has nothing to settle: marking it reviewed changes its status only, and undoing it brings that back.
+    const statusOfB = status(ids[1]!);
+    key('Enter');
+    await settle();
+    expect(session.message).toBe('b.jpg reviewed: accepted 0, rejected 0');
+    expect(session.image?.path).toBe('c.jpg');
+    key('z', { ctrlKey: true });
+    await settle();
+    await settle();
+    expect(session.image?.path).toBe('b.jpg');
+    expect(status(ids[1]!)).toBe(statusOfB);
+    // Back where the first review left b.jpg (the box undone too): the next Ctrl+Z reaches the review of a.jpg.
+    key('z', { ctrlKey: true });
+    await settle();
+    await settle();
+    expect(session.image?.path).toBe('a.jpg');
+    expect(status(ids[0]!)).not.toBe('reviewed');
+  });
+
+  it('Enter again on a reviewed image is no new step: Ctrl+Z from the next image still undoes its one review; a double Enter reviews once', async () => {
+    const statusBefore = status(ids[0]!);
+    void session.markReviewedAndNext();
+    await session.markReviewedAndNext();
+    await settle();
+    expect(session.image?.path).toBe('b.jpg');
+    expect(status(ids[1]!)).not.toBe('reviewed');
+    await session.open(store.images.get(ids[0]! as never)!);
+    key('Enter');
+    await settle();
+    expect(session.image?.path).toBe('b.jpg');
+    expect(session.message).toBe('a.jpg reviewed: accepted 0, rejected 0');
+    key('z', { ctrlKey: true });
+    await settle();
+    await settle();
+    expect(session.image?.path).toBe('a.jpg');
+    expect(status(ids[0]!)).toBe(statusBefore);
+    expect(states(ids[0]!)).toEqual({ big: 'pending', small: 'pending', faint: 'pending' });
+  });
+
+  it('stale annotations: kept when the image still has their size, dropped when not, and Ctrl+Z brings the dropped back', async () => {
+    const human = (id: string, bbox: [number, number, number, number]): Annotation => ({
+      id: AnnotationId(id), imageId: ids[0]! as never, categoryId: 1 as never, bbox, mask: null, score: null, origin: 'human', modelId: null, state: 'accepted',
+    });
+    const a = ids[0]! as never;
+    // 'fits' was made for the image at its present size (40 x 30), 'old' for 60 x 50, before the file changed.
+    store.annotations.apply(a, diffOf({ added: [human('fits', [1, 1, 5, 5])] }));
+    store.annotations.forgetChangedContent(a, { width: 40, height: 30 });
+    store.annotations.apply(a, diffOf({ added: [human('old', [2, 2, 5, 5])] }));
+    store.annotations.forgetChangedContent(a, { width: 60, height: 50 });
+    store.annotations.apply(a, diffOf({ added: [prediction('again', ids[0]!, rectMask(0, 0, 10, 10), 0.9)] }), 'model');
+    await session.open(store.images.get(a)!);
+    expect(session.annotations.map((x) => [x.id, x.stale])).toEqual([['fits', { width: 40, height: 30 }], ['old', { width: 60, height: 50 }], ['again', undefined]]);
+
+    key('Enter');
+    await settle();
+    expect(session.message).toBe('a.jpg reviewed: accepted 1, rejected 0; stale annotations kept 1, dropped 1');
+    expect(store.annotations.forImage(a).map((x) => [x.id, x.stale])).toEqual([['fits', undefined], ['again', undefined]]);
+    key('z', { ctrlKey: true });
+    await settle();
+    await settle();
+    expect(store.annotations.forImage(a).map((x) => [x.id, x.stale, x.state]).sort()).toEqual([
+      ['again', undefined, 'pending'], ['fits', { width: 40, height: 30 }, 'accepted'], ['old', { width: 60, height: 50 }, 'accepted'],
+    ]);
+    expect(session.annotations.map((x) => x.id).sort()).toEqual(['again', 'fits', 'old']);
+  });
+
+  it('names the model of each prediction, short and in full', () => {
+    expect(session.modelName(stored('big')!)).toEqual({ short: 'm', full: 'm' });
+    expect(session.modelName({ modelId: null })).toBeNull();
+  });
+
+  it('says how many pending predictions of other models a finished run replaced', () => {
+    api.emit('prelabel.progress', { ...progressOf('done', 3), replaced: 4 });
+    expect(session.message).toBe('Pre-label done: replaced 4 pending predictions of other models (an image holds one model\'s pending predictions)');
+  });
+
+  it('shows a run another process holds on the folder, refuses to start another, and lets go when it ends', async () => {
+    const cli = openProject(folder);
+    const lock = cli.runLock.acquire();
+    try {
+      lock.update({ state: 'running', total: 3, done: 1 });
+      await session.checkOtherRun();
+      expect(session.otherRun).toMatchObject({ pid: process.pid, state: 'running', done: 1, total: 3, ownedHere: false });
+      expect(session.prelabelRefusal).toMatch(/^A pre-label run is already in progress on this folder \(pid \d+, started \d\d:\d\d\)/);
+      const asked = api.requests.length;
+      await session.prelabel();
+      expect(session.message).toBe(session.prelabelRefusal);
+      expect(api.requests.slice(asked).map((r) => r.channel)).not.toContain('prelabel.start');
+      lock.update({ done: 2 });
+      await session.checkOtherRun();
+      expect(session.otherRun?.done).toBe(2);
+    } finally {
+      lock.release();
+      cli.close();
+    }
+    await session.checkOtherRun();
+    expect(session.otherRun).toBeNull();
+    expect(session.prelabelRefusal).toBeNull();
+  });
+});
+
+describe('the Export and Import dialogs', () => {
+  it('opens with the CLI\'s defaults (the contract\'s), exports the reviewed truth as COCO into the project, and reports what it left out', async () => {
+    api.emit('app.command', { command: 'export-coco' });
+    expect(session.exportDialog).toEqual({
+      choices: { format: 'coco', coco: cocoExportOptionsSchema.parse({}), dataset: datasetExportOptionsSchema.parse({}) },
+      busy: false, report: null, error: null,
+    });
+    key('Enter'); // a dialog keeps its keys: nothing is marked reviewed
+    expect(session.image?.path).toBe('a.jpg');
+    await session.runExport();
+    expect(session.exportDialog?.report).toMatchObject({ format: 'coco', images: 0, annotations: 0, leftOut: [] });
+    expect(session.message).toMatch(new RegExp(`^Exported 0 images, 0 annotations as COCO to ${folder}/\\.loupe/exports/coco-.+\\.json$`));
+    expect(api.requests.find((r) => r.channel === 'export.coco')?.request).toEqual(cocoExportOptionsSchema.parse({}));
+    key('Escape');
+    expect(session.exportDialog).toBeNull();
+
+    await session.markReviewedAndNext();
+    session.openExport();
+    session.chooseExport({ format: 'yolo', dataset: { scope: 'all', valFraction: 0.5 } });
+    await session.runExport();
+    // These images have no file on disk: each is named as left out rather than failing the export.
+    const report = session.exportDialog!.report!;
+    expect(report).toMatchObject({ format: 'yolo', images: 0 });
+    expect(report.leftOut.map((l) => l.path)).toEqual(['a.jpg', 'b.jpg', 'c.jpg']);
+    expect(report.path).toMatch(new RegExp(`^${folder}/\\.loupe/exports/yolo-`));
+    expect(describeExport(report).details[0]).toMatch(/^3 images left out: a\.jpg \(.*missing.*\)/);
+    session.closeExport();
+    session.openExport();
+    expect(session.exportDialog?.choices.format).toBe('yolo');
+  });
+
+  it('imports from what main\'s dialog chose, shows the new class and says what it added; without a dialog, says it is not available', async () => {
+    session.openImport();
+    await session.runImport();
+    expect(session.importDialog?.error).toMatch(/importing annotations is not available in the browser/);
+
+    const file = path.join(folder, 'in.json');
+    await writeFile(file, JSON.stringify({
+      images: [{ id: 1, file_name: 'b.jpg', width: 40, height: 30 }],
+      categories: [{ id: 5, name: 'bird' }],
+      annotations: [{ id: 9, image_id: 1, category_id: 5, bbox: [2, 2, 8, 6], area: 48, iscrowd: 0 }],
+    }));
+    const chosen: string[] = [];
+    const dialogServices = servicesOver(store, { models: noModels(), chooseImportSource: async (format) => (chosen.push(format), file) });
+    const withDialog = createTestApi(dialogServices);
+    const other = new ReviewSession(withDialog, { pictures: { get: async () => 'pixels' }, otherRunPollMs: 0 });
+    try {
+      await other.start();
+      await other.step(1);
+      other.openImport();
+      other.chooseImportFormat('coco');
+      await other.runImport();
+      expect(chosen).toEqual(['coco']);
+      expect(other.importDialog?.report).toMatchObject({ source: file, imported: 1, images: 1, newCategories: ['bird'], problems: [] });
+      expect(other.message).toBe(`Added 1 annotations to 1 images from ${file}; new classes: bird`);
+      expect(other.categories.map((c) => c.name)).toContain('bird');
+      expect(other.annotations.map((a) => a.origin)).toEqual(['human']);
+    } finally {
+      other.dispose();
+      await dialogServices.close();
+    }
+  });
+});
+
+describe('the model picker', () => {
+  it('starts on the project\'s active model: the shipped default, then the model of the last run', async () => {
+    const shippedDir = path.join(repoRoot(), 'resources', 'models');
+    const withServices = servicesOver(store, { models: { shippedDir, userDir: path.join(folder, 'user-models') } });
+    const withModels = createTestApi(withServices);
+    const picker = async () => {
+      const other = new ReviewSession(withModels, { pictures: { get: async () => 'pixels' }, otherRunPollMs: 0 });
+      try {
+        await other.start();
+        return path.basename(other.settings.model ?? '');
+      } finally {
+        other.dispose();
+      }
+    };
+    expect(await picker()).toBe('loupe-shapes.json');
+    const zoo = (await withModels.invoke('models.installed', {})).models.find((m) => m.name === 'loupe-shapes-zoo')!;
+    store.prelabel.start(zoo.id!, { cardPath: zoo.cardPath });
+    expect(await picker()).toBe('loupe-shapes-zoo.json');
+    await withServices.close();
+  });
+});
+
+describe('instance labels', () => {
+  const box = { ...prediction('p', 1, rectMask(0, 0, 4, 4), 0.87), crowd: true };
+  const cat = { id: 1, name: 'cat', color: '#ff0000' } as never;
+
+  it('name the class, the model that made a prediction (short), its score, and whether it is stale or rejected', () => {
+    expect(instanceLabel(box, cat, { short: 'zoo', full: 'loupe-shapes-zoo' })).toBe('cat (crowd) · zoo 0.87');
+    expect(instanceLabel({ ...box, crowd: false, origin: 'human', score: null, state: 'rejected', stale: { width: 4, height: 3 } }, cat, null)).toBe('cat (stale) ✕');
+  });
+
+  it('say what marking reviewed will do with a stale annotation', () => {
+    expect(staleNote(box, { width: 40, height: 30 })).toBeNull();
+    expect(staleNote({ ...box, stale: { width: 40, height: 30 } }, { width: 40, height: 30 })).toMatch(/made for the image at 40 x 30 .* keeps it/);
+    expect(staleNote({ ...box, stale: { width: 60, height: 50 } }, { width: 40, height: 30 })).toMatch(/drops it \(the image is now 40 x 30\); Ctrl\+Z brings it back/);
+  });
+});
+
+/** A session over its own project folder of real image files, for what needs files on disk or no classes. */
+async function sessionOver(folder: string, classes: readonly string[] = []) {
+  const own = openProject(folder);
+  await scanFolder(own);
+  own.categories.ensure(classes);
+  const ownServices = servicesOver(own, { models: noModels(own.folder) });
+  const ownApi = createTestApi(ownServices);
+  const other = new ReviewSession<string>(ownApi, { pictures: { get: async (image) => `pixels of ${image.path}` }, settingsDelayMs: 0, rescanIntervalMs: 0 });
+  other.setViewport({ width: 400, height: 300 });
+  await other.start();
+  return { store: own, api: ownApi, session: other, close: async () => (other.dispose(), await ownServices.close()) };
+}
+
+describe('the review flow', () => {
+  it('a message stays until the next thing the person does: a key, a press on the canvas, another image', async () => {
+    session.say('Exported 3 images');
+    key('v');
+    expect(session.message).toBe('');
+    session.say('something');
+    click(38, 2);
+    expect(session.message).toBe('');
+    session.say('something else');
+    await session.step(1);
+    expect(session.message).toBe('');
+  });
+
+  it('in a project without classes, drawing asks for a class name and makes the instance with it; Escape declines', async () => {
+    const own = await mkdtemp(path.join(tmpdir(), 'loupe-session-noclass-'));
+    await writeImage(own, 'x.png', { width: 40, height: 30 });
+    const other = await sessionOver(own);
+    try {
+      const s = other.session;
+      const pointer = (x: number, y: number): PointerInput => ({ screen: toScreen(s.camera, imagePoint(x, y)), button: 0 });
+      s.keyDown({ key: 'b' });
+      s.pointerDown(pointer(5, 5));
+      s.pointerMove(pointer(20, 20));
+      s.pointerUp(pointer(20, 20));
+      expect(s.askingForClass).toBe(true);
+      expect(s.annotations).toEqual([]);
+      expect(await s.answerClass('widget')).toBe(true);
+      expect(s.askingForClass).toBe(false);
+      expect(s.categories.map((c) => c.name)).toEqual(['widget']);
+      expect(s.annotations).toEqual([expect.objectContaining({ bbox: [5, 5, 15, 15], categoryId: s.categories[0]!.id })]);
+      expect(s.selection).toEqual([s.annotations[0]!.id]);
+      await s.whenSaved();
+      expect(other.store.annotations.forImage(s.image!.id)).toHaveLength(1);
+      // With a class there is nothing to ask.
+      s.pointerDown(pointer(22, 2));
+      s.pointerMove(pointer(30, 10));
+      s.pointerUp(pointer(30, 10));
+      expect(s.askingForClass).toBe(false);
+      expect(s.annotations).toHaveLength(2);
+    } finally {
+      await other.close();
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+
+  it('a question for a class is declined with Escape: nothing is drawn', async () => {
+    const own = await mkdtemp(path.join(tmpdir(), 'loupe-session-noclass-'));
+    await writeImage(own, 'x.png', { width: 40, height: 30 });
+    const other = await sessionOver(own);
+    try {
+      const s = other.session;
+      const pointer = (x: number, y: number): PointerInput => ({ screen: toScreen(s.camera, imagePoint(x, y)), button: 0 });
+      s.keyDown({ key: 'p' });
+      for (const [x, y] of [[5, 5], [30, 5], [30, 25]] as const) {
+        s.pointerDown(pointer(x, y));
+        s.pointerUp(pointer(x, y));
+      }
+      s.keyDown({ key: 'Enter' });
+      expect(s.askingForClass).toBe(true);
+      expect(s.keyDown({ key: 'Escape' })).toBe(true);
+      expect(s.askingForClass).toBe(false);
+      expect(s.annotations).toEqual([]);
+    } finally {
+      await other.close();
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+
+  it('z zooms to the selection, 0 fits the image again; zoomTo selects and zooms (a double-click in the panel)', () => {
+    expect(key('z')).toBe(true);
+    expect(session.message).toBe('Select an instance to zoom to it.');
+    click(7, 7);
+    key('z');
+    // 'small' is 5 x 5: zoomed in as far as a zoom to an instance goes, centred on it.
+    expect(session.camera.scale).toBe(16);
+    const centre = toScreen(session.camera, imagePoint(7.5, 7.5));
+    expect([centre.x, centre.y]).toEqual([200, 150]);
+    key('0');
+    expect(session.camera).toEqual({ scale: 9.8, x: 4, y: 3 });
+    session.zoomTo(big);
+    expect(session.selection).toEqual(['big']);
+    expect(session.camera.scale).toBeCloseTo(10);
+  });
+
+  it('bulk: a rectangle selects several, a class key reclassifies them all, r rejects them all, each one undo step', async () => {
+    drag([[39, 29], [1, 1]]);
+    expect(session.selection).toEqual(['big', 'small']);
+    key('2');
+    key('r');
+    await settle();
+    const dog = session.categories[1]!.id;
+    expect(['big', 'small'].map((id) => [stored(id)!.categoryId, stored(id)!.state])).toEqual([[dog, 'rejected'], [dog, 'rejected']]);
+    key('z', { ctrlKey: true });
+    await settle();
+    // 'small' was a dog already: the class key left it pending.
+    expect(['big', 'small'].map((id) => stored(id)!.state)).toEqual(['accepted', 'pending']);
+  });
+
+  it('Ctrl+A selects every instance shown; Shift-click leaves one out; R rejects the rest', async () => {
+    expect(key('a', { ctrlKey: true })).toBe(true);
+    expect(session.selection).toEqual(['big', 'small']);
+    click(7, 7, { shift: true });
+    expect(session.selection).toEqual(['big']);
+    key('r');
+    await settle();
+    expect([stored('big')!.state, stored('small')!.state]).toEqual(['rejected', 'pending']);
+  });
+
+  it('Shift+R rejects the pending predictions below the threshold, and only those', async () => {
+    key('R', { shiftKey: true });
+    await settle();
+    expect(Object.fromEntries(['big', 'small', 'faint'].map((id) => [id, stored(id)!.state]))).toEqual({ big: 'pending', small: 'pending', faint: 'rejected' });
+    expect(session.message).toBe('Rejected 1 pending prediction scoring below 0.50');
+  });
+
+  it('with auto-advance, accepting or rejecting selects the next pending instance; at the last it says so', async () => {
+    session.updateSettings({ autoAdvance: true });
+    click(7, 7);
+    key('a');
+    expect(session.selection).toEqual(['big']);
+    key('r');
+    expect(session.selection).toEqual([]);
+    expect(session.message).toBe('No pending instance left on this image: Enter marks it reviewed.');
+    await settle();
+    expect([stored('small')!.state, stored('big')!.state]).toEqual(['accepted', 'rejected']);
+  });
+
+  it('a hidden class is neither drawn nor picked; a locked one is drawn but cannot be selected', () => {
+    const [cat, dog] = session.categories;
+    click(7, 7);
+    session.toggleClassHidden(dog!.id);
+    expect(session.selection).toEqual([]);
+    expect(session.isVisible(session.document!.get(AnnotationId('small'))!)).toBe(false);
+    click(7, 7);
+    expect(session.selection).toEqual(['big']);
+    session.toggleClassLocked(cat!.id);
+    expect(session.selection).toEqual([]);
+    expect(session.isVisible(session.document!.get(big)!)).toBe(true);
+    click(7, 7);
+    session.select([big]);
+    expect(session.selection).toEqual([]);
+    session.toggleClassLocked(cat!.id);
+    session.toggleClassHidden(dog!.id);
+    click(7, 7);
+    expect(session.selection).toEqual(['small']);
+  });
+
+  it('the brush is sized in screen pixels: the same on screen at any zoom', () => {
+    key('m');
+    session.pointerMove(at(10, 10));
+    const radius = (session.preview as { radius: number }).radius;
+    expect(radius).toBeCloseTo(session.settings.brushSize / 9.8);
+    session.zoomBy(2);
+    session.pointerMove(at(10, 10));
+    expect((session.preview as { radius: number }).radius).toBeCloseTo(radius / 2);
+    key(']');
+    expect(session.settings.brushSize).toBeGreaterThan(12);
+  });
+
+  it('the pointer over an instance makes it the hovered one', () => {
+    session.pointerMove(at(7, 7));
+    expect(session.hovered).toBe('small');
+    session.pointerMove(at(38, 2));
+    expect(session.hovered).toBeNull();
+  });
+
+  it('settings and the image are kept in the project: opening it again comes back to them', async () => {
+    const dog = session.categories[1]!.id;
+    session.updateSettings({ threshold: 0.3, opacity: 0.7, brushSize: 20, autoAdvance: true, hiddenCategories: [dog] });
+    key('m');
+    await session.setImageFilter({ search: 'b' });
+    await session.open(session.images.items[0]!);
+    await session.flushSettings();
+    const again = new ReviewSession(api, { pictures: { get: async () => 'pixels' } });
+    try {
+      await again.start();
+      expect(again.settings).toMatchObject({ threshold: 0.3, opacity: 0.7, brushSize: 20, autoAdvance: true, hiddenCategories: [dog], tool: 'brush' });
+      expect(again.images.filter).toEqual({ search: 'b' });
+      expect(again.image?.path).toBe('b.jpg');
+    } finally {
+      again.dispose();
+    }
+  });
+
+  it('an image that cannot be shown says why in the session (the panel shows it)', async () => {
+    expect(session.imageProblem).toBeNull();
+    broken.add('b.jpg');
+    await session.step(1);
+    expect(session.imageProblem).toBe('Could not load the pixels of b.jpg');
+    store.images.writeFiles([{ id: ids[2]! as never, file: { path: 'c.jpg', width: 40, height: 30, orientation: 1, hash: '', size: 1, mtimeMs: 1, error: 'unsupported image format' } }]);
+    await session.open(store.images.get(ids[2]! as never)!);
+    expect(session.imageProblem).toBe('The file could not be read: unsupported image format');
+  });
+
+  it('rescans the folder on request and when the window has the focus back: new files appear in the list', async () => {
+    const own = await mkdtemp(path.join(tmpdir(), 'loupe-session-rescan-'));
+    await writeImage(own, 'a.png', { width: 20, height: 20 });
+    const other = await sessionOver(own, ['cat']);
+    try {
+      const s = other.session;
+      await writeImage(own, 'b.png', { width: 20, height: 20, seed: 2 });
+      await s.rescan();
+      expect(s.message).toBe('Rescanned 2 image files: 1 new');
+      expect(s.images.items.map((i) => i.path)).toEqual(['a.png', 'b.png']);
+      expect(s.summary?.total).toBe(2);
+      await s.rescan();
+      expect(s.message).toBe('Rescanned 2 image files: nothing changed');
+      await writeImage(own, 'c.png', { width: 20, height: 20, seed: 3 });
+      s.windowFocused();
+      await expect.poll(() => s.images.items.map((i) => i.path), { timeout: 20_000 }).toEqual(['a.png', 'b.png', 'c.png']);
+    } finally {
+      await other.close();
+      await rm(own, { recursive: true, force: true });
+    }
   });
 });

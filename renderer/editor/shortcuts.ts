@@ -1,13 +1,14 @@
 // Every keyboard shortcut, in one table: the key handler and the `?` overlay both read it.
 
 export type Action =
-  | 'tool.select' | 'tool.box' | 'tool.polygon' | 'tool.vertices' | 'tool.brush' | 'tool.eraser'
+  | 'tool.select' | 'tool.box' | 'tool.prompt' | 'tool.polygon' | 'tool.vertices' | 'tool.brush' | 'tool.eraser'
   | 'brush.smaller' | 'brush.larger' | 'mask.fillHoles'
-  | 'instance.delete' | 'instance.accept' | 'instance.reject' | 'instance.acceptAbove' | 'instance.next' | 'instance.deselect'
+  | 'instance.delete' | 'instance.accept' | 'instance.reject' | 'instance.acceptAbove' | 'instance.rejectBelow' | 'instance.next' | 'instance.deselect'
+  | 'instance.selectAll'
   | 'instance.crowd'
   | 'class.1' | 'class.2' | 'class.3' | 'class.4' | 'class.5' | 'class.6' | 'class.7' | 'class.8' | 'class.9'
   | 'edit.undo' | 'edit.redo'
-  | 'view.fit' | 'view.zoomIn' | 'view.zoomOut' | 'view.masks' | 'view.boxes' | 'view.labels'
+  | 'view.fit' | 'view.zoomSelection' | 'view.zoomIn' | 'view.zoomOut' | 'view.masks' | 'view.outlines' | 'view.boxes' | 'view.labels'
   | 'review.done' | 'image.next' | 'image.previous' | 'help.toggle';
 
 export interface Shortcut {
@@ -21,6 +22,7 @@ export interface Shortcut {
 export const SHORTCUTS: readonly Shortcut[] = [
   { keys: ['v'], action: 'tool.select', description: 'Select tool (click again to cycle overlapping instances)', group: 'Tools' },
   { keys: ['b'], action: 'tool.box', description: 'Draw a box', group: 'Tools' },
+  { keys: ['w'], action: 'tool.prompt', description: 'Box prompt: drag a box, the model segments and classifies what is in it', group: 'Tools' },
   { keys: ['p'], action: 'tool.polygon', description: 'Draw a polygon (click the first point or Enter to close)', group: 'Tools' },
   { keys: ['e'], action: 'tool.vertices', description: 'Edit outline vertices (drag; click an edge to insert; Alt-click to delete)', group: 'Tools' },
   { keys: ['m'], action: 'tool.brush', description: 'Brush: paint onto the selected mask', group: 'Tools' },
@@ -28,22 +30,26 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { keys: ['['], action: 'brush.smaller', description: 'Smaller brush', group: 'Tools' },
   { keys: [']'], action: 'brush.larger', description: 'Larger brush', group: 'Tools' },
   { keys: ['f'], action: 'mask.fillHoles', description: 'Fill holes in the selected mask', group: 'Instances' },
-  { keys: ['Delete', 'Backspace'], action: 'instance.delete', description: 'Delete the selected instance', group: 'Instances' },
-  { keys: ['a'], action: 'instance.accept', description: 'Accept the selected prediction', group: 'Instances' },
-  { keys: ['r'], action: 'instance.reject', description: 'Reject the selected prediction', group: 'Instances' },
-  { keys: ['Shift+A'], action: 'instance.acceptAbove', description: 'Accept all predictions above the threshold', group: 'Instances' },
+  { keys: ['Delete', 'Backspace'], action: 'instance.delete', description: 'Delete the selected instances', group: 'Instances' },
+  { keys: ['a'], action: 'instance.accept', description: 'Accept the selected predictions', group: 'Instances' },
+  { keys: ['r'], action: 'instance.reject', description: 'Reject the selected predictions', group: 'Instances' },
+  { keys: ['Shift+A'], action: 'instance.acceptAbove', description: 'Accept all pending predictions at or above the threshold', group: 'Instances' },
+  { keys: ['Shift+R'], action: 'instance.rejectBelow', description: 'Reject all pending predictions below the threshold', group: 'Instances' },
   { keys: ['c'], action: 'instance.crowd', description: 'Mark or unmark the selection as a crowd region (COCO iscrowd)', group: 'Instances' },
   { keys: ['Tab'], action: 'instance.next', description: 'Select the next instance', group: 'Instances' },
-  { keys: ['Escape'], action: 'instance.deselect', description: 'Cancel the gesture, then deselect', group: 'Instances' },
+  { keys: ['Mod+a'], action: 'instance.selectAll', description: 'Select every instance shown (then Shift-click to leave some out)', group: 'Instances' },
+  { keys: ['Escape'], action: 'instance.deselect', description: 'Close the help or a question, cancel the gesture, then deselect', group: 'Instances' },
   ...([1, 2, 3, 4, 5, 6, 7, 8, 9] as const).map((n): Shortcut => ({
     keys: [String(n)], action: `class.${n}`, description: `Class ${n}: reclassify the selection, or pick it for new instances`, group: 'Classes',
   })),
   { keys: ['Mod+z'], action: 'edit.undo', description: 'Undo', group: 'Edit' },
   { keys: ['Mod+Shift+Z', 'Mod+y'], action: 'edit.redo', description: 'Redo', group: 'Edit' },
   { keys: ['0'], action: 'view.fit', description: 'Fit the image to the window', group: 'View' },
+  { keys: ['z'], action: 'view.zoomSelection', description: 'Zoom to the selection (double-click a row in the panel too)', group: 'View' },
   { keys: ['=', '+'], action: 'view.zoomIn', description: 'Zoom in', group: 'View' },
   { keys: ['-'], action: 'view.zoomOut', description: 'Zoom out', group: 'View' },
   { keys: ['Shift+M'], action: 'view.masks', description: 'Show or hide masks', group: 'View' },
+  { keys: ['Shift+O'], action: 'view.outlines', description: 'Show or hide mask outlines', group: 'View' },
   { keys: ['Shift+B'], action: 'view.boxes', description: 'Show or hide boxes', group: 'View' },
   { keys: ['Shift+L'], action: 'view.labels', description: 'Show or hide labels', group: 'View' },
   { keys: ['Enter'], action: 'review.done', description: 'Mark reviewed and go to the next image needing review', group: 'Review' },

@@ -4,9 +4,12 @@
 import type { Api, Disposable } from '../../app/ipc/contract.js';
 import { CanvasView } from '../canvas/canvas-view.js';
 import { ReviewSession } from '../editor/session.js';
+import { ClassPrompt } from './class-prompt.js';
 import { DisposableStore, h, listen } from './dom.js';
+import { ExportDialog } from './export-dialog.js';
 import { HelpOverlay } from './help-overlay.js';
 import { ImageList } from './image-list.js';
+import { ImportDialog } from './import-dialog.js';
 import { PictureCache } from './picture-cache.js';
 import { SidePanel } from './side-panel.js';
 import { StatusBar } from './status-bar.js';
@@ -28,6 +31,15 @@ export class App implements Disposable {
     root.append(toolbar.element, h('div', { class: 'main' }, list.element, canvasHost, panel.element), status.element);
     this.canvas = d.add(new CanvasView(canvasHost, session));
     d.add(new HelpOverlay(session, document.body));
+    d.add(new ExportDialog(session, document.body));
+    d.add(new ImportDialog(session, document.body));
+    d.add(new ClassPrompt(session, document.body));
+    // A choice made in a dropdown gives the keys back to the editor (a focused select would keep them).
+    d.add(listen(root, 'change', (e) => {
+      if (e.target instanceof HTMLSelectElement) e.target.blur();
+    }));
+    // Files may have been added to the folder while the window was elsewhere.
+    d.add(listen(window, 'focus', () => session.windowFocused()));
     d.add(listen(window, 'keydown', (e) => {
       if (!isTextEntry(e.target) && session.keyDown(e)) e.preventDefault();
     }));

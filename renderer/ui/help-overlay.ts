@@ -1,4 +1,5 @@
-// The `?` overlay: every shortcut, straight from the one table; shown while the session says so.
+// The `?` overlay: every shortcut, straight from the one table; shown while the session says so (Escape, a click or
+// `?` again closes it).
 import type { Disposable } from '../../app/ipc/contract.js';
 import type { ReviewSession } from '../editor/session.js';
 import { SHORTCUTS } from '../editor/shortcuts.js';
@@ -29,7 +30,7 @@ export class HelpOverlay implements Disposable {
     this.element = h('div', { class: 'overlay', 'data-testid': 'help', onclick: () => this.session.setHelp(false) },
       h('div', { class: 'help' },
         h('h2', {}, 'Keyboard shortcuts'),
-        h('p', { class: 'hint' }, 'Pan: Space-drag or middle mouse · Zoom: wheel, to the cursor · Select several: Shift/Ctrl-click or drag a rectangle · Resize: drag a handle (Shift scales the mask too)'),
+        h('p', { class: 'hint' }, 'Pan: Space-drag or middle mouse · Zoom: wheel, to the cursor; double-click a row in the panel to zoom to it · Select several: Shift/Ctrl-click, drag a rectangle, or Ctrl+A then Shift-click to leave some out · Resize: drag a handle (Shift scales the mask too) · Escape closes this list'),
         ...groups.map((group) => h('section', {},
           h('h3', {}, group),
           h('table', {}, ...SHORTCUTS.filter((s) => s.group === group).map((s) =>

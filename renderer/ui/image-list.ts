@@ -1,8 +1,10 @@
 // The image list: the session's filtered images, virtualised (only the visible rows exist in the DOM), so a
 // 50,000-image folder scrolls like a short one; scrolling near the end asks for the next page. Thumbnails
-// load lazily from the thumbnail cache. Above it, the filters: file name, status, class.
+// load lazily from the thumbnail cache; a file that cannot be read shows a placeholder, an error badge and its
+// reason under its name (a missing one, a 'missing' badge). Above it, the filters (file name, status, class) and
+// Rescan, which looks for images added to, changed in or removed from the folder.
 import type { Api, Disposable } from '../../app/ipc/contract.js';
-import { IMAGE_STATUSES, type ImageId, type ImageStatus } from '../../app/model/index.js';
+import { IMAGE_STATUSES, type ImageId, type ImageRecord, type ImageStatus } from '../../app/model/index.js';
 import type { ReviewSession, Topic } from '../editor/session.js';
 import { clear, DisposableStore, everyFrame, h, listen } from './dom.js';
 
@@ -23,13 +25,19 @@ export class ImageList implements Disposable {
   private categoriesKey = '';
   /** The filter the rows were drawn for: a new one starts again at the top. */
   private drawnFilter: object | null = null;
+  /** Images whose thumbnail failed to load: shown with the placeholder from then on, not asked for again. */
+  private readonly noThumbnail = new Set<ImageId>();
 
   constructor(private readonly session: ReviewSession<unknown>, private readonly api: Pick<Api, 'thumbnailUrl'>) {
     this.rows = h('div', { class: 'rows' });
     this.spacer = h('div', { class: 'spacer' }, this.rows);
     this.viewport = h('div', { class: 'image-viewport', 'data-testid': 'image-list' }, this.spacer);
     this.status.append(h('option', { value: '' }, 'All statuses'), ...IMAGE_STATUSES.map((s) => h('option', { value: s }, s)));
-    this.element = h('aside', { class: 'images' }, h('div', { class: 'filters' }, this.search, this.status, this.category), this.viewport);
+    const rescan = h('button', {
+      'data-testid': 'rescan', title: 'Look for images added to, changed in or removed from the folder',
+      onclick: () => void session.rescan(),
+    }, 'Rescan');
+    this.element = h('aside', { class: 'images' }, h('div', { class: 'filters' }, this.search, h('div', { class: 'filter-row' }, this.status, rescan), this.category), this.viewport);
 
     const d = this.disposables;
     const apply = () => void session.setImageFilter(this.filter()).catch((error: Error) => session.say(error.message));
@@ -89,16 +97,31 @@ export class ImageList implements Disposable {
       const slash = image.path.lastIndexOf('/');
       const name = image.path.slice(slash + 1);
       const folder = slash >= 0 ? image.path.slice(0, slash + 1) : '';
+      const unreadable = image.status === 'error' || image.missing;
+      const problem = image.missing ? 'missing from the folder' : image.error;
       this.rows.append(h('div', {
-        class: `image-row${image.id === current ? ' current' : ''}`,
+        class: `image-row${image.id === current ? ' current' : ''}${unreadable ? ' unreadable' : ''}`,
         'data-image-id': image.id,
-        title: image.error ?? image.path,
+        title: problem ? `${image.path}: ${problem}` : image.path,
         onclick: () => void this.session.open(image).catch((error: Error) => this.session.say(error.message)),
       },
-      h('img', { src: this.api.thumbnailUrl(image), loading: 'lazy', alt: '', width: 48, height: 48 }),
-      h('span', { class: 'where' }, h('span', { class: 'name' }, name), folder ? h('span', { class: 'folder' }, folder) : null),
-      h('span', { class: `status status-${image.status}` }, image.status)));
+      unreadable || this.noThumbnail.has(image.id) ? placeholder() : this.thumbnail(image),
+      h('span', { class: 'where' },
+        h('span', { class: 'name' }, name),
+        problem ? h('span', { class: 'problem', 'data-testid': 'image-problem' }, problem) : folder ? h('span', { class: 'folder' }, folder) : null),
+      image.missing
+        ? h('span', { class: 'status status-error', 'data-testid': 'badge' }, '⚠ missing')
+        : h('span', { class: `status status-${image.status}`, ...(image.status === 'error' ? { 'data-testid': 'badge' } : {}) }, image.status === 'error' ? '⚠ error' : image.status)));
     }
+  }
+
+  private thumbnail(image: ImageRecord): HTMLElement {
+    const img = h('img', { src: this.api.thumbnailUrl(image), loading: 'lazy', alt: '', width: 48, height: 48 });
+    img.addEventListener('error', () => {
+      this.noThumbnail.add(image.id);
+      img.replaceWith(placeholder());
+    }, { once: true });
+    return img;
   }
 
   /** Scrolls the open image's row into view when another image is opened. */
@@ -121,4 +144,9 @@ export class ImageList implements Disposable {
     this.category.replaceChildren(h('option', { value: '' }, 'All classes'),
       ...categories.map((c) => h('option', { value: c.id, selected: String(c.id) === chosen }, c.name)));
   }
+}
+
+/** What stands in for a thumbnail that cannot be made: the file is unreadable or missing. */
+function placeholder(): HTMLElement {
+  return h('span', { class: 'thumb-placeholder', 'data-testid': 'thumb-placeholder', 'aria-hidden': 'true' }, '⚠');
 }

@@ -1,7 +1,8 @@
 // The status bar: review progress, the pre-label run (how far, how fast, where) with its pause/resume and
-// cancel buttons, and the session's message.
+// cancel buttons, the session's message (it stays until the person's next action), how many instances are
+// selected and the zoom (a click fits the image to the window).
 import type { Disposable } from '../../app/ipc/contract.js';
-import { runStatusText } from '../editor/run-status.js';
+import { otherRunText, runStatusText } from '../editor/run-status.js';
 import type { ReviewSession, Topic } from '../editor/session.js';
 import { DisposableStore, everyFrame, h } from './dom.js';
 
@@ -10,14 +11,17 @@ export class StatusBar implements Disposable {
   private readonly progress = h('span', { class: 'progress', 'data-testid': 'progress' });
   private readonly controls = h('span', { class: 'run-controls' });
   private readonly message = h('span', { class: 'message', 'data-testid': 'message' });
+  private readonly selected = h('span', { class: 'selected-count', 'data-testid': 'selected-count' });
+  private readonly zoom = h('button', { class: 'zoom', 'data-testid': 'zoom', title: 'Zoom (click or 0: fit to the window; z: zoom to the selection)' });
   private readonly disposables = new DisposableStore();
   private readonly redraw = everyFrame(() => this.draw());
 
   constructor(private readonly session: ReviewSession<unknown>) {
-    this.element = h('div', { class: 'statusbar', 'data-testid': 'statusbar' }, this.progress, this.controls, this.message);
+    this.zoom.addEventListener('click', () => void session.perform('view.fit'));
+    this.element = h('div', { class: 'statusbar', 'data-testid': 'statusbar' }, this.progress, this.controls, this.message, this.selected, this.zoom);
     this.disposables.add(this.redraw);
     this.disposables.add(session.subscribe((topics: ReadonlySet<Topic>) => {
-      if (topics.has('status') || topics.has('project') || topics.has('annotations')) this.redraw.request();
+      if (topics.has('status') || topics.has('project') || topics.has('annotations') || topics.has('camera') || topics.has('selection')) this.redraw.request();
     }));
     this.draw();
   }
@@ -27,15 +31,19 @@ export class StatusBar implements Disposable {
   }
 
   private draw(): void {
-    const { summary, run, document, message } = this.session;
+    const { summary, run, otherRun, document, message } = this.session;
     const reviewed = summary?.byStatus.reviewed ?? 0;
     let text = `Reviewed ${reviewed} / ${summary?.total ?? 0}`;
-    if (run) text += ` · ${runStatusText(run)}`;
+    if (otherRun) text += ` · ${otherRunText(otherRun)}`;
+    else if (run) text += ` · ${runStatusText(run)}`;
     if (document?.notice) text += ` · ${document.notice}`;
     this.progress.textContent = text;
-    this.progress.title = run?.engine.fallback ?? '';
+    this.progress.title = otherRun ? (this.session.prelabelRefusal ?? '') : (run?.engine.fallback ?? '');
     this.progress.dataset.reviewed = String(reviewed);
     if (this.message.textContent !== message) this.message.textContent = message;
+    const count = this.session.selection.length;
+    this.selected.textContent = count > 1 ? `${count} selected` : '';
+    this.zoom.textContent = `${Math.round(this.session.camera.scale * 100)}%`;
     this.drawControls();
   }
 

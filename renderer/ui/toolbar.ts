@@ -3,15 +3,15 @@
 import type { Disposable } from '../../app/ipc/contract.js';
 import { PROVIDER_LABELS, type ProviderChoice } from '../../app/model/index.js';
 import type { InstalledModel, ReviewSession, Topic } from '../editor/session.js';
-import type { Settings } from '../editor/settings.js';
+import { BRUSH_SIZES, type Settings } from '../editor/settings.js';
 import type { Action } from '../editor/shortcuts.js';
 import { TOOL_NAMES, type ToolName } from '../editor/tools/index.js';
 import { DisposableStore, everyFrame, h } from './dom.js';
 
-const TOOL_LABELS: Record<ToolName, string> = { select: 'Select', box: 'Box', polygon: 'Polygon', vertices: 'Vertices', brush: 'Brush', eraser: 'Eraser' };
+const TOOL_LABELS: Record<ToolName, string> = { select: 'Select', box: 'Box', prompt: 'Box prompt', polygon: 'Polygon', vertices: 'Vertices', brush: 'Brush', eraser: 'Eraser' };
 
-type NumberSetting = 'brushRadius' | 'threshold' | 'opacity';
-type FlagSetting = 'showMasks' | 'showBoxes' | 'showLabels';
+type NumberSetting = 'brushSize' | 'threshold' | 'opacity';
+type FlagSetting = 'showMasks' | 'showOutlines' | 'showBoxes' | 'showLabels';
 
 export class Toolbar implements Disposable {
   readonly element: HTMLElement;
@@ -21,6 +21,7 @@ export class Toolbar implements Disposable {
   private readonly toggles: { key: FlagSetting; input: HTMLInputElement }[] = [];
   private readonly modelSelect = h('select', { 'data-testid': 'model', 'aria-label': 'Model for pre-labelling', title: 'Model for pre-labelling' });
   private readonly providerSelect = h('select', { 'data-testid': 'provider', 'aria-label': 'Where the model runs', title: 'Where the model runs' });
+  private readonly prelabelButton = h('button', { 'data-testid': 'prelabel', onclick: () => void this.session.prelabel() }, 'Pre-label');
   /** What the model and provider lists were built from, so they are rebuilt only when it changes. */
   private listed: { models: readonly InstalledModel[]; providers: readonly string[] } | null = null;
   private readonly disposables = new DisposableStore();
@@ -55,23 +56,27 @@ export class Toolbar implements Disposable {
     this.providerSelect.addEventListener('change', () => session.updateSettings({ provider: this.providerSelect.value as ProviderChoice }));
     this.element = h('header', { class: 'toolbar' },
       h('div', { class: 'group tools' }, ...tools),
-      range('Brush', 'brush-size', 'brushRadius', 1, 100, 1),
+      range('Brush', 'brush-size', 'brushSize', BRUSH_SIZES.min, BRUSH_SIZES.max, 1),
       h('div', { class: 'group' }, button('Undo', 'edit.undo'), button('Redo', 'edit.redo'), button('Fill holes', 'mask.fillHoles')),
       range('Threshold', 'threshold', 'threshold', 0, 1, 0.01),
       button('Accept ≥ threshold', 'instance.acceptAbove'),
+      button('Reject < threshold', 'instance.rejectBelow', { title: 'Reject the pending predictions below the threshold (Shift+R)' }),
       range('Opacity', 'opacity', 'opacity', 0, 1, 0.05),
-      h('div', { class: 'group' }, toggle('Masks', 'show-masks', 'showMasks'), toggle('Boxes', 'show-boxes', 'showBoxes'), toggle('Labels', 'show-labels', 'showLabels')),
+      h('div', { class: 'group' }, toggle('Masks', 'show-masks', 'showMasks'), toggle('Outlines', 'show-outlines', 'showOutlines'), toggle('Boxes', 'show-boxes', 'showBoxes'), toggle('Labels', 'show-labels', 'showLabels')),
       h('div', { class: 'group right' },
         this.modelSelect,
         this.providerSelect,
-        h('button', { 'data-testid': 'prelabel', onclick: () => void session.prelabel() }, 'Pre-label'),
-        h('button', { 'data-testid': 'export', onclick: () => void session.exportCoco() }, 'Export COCO'),
+        this.prelabelButton,
+        h('button', { 'data-testid': 'import', title: 'Import annotations: COCO, LabelMe or YOLO', onclick: () => session.openImport() }, 'Import…'),
+        h('button', { 'data-testid': 'export', title: 'Export: COCO, YOLO, Pascal VOC or LabelMe', onclick: () => session.openExport() }, 'Export…'),
         button('Reviewed ⏎', 'review.done', { class: 'primary', 'data-testid': 'mark-reviewed' }),
         button('?', 'help.toggle', { title: 'Shortcuts (?)' })),
     );
     this.disposables.add(this.redraw);
     this.disposables.add(session.subscribe((topics: ReadonlySet<Topic>) => {
-      if (topics.has('settings') || topics.has('project') || topics.has('annotations') || topics.has('selection') || topics.has('image')) this.redraw.request();
+      if (topics.has('settings') || topics.has('project') || topics.has('annotations') || topics.has('selection') || topics.has('image') || topics.has('status')) {
+        this.redraw.request();
+      }
     }));
     this.update();
   }
@@ -89,7 +94,15 @@ export class Toolbar implements Disposable {
       el.classList.toggle('active', active);
       el.setAttribute('aria-pressed', String(active));
     }
-    this.actionButtons.get('edit.undo')!.disabled = !session.document?.canUndo;
+    this.actionButtons.get('edit.undo')!.disabled = !session.canUndo;
+    // Another process's run holds the folder: the button says why it does not start one.
+    const refusal = session.prelabelRefusal;
+    this.prelabelButton.disabled = refusal !== null;
+    this.prelabelButton.title = refusal ?? 'Pre-label every image not yet reviewed with the chosen model';
+    // A model without split graphs cannot segment a box: the button says why.
+    const prompt = this.toolButtons.get('prompt')!;
+    prompt.disabled = session.prompts.unavailable !== null;
+    prompt.title = session.prompts.unavailable ?? 'Box prompt (W): drag a box, the model segments and classifies what is in it';
     this.actionButtons.get('edit.redo')!.disabled = !session.document?.canRedo;
     this.actionButtons.get('mask.fillHoles')!.disabled = session.selection.length === 0;
     for (const { key, input, output } of this.ranges) {
@@ -106,7 +119,7 @@ export class Toolbar implements Disposable {
     if (this.listed?.models !== models || this.listed.providers !== providers) {
       this.listed = { models, providers };
       this.modelSelect.replaceChildren(...models.map((m, i) =>
-        h('option', { value: i }, `${m.name} (${m.format === 'torchvision-fasterrcnn' ? 'boxes' : 'masks'}, ${m.source})`)));
+        h('option', { value: i, 'data-card': m.cardPath }, `${m.name} (${m.format === 'torchvision-fasterrcnn' ? 'boxes' : 'masks'}, ${m.source})`)));
       this.modelSelect.hidden = models.length === 0;
       const accelerators = providers.filter((p) => p !== 'cpu').map((p) => PROVIDER_LABELS[p]);
       const auto = accelerators.length > 0 ? `Auto (${accelerators.join(', ')}, else CPU)` : 'Auto (CPU)';

@@ -24,7 +24,8 @@ import torchvision
 from torch import nn
 
 from .dataset import Classes, CocoDataset
-from .train import load_checkpoint, model_from_checkpoint
+from .devices import resolve_device
+from .train import load_checkpoint, model_from_checkpoint, save_checkpoint
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VERIFY_SCRIPT = Path(__file__).resolve().parent / "verify_onnx.mjs"
@@ -34,6 +35,10 @@ OPSET = 11
 # Detections below this never leave the graph; a higher cut pastes fewer full-image masks per run.
 GRAPH_SCORE_THRESHOLD = 0.05
 CARD_THRESHOLDS = {"score": 0.5, "mask": 0.5}
+# What a checkpoint beside the ONNX files keeps: enough to fine-tune, evaluate or export it again, no optimiser.
+RELEASE_KEYS = ("model", "classes", "architecture", "iteration", "training_seconds", "prior_training_seconds",
+                "images_seen", "batch_size", "world_size", "data", "machine", "torch", "initialised_from", "scales",
+                "recovered_from")
 
 
 class ExportError(Exception):
@@ -194,7 +199,7 @@ def compare(layout: str, expected: tuple[torch.Tensor, ...], actual: dict[str, n
 
 def verification_images(verify_data: str | None, count: int) -> tuple[list[torch.Tensor], str]:
     if verify_data:
-        dataset = CocoDataset(verify_data, require_instances=False)
+        dataset = CocoDataset(verify_data, annotated_classes_only=False)
         picked = [i for i in range(len(dataset)) if dataset.annotations_by_image[dataset.images[i]["id"]]][:count]
         return [dataset.load_image(i) for i in picked], str(verify_data)
     from .synth import scene
@@ -206,9 +211,36 @@ def verification_images(verify_data: str | None, count: int) -> tuple[list[torch
     return images, "synthetic scenes (seed 20261125)"
 
 
+def card_thresholds(layout: str, metrics: dict | None, graph_score_threshold: float, log=print) -> dict:
+    """The score threshold that maximises F1 on the metrics' dataset (masks; boxes for the box-only layout), or
+    0.5 without metrics; never below what the graph lets through."""
+    suggested = ((metrics or {}).get("box" if layout == "boxes" else "mask") or {}).get("suggested_score") or {}
+    score = suggested.get("score")
+    if score is None:
+        return dict(CARD_THRESHOLDS)
+    if score < graph_score_threshold:
+        log(f"warning: the F1-maximising threshold {score} is below the graph's cut {graph_score_threshold}; "
+            "the card uses the cut (evaluate with --min-threshold set to the cut to search above it)")
+        score = graph_score_threshold
+    return {"score": score, "mask": CARD_THRESHOLDS["mask"]}
+
+
+def write_release_checkpoint(state: dict, source: Path, destination: Path) -> dict:
+    """The weights beside the ONNX files (NAME.pt), named with their sha256 in every card, so a new version can be
+    fine-tuned from this one; the source itself when it already lies there."""
+    if source.resolve() != destination.resolve():
+        save_checkpoint(destination, **{k: state[k] for k in RELEASE_KEYS if k in state})
+    data = destination.read_bytes()
+    described = {"file": destination.name, "sha256": hashlib.sha256(data).hexdigest(), "size_bytes": len(data)}
+    if state.get("recovered_from"):
+        described["recovered_from"] = state["recovered_from"]
+    return described
+
+
 def card(layout: str, name: str, classes: Classes, state: dict, arch_sizes: tuple[int, int],
          verification: dict, metrics: dict | None, sha256: str, size_bytes: int,
-         graph_score_threshold: float = GRAPH_SCORE_THRESHOLD) -> dict:
+         graph_score_threshold: float = GRAPH_SCORE_THRESHOLD, thresholds: dict | None = None,
+         checkpoint: dict | None = None) -> dict:
     min_size, max_size = arch_sizes
     outputs = {
         "boxes": {"name": "boxes", "dtype": "float32", "shape": ["N", 4],
@@ -239,13 +271,17 @@ def card(layout: str, name: str, classes: Classes, state: dict, arch_sizes: tupl
         "labels": classes.labels,
         "input": image_input,
         "outputs": outputs,
-        "thresholds": dict(CARD_THRESHOLDS),
+        "thresholds": thresholds or dict(CARD_THRESHOLDS),
         "graph_score_threshold": graph_score_threshold,
         "opset": OPSET,
+        "checkpoint": checkpoint,
         "training": {
+            "architecture": state["architecture"].get("name", "loupe-small"),
+            "pretrained": state["architecture"].get("pretrained"),
             "data": state.get("data"),
             "iterations": state.get("iteration"),
             "batch_size": state.get("batch_size"),
+            "processes": state.get("world_size", 1),
             "images_seen": state.get("images_seen"),
             "input_size": {k: state["architecture"][k] for k in ("min_size", "max_size")},
             "seconds": round(state.get("training_seconds", 0.0)),
@@ -266,25 +302,34 @@ def card(layout: str, name: str, classes: Classes, state: dict, arch_sizes: tupl
 def export_all(checkpoint: str, out_dir: str, name: str, layouts=("maskrcnn", "boxes", "zoo"),
                verify_data: str | None = None, verify_images: int = 3, metrics: dict | None = None,
                min_size: int | None = None, max_size: int | None = None,
-               graph_score_threshold: float = GRAPH_SCORE_THRESHOLD, log=print) -> list[Path]:
-    """Exports each layout to out_dir/<name><suffix>.onnx + .json; raises ExportError if a check fails."""
+               graph_score_threshold: float = GRAPH_SCORE_THRESHOLD, device: str = "cpu", log=print) -> list[Path]:
+    """Exports each layout to out_dir/<name><suffix>.onnx + .json, and the weights to out_dir/<name>.pt; raises
+    ExportError if a check fails. With metrics (from evaluate), each card's score threshold is the F1-maximising
+    one. device: where PyTorch runs while tracing and computing the outputs the ONNX graphs must match."""
     state = load_checkpoint(checkpoint)
     classes = Classes.from_dict(state["classes"])
-    model = model_from_checkpoint(state, min_size, max_size).eval()
+    torch_device = resolve_device(device)
+    if torch_device.type == "cuda":
+        # TF32 would round convolutions differently from onnxruntime's float32 on the CPU
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+    model = model_from_checkpoint(state, min_size, max_size).eval().to(torch_device)
     if not 0 <= graph_score_threshold < 1:
         raise ExportError(f"graph score threshold {graph_score_threshold} is outside 0..1")
     model.roi_heads.score_thresh = graph_score_threshold
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     images, source = verification_images(verify_data, verify_images)
+    release = write_release_checkpoint(state, Path(checkpoint), out / f"{name}.pt")
     written = []
     for layout in layouts:
-        module = layout_module(layout, model).eval()
+        module = layout_module(layout, model).eval().to(torch_device)
         onnx_path = out / f"{name}{LAYOUTS[layout]['suffix']}.onnx"
+        inputs = [layout_input(layout, im) for im in images]
         with torch.no_grad():
-            export_onnx(module, layout, layout_input(layout, images[0]), onnx_path)
-            expected = [module(layout_input(layout, im)) for im in images]
-        actual = run_onnx_in_node(onnx_path, [layout_input(layout, im) for im in images])
+            export_onnx(module, layout, inputs[0].to(torch_device), onnx_path)
+            expected = [tuple(t.cpu() for t in module(x.to(torch_device))) for x in inputs]
+        actual = run_onnx_in_node(onnx_path, inputs)
         checks = [compare(layout, e, a, model.roi_heads.detections_per_img) for e, a in zip(expected, actual)]
         verification = {
             "runtime": "onnxruntime-node", "images": len(images), "source": source,
@@ -297,7 +342,8 @@ def export_all(checkpoint: str, out_dir: str, name: str, layouts=("maskrcnn", "b
         data = onnx_path.read_bytes()
         description = card(layout, name, classes, state, model.input_size,
                            verification, metrics, hashlib.sha256(data).hexdigest(), len(data),
-                           graph_score_threshold)
+                           graph_score_threshold, card_thresholds(layout, metrics, graph_score_threshold, log),
+                           release)
         card_path = onnx_path.with_suffix(".json")
         card_path.write_text(json.dumps(description, indent=2) + "\n")
         log(f"{onnx_path} ({len(data) / 1e6:.1f} MB): verified on {len(images)} images, "

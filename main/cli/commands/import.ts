@@ -1,9 +1,6 @@
-import { resolve } from 'node:path';
 import { exchangeImportDetails, IMPORT_FORMATS, runExchangeImport } from '../../exchange/cli.js';
-import { importCocoFile } from '../../fs/cocoFiles.js';
+import { importAnnotations, importSummary } from '../../exchange/service.js';
 import { openStore, stringValue, UsageError, type Command } from '../command.js';
-
-const MAX_NAMES = 10;
 
 export const importCommand: Command = {
   name: 'import',
@@ -28,22 +25,9 @@ export const importCommand: Command = {
     if (!coco) throw new UsageError('import needs --coco FILE');
     const store = openStore(args, { mustExist: true });
     try {
-      const report = await importCocoFile(store, resolve(coco));
-      const created = report.newCategories.length > 0 ? `, new categories: ${report.newCategories.join(', ')}` : '';
-      const duplicates = report.alreadyPresent > 0 ? `; ${report.alreadyPresent} already present, not added again` : '';
-      io.out(`${coco}: imported ${report.imported} annotations into ${report.images} images${created}${duplicates}\n`);
-      if (report.notInProject.length > 0) {
-        const count = report.notInProject.reduce((n, i) => n + i.annotations, 0);
-        const names = report.notInProject.slice(0, MAX_NAMES).map((i) => i.fileName);
-        const more = report.notInProject.length > MAX_NAMES ? ` and ${report.notInProject.length - MAX_NAMES} more` : '';
-        io.err(
-          `loupe: ${coco}: ${count} annotations for ${report.notInProject.length} images not in the project were not imported: ` +
-            `${names.join(', ')}${more}\n`,
-        );
-      }
-      if (report.bboxFromMask > 0) {
-        io.err(`loupe: ${coco}: warning: ${report.bboxFromMask} annotations have a bbox more than 1 px from their mask's; the mask's box is used\n`);
-      }
+      const outcome = await importAnnotations(store, 'coco', coco);
+      io.out(`${importSummary(coco, outcome)}\n`);
+      for (const note of outcome.notes) io.err(`loupe: ${coco}: ${note}\n`);
     } finally {
       store.close();
     }

@@ -4,8 +4,9 @@ import { importCommand } from './import.js';
 import { prelabelCommand } from './prelabel.js';
 import { reviewCommand } from './review.js';
 import { scanCommand } from './scan.js';
+import { segmentCommand } from './segment.js';
 import { serveCommand } from './serve.js';
 import { statsCommand } from './stats.js';
 
 /** Every `loupe` subcommand, in the order `loupe --help` lists them. */
-export const commands: readonly Command[] = [scanCommand, prelabelCommand, reviewCommand, statsCommand, importCommand, exportCommand, serveCommand];
+export const commands: readonly Command[] = [scanCommand, prelabelCommand, reviewCommand, statsCommand, importCommand, exportCommand, segmentCommand, serveCommand];

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { migrate, schemaVersion } from '../migrate.js';
+import { latestVersion, migrate, schemaVersion } from '../migrate.js';
 import { openProject } from '../project.js';
 import { migrations } from './index.js';
 
@@ -37,7 +37,7 @@ function versionTwoProject(): void {
 it('003 settles reviewed images that hold pending predictions, with history, and keeps the rest', () => {
   versionTwoProject();
   const store = openProject(folder, { dbPath });
-  expect(schemaVersion(store.db)).toBe(3);
+  expect(schemaVersion(store.db)).toBe(latestVersion(migrations));
   const byId = Object.fromEntries(store.annotations.forImage(store.images.getByPath('a.jpg')!.id).map((a) => [a.id, a]));
   expect(byId.late).toMatchObject({ state: 'rejected', origin: 'model', crowd: true, mask: { size: [4, 4], counts: '04L0' } });
   expect(byId.edited).toMatchObject({ state: 'accepted', origin: 'model-edited' });

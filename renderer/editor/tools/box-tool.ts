@@ -34,12 +34,10 @@ export class BoxTool implements Tool {
     const state = this.state;
     this.state = { name: 'idle' };
     if (state.name !== 'drawing') return;
-    const category = this.ctx.activeCategory();
-    if (category === null) return this.ctx.say('Add a class first: type its name under Classes in the panel.');
     const { width, height } = this.ctx.document.image;
     const [x, y, w, h] = clampBbox(boxBetween(state.from, p.image), width, height).map((v) => Math.round(v * 100) / 100);
     if (w! < MIN_SIDE || h! < MIN_SIDE) return;
-    this.ctx.select([this.ctx.document.add({ categoryId: category, bbox: [x!, y!, w!, h!], mask: null })]);
+    this.ctx.withClass((category) => this.ctx.select([this.ctx.document.add({ categoryId: category, bbox: [x!, y!, w!, h!], mask: null })]));
   }
 
   key(key: string): boolean {

@@ -1,9 +1,8 @@
 // Paint onto (brush) or erase from (eraser) the selected instance's mask; with nothing selected the brush
 // makes a new instance of the active class. States:
 //   idle (the brush outline follows the pointer) ──press──> painting ──release──> idle (one edit per stroke)
-import { maskBounds } from '../../../app/geometry/rle.js';
-import type { ImagePoint } from '../../../app/geometry/points.js';
-import { copyMask, emptyMask, paintStroke } from '../mask-ops.js';
+import { imagePoint, type ImagePoint } from '../../../app/geometry/points.js';
+import { boundsWithin, emptyCrop, encodeCrop, paintStroke, strokeBox, type Crop } from '../mask-ops.js';
 import { primaryOf, type Preview, type Tool, type ToolContext, type ToolPointer } from './tool.js';
 
 export type BrushState =
@@ -32,26 +31,28 @@ export class BrushTool implements Tool {
     const stroke = [...this.state.points, p.image];
     this.state = { name: 'idle', at: p.image };
     const document = this.ctx.document;
-    const { width, height } = document.image;
     const radius = this.ctx.brushRadius();
+    const value = this.erase ? 0 : 1;
+    const region = strokeBox(stroke, radius);
     const id = primaryOf(this.ctx.selection);
     const target = id === null ? undefined : document.get(id);
+    // The stroke in the crop's own pixels.
+    const strokeIn = (crop: Crop) => stroke.map((q) => imagePoint(q.x - crop.x, q.y - crop.y));
     if (target) {
-      const base = document.mask(target.id);
       // A box-only instance has no mask yet: the brush starts one (the eraser has nothing to remove).
-      if (!base && this.erase) return;
-      const mask = base ? copyMask(base) : emptyMask(width, height);
-      paintStroke(mask, stroke, radius, this.erase ? 0 : 1);
-      document.setMask(target.id, mask);
+      if (!target.mask && this.erase) return;
+      document.paintMask(target.id, region, (crop) => paintStroke(crop, strokeIn(crop), radius, value));
       return;
     }
     if (this.erase) return;
-    const category = this.ctx.activeCategory();
-    if (category === null) return this.ctx.say('Add a class first: type its name under Classes in the panel.');
-    const mask = emptyMask(width, height);
-    paintStroke(mask, stroke, radius, 1);
-    const bbox = maskBounds(mask);
-    if (bbox) this.ctx.select([document.add({ categoryId: category, bbox, mask })]);
+    const { width, height } = document.image;
+    const crop = emptyCrop(region, width, height);
+    paintStroke(crop, strokeIn(crop), radius, 1);
+    const bounds = boundsWithin(crop, [0, 0, crop.width, crop.height]);
+    if (!bounds) return;
+    const bbox = [bounds[0] + crop.x, bounds[1] + crop.y, bounds[2], bounds[3]] as const;
+    const mask = encodeCrop(crop, width, height);
+    this.ctx.withClass((category) => this.ctx.select([this.ctx.document.add({ categoryId: category, bbox, mask })]));
   }
 
   key(key: string): boolean {

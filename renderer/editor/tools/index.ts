@@ -1,3 +1,4 @@
+import { BoxPromptTool } from './box-prompt-tool.js';
 import { BoxTool } from './box-tool.js';
 import { BrushTool } from './brush-tool.js';
 import { PolygonTool } from './polygon-tool.js';
@@ -8,12 +9,12 @@ import { VertexTool } from './vertex-tool.js';
 export * from './tool.js';
 export * from './hit-test.js';
 export * from './handles.js';
-export { SelectTool, BoxTool, PolygonTool, BrushTool, VertexTool };
+export { SelectTool, BoxTool, BoxPromptTool, PolygonTool, BrushTool, VertexTool };
 
 /** One of each tool, sharing the session's context. */
 export function createTools(ctx: ToolContext): Record<ToolName, Tool> {
   return {
-    select: new SelectTool(ctx), box: new BoxTool(ctx), polygon: new PolygonTool(ctx), vertices: new VertexTool(ctx),
+    select: new SelectTool(ctx), box: new BoxTool(ctx), prompt: new BoxPromptTool(ctx), polygon: new PolygonTool(ctx), vertices: new VertexTool(ctx),
     brush: new BrushTool(ctx, false), eraser: new BrushTool(ctx, true),
   };
 }

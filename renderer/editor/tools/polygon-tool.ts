@@ -3,9 +3,9 @@
 //                           ──click on the first vertex, or Enter──> idle (one add edit; the new instance is selected)
 //                           ──Backspace──> drawing (a vertex fewer; idle when none is left)
 //                           ──Escape──> idle (nothing drawn)
-import { polygonsToMask } from '../../../app/geometry/polygon.js';
+import { polygonsToRle } from '../../../app/geometry/polygon.js';
 import { distance, imagePoint, type ImagePoint } from '../../../app/geometry/points.js';
-import { maskBounds } from '../../../app/geometry/rle.js';
+import { toBbox } from '../../../app/geometry/rle.js';
 import { HIT_DISTANCE, type Preview, type Tool, type ToolContext, type ToolPointer } from './tool.js';
 
 export type PolygonState =
@@ -73,16 +73,16 @@ export class PolygonTool implements Tool {
     return 'crosshair';
   }
 
-  /** Turns the vertices into an instance of the active class. */
+  /** Turns the vertices into an instance of the active class (asking for one in a project without classes). */
   private close(): void {
     if (this.state.name !== 'drawing') return;
     const points = this.state.points;
-    const category = this.ctx.activeCategory();
-    if (category === null) return this.ctx.say('Add a class first: type its name under Classes in the panel.');
     this.cancel();
     const { width, height } = this.ctx.document.image;
-    const mask = polygonsToMask([points.flatMap((p) => [p.x, p.y])], width, height);
-    const bbox = maskBounds(mask);
-    if (bbox) this.ctx.select([this.ctx.document.add({ categoryId: category, bbox, mask })]);
+    // Rasterised straight to runs, as pycocotools does: no image-sized buffer.
+    const mask = polygonsToRle([points.flatMap((p) => [p.x, p.y])], height, width);
+    const bbox = toBbox(mask);
+    if (bbox[2] === 0 || bbox[3] === 0) return;
+    this.ctx.withClass((category) => this.ctx.select([this.ctx.document.add({ categoryId: category, bbox, mask })]));
   }
 }

@@ -5,11 +5,12 @@
 //                                       ──release──> idle (a click: select; again at the same spot cycles through overlaps;
 //                                                         Shift/Ctrl toggles the instance in the selection)
 // Escape during a gesture drops it. Shift held while resizing scales the mask with the box instead of clipping it.
+import { clampBbox } from '../../../app/geometry/bbox.js';
 import { distance, type ImagePoint } from '../../../app/geometry/points.js';
 import type { AnnotationId, Bbox } from '../../../app/model/index.js';
 import { handleAt, HANDLE_CURSORS, HANDLE_RADIUS, resizeBox, type Handle } from './handles.js';
 import { boxesMeet, hitTest, insideBox } from './hit-test.js';
-import { boxBetween, DRAG_DISTANCE, HIT_DISTANCE, primaryOf, type Preview, type Tool, type ToolContext, type ToolPointer } from './tool.js';
+import { boxBetween, DRAG_DISTANCE, HIT_DISTANCE, primaryOf, type Preview, type PromptMove, type Tool, type ToolContext, type ToolPointer } from './tool.js';
 
 export type SelectState =
   | { readonly name: 'idle' }
@@ -33,12 +34,12 @@ export class SelectTool implements Tool {
       this.state = { name: 'pointing_handle', down: p, ...handled };
       return;
     }
-    const hits = hitTest(this.ctx.document, this.ctx.isVisible, p.image);
+    const hits = hitTest(this.ctx.document, this.ctx.isPickable, p.image);
     const selected = this.ctx.selection;
     const onSelection = hits.some((id) => selected.includes(id)) ||
       selected.some((id) => {
         const a = this.ctx.document.get(id);
-        return !!a && this.ctx.isVisible(a) && insideBox(p.image, a.bbox);
+        return !!a && this.ctx.isPickable(a) && insideBox(p.image, a.bbox);
       });
     this.state = { name: 'pointing', down: p, hits, onSelection };
   }
@@ -91,11 +92,15 @@ export class SelectTool implements Tool {
       case 'pointing':
         return this.click(p, state.hits);
       case 'pointing_handle':
-        return this.click(p, hitTest(this.ctx.document, this.ctx.isVisible, p.image));
+        return this.click(p, hitTest(this.ctx.document, this.ctx.isPickable, p.image));
       case 'translating':
+        // Predictions moved onto something else are segmented there by the model's heads, where it can.
+        if (this.ctx.prompt?.resegment(this.movedBoxes(state.ids, p.image.x - state.down.image.x, p.image.y - state.down.image.y))) return;
         this.ctx.document.translate(state.ids, p.image.x - state.down.image.x, p.image.y - state.down.image.y);
         return;
       case 'resizing':
+        // A resized prediction's mask follows the object in its new box; Shift asks for the mask scaled instead.
+        if (!p.shift && this.ctx.prompt?.resegment([{ id: state.id, box: resizeBox(state.original, state.handle, p.image) }])) return;
         this.ctx.document.resize(state.id, resizeBox(state.original, state.handle, p.image), { scaleMask: p.shift });
         return;
       case 'marquee':
@@ -163,11 +168,20 @@ export class SelectTool implements Tool {
     this.lastClick = { at: p.image, hits };
   }
 
+  /** Each instance's box moved by (dx, dy) and kept inside the image. */
+  private movedBoxes(ids: readonly AnnotationId[], dx: number, dy: number): PromptMove[] {
+    const { width, height } = this.ctx.document.image;
+    return ids.flatMap((id) => {
+      const a = this.ctx.document.get(id);
+      return a ? [{ id, box: clampBbox([a.bbox[0] + dx, a.bbox[1] + dy, a.bbox[2], a.bbox[3]], width, height) }] : [];
+    });
+  }
+
   /** The one selected, visible box that shows resize handles; null with none or several selected. */
   private handleBox(): Bbox | null {
     if (this.ctx.selection.length !== 1) return null;
     const a = this.ctx.document.get(this.ctx.selection[0]!);
-    return a && this.ctx.isVisible(a) ? a.bbox : null;
+    return a && this.ctx.isPickable(a) ? a.bbox : null;
   }
 
   private handleUnder(p: ImagePoint): { id: AnnotationId; handle: Handle } | null {
@@ -180,7 +194,7 @@ export class SelectTool implements Tool {
     if (this.state.name !== 'marquee') return;
     const box = boxBetween(this.state.down.image, this.state.to);
     const base = this.state.base;
-    const met = this.ctx.document.annotations.filter((a) => this.ctx.isVisible(a) && !base.includes(a.id) && boxesMeet(a.bbox, box)).map((a) => a.id);
+    const met = this.ctx.document.annotations.filter((a) => this.ctx.isPickable(a) && !base.includes(a.id) && boxesMeet(a.bbox, box)).map((a) => a.id);
     this.ctx.select([...base, ...met]);
   }
 }

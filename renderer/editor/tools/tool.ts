@@ -5,7 +5,7 @@ import type { ImagePoint, ScreenPoint } from '../../../app/geometry/points.js';
 import type { Annotation, AnnotationId, Bbox, CategoryId } from '../../../app/model/index.js';
 import type { AnnotationDocument } from '../document.js';
 
-export const TOOL_NAMES = ['select', 'box', 'polygon', 'vertices', 'brush', 'eraser'] as const;
+export const TOOL_NAMES = ['select', 'box', 'prompt', 'polygon', 'vertices', 'brush', 'eraser'] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
 
 /** A press that moves less than this many screen pixels is a click, not a drag. */
@@ -32,14 +32,39 @@ export interface ToolContext {
   select(ids: readonly AnnotationId[]): void;
   /** The class new instances get; null when the project has none. */
   activeCategory(): CategoryId | null;
-  /** Brush and eraser radius in image pixels. */
+  /**
+   * Runs `make` with the class for a new instance: the active one, or, in a project without classes, the one the
+   * person names when asked (later, or never if they cancel).
+   */
+  withClass(make: (category: CategoryId) => void): void;
+  /** Brush and eraser radius in image pixels (the brush size is set in screen pixels). */
   brushRadius(): number;
   /** Image pixels per screen pixel at the current zoom. */
   pixelSize(): number;
-  /** Whether an instance is shown (threshold, class filter, rejected), so hidden ones cannot be picked. */
+  /** Whether an instance is shown (threshold, class filters, rejected). */
   isVisible(a: Annotation): boolean;
+  /** Whether an instance can be picked on the canvas: shown, and not of a locked class. */
+  isPickable(a: Annotation): boolean;
   /** Tells the person something (the status bar). */
   say(message: string): void;
+  /** Box prompts on the model's own heads (renderer/editor/prompts.ts); absent where there is no model. */
+  readonly prompt?: PromptPort;
+}
+
+/** An instance the select tool moved or resized, and its new box. */
+export interface PromptMove {
+  readonly id: AnnotationId;
+  readonly box: Bbox;
+}
+
+/** What a tool can ask of the model's heads; the answer arrives later as one edit. */
+export interface PromptPort {
+  /** Why boxes cannot be segmented now (the model has no split graphs); null when they can. */
+  readonly unavailable: string | null;
+  /** The object in a box (image pixels) becomes a new instance, origin 'prompted', when the model answers. */
+  add(box: Bbox): void;
+  /** Moved or resized predictions get the mask the heads see in their new boxes; false when that cannot be done. */
+  resegment(moves: readonly PromptMove[]): boolean;
 }
 
 /** What the canvas draws for the tool, in image pixels. */

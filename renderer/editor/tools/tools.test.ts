@@ -14,6 +14,8 @@ const small = AnnotationId('small');
 function setup(annotations: Annotation[] = twoPredictions(), { scale = 10, visible = (_: Annotation): boolean => true, category = CategoryId(2) as CategoryId | null } = {}) {
   const { doc, saved } = documentOf(annotations);
   const said: string[] = [];
+  /** New instances waiting for a class (a project without classes). */
+  const asked: ((category: CategoryId) => void)[] = [];
   const ctx: ToolContext & { selection: readonly AnnotationId[] } = {
     document: doc,
     selection: [],
@@ -21,9 +23,14 @@ function setup(annotations: Annotation[] = twoPredictions(), { scale = 10, visib
       this.selection = [...ids];
     },
     activeCategory: () => category,
+    withClass(make) {
+      if (category !== null) make(category);
+      else asked.push(make);
+    },
     brushRadius: () => 2,
     pixelSize: () => 1 / scale,
     isVisible: visible,
+    isPickable: visible,
     say: (m) => said.push(m),
   };
   const at = (x: number, y: number, mods: Partial<ToolPointer> = {}): ToolPointer => ({
@@ -42,7 +49,7 @@ function setup(annotations: Annotation[] = twoPredictions(), { scale = 10, visib
     states.push(tool.state.name);
     return states;
   };
-  return { doc, saved, ctx, at, gesture, said };
+  return { doc, saved, ctx, at, gesture, said, asked };
 }
 
 describe('select tool', () => {
@@ -185,11 +192,14 @@ describe('box tool', () => {
     expect(saved).toHaveLength(1);
   });
 
-  it('with no class in the project it says what to do instead of drawing', () => {
-    const { ctx, gesture, doc, said } = setup([], { category: null });
+  it('with no class in the project the box waits for one, and is made with the class the person names', () => {
+    const { ctx, gesture, doc, asked } = setup([], { category: null });
     gesture(new BoxTool(ctx), [[5, 5], [20, 20]]);
     expect(doc.annotations).toEqual([]);
-    expect(said).toEqual([expect.stringMatching(/Add a class first/)]);
+    expect(asked).toHaveLength(1);
+    asked[0]!(CategoryId(7));
+    expect(doc.annotations).toEqual([expect.objectContaining({ bbox: [5, 5, 15, 15], categoryId: 7 })]);
+    expect(ctx.selection).toEqual([doc.annotations[0]!.id]);
   });
 });
 

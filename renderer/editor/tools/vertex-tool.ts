@@ -2,23 +2,29 @@
 //   idle (the vertex under the pointer is marked) ──press on a vertex──> dragging ──release──> idle (one mask edit)
 //                                                 ──press on an edge──> dragging a new vertex there
 //                                                 ──Alt-press on a vertex, or Delete over one──> idle (the vertex removed: one edit)
-import { maskToPolygons, polygonsToMask } from '../../../app/geometry/polygon.js';
+// The outline is traced from the mask's own box, sampled from its runs at about one cell per screen pixel (every
+// pixel once zoomed in to 1:1 or closer), so entering the tool on a large instance of a 24-megapixel image costs
+// what the screen shows, not the image. An edit changes only the pixels between the outline before and after it:
+// the rest of the mask, its holes and every detail finer than the outline included, stays exactly as it was, and
+// the whole edit is done on runs (rle-ops.ts), never on an image-sized buffer.
+import { maskToPolygons, polygonsToRle } from '../../../app/geometry/polygon.js';
 import { distance, imagePoint, type ImagePoint } from '../../../app/geometry/points.js';
-import type { BitMask } from '../../../app/geometry/rle.js';
 import type { AnnotationId } from '../../../app/model/index.js';
-import { fillHoles } from '../mask-ops.js';
+import { sampleWithin } from '../mask-ops.js';
+import { combine } from '../rle-ops.js';
+import { maskExtent } from './hit-test.js';
 import { HIT_DISTANCE, primaryOf, type Preview, type Tool, type ToolContext, type ToolPointer, type VertexRef } from './tool.js';
 
 export type VertexState =
   | { readonly name: 'idle'; readonly hover: VertexRef | null }
   | { readonly name: 'dragging'; readonly ref: VertexRef; readonly polygons: readonly (readonly ImagePoint[])[] };
 
-/** The outline of one mask version, and the holes it leaves (outlines cannot carry them; they are kept apart). */
+/** The outline of one mask version, traced every `step` image pixels. */
 interface Outline {
   readonly id: AnnotationId;
   readonly counts: string;
+  readonly step: number;
   readonly polygons: readonly (readonly ImagePoint[])[];
-  readonly holes: BitMask;
 }
 
 export class VertexTool implements Tool {
@@ -105,23 +111,41 @@ export class VertexTool implements Tool {
     const id = primaryOf(this.ctx.selection);
     const a = id === null ? undefined : this.ctx.document.get(id);
     if (!a?.mask) return (this.cached = null);
-    if (this.cached?.id !== a.id || this.cached.counts !== a.mask.counts) {
-      const mask = this.ctx.document.mask(a.id)!;
-      const polygons = maskToPolygons(mask, 1).map((flat) => {
-        const points: ImagePoint[] = [];
-        for (let i = 0; i < flat.length; i += 2) points.push(imagePoint(flat[i]!, flat[i + 1]!));
-        return points;
-      });
-      this.cached = { id: a.id, counts: a.mask.counts, polygons, holes: holesOf(mask) };
-    }
-    return this.cached;
+    // About one traced cell per screen pixel: finer would only add vertices nobody can see or take.
+    const step = Math.max(1, Math.floor(this.ctx.pixelSize()));
+    const cached = this.cached;
+    // An outline the person has just edited is kept as they left it, whatever the zoom.
+    if (cached?.id === a.id && cached.counts === a.mask.counts && (cached.step === step || cached.step === 0)) return cached;
+    // A cell of background all round, so that outlines along the box's edge are traced like any other.
+    const [x, y, w, h] = maskExtent(a.mask);
+    const cells = sampleWithin(a.mask, [x - step, y - step, w + 2 * step, h + 2 * step], step);
+    const polygons = maskToPolygons(cells, 1).map((flat) => {
+      const points: ImagePoint[] = [];
+      for (let i = 0; i < flat.length; i += 2) points.push(imagePoint(cells.x + flat[i]! * step, cells.y + flat[i + 1]! * step));
+      return points;
+    });
+    return (this.cached = { id: a.id, counts: a.mask.counts, step, polygons });
   }
 
+  /**
+   * The mask with the pixels between the outline before and after the edit set as the new outline has them: where
+   * the two outlines rasterise alike, the mask is left as it was.
+   */
   private commit(source: Outline, polygons: readonly (readonly ImagePoint[])[]): void {
-    const { width, height } = this.ctx.document.image;
-    const mask = polygonsToMask(polygons.map((poly) => poly.flatMap((q) => [q.x, q.y])), width, height);
-    for (let k = 0; k < mask.data.length; k++) if (source.holes.data[k]) mask.data[k] = 0;
-    this.ctx.document.setMask(source.id, mask);
+    const document = this.ctx.document;
+    const mask = document.get(source.id)?.mask;
+    if (!mask) return;
+    const { width, height } = document.image;
+    const raster = (polys: readonly (readonly ImagePoint[])[]) => polygonsToRle(polys.map((poly) => poly.flatMap((q) => [q.x, q.y])), height, width);
+    const before = raster(source.polygons);
+    const after = raster(polygons);
+    const changed = combine(before, after, (b, a) => b !== a);
+    const kept = combine(mask, changed, (m, c) => m && !c);
+    const added = combine(after, changed, (a, c) => a && c);
+    document.setRle(source.id, combine(kept, added, (k, a) => k || a));
+    // The outline stays as the person left it (a new trace would move every vertex a little).
+    const counts = document.get(source.id)?.mask?.counts;
+    if (counts !== undefined) this.cached = { id: source.id, counts, step: 0, polygons };
   }
 }
 
@@ -136,12 +160,21 @@ function withoutVertex(polygons: readonly (readonly ImagePoint[])[], ref: Vertex
   return polygons.map((poly, i) => (i === ref.polygon ? poly.filter((_, j) => j !== ref.vertex) : poly));
 }
 
+/** The vertex nearest to p within tolerance. */
 function vertexAt(polygons: readonly (readonly ImagePoint[])[], p: ImagePoint, tolerance: number): VertexRef | null {
+  let best: VertexRef | null = null;
+  let nearest = tolerance;
   for (let i = 0; i < polygons.length; i++) {
     const poly = polygons[i]!;
-    for (let j = 0; j < poly.length; j++) if (distance(poly[j]!, p) <= tolerance) return { polygon: i, vertex: j };
+    for (let j = 0; j < poly.length; j++) {
+      const d = distance(poly[j]!, p);
+      if (d <= nearest) {
+        nearest = d;
+        best = { polygon: i, vertex: j };
+      }
+    }
   }
-  return null;
+  return best;
 }
 
 /** The edge (from vertex `vertex` to the next) within tolerance of p. */
@@ -161,12 +194,4 @@ function distanceToSegment(p: ImagePoint, a: ImagePoint, b: ImagePoint): number 
   const length2 = dx * dx + dy * dy;
   const t = length2 === 0 ? 0 : Math.max(0, Math.min(1, ((p.x - a.x) * dx + (p.y - a.y) * dy) / length2));
   return Math.hypot(p.x - (a.x + t * dx), p.y - (a.y + t * dy));
-}
-
-/** The pixels a mask leaves open inside itself. */
-function holesOf(mask: BitMask): BitMask {
-  const filled = fillHoles(mask);
-  const data = new Uint8Array(mask.data.length);
-  for (let k = 0; k < data.length; k++) data[k] = filled.data[k] && !mask.data[k] ? 1 : 0;
-  return { width: mask.width, height: mask.height, data };
 }
