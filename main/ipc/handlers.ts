@@ -9,7 +9,7 @@ export type Handlers = { readonly [C in Channel]: (request: ParsedReq<C>) => Pro
 const ok = { ok: true } as const;
 
 export function createHandlers(services: Services): Handlers {
-  const { project, images, annotations, categories, models, prelabel, prompt, exports, imports } = services;
+  const { project, images, annotations, categories, models, prelabel, prompt, learning, exports, imports } = services;
   return {
     'project.open': async ({ folder }) => (await project.open(folder), project.summary()),
     'project.summary': () => project.summary(),
@@ -17,7 +17,7 @@ export function createHandlers(services: Services): Handlers {
     'project.settings': () => ({ settings: project.settings() }),
     'project.saveSettings': ({ settings }) => (project.saveSettings(settings), ok),
 
-    'images.list': ({ after, limit, filter }) => images.list({ ...filter, after: after ?? null, limit }),
+    'images.list': ({ after, limit, filter, sort }) => images.list({ ...filter, after: after ?? null, limit, ...(sort && { sort }) }),
     'images.get': ({ id }) => images.get(id),
     'images.setStatus': ({ id, status }) => images.setStatus(id, status),
     'images.nextToReview': ({ afterPath }) => ({ image: images.nextToReview(afterPath) }),
@@ -58,5 +58,13 @@ export function createHandlers(services: Services): Handlers {
     'export.dataset': ({ format, ...options }) => exports.dataset(format, options),
 
     'import.annotations': ({ format }) => imports.annotations(format),
+
+    'learning.models': () => learning.models(),
+    'learning.activate': ({ modelId }) => (learning.activate(modelId), ok),
+    'learning.train': (request) => learning.train(request),
+    'learning.evaluate': (request) => learning.evaluate(request),
+    'learning.compare': (request) => learning.compare(request),
+    'learning.cancel': () => (learning.cancel(), ok),
+    'learning.comparison': ({ imageId }) => learning.comparison(imageId),
   };
 }

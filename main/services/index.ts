@@ -16,6 +16,7 @@ import { createImageService, type ImageService } from './images.js';
 import { createModelService, type ModelPlaces, type ModelService } from './models.js';
 import { createPrelabelService, type PrelabelService } from './prelabel.js';
 import { createImportService, type ImportService, type ImportSourceChooser } from './imports.js';
+import { createLearningService, type LearningService } from './learning.js';
 import { modelFolders } from './models.js';
 import { createProjectService, type ProjectService } from './project.js';
 import { createPromptService, type PromptService } from './prompt.js';
@@ -31,11 +32,13 @@ export interface Services {
   readonly imports: ImportService;
   /** Box prompts with the model's heads, in a worker of the open project's (stopped when it closes). */
   readonly prompt: PromptService;
+  /** Training, evaluation and comparison of model versions: one learning job at a time, on a connection of its own. */
+  readonly learning: LearningService;
   /** The process that reads untrusted files (scan probes, display and thumbnails, model checks). */
   readonly untrusted: UntrustedFiles;
   /**
-   * Ends a run in progress (its results in flight written), stops the prompt worker, closes the project and stops the
-   * untrusted-files process.
+   * Ends a run in progress (its results in flight written), stops the prompt worker and the learning job (training at
+   * a checkpoint), closes the project and stops the untrusted-files process.
    */
   close(): Promise<void>;
 }
@@ -52,7 +55,7 @@ export interface ServicesOptions {
   };
   /** Sends an event to the UI. */
   readonly emit: Emit;
-  /** Hosts each inference worker (an Electron utilityProcess); a child process under Node by default. */
+  /** Hosts each inference worker, pre-label's and evaluation's (an Electron utilityProcess); a child process under Node by default. */
   readonly workerPort?: () => WorkerPort;
   /** Starts the untrusted-files process (an Electron utilityProcess); a child process under Node by default. */
   readonly untrustedPort?: () => UntrustedPort;
@@ -98,6 +101,11 @@ export function createServices(options: ServicesOptions): Services {
     ...(options.log && { log: options.log }),
   }, project, models);
   const images = createImageService(project, options.emit);
+  const learning = createLearningService({
+    emit: options.emit,
+    ...(options.workerPort && { workerPort: options.workerPort }),
+    ...(options.log && { log: options.log }),
+  }, project);
   return {
     project,
     images,
@@ -108,12 +116,14 @@ export function createServices(options: ServicesOptions): Services {
     exports: createExportService(project),
     imports: createImportService(project, options.chooseImportSource),
     prompt,
+    learning,
     untrusted,
     async close() {
+      await learning.close();
       await project.close();
       await untrusted.dispose();
     },
   };
 }
 
-export type { ProjectService, ImageService, AnnotationService, CategoryService, ModelService, PrelabelService, ExportService, ImportService, PromptService, ImportSourceChooser };
+export type { ProjectService, ImageService, AnnotationService, CategoryService, ModelService, PrelabelService, ExportService, ImportService, PromptService, LearningService, ImportSourceChooser };
