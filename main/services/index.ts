@@ -89,7 +89,9 @@ export function createServices(options: ServicesOptions): Services {
   let prompt: PromptService | null = null;
   const project = createProjectService({
     scan: (store) => scanFolder(store, { untrusted }),
-    beforeClose: async () => void (await Promise.all([prelabel?.stop(), prompt?.close()])),
+    beforeClose: async () => {
+      await Promise.all([prelabel?.stop(), prompt?.close()]);
+    },
     ...(options.onOpened && { onOpened: options.onOpened }),
     ...(options.store && { store: options.store }),
   });
