@@ -115,7 +115,7 @@ async function generate() {
             score: null, origin: 'human', modelId: null, state: 'accepted',
           });
         }
-        store.annotations.applyChanges(image.id, { added }, 'human');
+        store.annotations.apply(image.id, { added, updated: [], removed: [] }, 'human');
       }
       after = page.next;
     } while (after !== null);

@@ -7,9 +7,10 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImageId } from '../app/model/index.js';
 import { startBridge, type Bridge } from '../main/bridge/server.js';
-import { createDispatcher } from '../main/ipc/handlers.js';
-import { createProjectHandlers } from '../main/ipc/project-handlers.js';
+import { localRenderer } from '../main/untrusted/images.js';
+import { createMediaService } from '../main/media/index.js';
 import { openProject, type ProjectStore } from '../main/store/index.js';
+import { dispatcherOver, servicesOver } from '../main/testing/services.test-support.js';
 import { ARTIFACTS, buildRenderer, CHROMIUM_ARGS, shot } from './harness.js';
 import { UI_TIMEOUT } from './review-page.js';
 
@@ -31,8 +32,8 @@ beforeAll(async () => {
     file: { path: name(i), width: 640, height: 480, orientation: 1, hash: `h${i}`, size: 1000, mtimeMs: 0, error: null },
   })));
   store.images.setStatus(Array.from({ length: 25 }, (_, i) => ImageId(i * 2000 + 1)), 'reviewed');
-  const handlers = createProjectHandlers({ current: () => store, open: async () => store });
-  bridge = await startBridge({ folder: work, rendererDir, dispatch: createDispatcher(handlers) });
+  const media = createMediaService({ folder: () => work, renderer: localRenderer });
+  bridge = await startBridge({ media, rendererDir, dispatch: dispatcherOver(servicesOver(store)) });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
   await page.goto(bridge.url);

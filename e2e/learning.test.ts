@@ -22,7 +22,7 @@ beforeAll(async () => {
   session = await startSession('learning');
   review = new ReviewPage(session.page);
   // The samples' ground truth, reviewed: what a person would have settled in the app.
-  const store = session.serving.services.current()!;
+  const store = session.serving.services.project.current()!;
   await importCocoFile(store, path.join(session.folder, 'annotations.json'));
   for (const image of store.images.list({ limit: 100 }).items) store.review.markReviewed(image.id, null);
   await openApp(page(), session.serving.bridge.url);

@@ -257,7 +257,7 @@ describe('review flow in Chromium over the bridge', () => {
     expect(byId.get(polygon.id)).toMatchObject({ origin: 'human', mask: polygon.mask });
     expect(await page().locator(`[data-image-id="${imageId}"] .status`).textContent()).toBe('reviewed');
     // The edit history in the SQLite file recorded each edit with its before and after.
-    const db = new Database(session.serving.services.current()!.dbPath, { readonly: true });
+    const db = new Database(session.serving.services.project.current()!.dbPath, { readonly: true });
     try {
       const rows = db.prepare('SELECT DISTINCT annotation_id AS id FROM annotation_history').all() as { id: string }[];
       expect(rows.map((r) => r.id)).toEqual(expect.arrayContaining([toFix!.id, toErase!.id, toDelete!.id, polygon.id]));

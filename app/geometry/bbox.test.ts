@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bboxArea, bboxFromPoints, bboxIou, clampBbox, type Bbox } from './bbox.js';
+import { imagePoint } from './points.js';
 
 const coordinate = fc.double({ min: -100, max: 200, noNaN: true });
 const size = fc.double({ min: 0, max: 150, noNaN: true });
@@ -64,13 +65,13 @@ describe('clampBbox', () => {
 
 describe('bboxFromPoints and bboxArea', () => {
   it('is the tightest box around the points', () => {
-    expect(bboxFromPoints([{ x: 3, y: 4 }, { x: -1, y: 9 }, { x: 2, y: 5 }])).toEqual([-1, 4, 4, 5]);
+    expect(bboxFromPoints([imagePoint(3, 4), imagePoint(-1, 9), imagePoint(2, 5)])).toEqual([-1, 4, 4, 5]);
     expect(bboxFromPoints([])).toEqual([0, 0, 0, 0]);
   });
 
   it('contains every point, and each side touches one', () => {
     fc.assert(
-      fc.property(fc.array(fc.record({ x: fc.integer({ min: -500, max: 500 }), y: fc.integer({ min: -500, max: 500 }) }), { minLength: 1 }), (points) => {
+      fc.property(fc.array(fc.tuple(fc.integer({ min: -500, max: 500 }), fc.integer({ min: -500, max: 500 })).map(([x, y]) => imagePoint(x, y)), { minLength: 1 }), (points) => {
         const [x, y, w, h] = bboxFromPoints(points);
         expect(points.every((p) => p.x >= x && p.x <= x + w && p.y >= y && p.y <= y + h)).toBe(true);
         expect(points.some((p) => p.x === x)).toBe(true);

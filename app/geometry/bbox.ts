@@ -1,12 +1,8 @@
 /** Box helpers for COCO [x, y, w, h] boxes in image pixels (continuous coordinates, not pixel indices). */
 import type { Bbox } from '../model/types.js';
+import type { ImagePoint } from './points.js';
 
 export type { Bbox };
-
-export interface Point {
-  readonly x: number;
-  readonly y: number;
-}
 
 export function bboxArea([, , w, h]: Bbox): number {
   return Math.max(0, w) * Math.max(0, h);
@@ -34,7 +30,7 @@ export function clampBbox([x, y, w, h]: Bbox, width: number, height: number): Bb
 }
 
 /** The smallest box holding every point; [0, 0, 0, 0] for none. */
-export function bboxFromPoints(points: Iterable<Point>): Bbox {
+export function bboxFromPoints(points: Iterable<ImagePoint>): Bbox {
   let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
   for (const { x, y } of points) {
     x0 = Math.min(x0, x);

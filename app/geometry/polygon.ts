@@ -16,6 +16,7 @@
 import { contours } from 'd3-contour';
 import simplify from 'simplify-js';
 import type { Rle } from '../model/types.js';
+import { imagePoint, type ImagePoint } from './points.js';
 import { compressCounts, decode, iou, maskBounds, merge, type BitMask } from './rle.js';
 
 /** Flat [x1, y1, x2, y2, ...] in image pixels. */
@@ -161,11 +162,11 @@ export function faithfulPolygons(mask: BitMask, tolerance = 1, minIou = 0.95): P
 }
 
 /** The outer outlines of the set pixels, as closed rings (last point = first) in image pixels. */
-function traceOutlines(mask: BitMask): Point[][] {
+function traceOutlines(mask: BitMask): ImagePoint[][] {
   const traced = traceContours(mask);
   if (traced === null) return [];
   const { coordinates, x0, y0 } = traced;
-  return coordinates.flatMap(([outer]) => (outer ? [outer.map(([x, y]) => ({ x: x! + x0, y: y! + y0 }))] : []));
+  return coordinates.flatMap(([outer]) => (outer ? [outer.map(([x, y]) => imagePoint(x! + x0, y! + y0))] : []));
 }
 
 /**
@@ -220,7 +221,7 @@ function traceContours(mask: BitMask): { coordinates: number[][][][]; x0: number
   return { coordinates: outline?.coordinates ?? [], x0, y0 };
 }
 
-function outlinesToPolygons(outlines: readonly Point[][], tolerance: number, image: { width: number; height: number }): Polygon[] {
+function outlinesToPolygons(outlines: readonly ImagePoint[][], tolerance: number, image: { width: number; height: number }): Polygon[] {
   const polygons: Polygon[] = [];
   for (const ring of outlines) {
     // COCO polygons are implicitly closed.
@@ -235,9 +236,10 @@ function outlinesToPolygons(outlines: readonly Point[][], tolerance: number, ima
 /** Below this the simplified outline keeps every corner of the traced one (see polygon.test.ts). */
 const MIN_TOLERANCE = 0.25;
 
-interface Point {
-  x: number;
-  y: number;
+/** A direction or a displacement in image pixels (not a position). */
+interface Vector {
+  readonly x: number;
+  readonly y: number;
 }
 
 /**
@@ -247,8 +249,8 @@ interface Point {
  * side, which keeps the pixels whose centres were inside (those are half a pixel from the traced outline).
  * Returns the ring open (no repeated first point).
  */
-function simplifyRing(ring: readonly Point[], tolerance: number): Point[] {
-  const index = new Map(ring.map((p, i) => [p, i]));
+function simplifyRing(ring: readonly ImagePoint[], tolerance: number): ImagePoint[] {
+  const index = new Map<object, number>(ring.map((p, i) => [p, i]));
   // simplify-js returns the very point objects it kept, so their indices give the stretches each edge replaced.
   const kept = simplify(ring.slice(), tolerance, true).map((p) => index.get(p)!);
   const last = ring.length - 1;
@@ -260,12 +262,12 @@ function simplifyRing(ring: readonly Point[], tolerance: number): Point[] {
 
 interface Edge {
   /** A point on the moved edge's line, its unit direction, and how far it moved along the unit normal. */
-  origin: Point;
-  direction: Point;
-  shift: Point;
+  origin: ImagePoint;
+  direction: Vector;
+  shift: Vector;
 }
 
-function centredEdge(ring: readonly Point[], from: number, to: number): Edge {
+function centredEdge(ring: readonly ImagePoint[], from: number, to: number): Edge {
   const a = ring[from]!;
   const b = ring[to]!;
   const length = Math.hypot(b.x - a.x, b.y - a.y);
@@ -280,20 +282,20 @@ function centredEdge(ring: readonly Point[], from: number, to: number): Edge {
   }
   const offset = (low + high) / 2;
   const shift = { x: normal.x * offset, y: normal.y * offset };
-  return { origin: { x: a.x + shift.x, y: a.y + shift.y }, direction, shift };
+  return { origin: imagePoint(a.x + shift.x, a.y + shift.y), direction, shift };
 }
 
 /** Where two consecutive moved edges meet; near-parallel or very sharp corners just average the two moves. */
-function corner(before: Edge, after: Edge, vertex: Point, tolerance: number): Point {
+function corner(before: Edge, after: Edge, vertex: ImagePoint, tolerance: number): ImagePoint {
   const cross = before.direction.x * after.direction.y - before.direction.y * after.direction.x;
   if (Math.abs(cross) > 1e-3) {
     const dx = after.origin.x - before.origin.x;
     const dy = after.origin.y - before.origin.y;
     const along = (dx * after.direction.y - dy * after.direction.x) / cross;
-    const meet = { x: before.origin.x + along * before.direction.x, y: before.origin.y + along * before.direction.y };
+    const meet = imagePoint(before.origin.x + along * before.direction.x, before.origin.y + along * before.direction.y);
     if (Math.hypot(meet.x - vertex.x, meet.y - vertex.y) <= tolerance) return meet;
   }
-  return { x: vertex.x + (before.shift.x + after.shift.x) / 2, y: vertex.y + (before.shift.y + after.shift.y) / 2 };
+  return imagePoint(vertex.x + (before.shift.x + after.shift.x) / 2, vertex.y + (before.shift.y + after.shift.y) / 2);
 }
 
 function clamp(v: number, max: number): number {

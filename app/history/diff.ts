@@ -1,4 +1,6 @@
-// Edits as plain-data diffs over a list of records keyed by id: the unit of undo/redo and of saving.
+// Edits as plain-data diffs over a list of records keyed by id: the unit of undo/redo and of saving. One edit of
+// annotations is a Diff<Annotation> from the editor to the store, which checks each `before` against what it holds.
+import { ConflictError } from '../model/errors.js';
 
 export interface Keyed {
   readonly id: string;
@@ -17,6 +19,13 @@ export interface Diff<T extends Keyed> {
 
 export const emptyDiff = <T extends Keyed>(): Diff<T> => ({ added: [], updated: [], removed: [] });
 
+/** A diff of the parts given, the others empty. */
+export const diffOf = <T extends Keyed>(parts: Partial<Diff<T>>): Diff<T> => ({
+  added: parts.added ?? [],
+  updated: parts.updated ?? [],
+  removed: parts.removed ?? [],
+});
+
 export function isEmpty(diff: Diff<Keyed>): boolean {
   return diff.added.length === 0 && diff.updated.length === 0 && diff.removed.length === 0;
 }
@@ -31,7 +40,7 @@ export function invert<T extends Keyed>(diff: Diff<T>): Diff<T> {
 }
 
 /** Thrown when a diff does not fit the list it is applied to (it was made against another state). */
-export class DiffConflictError extends Error {
+export class DiffConflictError extends ConflictError {
   constructor(message: string) {
     super(message);
     this.name = 'DiffConflictError';

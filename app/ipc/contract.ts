@@ -4,85 +4,34 @@ import { z } from 'zod';
 import { ERROR_CODES } from './errors.js';
 import { learningChannels, learningEvents } from './learning-contract.js';
 import {
-  AnnotationId, CategoryId, ImageId, ModelId, RunId,
-  IMAGE_STATUSES, MODEL_FORMATS, ORIGINS, PROVIDER_NAMES, REVIEW_STATES, type ImageStatus,
-} from '../model/index.js';
+  annotationSchema, bboxSchema, categoryIdSchema, categorySchema, imageIdSchema, imageRecordSchema,
+  imageStatusSchema, MAX_PAYLOAD_BYTES, modelIdSchema, modelRecordSchema, rleSchema, runIdSchema,
+} from '../model/schemas.js';
+import { MODEL_FORMATS, PROVIDER_NAMES, type ImageId, type ImageStatus } from '../model/index.js';
 
 import { COCO_EXPORT_DEFAULTS, DATASET_EXPORT_DEFAULTS, DATASET_EXPORT_FORMATS, IMPORT_FORMATS } from './exchange-options.js';
 
 export { ERROR_CODES, IpcRequestError, type ErrorCode } from './errors.js';
+// The domain's schemas, defined with the domain (app/model/schemas.ts), are the contract's too.
+export { annotationSchema, bboxSchema, categorySchema, imageRecordSchema, imageStatusSchema, MAX_PAYLOAD_BYTES, modelRecordSchema, rleSchema };
 export * from './exchange-options.js';
 
-/** Largest request or event payload, serialised, that a transport accepts (masks travel as RLE strings). */
-export const MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
 /** Most annotations one `annotations.apply` may carry in each of added/updated/removed. */
 export const MAX_CHANGES_PER_APPLY = 5000;
 /** Largest page `images.list` returns. */
 export const MAX_PAGE = 1000;
 
-const imageId = z.number().int().positive().transform(ImageId);
-const categoryId = z.number().int().positive().transform(CategoryId);
-const modelId = z.number().int().positive().transform(ModelId);
-const runId = z.number().int().positive().transform(RunId);
-const annotationId = z.string().min(1).max(64).transform(AnnotationId);
+const imageId = imageIdSchema;
+const categoryId = categoryIdSchema;
+const modelId = modelIdSchema;
+const runId = runIdSchema;
 const finite = z.number().finite();
-
-export const imageStatusSchema = z.enum(IMAGE_STATUSES);
 
 /** Statuses of images that still need a person's review, in the order the review queue prefers. */
 export const NEEDS_REVIEW: readonly ImageStatus[] = ['in-review', 'predicted', 'new'];
 
-export const bboxSchema = z.tuple([finite, finite, finite.nonnegative(), finite.nonnegative()]).readonly();
-
-export const rleSchema = z.object({
-  size: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]).readonly(),
-  counts: z.string().max(MAX_PAYLOAD_BYTES),
-}).readonly();
-
-export const annotationSchema = z.object({
-  id: annotationId,
-  imageId,
-  categoryId,
-  bbox: bboxSchema,
-  mask: rleSchema.nullable(),
-  score: z.number().min(0).max(1).nullable(),
-  origin: z.enum(ORIGINS),
-  modelId: modelId.nullable(),
-  state: z.enum(REVIEW_STATES),
-  crowd: z.boolean().optional(),
-  /** The image's file changed after this was made: the size it was made for (left out of exports until re-review). */
-  stale: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }).readonly().optional(),
-}).readonly();
-
-export const imageRecordSchema = z.object({
-  id: imageId,
-  path: z.string(),
-  width: z.number().int(),
-  height: z.number().int(),
-  orientation: z.number().int().min(1).max(8),
-  hash: z.string(),
-  status: imageStatusSchema,
-  error: z.string().nullable(),
-  missing: z.boolean(),
-}).readonly();
-
-export const categorySchema = z.object({
-  id: categoryId,
-  name: z.string(),
-  color: z.string().regex(/^#[0-9a-f]{6}$/i),
-}).readonly();
-
-export const modelRecordSchema = z.object({
-  id: modelId,
-  name: z.string(),
-  format: z.enum(MODEL_FORMATS),
-  labels: z.array(z.string()).readonly(),
-  card: z.record(z.string(), z.unknown()).readonly(),
-  path: z.string(),
-}).readonly();
-
-/** One edit as plain data, as app/history makes it. */
-export const annotationChangesSchema = z.object({
+/** One edit as plain data: a Diff<Annotation> (app/history), each update and removal with what it was made against. */
+export const annotationDiffSchema = z.object({
   added: z.array(annotationSchema).max(MAX_CHANGES_PER_APPLY),
   updated: z.array(z.object({ before: annotationSchema, after: annotationSchema })).max(MAX_CHANGES_PER_APPLY),
   removed: z.array(annotationSchema).max(MAX_CHANGES_PER_APPLY),
@@ -253,6 +202,7 @@ export const cocoExportOptionsSchema = z.object({
   includePending: z.boolean().default(COCO_EXPORT_DEFAULTS.includePending),
 });
 export type CocoExportOptions = z.output<typeof cocoExportOptionsSchema>;
+export type CardForm = z.output<typeof cardFormSchema>;
 
 /**
  * What a YOLO, Pascal VOC or LabelMe export writes; the defaults (DATASET_EXPORT_DEFAULTS) are `loupe export --format
@@ -342,12 +292,14 @@ export const channels = {
 
   'annotations.list': { req: z.object({ imageId }), res: z.object({ annotations: z.array(annotationSchema) }) },
   /**
-   * Applies one edit (one undo step) atomically and records it in the edit history. Every mask must decode and be
-   * the image's size (a stale annotation's: the size it was made for). `status`, when given, is set in the same
-   * transaction: undoing `review.markReviewed` is this with the inverse of its changes and its previousStatus.
+   * Applies one edit (one undo step) atomically and records it in the edit history. Each updated or removed
+   * annotation's `before` must be what the store holds, else the edit is refused whole with 'conflict' ("this
+   * annotation changed elsewhere since it was loaded"). Every mask must decode and be the image's size (a stale
+   * annotation's: the size it was made for). `status`, when given, is set in the same transaction: undoing
+   * `review.markReviewed` is this with the inverse of its changes and its previousStatus.
    */
   'annotations.apply': {
-    req: z.object({ imageId, changes: annotationChangesSchema, status: imageStatusSchema.optional() }),
+    req: z.object({ imageId, changes: annotationDiffSchema, status: imageStatusSchema.optional() }),
     res: z.object({ annotations: z.array(annotationSchema) }),
   },
 
@@ -363,7 +315,7 @@ export const channels = {
       hiddenCategoryIds: z.array(categoryId).max(10_000).default([]),
     }),
     res: z.object({
-      changes: annotationChangesSchema,
+      changes: annotationDiffSchema,
       accepted: z.number().int().nonnegative(),
       rejected: z.number().int().nonnegative(),
       /** Stale annotations kept because they fit, and dropped because the image's size changed. */
@@ -584,12 +536,12 @@ export type ParsedReq<C extends Channel> = z.output<(typeof channels)[C]['req']>
 export type Res<C extends Channel> = z.output<(typeof channels)[C]['res']>;
 export type EventPayload<E extends EventName> = z.output<(typeof events)[E]>;
 
-export type AnnotationChanges = z.output<typeof annotationChangesSchema>;
 export type ProjectSummary = Res<'project.summary'>;
 export type ImageFilter = z.output<typeof imageFilterSchema>;
 export type ImageSort = z.output<typeof imageSortSchema>;
 export type { EvaluationSummary, LearningJob, ModelVersionRow } from './learning-contract.js';
 export type RunProgress = z.output<typeof runProgressSchema>;
+export type RunState = z.output<typeof runStateSchema>;
 
 export interface Disposable {
   dispose(): void;

@@ -3,11 +3,12 @@
 // what was reviewed. One learning job (train, evaluate or compare) runs per project at a time; its progress
 // arrives as 'learning.progress' events.
 import { z } from 'zod';
-import { AnnotationId, CategoryId, ImageId, ModelId } from '../model/index.js';
+import { annotationIdSchema, bboxSchema, categoryIdSchema, imageIdSchema, modelIdSchema, rleSchema } from '../model/schemas.js';
 
-const imageId = z.number().int().positive().transform(ImageId);
-const modelId = z.number().int().positive().transform(ModelId);
-const categoryId = z.number().int().positive().transform(CategoryId);
+const imageId = imageIdSchema;
+const modelId = modelIdSchema;
+const categoryId = categoryIdSchema;
+const annotationId = annotationIdSchema;
 const figure = z.number().nullable();
 
 const apFigures = z.object({ AP: figure, AP50: figure, AP75: figure });
@@ -87,12 +88,12 @@ export type LearningJob = z.output<typeof learningJobSchema>;
 export const comparedPredictionSchema = z.object({
   id: z.number().int().positive(),
   categoryId,
-  bbox: z.tuple([z.number(), z.number(), z.number(), z.number()]).readonly(),
-  mask: z.object({ size: z.tuple([z.number().int(), z.number().int()]).readonly(), counts: z.string() }).readonly().nullable(),
+  bbox: bboxSchema,
+  mask: rleSchema.nullable(),
   score: z.number(),
   outcome: z.enum(['matched', 'low-overlap', 'extra', 'crowd']),
   /** The reviewed instance it matched. */
-  annotationId: z.string().transform(AnnotationId).nullable(),
+  annotationId: annotationId.nullable(),
   iou: z.number(),
 });
 
@@ -142,7 +143,7 @@ export const learningChannels = {
       comparison: z.object({
         modelId,
         predictions: z.array(comparedPredictionSchema),
-        missed: z.array(z.string().transform(AnnotationId)),
+        missed: z.array(annotationId),
         counts: countsSchema,
       }).nullable(),
     }),

@@ -1,6 +1,7 @@
 // A model card: the JSON file beside an .onnx that says how to feed the graph and read its outputs.
 // Pure (zod only), so the renderer can show a card as well as the inference worker can load one.
 import { z } from 'zod';
+import { InvalidInputError } from './errors.js';
 import { MODEL_FORMATS } from './types.js';
 
 const positiveInt = z.number().int().positive();
@@ -103,7 +104,7 @@ export const ModelCardSchema = z.preprocess(normaliseExportedCard, CardFieldsSch
 
 export type ModelCard = z.infer<typeof ModelCardSchema>;
 
-export class ModelCardError extends Error {
+export class ModelCardError extends InvalidInputError {
   override readonly name = 'ModelCardError';
 }
 

@@ -3,14 +3,12 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createDesktopServices, type DesktopServices } from '../electron/desktop-services.js';
-import { createLearningService } from '../learning/service.js';
-import { exportCoco } from '../ipc/coco-export.js';
-import { cacheBytesFromEnv, createPromptService } from '../inference/prompt-service.js';
-import { createDispatcher, type Dispatch } from '../ipc/handlers.js';
-import { createProjectHandlers, type ImportSourceChooser } from '../ipc/project-handlers.js';
+import { cacheBytesFromEnv } from '../inference/prompt-client.js';
+import { createDispatcher, type Dispatch } from '../ipc/dispatcher.js';
+import { createHandlers } from '../ipc/handlers.js';
+import { projectMedia } from '../media/index.js';
 import { downloadSettingsFromEnv } from '../models/download.js';
-import { createModelService, modelFolders } from '../models/service.js';
+import { createServices, type ImportSourceChooser, type Services } from '../services/index.js';
 import { startBridge, type Bridge } from './server.js';
 
 export interface ServeOptions {
@@ -32,7 +30,7 @@ export interface ServeOptions {
 
 export interface Serving {
   readonly bridge: Bridge;
-  readonly services: DesktopServices;
+  readonly services: Services;
   /** The dispatcher behind the bridge's WebSocket (the same one Electron's ipcMain would call). */
   readonly dispatch: Dispatch;
   close(): Promise<void>;
@@ -51,36 +49,26 @@ export async function serveFolder(folder: string, options: ServeOptions = {}): P
     throw new Error(`${rendererDir}: the renderer is not built; run \`npm run build:renderer\``);
   }
   const log = options.log ?? ((message: string) => void process.stderr.write(`${message}\n`));
-  const modelPlaces = {
-    shippedDir: path.join(root, 'resources', 'models'),
-    userDir: options.userModelDir ?? path.join(homedir(), '.loupe', 'models'),
-    extraFolders: options.modelDir ? [{ source: 'user' as const, dir: path.resolve(options.modelDir) }] : [],
-  };
   let bridge: Bridge | null = null;
-  const models = createModelService({
-    ...modelPlaces,
+  const services = createServices({
+    models: {
+      shippedDir: path.join(root, 'resources', 'models'),
+      userDir: options.userModelDir ?? path.join(homedir(), '.loupe', 'models'),
+      extraFolders: options.modelDir ? [{ source: 'user' as const, dir: path.resolve(options.modelDir) }] : [],
+      download: downloadSettingsFromEnv(process.env),
+    },
     emit: (event, payload) => bridge?.emit(event, payload),
-    download: downloadSettingsFromEnv(process.env),
-  });
-  const services = createDesktopServices({
-    modelFolders: (store) => modelFolders(modelPlaces, store),
-    emit: (event, payload) => bridge?.emit(event, payload),
+    prompt: { cacheBytes: cacheBytesFromEnv() },
+    ...(options.chooseImportSource && { chooseImportSource: options.chooseImportSource }),
     log,
   });
-  const prompt = createPromptService({
-    modelDirs: (store) => modelFolders(modelPlaces, store).map((place) => place.dir),
-    cacheBytes: cacheBytesFromEnv(),
-    log,
+  await services.project.open(folder);
+  const dispatch = createDispatcher(createHandlers(services), {
+    onUnexpected: (error, channel) => log(`${channel}: ${error instanceof Error ? error.stack : String(error)}`),
   });
-  const learning = createLearningService({ emit: (event, payload) => bridge?.emit(event, payload), log });
-  await services.open(folder);
-  const handlers = createProjectHandlers({
-    current: services.current, open: services.open, prelabel: services.prelabel, exportCoco, models, prompt, learning,
-    ...(options.chooseImportSource ? { chooseImportSource: options.chooseImportSource } : {}),
-  });
-  const dispatch = createDispatcher(handlers, (error, channel) => log(`${channel}: ${error instanceof Error ? error.stack : String(error)}`));
+  const media = projectMedia(services);
   bridge = await startBridge({
-    folder: () => services.current()?.folder ?? path.resolve(folder),
+    media,
     rendererDir,
     dispatch,
     ...(options.port !== undefined ? { port: options.port } : {}),
@@ -94,8 +82,6 @@ export async function serveFolder(folder: string, options: ServeOptions = {}): P
     dispatch,
     async close() {
       await started.close();
-      await prompt.close();
-      await learning.close();
       await services.close();
     },
   };

@@ -7,7 +7,10 @@ import WebSocket from 'ws';
 import { createSocketApi, type SocketApi } from '../../app/ipc/socket-client.js';
 import { IpcRequestError, MAX_PAYLOAD_BYTES } from '../../app/ipc/contract.js';
 import { CategoryId } from '../../app/model/index.js';
-import { createDispatcher, type Handlers } from '../ipc/handlers.js';
+import { createDispatcher } from '../ipc/dispatcher.js';
+import type { Handlers } from '../ipc/handlers.js';
+import { localRenderer } from '../untrusted/images.js';
+import { createMediaService } from '../media/index.js';
 import { startBridge, type Bridge } from './server.js';
 
 let root: string;
@@ -21,7 +24,8 @@ const handlers = {
   'categories.list': () => ({ categories: [{ id: CategoryId(1), name: 'cat', color: '#ff0000' }] }),
 } as Partial<Handlers> as Handlers;
 
-const startTestBridge = () => startBridge({ folder, rendererDir: renderer, dispatch: createDispatcher(handlers) });
+const startTestBridge = () =>
+  startBridge({ media: createMediaService({ folder: () => folder, renderer: localRenderer }), rendererDir: renderer, dispatch: createDispatcher(handlers) });
 
 beforeAll(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'loupe-bridge-'));

@@ -6,18 +6,15 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
-import { readFile, realpath } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_PAYLOAD_BYTES, type EventName, type EventPayload, type ServerMessage } from '../../app/ipc/contract.js';
-import { resolveInsideRoot, UnsafePathError } from '../electron/safe-path.js';
-import { decodeRequest, type Dispatch } from '../ipc/handlers.js';
-import { ImageProblem } from '../fs/imageProblem.js';
-import { isImageFileName } from '../fs/imageFiles.js';
-import { mediaFor, ThumbnailCache } from './media.js';
+import { decodeRequest, type Dispatch } from '../ipc/dispatcher.js';
+import { resolveInsideRoot, UnsafePathError, type MediaService } from '../media/index.js';
 
 export interface BridgeOptions {
-  /** The project folder images and thumbnails are served from; a function when the open project can change. */
-  readonly folder: string | (() => string);
+  /** The open project's images and thumbnails (main/media). */
+  readonly media: MediaService;
   /** The built renderer (index.html, app.js, ...). */
   readonly rendererDir: string;
   readonly dispatch: Dispatch;
@@ -58,13 +55,6 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   let launchToken: string | null = options.token ?? randomBytes(24).toString('base64url');
   const printedToken = launchToken;
   const log = options.log ?? (() => {});
-  const currentFolder = typeof options.folder === 'string' ? () => options.folder as string : options.folder;
-  const thumbnailCaches = new Map<string, ThumbnailCache>();
-  const thumbnailsOf = (folder: string) => {
-    let cache = thumbnailCaches.get(folder);
-    if (!cache) thumbnailCaches.set(folder, (cache = new ThumbnailCache(folder)));
-    return cache;
-  };
   let port = 0;
   const cookieName = () => `loupe_session_${port}`;
   /** sha256 of each live session secret: a lookup compares digests, never the secrets themselves. */
@@ -107,14 +97,9 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     const route = /^\/(files|thumbs)\/(.+)$/.exec(rawPath);
     try {
       if (route) {
-        const folder = currentFolder();
-        const file = await resolveInsideRoot(folder, route[2]!);
-        const relative = path.relative(await realpath(folder), file).split(path.sep);
-        if (relative.some((segment) => segment.startsWith('.')) || !isImageFileName(file)) {
-          return send(res, 403, 'text/plain; charset=utf-8', 'not an image of this project');
-        }
-        const media = await mediaFor(route[1] as 'files' | 'thumbs', file, () => thumbnailsOf(folder));
-        return send(res, 200, media.type, media.body, { 'Cache-Control': 'private, max-age=3600' });
+        const reply = await options.media.get(route[1] as 'files' | 'thumbs', route[2]!);
+        if (reply.status !== 200) return send(res, reply.status, 'text/plain; charset=utf-8', reply.message);
+        return send(res, 200, reply.media.type, reply.media.body, { 'Cache-Control': 'private, max-age=3600' });
       }
       const asset = rawPath === '/' ? 'index.html' : rawPath.slice(1);
       const file = await resolveInsideRoot(options.rendererDir, asset);
@@ -122,7 +107,6 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       return send(res, 200, type, await readFile(file), { 'Content-Security-Policy': CSP, 'Cache-Control': 'no-cache' });
     } catch (error) {
       if (error instanceof UnsafePathError) return send(res, error.status, 'text/plain; charset=utf-8', error.message);
-      if (error instanceof ImageProblem) return send(res, 415, 'text/plain; charset=utf-8', error.message);
       throw error;
     }
   }

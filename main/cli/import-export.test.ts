@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encode } from '../../app/geometry/rle.js';
 import { openProject } from '../store/index.js';
-import { runLoupe } from './testing.js';
+import { runLoupe } from './cli.test-support.js';
+import { diffOf } from '../../app/history/diff.js';
 
 const samples = fileURLToPath(new URL('../../resources/samples/', import.meta.url));
 let work: string;
@@ -133,7 +134,7 @@ describe('loupe export', () => {
       const street = store.images.getByPath('street.jpg')!;
       const garden = store.images.getByPath('garden.jpg')!;
       const [rejected, ...kept] = store.annotations.forImage(street.id);
-      store.annotations.applyChanges(street.id, { updated: [{ ...rejected!, state: 'rejected' }] });
+      store.annotations.apply(street.id, diffOf({ updated: [{ before: rejected!, after: { ...rejected!, state: 'rejected' } }] }));
       store.images.setStatus([street.id, garden.id], 'reviewed');
       return { keptOnStreet: kept.length, onGarden: store.annotations.forImage(garden.id).length, rejectedBbox: rejected!.bbox };
     } finally {

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { FileError } from '../fs/fileError.js';
 import { oneLine } from '../fs/imageProblem.js';
+import { restrictImageLoaders } from '../fs/image-loaders.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type CliIo, type Command, type ParsedArgs } from './command.js';
 import { commands } from './commands/index.js';
 
@@ -67,6 +68,9 @@ function processIo(): CliIo {
 
 /** Runs `loupe` with these arguments and returns the exit status; errors are printed as one line. */
 export async function main(argv: readonly string[], io: CliIo = processIo(), list: readonly Command[] = commands): Promise<number> {
+  // Files are decoded in the untrusted-files process and the inference workers; should the CLI's own process ever
+  // reach libvips, only Loupe's loaders are there.
+  restrictImageLoaders();
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const command = list.find((c) => c.name === rest[0]);

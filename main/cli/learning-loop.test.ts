@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashFile } from '../fs/probe.js';
+import { hashFile } from '../fs/hash.js';
 import { randomScene, seededRandom, writeScene } from '../inference/testing.js';
 import { venvPython } from '../learning/python.js';
 import { learningRecords } from '../learning/records.js';

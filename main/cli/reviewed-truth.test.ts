@@ -7,15 +7,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Reply, Res } from '../../app/ipc/contract.js';
 import type { Annotation } from '../../app/model/index.js';
-import { writeImage } from '../fs/fixtures.js';
+import { writeImage } from '../fs/images.test-support.js';
 import { modelCards, randomScene, seededRandom, writeScene } from '../inference/testing.js';
-import { exportCoco } from '../ipc/coco-export.js';
-import { createDispatcher } from '../ipc/handlers.js';
-import { createProjectHandlers } from '../ipc/project-handlers.js';
+import { dispatcherOver, servicesOver } from '../testing/services.test-support.js';
 import { openProject, type ProjectStore } from '../store/index.js';
-import { databaseHash } from '../store/testing.js';
+import { databaseDigest } from '../testing/database.test-support.js';
 import { COCOAPI_FIXTURE, hasCocoapiFixture, readCocoapiCases } from '../testing/cocoapi-fixture.test-support.js';
-import { runLoupe } from './testing.js';
+import { runLoupe } from './cli.test-support.js';
+import { diffOf } from '../../app/history/diff.js';
 
 const SCENES = ['s0.png', 's1.png', 's2.png', 's3.png', 's4.png', 's5.png'];
 let template: string;
@@ -101,14 +100,14 @@ describe('loupe review', () => {
   });
 
   it('refuses a review with no decision or with decisions that contradict each other', () => {
-    const hash = databaseHash(join(folder, '.loupe', 'project.db'));
+    const hash = databaseDigest(join(folder, '.loupe', 'project.db'));
     expect(runLoupe(['review', folder])).toMatchObject({ status: 1, stderr: expect.stringContaining('review needs a decision') });
     expect(runLoupe(['review', folder, '--accept-above', '0.2', '--reject-below', '0.6'])).toMatchObject({
       status: 1, stderr: expect.stringContaining('accept above 0.2 and reject below 0.6 overlap'),
     });
     expect(runLoupe(['review', folder, '--accept-all', '--reject-pending'])).toMatchObject({ status: 1, stderr: expect.stringContaining('cannot be combined') });
     expect(runLoupe(['review', folder, '--accept-above', '2'])).toMatchObject({ status: 1, stderr: expect.stringContaining('--accept-above must be a number from 0 to 1') });
-    expect(databaseHash(join(folder, '.loupe', 'project.db'))).toBe(hash);
+    expect(databaseDigest(join(folder, '.loupe', 'project.db'))).toBe(hash);
   });
 });
 
@@ -120,7 +119,7 @@ describe('the export of a project with pending, hidden, stale and replaced image
       const s1 = idOf(store, 's1.png');
       const [first, second] = store.annotations.forImage(s1);
       const drawn: Annotation = { ...first!, id: 'drawn-on-s1' as Annotation['id'], origin: 'human', modelId: null, score: null, state: 'accepted' };
-      store.annotations.applyChanges(s1, { added: [drawn], updated: [{ ...second!, bbox: [1, 1, 5, 5] }] });
+      store.annotations.apply(s1, diffOf({ added: [drawn], updated: [{ before: second!, after: { ...second!, bbox: [1, 1, 5, 5] } }] }));
       store.review.markReviewed(s1, { threshold: 0.4, hiddenCategoryIds: [first!.categoryId] });
       for (const path of ['s3.png', 's4.png', 's5.png']) store.review.markReviewed(idOf(store, path), { threshold: 0.5 });
     });
@@ -158,15 +157,15 @@ describe('the export of a project with pending, hidden, stale and replaced image
     expect(coco.annotations.every((a: object) => !('score' in a))).toBe(true);
 
     // The app's export.coco with its defaults writes the very same file.
-    const store = openProject(folder);
+    const services = servicesOver(openProject(folder));
     try {
-      const dispatch = createDispatcher(createProjectHandlers({ current: () => store, open: async () => store, exportCoco }));
+      const dispatch = dispatcherOver(services);
       const fromApp = join(work, 'from-app.json');
       const reply = (await dispatch('export.coco', { path: fromApp })) as Reply<Res<'export.coco'>>;
       expect(reply.ok && reply.value).toMatchObject({ images: 3, leftOut: [{ path: 's4.png' }], staleLeftOut: [] });
       expect(readFileSync(fromApp).equals(readFileSync(out))).toBe(true);
     } finally {
-      store.close();
+      await services.close();
     }
 
     // Every image: s3's stale annotations are left out with a warning, s2's pending ones only on request.
@@ -191,7 +190,7 @@ describe('loupe import refuses bad input and writes nothing', () => {
   const sceneImage = { id: 1, file_name: 's0.png', width: 256, height: 192 };
 
   it('names the byte offset of input that is not UTF-8', () => {
-    const hash = databaseHash(dbPath());
+    const hash = databaseDigest(dbPath());
     const text = Buffer.from(JSON.stringify({ images: [sceneImage], categories: [{ id: 1, name: 'thXing' }], annotations: [] }));
     const bad = text.indexOf('X');
     text[bad] = 0xe9;
@@ -199,11 +198,11 @@ describe('loupe import refuses bad input and writes nothing', () => {
     expect(runLoupe(['import', folder, '--coco', path])).toEqual({
       status: 2, stdout: '', stderr: `loupe: ${path}: not valid UTF-8: byte ${bad} (0xe9); save the file as UTF-8\n`,
     });
-    expect(databaseHash(dbPath())).toBe(hash);
+    expect(databaseDigest(dbPath())).toBe(hash);
   });
 
   it('lists every problem, up to 20 and then a count', () => {
-    const hash = databaseHash(dbPath());
+    const hash = databaseDigest(dbPath());
     const annotations = Array.from({ length: 24 }, (_, i) => ({ id: i + 1, image_id: 1, category_id: 99, bbox: [1, 1, 2, 2] }));
     annotations.push({ id: 25, image_id: 1, category_id: 1, bbox: [300, 10, 5, 5] });
     const path = cocoFile({ images: [sceneImage], categories: [{ id: 1, name: 'x' }], annotations });
@@ -213,10 +212,10 @@ describe('loupe import refuses bad input and writes nothing', () => {
     expect(lines[0]).toBe(`loupe: ${path}: 25 problems, nothing was imported`);
     expect(lines.slice(1, 21)).toEqual(Array.from({ length: 20 }, (_, i) => `  annotations[${i}].category_id: 99 does not exist`));
     expect(lines.slice(21)).toEqual(['  ... and 5 more']);
-    expect(databaseHash(dbPath())).toBe(hash);
+    expect(databaseDigest(dbPath())).toBe(hash);
     const outside = runLoupe(['import', folder, '--coco', cocoFile({ images: [sceneImage], categories: [{ id: 1, name: 'x' }], annotations: annotations.slice(24) })]);
     expect(outside.stderr).toBe(`loupe: ${join(work, 'in.json')}: annotations[0].bbox: [300, 10, 5, 5] lies wholly outside image 1 (width 256 x height 192)\n`);
-    expect(databaseHash(dbPath())).toBe(hash);
+    expect(databaseDigest(dbPath())).toBe(hash);
   });
 
   it('takes the box from the mask, says how many differed, and reads what labelme2coco writes', () => {
@@ -263,7 +262,7 @@ describe('COCO identity', () => {
     try {
       const b = ownStore.images.getByPath('b.png')!;
       const [other] = ownStore.categories.ensure(['other']);
-      ownStore.annotations.applyChanges(b.id, { added: [{ id: 'new-one' as Annotation['id'], imageId: b.id, categoryId: other!.id, bbox: [1, 1, 3, 3], mask: null, score: null, origin: 'human', modelId: null, state: 'accepted' }] });
+      ownStore.annotations.apply(b.id, diffOf({ added: [{ id: 'new-one' as Annotation['id'], imageId: b.id, categoryId: other!.id, bbox: [1, 1, 3, 3], mask: null, score: null, origin: 'human', modelId: null, state: 'accepted' }] }));
     } finally {
       ownStore.close();
     }

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeImage } from '../fs/fixtures.js';
-import { LOUPE_BIN, runLoupe } from './testing.js';
+import { writeImage } from '../fs/images.test-support.js';
+import { LOUPE_BIN, runLoupe } from './cli.test-support.js';
 
 let folder: string;
 beforeEach(async () => {

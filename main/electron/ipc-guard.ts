@@ -1,7 +1,7 @@
 // Main's side of the preload channel: refuse senders that are not our app:// page, refuse payloads
 // that are too large or cannot be serialised, then let the contract's dispatcher validate and run.
 import { MAX_PAYLOAD_BYTES, type Reply } from '../../app/ipc/contract.js';
-import type { Dispatch } from '../ipc/handlers.js';
+import type { Dispatch } from '../ipc/dispatcher.js';
 import { isTrustedSenderUrl } from './security.js';
 
 /** The two Electron IPC channels the preload uses; contract channel names travel inside them. */

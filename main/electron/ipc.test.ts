@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IpcRequestError, MAX_PAYLOAD_BYTES, type Api, type Channel } from '../../app/ipc/contract.js';
-import { createDispatcher } from '../ipc/handlers.js';
-import { createProjectHandlers } from '../ipc/project-handlers.js';
+import { dispatcherOver, servicesOver } from '../testing/services.test-support.js';
 import { openProject, type ProjectStore } from '../store/index.js';
 import { EVENT_CHANNEL, guardInvoke, INVOKE_CHANNEL } from './ipc-guard.js';
 import { createPreloadApi, type IpcRendererLike } from './preload-api.js';
@@ -45,7 +44,7 @@ const logged: string[] = [];
 beforeAll(async () => {
   folder = await mkdtemp(path.join(tmpdir(), 'loupe-ipc-'));
   store = openProject(folder);
-  const dispatch = createDispatcher(createProjectHandlers({ current: () => store, open: async () => store }));
+  const dispatch = dispatcherOver(servicesOver(store));
   wire = transport(guardInvoke(dispatch, (m) => logged.push(m)), () => sender);
   api = createPreloadApi(wire.ipc);
 });

@@ -1,6 +1,7 @@
-// Electron main process: wires the tested, Electron-free modules of this folder to Electron. Keep
-// logic out of here; every decision it makes is a call into security, protocols, ipc-guard, menus,
-// window-state, recent-projects, run-feedback or desktop-services.
+// Electron main process: a thin transport over the domain services (main/services) and the project's media
+// (main/media), wired to Electron with the tested, Electron-free modules of this folder. Keep logic out of here;
+// every decision it makes is a call into security, protocols, ipc-guard, menus, window-state, recent-projects,
+// run-feedback or the services.
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,17 +11,17 @@ import {
 } from 'electron';
 import type { EventName, EventPayload } from '../../app/ipc/contract.js';
 import { utilityProcessPort, workerEntryPath, workerProcessEnv } from '../inference/client.js';
-import { promptWorkerEnv } from '../inference/prompt-client.js';
-import { cacheBytesFromEnv, createPromptService } from '../inference/prompt-service.js';
-import { exportCoco } from '../ipc/coco-export.js';
-import { createDispatcher } from '../ipc/handlers.js';
+import { cacheBytesFromEnv, promptWorkerEnv } from '../inference/prompt-client.js';
+import { createDispatcher } from '../ipc/dispatcher.js';
+import { createHandlers } from '../ipc/handlers.js';
+import { restrictImageLoaders } from '../fs/image-loaders.js';
+import { projectMedia } from '../media/index.js';
 import { downloadSettingsFromEnv } from '../models/download.js';
-import { createModelService, modelFolders } from '../models/service.js';
-import { createProjectHandlers } from '../ipc/project-handlers.js';
+import { createServices } from '../services/index.js';
+import { untrustedEntryPath } from '../untrusted/client.js';
+import { utilityChild } from '../untrusted/port.js';
 import { appPaths } from './app-paths.js';
-import { createDesktopServices } from './desktop-services.js';
 import { importDialogOptions } from './import-dialog.js';
-import { createLearningService } from '../learning/service.js';
 import { EVENT_CHANNEL, guardInvoke, INVOKE_CHANNEL } from './ipc-guard.js';
 import { toElectronMenu } from './menu.js';
 import { menuTemplate, type MenuCommand } from './menu-template.js';
@@ -37,6 +38,9 @@ if (refused !== null) {
   console.error(`[loupe] refusing to start with ${refused}: it would open the app to a debugger or weaken its sandbox`);
   app.exit(1);
 }
+
+// Main decodes nothing (see main/untrusted); should anything here ever reach libvips, only Loupe's loaders are there.
+restrictImageLoaders();
 
 /** The app root: dist/main/electron/main.js -> root (inside app.asar when packaged). */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -61,23 +65,32 @@ function emit<E extends EventName>(event: E, payload: EventPayload<E>): void {
 /** `--model-dir=DIR` adds a model folder searched first (development, tests). */
 const extraModelDir = app.commandLine.getSwitchValue('model-dir');
 
-const modelPlaces = {
-  shippedDir: paths.shippedModels,
-  userDir: paths.userModels,
-  extraFolders: extraModelDir ? [{ source: 'user' as const, dir: path.resolve(extraModelDir) }] : [],
-};
-const models = createModelService({
-  ...modelPlaces,
-  emit: (event, payload) => emit(event, payload),
-  download: downloadSettingsFromEnv(process.env),
-});
-
-const services = createDesktopServices({
-  modelFolders: (store) => modelFolders(modelPlaces, store),
+const services = createServices({
+  models: {
+    shippedDir: paths.shippedModels,
+    userDir: paths.userModels,
+    extraFolders: extraModelDir ? [{ source: 'user' as const, dir: path.resolve(extraModelDir) }] : [],
+    download: downloadSettingsFromEnv(process.env),
+  },
   workerPort: () =>
     utilityProcessPort(
       utilityProcess.fork(workerEntryPath(), [], { serviceName: 'Loupe inference', stdio: 'inherit', env: workerProcessEnv() }),
     ),
+  // Scan probes, display and thumbnails, model checks: every untrusted file is parsed there, never here.
+  untrustedPort: () => utilityChild(utilityProcess.fork(untrustedEntryPath(), [], { serviceName: 'Loupe files', stdio: 'inherit' })),
+  /** Box prompts: one worker for the open project, in a utility process of its own at normal priority. */
+  prompt: {
+    workerPort: () =>
+      utilityProcessPort(
+        utilityProcess.fork(workerEntryPath(), [], { serviceName: 'Loupe box prompts', stdio: 'inherit', env: promptWorkerEnv() }),
+      ),
+    cacheBytes: cacheBytesFromEnv(),
+  },
+  async chooseImportSource(format) {
+    const options = importDialogOptions(format, services.project.current()?.folder ?? null);
+    const chosen = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
+    return chosen.canceled ? null : (chosen.filePaths[0] ?? null);
+  },
   emit,
   onProgress: (progress) => {
     const bar = progressBarState(progress);
@@ -87,51 +100,18 @@ const services = createDesktopServices({
     if (Notification.isSupported()) new Notification({ ...runEndNotice(summary), silent: false }).show();
     if (window && !window.isFocused()) window.flashFrame(true);
   },
-  log,
-});
-
-/** Box prompts: one worker for the open project, in a utility process of its own at normal priority. */
-const prompt = createPromptService({
-  modelDirs: (store) => modelFolders(modelPlaces, store).map((folder) => folder.dir),
-  workerPort: () =>
-    utilityProcessPort(
-      utilityProcess.fork(workerEntryPath(), [], { serviceName: 'Loupe box prompts', stdio: 'inherit', env: promptWorkerEnv() }),
-    ),
-  cacheBytes: cacheBytesFromEnv(),
-  log,
-});
-
-/** Training, evaluation and comparison of model versions; evaluation runs in an inference worker of its own. */
-const learning = createLearningService({
-  emit: (event, payload) => emit(event, payload),
-  workerPort: () =>
-    utilityProcessPort(
-      utilityProcess.fork(workerEntryPath(), [], { serviceName: 'Loupe inference', stdio: 'inherit', env: workerProcessEnv() }),
-    ),
-  log,
-});
-
-/** Opening a project through any path (UI, menu, drop) also files it under Open Recent. */
-const handlers = createProjectHandlers({
-  ...services,
-  exportCoco,
-  models,
-  async chooseImportSource(format) {
-    const options = importDialogOptions(format, services.current()?.folder ?? null);
-    const chosen = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
-    return chosen.canceled ? null : (chosen.filePaths[0] ?? null);
-  },
-  prompt,
-  learning,
-  async open(folder) {
-    const store = await services.open(folder);
+  /** Opening a project through any path (UI, menu, drop) also files it under Open Recent. */
+  onOpened: async (store) => {
     recent = addRecent(recent, store.folder);
     await saveRecent(paths.recent, recent);
     rebuildMenu();
-    return store;
   },
+  log,
 });
-const dispatch = createDispatcher(handlers, (error, channel) => log(`${channel}: ${(error as Error).stack ?? String(error)}`));
+const media = projectMedia(services);
+const dispatch = createDispatcher(createHandlers(services), {
+  onUnexpected: (error, channel) => log(`${channel}: ${(error as Error).stack ?? String(error)}`),
+});
 const invoke = guardInvoke(dispatch, log);
 
 /** `loupe <folder>`: the project is open before the UI first asks for it. */
@@ -198,7 +178,7 @@ function rebuildMenu(): void {
     platform: process.platform,
     appName: app.name,
     recent,
-    projectOpen: services.current() !== null,
+    projectOpen: services.project.current() !== null,
     isPackaged: app.isPackaged,
   });
   const onCommand = (command: MenuCommand) => void runMenuCommand(command).catch((error: unknown) => log(`menu ${command.type}: ${String(error)}`));
@@ -263,7 +243,7 @@ async function createWindow(): Promise<void> {
     event.preventDefault();
     closing = true;
     const state = { bounds: win.getNormalBounds(), maximized: win.isMaximized() };
-    void Promise.allSettled([saveWindowState(paths.windowState, state), services.close(), prompt.close(), learning.close()]).then(() => win.destroy());
+    void Promise.allSettled([saveWindowState(paths.windowState, state), services.close()]).then(() => win.destroy());
   });
   win.on('closed', () => {
     window = null;
@@ -283,7 +263,7 @@ async function ready(): Promise<void> {
     callback({ cancel: true }),
   );
   protocol.handle(APP_SCHEME, createAppProtocolHandler(paths.renderer, log));
-  protocol.handle(IMAGE_SCHEME, createImageProtocolHandler({ folder: () => services.current()?.folder ?? null, log }));
+  protocol.handle(IMAGE_SCHEME, createImageProtocolHandler({ media, log }));
 
   ipcMain.handle(INVOKE_CHANNEL, (event, channel: unknown, request: unknown) => invoke(event.senderFrame?.url, channel, request));
 

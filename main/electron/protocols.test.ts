@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localRenderer } from '../untrusted/images.js';
+import { createMediaService } from '../media/index.js';
 import { createAppProtocolHandler, createImageProtocolHandler } from './protocols.js';
 import { CONTENT_SECURITY_POLICY } from './security.js';
 
@@ -35,7 +37,7 @@ beforeAll(async () => {
   await symlink(path.join(base, 'elsewhere.png'), path.join(project, 'link-out.png'));
   app = createAppProtocolHandler(renderer);
   open = project;
-  images = createImageProtocolHandler({ folder: () => open });
+  images = createImageProtocolHandler({ media: createMediaService({ folder: () => open, renderer: localRenderer }) });
 });
 
 afterAll(async () => {

@@ -3,12 +3,9 @@
 //   app://loupe/<file>            the packaged renderer (dist/renderer), with the CSP on every response
 //   loupe-image://files/<path>    an image of the open project folder, EXIF orientation applied
 //   loupe-image://thumbs/<path>   its cached thumbnail
-import { readFile, realpath } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { mediaFor, ThumbnailCache } from '../bridge/media.js';
-import { isImageFileName } from '../fs/imageFiles.js';
-import { ImageProblem } from '../fs/imageProblem.js';
-import { resolveInsideRoot, resolveLexically, UnsafePathError } from './safe-path.js';
+import { resolveLexically, UnsafePathError, type MediaService } from '../media/index.js';
 import { APP_HOST, APP_ORIGIN, APP_SCHEME, IMAGE_SCHEME, SECURITY_HEADERS } from './security.js';
 
 export type ProtocolHandler = (request: Request) => Promise<Response>;
@@ -42,7 +39,6 @@ async function guarded(request: Request, log: (message: string) => void, serve: 
     return await serve();
   } catch (error) {
     if (error instanceof UnsafePathError) return text(error.status, error.message);
-    if (error instanceof ImageProblem) return text(415, error.message);
     log(`protocol: ${request.url}: ${(error as Error).stack ?? String(error)}`);
     return text(500, 'internal error');
   }
@@ -71,33 +67,21 @@ export function createAppProtocolHandler(rendererDir: string, log: (message: str
 }
 
 export interface ImageProtocolOptions {
-  /** The open project folder; null while none is open. */
-  readonly folder: () => string | null;
+  /** The open project's images (main/media: the one confinement check, decoding out of main). */
+  readonly media: MediaService;
   readonly log?: (message: string) => void;
 }
 
 export function createImageProtocolHandler(options: ImageProtocolOptions): ProtocolHandler {
   const log = options.log ?? (() => {});
-  let thumbnails: { folder: string; cache: ThumbnailCache } | null = null;
-  const thumbnailsOf = (folder: string): ThumbnailCache => {
-    if (thumbnails?.folder !== folder) thumbnails = { folder, cache: new ThumbnailCache(folder) };
-    return thumbnails.cache;
-  };
-
   return (request) =>
     guarded(request, log, async () => {
-      const folder = options.folder();
-      if (folder === null) return text(404, 'no project is open');
       const kind = request.url.toLowerCase().startsWith(`${IMAGE_SCHEME}://thumbs/`) ? 'thumbs' : 'files';
       const raw = rawPathAfter(request.url, IMAGE_SCHEME, kind);
       if (raw === null) return text(404, 'expected loupe-image://files/<path> or loupe-image://thumbs/<path>');
-      const file = await resolveInsideRoot(folder, raw);
-      // Only the project's images: not its .loupe data (database, exports) nor other files.
-      const segments = path.relative(await realpath(folder), file).split(path.sep);
-      if (segments.some((segment) => segment.startsWith('.')) || !isImageFileName(file)) {
-        return text(403, 'not an image of this project');
-      }
-      const media = await mediaFor(kind, file, () => thumbnailsOf(folder));
+      const reply = await options.media.get(kind, raw);
+      if (reply.status !== 200) return text(reply.status, reply.message);
+      const { media } = reply;
       // CORS for our page only: an <img crossorigin> from app://loupe can then be read back from a canvas untainted.
       const headers = { 'Cache-Control': 'private, max-age=3600', 'Access-Control-Allow-Origin': APP_ORIGIN, Vary: 'Origin' };
       return respond(200, media.body, media.type, headers, request.method === 'HEAD');

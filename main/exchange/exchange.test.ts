@@ -9,9 +9,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { polygonsToRle } from '../../app/geometry/polygon.js';
 import { area, decode, encode, iou, toBbox } from '../../app/geometry/rle.js';
 import { AnnotationId, CategoryId, ModelId, type Annotation, type Rle } from '../../app/model/index.js';
-import { runLoupe } from '../cli/testing.js';
-import { writeImage } from '../fs/fixtures.js';
+import { runLoupe } from '../cli/cli.test-support.js';
+import { writeImage } from '../fs/images.test-support.js';
 import { openProject, type ProjectStore } from '../store/index.js';
+import { diffOf } from '../../app/history/diff.js';
 
 let work: string;
 let folder: string;
@@ -215,7 +216,7 @@ function seedProject(): void {
       state: 'accepted',
       ...fields,
     });
-    store.annotations.applyChanges(a.id, {
+    store.annotations.apply(a.id, diffOf({
       added: [
         human(a.id, cat!.id, polygonsToRle([[4, 4, 24, 4, 24, 24, 4, 24]], 48, 64)),
         human(a.id, dog!.id, polygonsToRle([[30, 2, 36, 2, 36, 8, 30, 8], [50, 2, 56, 2, 56, 8, 50, 8]], 48, 64)),
@@ -223,9 +224,9 @@ function seedProject(): void {
         human(a.id, cat!.id, null),
         human(a.id, cat!.id, polygonsToRle([[0, 40, 10, 40, 10, 48, 0, 48]], 48, 64), { crowd: true }),
       ],
-    });
+    }));
     store.annotations.replaceModelPredictions(b.id, ModelId(model.id), [{ categoryId: cat!.id, bbox: [1, 1, 5, 5], mask: null, score: 0.9 }]);
-    store.annotations.applyChanges(b.id, { added: [human(b.id, dog!.id, polygonsToRle([[2, 2, 12, 2, 12, 12]], 30, 40))] });
+    store.annotations.apply(b.id, diffOf({ added: [human(b.id, dog!.id, polygonsToRle([[2, 2, 12, 2, 12, 12]], 30, 40))] }));
   });
   reviewAll();
 }

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { relative, resolve, sep } from 'node:path';
 import type { ImportedInstance, Problems } from '../../app/formats/common.js';
 import { basenameOf } from '../../app/formats/common.js';
+import { diffOf } from '../../app/history/diff.js';
 import { AnnotationId, type Annotation, type CategoryId, type ImageRecord } from '../../app/model/index.js';
 import type { ProjectStore } from '../store/index.js';
 
@@ -121,7 +122,7 @@ export function writeImport(store: ProjectStore, planned: readonly PlannedImage[
         });
       }
       if (added.length === 0) continue;
-      store.annotations.applyChanges(image.id, { added }, 'human');
+      store.annotations.apply(image.id, diffOf({ added }), 'human');
       imported += added.length;
       images++;
     }

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { polygonsToRle } from '../../app/geometry/polygon.js';
 import { area, encode, iou, merge, toBbox } from '../../app/geometry/rle.js';
 import type { Annotation, Rle } from '../../app/model/index.js';
-import { runLoupe } from '../cli/testing.js';
+import { runLoupe } from '../cli/cli.test-support.js';
 import { openProject } from '../store/index.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));

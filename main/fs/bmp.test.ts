@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { imageForDisplay, ThumbnailCache } from '../bridge/media.js';
+import { imageForDisplay, thumbnailOf } from '../untrusted/images.js';
+import { ThumbnailCache } from '../media/thumbnails.js';
 import { bmpHeaderLength, decodeBmp, encodeBmp, readBmpHeader } from './bmp.js';
 import { BMP_VARIANTS, writeBmp, type BmpVariant, type Pixels } from './bmp.test-support.js';
 import { openImage, probeImage } from './probe.js';
@@ -131,8 +132,8 @@ describe('BMP decoding of every variant', () => {
     const shown = await imageForDisplay(file);
     expect(shown.type).toBe('image/png');
     expect(Buffer.compare(await sharp(shown.body).raw().toBuffer(), Buffer.from(pixels.data))).toBe(0);
-    const thumbnail = await new ThumbnailCache(join(work, 'project')).get(file);
-    expect(await sharp(thumbnail.body).metadata()).toMatchObject({ format: 'jpeg', width: WIDTH, height: HEIGHT });
+    const thumbnail = await new ThumbnailCache(join(work, 'project'), thumbnailOf).get(file);
+    expect(await sharp(thumbnail).metadata()).toMatchObject({ format: 'jpeg', width: WIDTH, height: HEIGHT });
   });
 });
 

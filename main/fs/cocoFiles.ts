@@ -9,7 +9,7 @@ import {
 } from '../store/index.js';
 import { writeFileAtomic } from './atomicWrite.js';
 import { FileError } from './fileError.js';
-import { hashFile } from './probe.js';
+import { hashFile } from './hash.js';
 
 /** Problems listed one by one under the first line; beyond this many, a count. */
 export const MAX_LISTED_PROBLEMS = 20;

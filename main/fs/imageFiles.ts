@@ -1,8 +1,15 @@
 import { realpath, readdir, stat } from 'node:fs/promises';
 import { extname, join, relative, sep } from 'node:path';
 
-/** The extensions a scan picks up, lower case; matched case-insensitively. */
-export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.bmp', '.gif'] as const;
+/**
+ * The one list of image files Loupe reads (a scan picks up, the image protocol serves), by lower-case extension
+ * (matched case-insensitively), each with the MIME type a browser shows as it is; null: sent converted to PNG.
+ */
+export const IMAGE_TYPES = {
+  '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.webp': 'image/webp', '.gif': 'image/gif',
+  '.bmp': null, '.tif': null, '.tiff': null,
+} as const satisfies Readonly<Record<string, string | null>>;
+export const IMAGE_EXTENSIONS = Object.keys(IMAGE_TYPES) as readonly (keyof typeof IMAGE_TYPES)[];
 
 /** Folders a scan never enters, besides every hidden one (name starting with a dot, which covers .loupe). */
 const SKIPPED_FOLDERS = new Set(['node_modules']);
@@ -16,7 +23,13 @@ export interface FoundFile {
 }
 
 export function isImageFileName(name: string): boolean {
-  return (IMAGE_EXTENSIONS as readonly string[]).includes(extname(name).toLowerCase());
+  return Object.hasOwn(IMAGE_TYPES, extname(name).toLowerCase());
+}
+
+/** The MIME type a browser shows `name` as, by extension; null when it is not one it reads as it is. */
+export function browserType(name: string): string | null {
+  const ext = extname(name).toLowerCase();
+  return Object.hasOwn(IMAGE_TYPES, ext) ? IMAGE_TYPES[ext as keyof typeof IMAGE_TYPES] : null;
 }
 
 /** A symbolic link (to a folder, or to a file with an image's name) that resolves outside the scanned folder. */

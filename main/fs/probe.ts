@@ -1,10 +1,8 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
 import sharp, { type Sharp } from 'sharp';
 import type { ImageFile } from '../store/index.js';
 import { bmpHeaderLength, decodeBmp, readBmpHeader, type RawImage } from './bmp.js';
+import { hashFile } from './hash.js';
 import type { FoundFile } from './imageFiles.js';
 import { checkPixelLimit, imageProblemOf, SNIFF_BYTES, sniffImage, type ImageFormat } from './imageProblem.js';
 
@@ -27,13 +25,6 @@ export async function readBmpFile(path: string): Promise<RawImage> {
 /** EXIF orientations 5 to 8 turn the image a quarter, so the displayed width is the stored height. */
 export function displayedSize(width: number, height: number, orientation: number): { width: number; height: number } {
   return orientation >= 5 && orientation <= 8 ? { width: height, height: width } : { width, height };
-}
-
-/** sha256 of a file's bytes, hex, read as a stream so large files never sit in memory whole. */
-export async function hashFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), hash);
-  return hash.digest('hex');
 }
 
 interface Header {

@@ -5,10 +5,11 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AnnotationId } from '../../app/model/index.js';
 import { openProject, type ProjectStore } from '../store/index.js';
-import { writeImage } from './fixtures.js';
+import { writeImage } from './images.test-support.js';
 import { findImageFiles, listImageFiles } from './imageFiles.js';
 import { openImage, probeImage } from './probe.js';
 import { scanFolder, type ScanProgress } from './scan.js';
+import { diffOf } from '../../app/history/diff.js';
 
 let folder: string;
 let store: ProjectStore;
@@ -45,7 +46,8 @@ describe('scanFolder', () => {
     expect(summary).toMatchObject({ files: 12, added: 12, changed: 0, moved: 0, unchanged: 0, missing: 0, errors: 3 });
     expect(summary.unreadable.map((u) => u.path)).toEqual(['corrupt.webp', 'empty.jpg', 'text.png']);
     expect(progress.at(-1)).toEqual({ phase: 'done', done: 12, total: 12 });
-    expect(progress.filter((p) => p.phase === 'probing').map((p) => p.done)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    // Probed in batches of 2 (concurrency 3: two batches in flight), progress told after each.
+    expect(progress.filter((p) => p.phase === 'probing').map((p) => p.done)).toEqual([0, 2, 4, 6, 8, 10, 12]);
 
     const byPath = new Map(store.images.list({ limit: 100 }).items.map((i) => [i.path, i]));
     const sizes = ['a.jpg', 'b.JPEG', 'nested/deep/c.png', 'd.webp', 'e.tif', 'f.TIFF', 'g.bmp', 'h.gif'].map((p) => [p, byPath.get(p)?.width, byPath.get(p)?.status]);
@@ -133,9 +135,9 @@ describe('scanFolder', () => {
       id: AnnotationId(randomUUID()), imageId: one.id, categoryId: category!.id, bbox: [1, 1, 5, 5] as const,
       mask: null, score: null, origin: 'human' as const, modelId: null, state: 'accepted' as const,
     };
-    store.annotations.applyChanges(one.id, { added: [annotation] });
+    store.annotations.apply(one.id, diffOf({ added: [annotation] }));
     const two = store.images.getByPath('two.png')!;
-    store.annotations.applyChanges(two.id, { added: [{ ...annotation, id: AnnotationId(randomUUID()), imageId: two.id }] });
+    store.annotations.apply(two.id, diffOf({ added: [{ ...annotation, id: AnnotationId(randomUUID()), imageId: two.id }] }));
 
     mkdirSync(join(folder, 'renamed'));
     renameSync(join(folder, 'one.png'), join(folder, 'renamed', 'uno.png'));
@@ -173,7 +175,7 @@ describe('scanFolder', () => {
     })));
     const kept = new Map(ids.map((id) => {
       const [accepted] = store.annotations.forImage(id);
-      store.annotations.applyChanges(id, { updated: [{ ...accepted!, state: 'accepted' }] });
+      store.annotations.apply(id, diffOf({ updated: [{ before: accepted!, after: { ...accepted!, state: 'accepted' } }] }));
       return [id, store.annotations.get(accepted!.id)!];
     }));
     const [touched, sameSize, resized] = ids as [typeof ids[0], typeof ids[0], typeof ids[0]];

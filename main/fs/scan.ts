@@ -1,7 +1,8 @@
 import type { ImageId } from '../../app/model/index.js';
 import type { ImageFile, ImageFileWrite, ProjectStore, ScanIndexEntry } from '../store/index.js';
+import { UntrustedFileCrashError, UntrustedFiles } from '../untrusted/client.js';
+import { hashFile } from './hash.js';
 import { listImageFiles, type FoundFile, type LinkOutside } from './imageFiles.js';
-import { probeImage } from './probe.js';
 
 export interface ScanProgress {
   readonly phase: 'listing' | 'probing' | 'done';
@@ -11,13 +12,15 @@ export interface ScanProgress {
 }
 
 export interface ScanOptions {
-  /** Files probed at once (hash + header); default 6. */
+  /** Files probed at once (hash + header), sent to the untrusted-files process in two batches; default 16. */
   readonly concurrency?: number;
   /** Rows written per transaction; default 500. */
   readonly batchSize?: number;
   readonly onProgress?: (progress: ScanProgress) => void;
   /** Decode every image fully (slower) to catch files whose header is intact but whose data is cut short. */
   readonly verify?: boolean;
+  /** The process that reads the files (probes decode untrusted bytes); one is started for this scan when absent. */
+  readonly untrusted?: UntrustedFiles;
 }
 
 export interface ScanSummary {
@@ -47,11 +50,32 @@ export interface ScanSummary {
 /**
  * Scans the project folder into the store: adds new images, updates changed ones, follows moved or
  * renamed files by content hash, flags vanished ones as missing. Never deletes an image or an annotation.
- * Files whose size and modification time are unchanged are not read again (unless `verify`).
+ * Files whose size and modification time are unchanged are not read again (unless `verify`). Every file is probed
+ * in the untrusted-files process: one that crashes it is recorded as unreadable with that reason, and the scan goes on.
  */
+/** Most files sent to the untrusted-files process in one message. */
+const MAX_BATCH = 16;
+
 export async function scanFolder(store: ProjectStore, options: ScanOptions = {}): Promise<ScanSummary> {
+  const untrusted = options.untrusted ?? new UntrustedFiles();
+  try {
+    return await scanWith(store, untrusted, options);
+  } finally {
+    if (!options.untrusted) await untrusted.dispose();
+  }
+}
+
+/** A file that crashed the process probing it: described as the scan describes any file it cannot decode. */
+async function crashed(file: FoundFile, error: UntrustedFileCrashError): Promise<ImageFile> {
+  const hash = await hashFile(file.absolutePath).catch(() => '');
+  return { path: file.path, size: file.size, mtimeMs: file.mtimeMs, width: 0, height: 0, orientation: 1, hash, error: error.reason };
+}
+
+async function scanWith(store: ProjectStore, untrusted: UntrustedFiles, options: ScanOptions): Promise<ScanSummary> {
   const started = performance.now();
-  const concurrency = Math.max(1, options.concurrency ?? 6);
+  const concurrency = Math.max(1, options.concurrency ?? 16);
+  // Two batches in flight keep the process busy while a reply travels back; batches cut the messages per file.
+  const batch = Math.min(MAX_BATCH, Math.ceil(concurrency / 2));
   const batchSize = Math.max(1, options.batchSize ?? 500);
   const report = options.onProgress ?? (() => {});
 
@@ -99,14 +123,19 @@ export async function scanFolder(store: ProjectStore, options: ScanOptions = {})
     pending.push(id === undefined ? { file: probed } : { id, file: probed });
     if (pending.length >= batchSize) flush();
   };
-  const indexOf = new Map(toProbe.map((file, i) => [file, i]));
-  await forEachConcurrently(toProbe, concurrency, async (file) => {
-    probedInOrder[indexOf.get(file)!] = await probeImage(file, { verify: options.verify ?? false });
+  const batches = Array.from({ length: Math.ceil(toProbe.length / batch) }, (_, i) => i * batch);
+  await forEachConcurrently(batches, Math.ceil(concurrency / batch), async (start) => {
+    const chunk = toProbe.slice(start, start + batch);
+    const probed = await untrusted.probeMany(chunk, options.verify ?? false);
+    for (const [i, result] of probed.entries()) {
+      probedInOrder[start + i] = result instanceof UntrustedFileCrashError ? await crashed(chunk[i]!, result) : result;
+    }
     while (recorded < toProbe.length && probedInOrder[recorded] !== undefined) {
       record(toProbe[recorded]!, probedInOrder[recorded]!);
       probedInOrder[recorded++] = undefined;
     }
-    report({ phase: 'probing', done: ++done, total: files.length });
+    done += chunk.length;
+    report({ phase: 'probing', done, total: files.length });
   });
   flush();
 

@@ -1,9 +1,9 @@
 // Loads a model (card + .onnx) and refuses one whose graph does not match what its card says.
-import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type ort from 'onnxruntime-node';
 import { parseModelCard, type ModelCard } from '../../app/model/card.js';
+import { hashFile } from '../fs/hash.js';
 import { createSession, type ProviderReport, type SessionSettings } from './providers.js';
 
 export class ModelLoadError extends Error {
@@ -98,7 +98,7 @@ export function checkGraphAgainstCard(session: ort.InferenceSession, loaded: Loa
 
 async function checkSha256(loaded: LoadedCard): Promise<void> {
   if (!loaded.card.sha256) return;
-  const digest = createHash('sha256').update(await readFile(loaded.onnxPath)).digest('hex');
+  const digest = await hashFile(loaded.onnxPath);
   if (digest !== loaded.card.sha256) {
     throw new ModelLoadError(`${loaded.onnxPath}: sha256 ${digest} differs from ${loaded.card.sha256} in its card ${loaded.cardPath}`);
   }

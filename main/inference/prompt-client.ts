@@ -12,6 +12,15 @@ export function promptWorkerEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.P
   return { ...workerProcessEnv(base), [INTERACTIVE_WORKER]: '1' };
 }
 
+/** The feature cache's size from the environment (LOUPE_PROMPT_CACHE_MB), when set. */
+export function cacheBytesFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const text = env.LOUPE_PROMPT_CACHE_MB;
+  if (text === undefined || text.trim() === '') return undefined;
+  const mb = Number(text);
+  if (!Number.isFinite(mb) || mb < 0) throw new Error(`LOUPE_PROMPT_CACHE_MB must be a number of megabytes, got '${text}'`);
+  return Math.round(mb * 1024 * 1024);
+}
+
 /** A box-prompt worker in a child process of its own (the default under Node). */
 export function promptProcessPort(entry = workerEntryPath()): WorkerPort {
   return processWorkerPort(entry, promptWorkerEnv());

@@ -16,8 +16,8 @@ import { toInputTensor } from './preprocess.js';
 import { openProject } from '../store/index.js';
 import { scanFolder } from '../fs/index.js';
 import { isRunning } from '../testing/processes.test-support.js';
+import { servicesOver } from '../testing/services.test-support.js';
 import { PromptClient, promptProcessPort } from './prompt-client.js';
-import { createPromptService } from './prompt-service.js';
 import { PromptEngine } from './prompt-engine.js';
 import { findSplitCard, SplitModel } from './split-model.js';
 import { modelCards, randomScene, repoRoot, seededRandom, writeScene, type SceneImage } from './testing.js';
@@ -190,26 +190,29 @@ describe('prompt service', () => {
     await copyFile(scenes[4]!.file, path.join(folder, 'a.png'));
     const store = openProject(folder);
     const pids: number[] = [];
-    const service = createPromptService({
-      modelDirs: () => [path.dirname(splitCard)],
-      provider: 'cpu',
-      workerPort: () => {
-        const port = promptProcessPort();
-        pids.push(port.pid!);
-        return port;
+    const services = servicesOver(store, {
+      models: { shippedDir: path.dirname(splitCard), userDir: path.join(dir, 'no-user-models') },
+      prompt: {
+        provider: 'cpu',
+        workerPort: () => {
+          const port = promptProcessPort();
+          pids.push(port.pid!);
+          return port;
+        },
       },
     });
+    const service = services.prompt;
     try {
       await scanFolder(store);
       const image = store.images.getByPath('a.png')!;
       const categories = store.categories.list().length;
-      const status = await service.status(store);
+      const status = await service.status();
       expect(status).toMatchObject({ available: true, reason: null, split: 'loupe-shapes-split' });
       expect(store.models.get(status.modelId!)?.name).toBe('loupe-shapes');
       expect(store.categories.list()).toHaveLength(categories);
-      expect(await service.prepare(store, { imageId: image.id })).toMatchObject({ cached: false });
-      expect(await service.prepare(store, { imageId: image.id })).toMatchObject({ cached: true, featureMs: 0 });
-      const answer = await service.segment(store, { imageId: image.id, boxes: [toBbox(scenes[4]!.truth[0]!)] });
+      expect(await service.prepare({ imageId: image.id })).toMatchObject({ cached: false });
+      expect(await service.prepare({ imageId: image.id })).toMatchObject({ cached: true, featureMs: 0 });
+      const answer = await service.segment({ imageId: image.id, boxes: [toBbox(scenes[4]!.truth[0]!)] });
       expect(answer.featureMs).toBe(0);
       expect(store.categories.get(answer.results[0]!.categoryId)?.name).toBe(scenes[4]!.scene.shapes[0]!.kind);
       expect(store.annotations.forImage(image.id)).toEqual([]); // the editor saves what it keeps
@@ -218,13 +221,25 @@ describe('prompt service', () => {
       await service.close();
       await expect.poll(() => isRunning(pids[0]!)).toBe(false);
       // The next request starts a worker again, with nothing cached.
-      expect(await service.prepare(store, { imageId: image.id })).toMatchObject({ cached: false });
+      expect(await service.prepare({ imageId: image.id })).toMatchObject({ cached: false });
       expect(pids).toHaveLength(2);
-      const unknown = await service.status(store, 9999 as never);
+      const unknown = await service.status(9999 as never);
       expect(unknown).toMatchObject({ available: false, reason: 'model 9999 does not exist' });
+      // Refusals are the domain's: an image the project does not have, and a model without split graphs.
+      await expect(service.prepare({ imageId: 9999 as never })).rejects.toMatchObject({ name: 'NotFoundError', message: 'image 9999 does not exist' });
+      const zoo = store.models.list().find((m) => m.name === 'loupe-shapes-zoo')!;
+      await expect(service.segment({ imageId: image.id, boxes: [[1, 1, 4, 4]], modelId: zoo.id })).rejects.toMatchObject({ name: 'ConflictError' });
+      // A file the worker cannot decode is named in the failure.
+      await writeFile(path.join(folder, 'a.png'), 'not a png at all');
+      store.db.prepare('UPDATE images SET hash = ? WHERE id = ?').run('changed', image.id);
+      await expect(service.prepare({ imageId: image.id })).rejects.toThrow(/^a\.png: /);
+      // Closing the project stops the worker.
+      const running = pids.at(-1)!;
+      expect(isRunning(running)).toBe(true);
+      await services.project.close();
+      await expect.poll(() => isRunning(running)).toBe(false);
     } finally {
-      await service.close();
-      store.close();
+      await services.close();
     }
   });
 });

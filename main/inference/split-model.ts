@@ -1,11 +1,11 @@
 // A split Mask R-CNN (card format torchvision-maskrcnn-split): the backbone run once per image into FPN maps, the
 // RoI heads run per box on those maps. Loaded from its card, each graph's sha256 checked and its inputs and outputs
 // compared with what the format needs; and found, for a full model, among the cards of the model folders.
-import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { FEATURE_NAMES, isSplitCardJson, parseSplitCard, splitMatches, type FullModelIdentity, type SplitCard } from '../../app/model/split-card.js';
+import { hashFile } from '../fs/hash.js';
 import { ModelLoadError } from './model.js';
 import { createSession, type ProviderReport, type SessionSettings } from './providers.js';
 
@@ -54,13 +54,12 @@ function checkGraph(session: ort.InferenceSession, graph: keyof typeof GRAPH_NAM
 
 async function checkSha256(file: string, expected: string | undefined, cardPath: string): Promise<void> {
   if (!expected) return;
-  let bytes: Buffer;
+  let digest: string;
   try {
-    bytes = await readFile(file);
+    digest = await hashFile(file);
   } catch (error) {
     throw new ModelLoadError(`${file}: cannot read model file: ${(error as Error).message}`);
   }
-  const digest = createHash('sha256').update(bytes).digest('hex');
   if (digest !== expected) throw new ModelLoadError(`${file}: sha256 ${digest} differs from ${expected} in its card ${cardPath}`);
 }
 

@@ -4,6 +4,7 @@ import os from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
+import { restrictImageLoaders } from '../fs/image-loaders.js';
 import { ImageFailure } from './decode.js';
 import { loadModel } from './model.js';
 import { InferencePipeline, PredictionCancelled } from './pipeline.js';
@@ -15,6 +16,8 @@ import { parentTransport } from './transport.js';
 ort.env.logLevel = 'fatal';
 // Each image is decoded once: libvips' operation cache would only hold up to 50 MB of pixels nobody asks for again.
 sharp.cache(false);
+// Only the loaders Loupe reads. libvips-wide: in a worker thread it would restrict its host as well.
+if (isMainThread) restrictImageLoaders();
 // Bulk inference takes every core it is given; below-normal priority keeps the window and the rest of the desktop
 // responsive meanwhile, and costs nothing when nothing else wants the cores. Only where the worker has a process of
 // its own: in a worker thread it would lower its host as well. A worker answering a person (box prompts) keeps normal

@@ -1,15 +1,13 @@
 // The project's active model through the handlers, on the real model service (the shipped cards) and the real
-// desktop services (a real run in worker processes): the picker's default and prelabel.start without a model.
+// pre-label service (a real run in worker processes): the picker's default and prelabel.start without a model.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { EventName, EventPayload, Reply, Res } from '../../app/ipc/contract.js';
-import { createDesktopServices } from '../electron/desktop-services.js';
 import { modelCards, randomScene, seededRandom, writeScene } from '../inference/testing.js';
-import { createModelService, modelFolders } from '../models/service.js';
-import { createDispatcher } from './handlers.js';
-import { createProjectHandlers } from './project-handlers.js';
+import { createServices } from '../services/index.js';
+import { dispatcherOver } from '../testing/services.test-support.js';
 
 let work: string;
 let folder: string;
@@ -28,12 +26,11 @@ afterAll(async () => {
 
 it('starts on the shipped default, then on the model of the last run, which prelabel.start uses when none is named', async () => {
   const events: { event: EventName; payload: unknown }[] = [];
-  const desktop = createDesktopServices({
-    modelFolders: (store) => modelFolders(places(), store),
+  const services = createServices({
+    models: places(),
     emit: <E extends EventName>(event: E, payload: EventPayload<E>) => void events.push({ event, payload }),
   });
-  const models = createModelService({ ...places(), emit: () => {} });
-  const dispatch = createDispatcher(createProjectHandlers({ ...desktop, models }));
+  const dispatch = dispatcherOver(services);
   const call = async <T>(channel: string, request: unknown): Promise<T> => {
     const reply = (await dispatch(channel, request)) as Reply<T>;
     if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
@@ -53,9 +50,9 @@ it('starts on the shipped default, then on the model of the last run, which prel
     events.length = 0;
     const run = await call<Res<'prelabel.start'>>('prelabel.start', { threshold: 0.3 });
     await expect.poll(done, { timeout: 120_000 }).toBe(true);
-    const store = desktop.current()!;
+    const store = services.project.current()!;
     expect(store.prelabel.list().find((r) => r.id === run.runId)!.modelId).toBe(zoo.id);
   } finally {
-    await desktop.close();
+    await services.close();
   }
 }, 300_000);

@@ -9,8 +9,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { AnnotationChanges } from '../../app/ipc/contract.js';
-import { writeImage } from '../fs/fixtures.js';
+import type { Diff } from '../../app/history/diff.js';
+import type { Annotation } from '../../app/model/index.js';
+import { writeImage } from '../fs/images.test-support.js';
 import { scanFolder } from '../fs/index.js';
 import { openProject } from '../store/index.js';
 
@@ -19,7 +20,7 @@ const KILLS = 50;
 const SEED = process.env.CRASH_SEED !== undefined ? Number(process.env.CRASH_SEED) : Math.floor(Math.random() * 2 ** 31);
 
 type Boxes = Map<string, readonly number[]>;
-type Sent = { readonly type: 'sending'; readonly seq: number; readonly changes: AnnotationChanges };
+type Sent = { readonly type: 'sending'; readonly seq: number; readonly changes: Diff<Annotation> };
 type Acked = { readonly type: 'acked'; readonly seq: number };
 
 let folder: string;
@@ -32,7 +33,7 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
-function applied(boxes: Boxes, changes: AnnotationChanges): Boxes {
+function applied(boxes: Boxes, changes: Diff<Annotation>): Boxes {
   const next = new Map(boxes);
   for (const a of changes.removed) next.delete(a.id);
   for (const { after } of changes.updated) next.set(after.id, after.bbox);

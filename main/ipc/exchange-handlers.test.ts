@@ -4,26 +4,28 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ImportFormat, Reply, Res } from '../../app/ipc/contract.js';
+import { diffOf } from '../../app/history/diff.js';
+import type { ImportFormat, Res } from '../../app/ipc/contract.js';
 import { AnnotationId, type Annotation, type ImageRecord } from '../../app/model/index.js';
-import { writeImage } from '../fs/fixtures.js';
+import { writeImage } from '../fs/images.test-support.js';
 import { scanFolder } from '../fs/index.js';
+import type { ImportSourceChooser, Services } from '../services/index.js';
 import { openProject, type ProjectStore } from '../store/index.js';
-import { exportCoco } from './coco-export.js';
-import { createDispatcher } from './handlers.js';
-import { createProjectHandlers, type ImportSourceChooser } from './project-handlers.js';
+import { callThrough, dispatcherOver, servicesOver } from '../testing/services.test-support.js';
+import type { Dispatch } from './dispatcher.js';
 
 let folder: string;
 let store: ProjectStore;
 /** What main's dialog answers in these tests; absent as in a browser page. */
 let chooser: ImportSourceChooser | undefined;
 const asked: ImportFormat[] = [];
+/** The services as a browser page has them (no dialog in main), and as the desktop app has them. */
+let inBrowser: Services;
+let withDialog: Services;
+let dispatch: { inBrowser: Dispatch; withDialog: Dispatch };
 
-async function call<T = unknown>(channel: string, request: unknown): Promise<T> {
-  const dispatch = createDispatcher(createProjectHandlers({ current: () => store, open: async () => store, exportCoco, ...(chooser ? { chooseImportSource: chooser } : {}) }));
-  const reply = (await dispatch(channel, request)) as Reply<T>;
-  if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
-  return reply.value;
+function call<T = unknown>(channel: string, request: unknown): Promise<T> {
+  return callThrough<T>(chooser ? dispatch.withDialog : dispatch.inBrowser, channel, request);
 }
 
 const image = (p: string): ImageRecord => store.images.getByPath(p)!;
@@ -37,22 +39,26 @@ beforeEach(async () => {
   for (const [i, name] of ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg'].entries()) await writeImage(folder, name, { width: 8, height: 6, seed: i });
   store = openProject(folder);
   await scanFolder(store);
+  inBrowser = servicesOver(store);
+  withDialog = servicesOver(store, { chooseImportSource: (format) => chooser!(format) });
+  dispatch = { inBrowser: dispatcherOver(inBrowser), withDialog: dispatcherOver(withDialog) };
   chooser = undefined;
   asked.length = 0;
   // a: reviewed, a person's box. b: a pending prediction (not reviewed). c: reviewed, then its file changed on disk
   // (no rescan yet). d: a person's box made stale by a change of content.
   const model = store.models.register({ name: 'm', format: 'torchvision-maskrcnn', labels: ['bg', 'cat'], card: {}, path: '/m.onnx', sha256: 'm' });
-  store.annotations.applyChanges(image('a.jpg').id, { added: [box('a1', 'a.jpg')] });
-  store.annotations.applyChanges(image('b.jpg').id, { added: [box('b1', 'b.jpg', { origin: 'model', modelId: model.id, score: 0.9, state: 'pending' })] }, 'model');
-  store.annotations.applyChanges(image('c.jpg').id, { added: [box('c1', 'c.jpg')] });
-  store.annotations.applyChanges(image('d.jpg').id, { added: [box('d1', 'd.jpg')] });
+  store.annotations.apply(image('a.jpg').id, diffOf({ added: [box('a1', 'a.jpg')] }));
+  store.annotations.apply(image('b.jpg').id, diffOf({ added: [box('b1', 'b.jpg', { origin: 'model', modelId: model.id, score: 0.9, state: 'pending' })] }), 'model');
+  store.annotations.apply(image('c.jpg').id, diffOf({ added: [box('c1', 'c.jpg')] }));
+  store.annotations.apply(image('d.jpg').id, diffOf({ added: [box('d1', 'd.jpg')] }));
   store.annotations.forgetChangedContent(image('d.jpg').id, { width: 8, height: 6 });
   for (const p of ['a.jpg', 'c.jpg']) store.review.markReviewed(image(p).id, null);
   await writeImage(folder, 'c.jpg', { width: 8, height: 6, seed: 9 });
 });
 
 afterEach(async () => {
-  store.close();
+  await withDialog.close();
+  await inBrowser.close();
   await rm(folder, { recursive: true, force: true });
 });
 
@@ -103,7 +109,7 @@ describe('import.annotations', () => {
   });
 
   it('is not available without a dialog in main (a browser page), and names no path in the request', async () => {
-    await expect(call('import.annotations', { format: 'coco' })).rejects.toThrow(/^failed: importing annotations is not available in the browser/);
+    await expect(call('import.annotations', { format: 'coco' })).rejects.toThrow(/^conflict: importing annotations is not available in the browser/);
     await expect(call('import.annotations', { format: 'coco', path: '/etc/passwd' })).rejects.toThrow(/not available in the browser/);
     await expect(call('import.annotations', { format: 'pascal' })).rejects.toThrow(/^invalid-request/);
   });

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channels, ERROR_CODES, isChannel, MAX_PAYLOAD_BYTES, type Reply, type ServerMessage } from '../../app/ipc/contract.js';
 import { serveFolder, type Serving } from '../bridge/serve.js';
 import { databaseDigest } from '../testing/database.test-support.js';
+import { diffOf } from '../../app/history/diff.js';
 
 const samples = fileURLToPath(new URL('../../resources/samples/', import.meta.url));
 const MESSAGES = 10_000;
@@ -29,13 +30,13 @@ beforeAll(async () => {
   await mkdir(renderer);
   await writeFile(path.join(renderer, 'index.html'), '<!doctype html><title>Loupe</title>');
   serving = await serveFolder(folder, { rendererDir: renderer, userModelDir: path.join(work, 'models'), log: (m) => unexpected.push(m) });
-  const store = serving.services.current()!;
+  const store = serving.services.project.current()!;
   dbPath = store.dbPath;
   const [category] = store.categories.ensure(['thing']);
   const image = store.images.list({ limit: 1 }).items[0]!;
-  store.annotations.applyChanges(image.id, {
+  store.annotations.apply(image.id, diffOf({
     added: [{ id: 'kept' as never, imageId: image.id, categoryId: category!.id, bbox: [1, 2, 3, 4], mask: null, score: null, origin: 'human', modelId: null, state: 'accepted' }],
-  });
+  }));
   digestBefore = databaseDigest(dbPath);
 });
 

@@ -1,74 +1,70 @@
-// One handler per contract channel, and the dispatcher every transport (bridge, Electron) calls:
-// it validates each request at runtime and always answers with a Reply, never a thrown exception.
-import {
-  channels, isChannel, MAX_PAYLOAD_BYTES,
-  type Channel, type ErrorCode, type ParsedReq, type Reply, type Res,
-} from '../../app/ipc/contract.js';
-import { z } from 'zod';
+// One handler per contract channel, each a call into the domain services (main/services): the same map serves the
+// bridge and Electron's ipcMain. A handler only translates a validated request into a service call and its result
+// into the contract's reply; what may go wrong is the services' to say (domain errors, mapped by the dispatcher).
+import type { Channel, ParsedReq, Res } from '../../app/ipc/contract.js';
+import type { Services } from '../services/index.js';
 
 export type Handlers = { readonly [C in Channel]: (request: ParsedReq<C>) => Promise<Res<C>> | Res<C> };
 
-/** Throw from a handler to answer with a specific error code. */
-export class HandlerError extends Error {
-  constructor(readonly code: ErrorCode, message: string) {
-    super(message);
-    this.name = 'HandlerError';
-  }
-}
+const ok = { ok: true } as const;
 
-export type Dispatch = (channel: unknown, request: unknown) => Promise<Reply<unknown>>;
+export function createHandlers(services: Services): Handlers {
+  const { project, images, annotations, categories, models, prelabel, prompt, learning, exports, imports } = services;
+  return {
+    'project.open': async ({ folder }) => (await project.open(folder), project.summary()),
+    'project.summary': () => project.summary(),
+    'project.rescan': () => project.rescan(),
+    'project.settings': () => ({ settings: project.settings() }),
+    'project.saveSettings': ({ settings }) => (project.saveSettings(settings), ok),
 
-export function createDispatcher(handlers: Handlers, onUnexpected: (error: unknown, channel: string) => void = () => {}): Dispatch {
-  return async (channel, request) => {
-    if (!isChannel(channel)) {
-      return failure('unknown-channel', `unknown channel ${JSON.stringify(String(channel)).slice(0, 80)}`);
-    }
-    const parsed = channels[channel].req.safeParse(request ?? {});
-    if (!parsed.success) {
-      return failure('invalid-request', `${channel}: ${issuesText(parsed.error)}`);
-    }
-    try {
-      const handler = handlers[channel] as (req: unknown) => unknown;
-      return { ok: true, value: await handler(parsed.data) };
-    } catch (error) {
-      if (error instanceof HandlerError) return failure(error.code, error.message);
-      onUnexpected(error, channel);
-      return failure('failed', error instanceof Error ? error.message : String(error));
-    }
+    'images.list': ({ after, limit, filter, sort }) => images.list({ ...filter, after: after ?? null, limit, ...(sort && { sort }) }),
+    'images.get': ({ id }) => images.get(id),
+    'images.setStatus': ({ id, status }) => images.setStatus(id, status),
+    'images.nextToReview': ({ afterPath }) => ({ image: images.nextToReview(afterPath) }),
+
+    'annotations.list': ({ imageId }) => ({ annotations: annotations.list(imageId) }),
+    'annotations.apply': ({ imageId, changes, status }) => ({ annotations: annotations.apply(imageId, changes, status) }),
+    'review.markReviewed': ({ imageId, threshold, hiddenCategoryIds }) => {
+      const { changes, accepted, rejected, kept, dropped, previousStatus, image } = annotations.markReviewed(imageId, { threshold, hiddenCategoryIds });
+      return {
+        changes: { added: [...changes.added], updated: [...changes.updated], removed: [...changes.removed] },
+        accepted, rejected, kept, dropped, previousStatus, image,
+      };
+    },
+
+    'categories.list': () => ({ categories: categories.list() }),
+    'categories.create': ({ name, color }) => categories.create(name, color),
+
+    'models.list': () => ({ models: models.list() }),
+    'models.installed': () => models.installed(),
+    'models.import': (request) => models.import(request),
+    'models.download': (request) => models.download(request),
+    'models.cancelDownload': ({ downloadId }) => (models.cancelDownload(downloadId), ok),
+
+    'prelabel.start': (request) => prelabel.start(request),
+    'prelabel.active': () => ({ run: prelabel.active() }),
+    'prelabel.pause': ({ runId }) => (prelabel.pause(runId), ok),
+    'prelabel.resume': ({ runId }) => (prelabel.resume(runId), ok),
+    'prelabel.cancel': ({ runId }) => (prelabel.cancel(runId), ok),
+
+    'prompt.status': ({ modelId }) => prompt.status(modelId),
+    'prompt.prepare': (request) => prompt.prepare(request),
+    'prompt.segment': (request) => prompt.segment(request),
+
+    'export.coco': async ({ path, scope, reviewedOnly, ...options }) => {
+      const result = await exports.coco({ ...options, scope: scope ?? (reviewedOnly === false ? 'all' : 'reviewed') }, path);
+      return { ...result, leftOut: [...result.leftOut], staleLeftOut: [...result.staleLeftOut] };
+    },
+    'export.dataset': ({ format, ...options }) => exports.dataset(format, options),
+
+    'import.annotations': ({ format }) => imports.annotations(format),
+
+    'learning.models': () => learning.models(),
+    'learning.activate': ({ modelId }) => (learning.activate(modelId), ok),
+    'learning.train': (request) => learning.train(request),
+    'learning.evaluate': (request) => learning.evaluate(request),
+    'learning.compare': (request) => learning.compare(request),
+    'learning.cancel': () => (learning.cancel(), ok),
+    'learning.comparison': ({ imageId }) => learning.comparison(imageId),
   };
-}
-
-/** Every problem of a refused request on one line, each after the field it concerns: `id: Invalid input: ...; ...`. */
-function issuesText(error: z.ZodError): string {
-  return error.issues
-    .map(({ path, message }) => {
-      const field = path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)).join('').replace(/^\./, '');
-      return field === '' ? message : `${field}: ${message}`;
-    })
-    .join('; ');
-}
-
-function failure(code: ErrorCode, message: string): Reply<never> {
-  return { ok: false, error: { code, message } };
-}
-
-/** Parses one raw transport message `{id, channel, request}`, refusing oversized or malformed ones. */
-export function decodeRequest(raw: string):
-  | { ok: true; id: number; channel: string; request: unknown }
-  | { ok: false; id: number | null; code: ErrorCode; message: string } {
-  if (raw.length > MAX_PAYLOAD_BYTES) {
-    return { ok: false, id: null, code: 'too-large', message: `message of ${raw.length} bytes exceeds the ${MAX_PAYLOAD_BYTES}-byte limit` };
-  }
-  let message: unknown;
-  try {
-    message = JSON.parse(raw);
-  } catch {
-    return { ok: false, id: null, code: 'invalid-request', message: 'message is not JSON' };
-  }
-  const shape = z.object({ id: z.number().int(), channel: z.string(), request: z.unknown() }).safeParse(message);
-  if (!shape.success) {
-    const id = typeof (message as { id?: unknown })?.id === 'number' ? (message as { id: number }).id : null;
-    return { ok: false, id, code: 'invalid-request', message: 'message must be {id, channel, request}' };
-  }
-  return { ok: true, ...shape.data };
 }

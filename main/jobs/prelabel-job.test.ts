@@ -2,10 +2,14 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runProgressSchema } from '../../app/ipc/contract.js';
 import { AnnotationId, type Annotation, type ImageId } from '../../app/model/index.js';
 import { scanFolder } from '../fs/index.js';
 import { processWorkerPort, threadWorkerPort, type WorkerPort } from '../inference/client.js';
+import { diffOf } from '../../app/history/diff.js';
+import { updateOf } from '../store/store.test-support.js';
 import { modelCards, randomScene, seededRandom, writeScene } from '../inference/testing.js';
 import { openProject, type ProjectStore } from '../store/index.js';
 import { isRunning } from '../testing/processes.test-support.js';
@@ -112,13 +116,19 @@ describe('a pre-label job', () => {
     expect([...failed.keys()].sort()).toEqual(['empty.jpg', 'img-03.png', 'notes.png', 'truncated.png']);
     expect(failed.get('img-03.png')).toMatch(/^cannot decode: /);
     for (const reason of failed.values()) expect(reason.length).toBeGreaterThan(5);
-    expect(store.images.getByPath('img-03.png')!.status).toBe('new');
+    // It was scanned fine, so it failed in the run: 'error' with the run's reason, not 'new'.
+    expect(store.images.getByPath('img-03.png')).toMatchObject({ status: 'error', error: expect.stringMatching(/^cannot decode: /) });
+    // So is a file whose header the scan read but whose pixels are cut short; only what the scan could not read is unreadable.
+    expect(store.images.getByPath('truncated.png')).toMatchObject({ status: 'error', error: failed.get('truncated.png') });
+    expect(store.stats.unreadableImages().map((f) => f.path).sort()).toEqual(['empty.jpg', 'notes.png']);
 
     const doneEvents = events.filter((e) => e.type === 'image-done');
     expect(doneEvents.map((e) => e.type === 'image-done' && e.path).sort()).toEqual(labeled);
     expect(events.some((e) => e.type === 'image-failed' && e.path === 'img-03.png')).toBe(true);
     const last = events.filter((e) => e.type === 'progress').at(-1);
     expect(last).toMatchObject({ type: 'progress', progress: { state: 'done', done: summary.done, failed: summary.failed } });
+    // The job's progress is the contract's own: what `prelabel.progress` carries, unchanged.
+    if (last?.type === 'progress') expect(runProgressSchema.parse(last.progress)).toEqual(last.progress);
     expect(events.at(-1)).toMatchObject({ type: 'finished', summary: { state: 'done' } });
     expect(summary.done).toBe(3);
     expect(Object.values(summary.instancesByClass).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
@@ -129,6 +139,23 @@ describe('a pre-label job', () => {
     const retry = await runJob({ scope: 'pending' });
     expect(retry.job.resumed).toBe(false);
     expect(retry.summary).toMatchObject({ total: summary.failures.length, done: 0, failed: summary.failures.length });
+  });
+
+  it('refuses, in its worker process, an SVG or a HEIF put where an image was: only the loaders Loupe reads are enabled', async () => {
+    await writeScenes(3);
+    store = openProject(folder);
+    await scanFolder(store);
+    // After the scan, two files become formats libvips has loaders for (they decode in this test's process) but Loupe
+    // never reads.
+    await writeFile(path.join(folder, 'img-01.png'), '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="256"><rect width="320" height="256"/></svg>');
+    await sharp({ create: { width: 352, height: 256, channels: 3, background: '#00f' } }).heif({ compression: 'av1' }).toFile(path.join(folder, 'img-02.png'));
+    expect((await sharp(path.join(folder, 'img-01.png')).metadata()).format).toBe('svg');
+    const { summary } = await runJob({ workers: 1 });
+    expect(summary.done).toBe(1);
+    expect(summary.failures.map((f) => [f.path, f.message]).sort()).toEqual([
+      ['img-01.png', expect.stringMatching(/unsupported image format/)],
+      ['img-02.png', expect.stringMatching(/unsupported image format/)],
+    ]);
   });
 
   it("re-running replaces only the model's pending predictions and never touches what a person made", async () => {
@@ -153,8 +180,8 @@ describe('a pre-label job', () => {
     };
     const [target, ...rest] = predictions;
     const edited: Annotation = { ...target!, bbox: [1, 1, 10, 10], mask: null };
-    store.annotations.applyChanges(image, { added: [human], updated: [edited] });
-    const accepted = rest[0] ? store.annotations.applyChanges(image, { updated: [{ ...rest[0], state: 'accepted' }] }).updated : [];
+    store.annotations.apply(image, diffOf({ added: [human], updated: [updateOf(store.annotations, edited)] }));
+    const accepted = rest[0] ? store.annotations.apply(image, diffOf({ updated: [updateOf(store.annotations, { ...rest[0], state: 'accepted' })] })).updated : [];
     const personal = () => store.annotations.forImage(image).filter((a) => a.origin !== 'model' || a.state !== 'pending');
     const before = personal();
     expect(before.length).toBe(2 + accepted.length);

@@ -1,10 +1,10 @@
 // A bulk pre-label job: every image (or a selection, or only those without a result for the model) through the
 // inference worker, results written in batched transactions, resumable after a crash, pausable and cancellable.
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { RunProgress, RunState } from '../../app/ipc/contract.js';
 import type { CategoryId, ImageId, ImageRecord, RunId } from '../../app/model/index.js';
 import { oneLine } from '../fs/imageProblem.js';
+import { hashFile } from '../fs/hash.js';
 import type { WorkerPort } from '../inference/client.js';
 import type { ImageFailureKind } from '../inference/decode.js';
 import type { ImagePrediction } from '../inference/pipeline.js';
@@ -46,22 +46,9 @@ export interface PrelabelJobOptions {
   lock?: RunLock;
 }
 
-export type JobState = 'running' | 'paused' | 'cancelled' | 'done' | 'failed';
-
-export interface JobProgress {
-  runId: RunId;
-  state: JobState;
-  total: number;
-  done: number;
-  failed: number;
-  imagesPerSecond: number;
-  /** Null until the rate is known. */
-  etaSeconds: number | null;
-}
-
 export interface JobSummary {
   runId: RunId;
-  state: Exclude<JobState, 'running' | 'paused'>;
+  state: Exclude<RunState, 'running' | 'paused'>;
   /** Images this job set out to do (after resuming, only those left). */
   total: number;
   done: number;
@@ -80,27 +67,27 @@ export interface JobSummary {
 }
 
 export type PrelabelEvent =
-  | { type: 'progress'; progress: JobProgress }
+  | { type: 'progress'; progress: RunProgress }
   | { type: 'image-done'; imageId: ImageId; path: string; instances: number }
   | { type: 'image-failed'; imageId: ImageId; path: string; kind: ImageFailureKind; message: string }
   /** A batch of results is committed: these images' annotations and statuses changed. */
   | { type: 'batch-written'; imageIds: ImageId[] }
   /** After pause(), once the images in flight have finished and been written: the job is idle. */
-  | { type: 'paused'; progress: JobProgress }
+  | { type: 'paused'; progress: RunProgress }
   | { type: 'finished'; summary: JobSummary };
 
 const PAGE = 1000;
 
-async function sha256Of(file: string): Promise<string> {
-  return createHash('sha256').update(await readFile(file)).digest('hex');
-}
-
+/** Present, not reviewed, and decodable: not in 'error', unless it is there because an earlier run failed on it. */
 function eligibleImages(store: ProjectStore): ImageRecord[] {
   const images: ImageRecord[] = [];
+  const retried = store.prelabel.failedImageIds();
   let after: string | null = null;
   do {
     const page = store.images.list({ after, limit: PAGE });
-    for (const image of page.items) if (!image.missing && image.status !== 'error' && image.status !== 'reviewed') images.push(image);
+    for (const image of page.items) {
+      if (!image.missing && image.status !== 'reviewed' && (image.status !== 'error' || retried.has(image.id))) images.push(image);
+    }
     after = page.next;
   } while (after !== null);
   return images;
@@ -113,7 +100,7 @@ function reviewedCount(store: ProjectStore, imageIds: readonly ImageId[] | undef
 
 export class PrelabelJob {
   private readonly listeners = new Set<(event: PrelabelEvent) => void>();
-  private state: JobState = 'running';
+  private state: RunState = 'running';
   private resumeSignal: (() => void) | null = null;
   private doneCount = 0;
   private failedCount = 0;
@@ -165,7 +152,7 @@ export class PrelabelJob {
         ...(options.workerPort ? { workerPort: options.workerPort } : {}),
       });
       const info = pool.model;
-      const sha256 = info.card.sha256 ?? (await sha256Of(info.onnxPath));
+      const sha256 = info.card.sha256 ?? (await hashFile(info.onnxPath));
       const started = pool;
       return store.transaction(() => {
         const model = store.models.register({
@@ -281,10 +268,11 @@ export class PrelabelJob {
     this.resumeSignal?.();
   }
 
-  progress(): JobProgress {
+  /** The run's progress as the contract's `prelabel.progress` carries it. */
+  progress(): RunProgress {
     const seconds = (this.activeMs + (this.state === 'running' ? performance.now() - this.activeSince : 0)) / 1000;
     const processed = this.doneCount + this.failedCount;
-    const imagesPerSecond = seconds > 0 ? processed / seconds : 0;
+    const rate = seconds > 0 ? processed / seconds : 0;
     const left = this.total - processed;
     return {
       runId: this.runId,
@@ -292,8 +280,9 @@ export class PrelabelJob {
       total: this.total,
       done: this.doneCount,
       failed: this.failedCount,
-      imagesPerSecond,
-      etaSeconds: imagesPerSecond > 0 ? left / imagesPerSecond : null,
+      rate,
+      eta: rate > 0 ? left / rate : null,
+      engine: { provider: this.provider.provider, fallback: this.provider.fallback, ...this.layout },
     };
   }
 

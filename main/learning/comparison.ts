@@ -6,7 +6,7 @@
 import { compareImage, type ImageComparison } from '../../app/eval/compare.js';
 import type { Res } from '../../app/ipc/contract.js';
 import type { ImageId, ImageRecord, ModelId } from '../../app/model/index.js';
-import { hashFile } from '../fs/probe.js';
+import { hashFile } from '../fs/hash.js';
 import type { ProjectStore } from '../store/index.js';
 import { learningRecords, type ComparisonPrediction } from './records.js';
 import { predict, reviewedImages, truthOf, type PredictOptions } from './scoring.js';

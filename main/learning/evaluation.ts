@@ -1,10 +1,9 @@
 // Evaluations kept per model version: a model's COCO figures on a set of reviewed images, stored with the set's
 // fingerprint, and the compact view of them the CLI prints and the app's model table shows.
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { EvaluationSummary } from '../../app/ipc/learning-contract.js';
 import type { CocoMetrics } from '../../app/eval/cocoeval.js';
 import type { ModelId } from '../../app/model/index.js';
+import { hashFile } from '../fs/hash.js';
 import type { ModelInfo } from '../inference/protocol.js';
 import type { ProjectStore } from '../store/index.js';
 import { learningRecords, type StoredEvaluation } from './records.js';
@@ -19,9 +18,9 @@ export interface ModelScore {
 }
 
 /** Registers the scored model in the project (by its weights' sha256) and stores its evaluation. */
-export function evaluationRecord(store: ProjectStore, model: ModelInfo, cardPath: string, split: Split, scores: Scores): ModelScore {
+export async function evaluationRecord(store: ProjectStore, model: ModelInfo, cardPath: string, split: Split, scores: Scores): Promise<ModelScore> {
   const { card } = model;
-  const sha256 = card.sha256 ?? createHash('sha256').update(readFileSync(model.onnxPath)).digest('hex');
+  const sha256 = card.sha256 ?? (await hashFile(model.onnxPath));
   const registered = store.models.register({ name: card.name, format: card.format, labels: card.labels, card, path: model.onnxPath, sha256 });
   const evaluation = learningRecords(store).addEvaluation({
     modelId: registered.id,

@@ -1,9 +1,9 @@
 // The files of a trained version in the project's model folder: what tools/model's export writes for NAME, moved
 // into place without ever replacing another model's file.
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, rename, rm, stat } from 'node:fs/promises';
 import { FileError } from '../fs/fileError.js';
+import { hashFile } from '../fs/hash.js';
 
 /** The files export writes for NAME: three graphs, their cards and the weights for the next fine-tune. */
 export function exportedFiles(name: string): string[] {
@@ -29,6 +29,5 @@ export async function moveNew(from: string, to: string): Promise<void> {
 async function sameBytes(a: string, b: string): Promise<boolean> {
   const [sa, sb] = await Promise.all([stat(a), stat(b)]);
   if (sa.size !== sb.size) return false;
-  const digest = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');
-  return (await digest(a)) === (await digest(b));
+  return (await hashFile(a)) === (await hashFile(b));
 }

@@ -3,7 +3,7 @@
 // is decided in the modules that use them.
 import { hostname } from 'node:os';
 import type { Database } from 'better-sqlite3';
-import { CategoryId, ImageId, ModelId, type Bbox, type Rle } from '../../app/model/index.js';
+import { CategoryId, ConflictError, ImageId, ModelId, type Bbox, type Rle } from '../../app/model/index.js';
 import { processAlive } from '../store/index.js';
 import type { ProjectStore } from '../store/index.js';
 
@@ -83,7 +83,7 @@ export interface ComparisonCounts {
 }
 
 /** Another live process holds the project's training run. */
-export class TrainingLockedError extends Error {
+export class TrainingLockedError extends ConflictError {
   override name = 'TrainingLockedError';
   constructor(readonly holder: TrainRun) {
     const where = holder.host === hostname() ? '' : ` on ${holder.host}`;

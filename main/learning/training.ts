@@ -17,7 +17,7 @@ import path from 'node:path';
 import type { ModelCard } from '../../app/model/card.js';
 import type { ImageRecord, ModelId } from '../../app/model/index.js';
 import { FileError } from '../fs/fileError.js';
-import { hashFile } from '../fs/probe.js';
+import { hashFile } from '../fs/hash.js';
 import type { WorkerPort } from '../inference/client.js';
 import { readModelCard } from '../inference/model.js';
 import type { ProviderChoice } from '../inference/providers.js';
@@ -387,7 +387,7 @@ export class TrainingJob {
         throw new Error(`${path.basename(card)} could not run on ${predictions.failures.map((f) => `${f.path} (${f.message})`).join(', ')}`);
       }
       const scores = score(predictions.model, images, truth, predictions.byImage, store.categories.list());
-      scored.push(evaluationRecord(store, predictions.model, card, 'heldout', scores));
+      scored.push(await evaluationRecord(store, predictions.model, card, 'heldout', scores));
     }
     const [mine, theirs] = scored as [ModelScore, ModelScore | undefined];
     const version = versionOf(this.run.name);

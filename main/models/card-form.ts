@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { parseModelCard, type ModelCard } from '../../app/model/card.js';
 import { MODEL_FORMATS, type ModelFormat } from '../../app/model/types.js';
+import { InvalidInputError } from '../../app/model/errors.js';
 
 const BACKGROUND_NAMES = new Set(['__background__', 'background', '_background_', 'bg']);
 const probability = z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
@@ -35,7 +36,7 @@ export interface GraphNames {
   readonly outputNames: readonly string[];
 }
 
-export class CardFormError extends Error {
+export class CardFormError extends InvalidInputError {
   override readonly name = 'CardFormError';
 }
 

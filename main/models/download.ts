@@ -5,13 +5,14 @@
 // a size limit and an idle timeout.
 import { createHash, type Hash } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { copyFile, constants, link, rm, stat, unlink } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { feedFile } from '../fs/hash.js';
 
 export interface DownloadProgress {
   readonly received: number;
@@ -215,9 +216,7 @@ async function fetchIntoPart(
   }
 
   const hash = createHash('sha256');
-  if (offset > 0) {
-    for await (const chunk of createReadStream(part)) hash.update(chunk as Buffer);
-  }
+  if (offset > 0) await feedFile(hash, part);
   let received = offset;
   let tooLarge = false;
   options.onProgress?.({ received, total });

@@ -10,7 +10,12 @@ import { startHttpsServer, type TestHttpsServer } from './fixtures/https-server.
 import {
   downloadModel, importWithCard, importWithForm, importXAnyLabeling, listModels,
   ModelExistsError, ModelImportError, slugify,
+  type ModelChecks,
 } from './manager.js';
+import { readGraphNames, verifyModel } from '../untrusted/models.js';
+
+/** The checks run in this process, as the untrusted-files process runs them. */
+const checks: ModelChecks = { graphNames: readGraphNames, verify: verifyModel };
 
 const fixtureScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'tiny_rcnn.py');
 let base: string;
@@ -64,7 +69,7 @@ async function freshTarget(name: string) {
 describe('model manager', () => {
   it('imports an .onnx with its card, records the copy and its sha256, and lists it', async () => {
     const target = await freshTarget('import-card');
-    const entry = await importWithCard(maskOnnx, path.join(base, 'in', 'shapes.json'), target);
+    const entry = await importWithCard(maskOnnx, path.join(base, 'in', 'shapes.json'), target, checks);
     expect(entry).toMatchObject({
       source: 'user', name: 'Shapes v1', format: 'torchvision-maskrcnn', classes: ['circle', 'square'],
       thresholds: { score: 0.4, mask: 0.5 }, metrics: { maskAP50: 0.91, boxAP50: 0.95 },
@@ -82,9 +87,9 @@ describe('model manager', () => {
 
   it('never overwrites: a second import under the same name is refused and the first stays', async () => {
     const target = await freshTarget('twice');
-    const first = await importWithCard(maskOnnx, path.join(base, 'in', 'shapes.json'), target);
+    const first = await importWithCard(maskOnnx, path.join(base, 'in', 'shapes.json'), target, checks);
     const before = await readFile(first.cardPath, 'utf8');
-    const again = importWithForm(zooOnnx, { name: 'Shapes v1', format: 'onnx-zoo-maskrcnn', labels: ['x'] }, target);
+    const again = importWithForm(zooOnnx, { name: 'Shapes v1', format: 'onnx-zoo-maskrcnn', labels: ['x'] }, target, checks);
     await expect(again).rejects.toBeInstanceOf(ModelExistsError);
     await expect(again).rejects.toThrow(`${first.onnxPath} already exists; it is never overwritten`);
     expect(await readFile(first.cardPath, 'utf8')).toBe(before);
@@ -95,7 +100,7 @@ describe('model manager', () => {
     const target = await freshTarget('mismatch');
     const wrongCard = path.join(base, 'in', 'wrong.json');
     await writeFile(wrongCard, JSON.stringify({ ...card, name: 'wrong', outputs: { ...card.outputs, masks: 'segm' } }));
-    const attempt = importWithCard(maskOnnx, wrongCard, target);
+    const attempt = importWithCard(maskOnnx, wrongCard, target, checks);
     await expect(attempt).rejects.toBeInstanceOf(ModelImportError);
     await expect(attempt).rejects.toThrow(/import refused: .*output 'segm' named by the card is not in the graph/);
     expect(await readdir(target.dir)).toEqual([]);
@@ -105,14 +110,14 @@ describe('model manager', () => {
     const target = await freshTarget('invalid-card');
     const bad = path.join(base, 'in', 'bad.json');
     await writeFile(bad, JSON.stringify({ ...card, labels: ['__background__'] }));
-    await expect(importWithCard(maskOnnx, bad, target)).rejects.toThrow(`${bad}: invalid model card: labels: needs the background`);
+    await expect(importWithCard(maskOnnx, bad, target, checks)).rejects.toThrow(`${bad}: invalid model card: labels: needs the background`);
     await writeFile(bad, '{ not json');
-    await expect(importWithCard(maskOnnx, bad, target)).rejects.toThrow(`${bad}: cannot read the card`);
+    await expect(importWithCard(maskOnnx, bad, target, checks)).rejects.toThrow(`${bad}: cannot read the card`);
   });
 
   it('builds the card from a form, taking tensor names from the graph', async () => {
     const target = await freshTarget('form');
-    const entry = await importWithForm(zooOnnx, { name: 'COCO zoo', format: 'onnx-zoo-maskrcnn', labels: ['person', 'car'], scoreThreshold: 0.6 }, target);
+    const entry = await importWithForm(zooOnnx, { name: 'COCO zoo', format: 'onnx-zoo-maskrcnn', labels: ['person', 'car'], scoreThreshold: 0.6 }, target, checks);
     const written = JSON.parse(await readFile(entry.cardPath, 'utf8'));
     expect(written.input).toMatchObject({ name: 'image', channels: 'BGR', sizeDivisor: 32 });
     expect(written.outputs).toEqual({ boxes: '6568', labels: '6570', scores: '6572', masks: '6887' });
@@ -124,7 +129,7 @@ describe('model manager', () => {
     const target = await freshTarget('not-onnx');
     const fake = path.join(base, 'in', 'fake.onnx');
     await writeFile(fake, 'this is text');
-    await expect(importWithForm(fake, { name: 'f', format: 'torchvision-maskrcnn', labels: ['a'] }, target)).rejects.toThrow(
+    await expect(importWithForm(fake, { name: 'f', format: 'torchvision-maskrcnn', labels: ['a'] }, target, checks)).rejects.toThrow(
       `${fake}: not a loadable ONNX model`,
     );
   });
@@ -133,7 +138,7 @@ describe('model manager', () => {
     const target = await freshTarget('xal');
     const yaml = path.join(base, 'in', 'shapes.yaml');
     await writeFile(yaml, 'type: mask_rcnn\nname: shapes-xal\nmodel_path: shapes.onnx\nscore_threshold: 0.3\nnms_threshold: 0.5\nclasses: [circle, square]\n');
-    const { entry, ignored } = await importXAnyLabeling(yaml, target);
+    const { entry, ignored } = await importXAnyLabeling(yaml, target, checks);
     expect(entry).toMatchObject({ name: 'shapes-xal', format: 'torchvision-maskrcnn', classes: ['circle', 'square'] });
     expect(entry.thresholds.score).toBe(0.3);
     expect(ignored).toEqual(['nms_threshold: the graph does its own non-maximum suppression']);
@@ -144,11 +149,11 @@ describe('model manager', () => {
     const yaml = path.join(base, 'in', 'zoo.yaml');
     const sha256 = createHash('sha256').update(await readFile(zooOnnx)).digest('hex');
     await writeFile(yaml, `type: yolov8_seg\nname: zoo-dl\nmodel_path: ${origin}/zoo.onnx\nclasses: [person]\n`);
-    await expect(importXAnyLabeling(yaml, target)).rejects.toThrow(/type "yolov8_seg" has no Loupe format/);
+    await expect(importXAnyLabeling(yaml, target, checks)).rejects.toThrow(/type "yolov8_seg" has no Loupe format/);
     const before = requested;
-    await expect(importXAnyLabeling(yaml, target, { format: 'onnx-zoo-maskrcnn', settings })).rejects.toThrow(/a sha256 of the model file is required/);
+    await expect(importXAnyLabeling(yaml, target, checks, { format: 'onnx-zoo-maskrcnn', settings })).rejects.toThrow(/a sha256 of the model file is required/);
     expect(requested).toBe(before);
-    const { entry } = await importXAnyLabeling(yaml, target, { format: 'onnx-zoo-maskrcnn', sha256, settings });
+    const { entry } = await importXAnyLabeling(yaml, target, checks, { format: 'onnx-zoo-maskrcnn', sha256, settings });
     expect(entry.onnxPath).toBe(path.join(target.dir, 'zoo-dl.onnx'));
     expect(entry.format).toBe('onnx-zoo-maskrcnn');
   });
@@ -157,22 +162,22 @@ describe('model manager', () => {
     const target = await freshTarget('download');
     const sha = createHash('sha256').update(await readFile(zooOnnx)).digest('hex');
     const form = { name: 'Zoo download', format: 'onnx-zoo-maskrcnn', labels: ['person'] };
-    await expect(downloadModel(`${origin}/zoo.onnx`, form, target, { sha256: 'f'.repeat(64), settings })).rejects.toBeInstanceOf(ChecksumMismatchError);
+    await expect(downloadModel(`${origin}/zoo.onnx`, form, target, checks, { sha256: 'f'.repeat(64), settings })).rejects.toBeInstanceOf(ChecksumMismatchError);
     expect(await readdir(target.dir)).toEqual([]);
 
     const seen: number[] = [];
-    const entry = await downloadModel(`${origin}/zoo.onnx`, form, target, { sha256: sha.toUpperCase(), settings, onProgress: (p) => seen.push(p.received) });
+    const entry = await downloadModel(`${origin}/zoo.onnx`, form, target, checks, { sha256: sha.toUpperCase(), settings, onProgress: (p) => seen.push(p.received) });
     expect(seen.at(-1)).toBe(entry.bytes);
     expect(JSON.parse(await readFile(entry.cardPath, 'utf8')).sha256).toBe(sha);
-    await expect(downloadModel(`${origin}/zoo.onnx`, form, target, { sha256: sha, settings })).rejects.toBeInstanceOf(ModelExistsError);
+    await expect(downloadModel(`${origin}/zoo.onnx`, form, target, checks, { sha256: sha, settings })).rejects.toBeInstanceOf(ModelExistsError);
   });
 
   it('refuses a download without a sha256 before fetching anything', async () => {
     const target = await freshTarget('download-no-sha');
     const before = requested;
     const form = { name: 'Unchecked', format: 'onnx-zoo-maskrcnn', labels: ['person'] };
-    await expect(downloadModel(`${origin}/zoo.onnx`, form, target, { settings })).rejects.toThrow(ModelImportError);
-    await expect(downloadModel(`${origin}/zoo.onnx`, form, target, { settings })).rejects.toThrow(/a sha256 of the model file is required/);
+    await expect(downloadModel(`${origin}/zoo.onnx`, form, target, checks, { settings })).rejects.toThrow(ModelImportError);
+    await expect(downloadModel(`${origin}/zoo.onnx`, form, target, checks, { settings })).rejects.toThrow(/a sha256 of the model file is required/);
     expect(requested).toBe(before);
     expect(await stat(target.dir).then(() => true, () => false)).toBe(false);
   });
@@ -180,11 +185,11 @@ describe('model manager', () => {
   it('lists every folder in order and reports unreadable cards without failing the listing', async () => {
     const shipped = path.join(base, 'shipped');
     await mkdir(shipped);
-    await importWithCard(maskOnnx, path.join(base, 'in', 'shapes.json'), { dir: shipped, source: 'shipped' });
+    await importWithCard(maskOnnx, path.join(base, 'in', 'shapes.json'), { dir: shipped, source: 'shipped' }, checks);
     await writeFile(path.join(shipped, 'broken.json'), '{');
     await writeFile(path.join(shipped, 'orphan.json'), JSON.stringify({ ...card, onnx: 'gone.onnx' }));
     const project = await freshTarget('list-project');
-    await importWithForm(zooOnnx, { name: 'project zoo', format: 'onnx-zoo-maskrcnn', labels: ['p'] }, project);
+    await importWithForm(zooOnnx, { name: 'project zoo', format: 'onnx-zoo-maskrcnn', labels: ['p'] }, project, checks);
 
     const listing = await listModels([
       { source: 'shipped', dir: shipped },

@@ -1,19 +1,19 @@
 // The model manager: lists the models in the shipped, user and project model folders, and adds new
 // ones (a card file, a filled-in form, an X-AnyLabeling config, or a download) without ever
 // replacing a file that is already there. Every added model is loaded once in onnxruntime to prove
-// its graph matches its card before it is listed.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+// its graph matches its card before it is listed: by `ModelChecks`, which open the untrusted file in a
+// process of their own (main/untrusted), never in the caller's.
 import { constants, copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import ort from 'onnxruntime-node';
 import { parseModelCard, type ModelCard } from '../../app/model/card.js';
 import type { ModelFormat } from '../../app/model/types.js';
-import { loadModel, readModelCard } from '../inference/model.js';
+import { hashFile } from '../fs/hash.js';
+import { readModelCard } from '../inference/model.js';
 import { isSplitCardFile } from '../inference/split-model.js';
 import { cardFromForm, parseCardForm, type GraphNames } from './card-form.js';
 import { downloadFile, type DownloadProgress, type DownloadSettings } from './download.js';
 import { readXAnyLabelingConfig } from './xanylabeling.js';
+import { ConflictError, InvalidInputError } from '../../app/model/errors.js';
 
 export type ModelSource = 'shipped' | 'user' | 'project';
 
@@ -44,15 +44,23 @@ export interface ModelListing {
   readonly problems: readonly { readonly file: string; readonly message: string }[];
 }
 
-export class ModelExistsError extends Error {
+export class ModelExistsError extends ConflictError {
   override readonly name = 'ModelExistsError';
   constructor(readonly file: string) {
     super(`${file} already exists; it is never overwritten. Import under another name, or remove the old model first.`);
   }
 }
 
-export class ModelImportError extends Error {
+export class ModelImportError extends InvalidInputError {
   override readonly name = 'ModelImportError';
+}
+
+/** What opening a model file tells: done where a malformed file can crash nothing but that process. */
+export interface ModelChecks {
+  /** The graph's input and output names; a ModelImportError when it is not a loadable ONNX model. */
+  graphNames(onnxPath: string): Promise<GraphNames>;
+  /** Loads the card's model once (CPU) to prove the graph matches the card; throws why it does not. */
+  verify(cardPath: string): Promise<void>;
 }
 
 export async function listModels(folders: readonly ModelFolder[]): Promise<ModelListing> {
@@ -110,20 +118,20 @@ export interface ImportTarget {
 }
 
 /** Imports an .onnx with its card file (JSON); the card's `onnx` field is rewritten to the copy. */
-export async function importWithCard(onnxPath: string, cardPath: string, target: ImportTarget): Promise<ModelEntry> {
+export async function importWithCard(onnxPath: string, cardPath: string, target: ImportTarget, checks: ModelChecks): Promise<ModelEntry> {
   let json: unknown;
   try {
     json = JSON.parse(await readFile(cardPath, 'utf8'));
   } catch (error) {
     throw new ModelImportError(`${cardPath}: cannot read the card: ${(error as Error).message}`);
   }
-  return install(parseModelCard(json, cardPath), onnxPath, target);
+  return install(parseModelCard(json, cardPath), onnxPath, target, checks);
 }
 
 /** Imports an .onnx with a card filled in by a person (see CardFormSchema). */
-export async function importWithForm(onnxPath: string, form: unknown, target: ImportTarget): Promise<ModelEntry> {
-  const card = cardFromForm(form, await readGraphNames(onnxPath), onnxPath);
-  return install(card, onnxPath, target);
+export async function importWithForm(onnxPath: string, form: unknown, target: ImportTarget, checks: ModelChecks): Promise<ModelEntry> {
+  const card = cardFromForm(form, await checks.graphNames(onnxPath), onnxPath);
+  return install(card, onnxPath, target, checks);
 }
 
 export interface DownloadHooks {
@@ -141,6 +149,7 @@ export interface DownloadHooks {
 export async function importXAnyLabeling(
   yamlPath: string,
   target: ImportTarget,
+  checks: ModelChecks,
   options: { readonly format?: ModelFormat; readonly sha256?: string } & DownloadHooks = {},
 ): Promise<{ entry: ModelEntry; ignored: readonly string[] }> {
   const text = await readFile(yamlPath, 'utf8').catch((error: Error) => {
@@ -149,8 +158,8 @@ export async function importXAnyLabeling(
   const config = readXAnyLabelingConfig(text, yamlPath, options.format);
   const entry =
     config.model.kind === 'file'
-      ? await importWithForm(path.resolve(path.dirname(yamlPath), config.model.path), config.form, target)
-      : await downloadModel(config.model.url, config.form, target, options);
+      ? await importWithForm(path.resolve(path.dirname(yamlPath), config.model.path), config.form, target, checks)
+      : await downloadModel(config.model.url, config.form, target, checks, options);
   return { entry, ignored: config.ignored };
 }
 
@@ -164,6 +173,7 @@ export async function downloadModel(
   url: string,
   form: unknown,
   target: ImportTarget,
+  checks: ModelChecks,
   options: { readonly sha256?: string | undefined } & DownloadHooks = {},
 ): Promise<ModelEntry> {
   const { name } = parseCardForm(form, url);
@@ -175,15 +185,15 @@ export async function downloadModel(
   await mkdir(target.dir, { recursive: true });
   await downloadFile({ ...options.settings, url, destination: onnx, sha256, signal: options.signal, onProgress: options.onProgress });
   try {
-    const built = cardFromForm(form, await readGraphNames(onnx), url);
-    return await writeCardAndVerify({ ...built, sha256 }, onnx, card, target.source);
+    const built = cardFromForm(form, await checks.graphNames(onnx), url);
+    return await writeCardAndVerify({ ...built, sha256 }, onnx, card, target.source, checks);
   } catch (error) {
     await rm(onnx, { force: true });
     throw error;
   }
 }
 
-async function install(card: ModelCard, onnxSource: string, target: ImportTarget): Promise<ModelEntry> {
+async function install(card: ModelCard, onnxSource: string, target: ImportTarget, checks: ModelChecks): Promise<ModelEntry> {
   await stat(onnxSource).catch(() => {
     throw new ModelImportError(`${onnxSource}: model file not found`);
   });
@@ -196,7 +206,7 @@ async function install(card: ModelCard, onnxSource: string, target: ImportTarget
     throw error;
   }
   try {
-    return await writeCardAndVerify(card, onnx, cardPath, target.source);
+    return await writeCardAndVerify(card, onnx, cardPath, target.source, checks);
   } catch (error) {
     await rm(onnx, { force: true });
     throw error;
@@ -204,8 +214,8 @@ async function install(card: ModelCard, onnxSource: string, target: ImportTarget
 }
 
 /** Writes the card beside `onnx` (exclusively), then proves the pair loads; removes the card if not. */
-async function writeCardAndVerify(card: ModelCard, onnx: string, cardPath: string, source: ModelSource): Promise<ModelEntry> {
-  const digest = await sha256Of(onnx);
+async function writeCardAndVerify(card: ModelCard, onnx: string, cardPath: string, source: ModelSource, checks: ModelChecks): Promise<ModelEntry> {
+  const digest = await hashFile(onnx);
   if (card.sha256 !== undefined && card.sha256 !== digest) {
     throw new ModelImportError(`${onnx}: sha256 ${digest} differs from ${card.sha256} in its card`);
   }
@@ -217,11 +227,12 @@ async function writeCardAndVerify(card: ModelCard, onnx: string, cardPath: strin
     throw error;
   }
   try {
-    const loaded = await loadModel(cardPath, { provider: 'cpu' });
-    await loaded.session.release();
+    await checks.verify(cardPath);
   } catch (error) {
     await rm(cardPath, { force: true });
-    throw new ModelImportError(`import refused: ${(error as Error).message}`);
+    // A check that failed in the untrusted-files process names the card first; its reason names both files already.
+    const message = (error as Error).message;
+    throw new ModelImportError(`import refused: ${message.startsWith(`${cardPath}: `) ? message.slice(cardPath.length + 2) : message}`);
   }
   return entryOf(source, written, cardPath, onnx, (await stat(onnx)).size);
 }
@@ -247,25 +258,4 @@ export function slugify(name: string): string {
     .replace(/^[-.]+|[-.]+$/g, '')
     .slice(0, 80);
   return slug === '' ? 'model' : slug;
-}
-
-/** The graph's input and output names, read by opening it in onnxruntime. */
-export async function readGraphNames(onnxPath: string): Promise<GraphNames> {
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(onnxPath);
-  } catch (error) {
-    throw new ModelImportError(`${onnxPath}: not a loadable ONNX model: ${(error as Error).message.split('\n')[0]}`);
-  }
-  try {
-    return { inputNames: [...session.inputNames], outputNames: [...session.outputNames] };
-  } finally {
-    await session.release();
-  }
-}
-
-async function sha256Of(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }

@@ -3,8 +3,9 @@
 import { parse as parseYaml } from 'yaml';
 import type { ModelFormat } from '../../app/model/types.js';
 import type { CardForm } from './card-form.js';
+import { InvalidInputError } from '../../app/model/errors.js';
 
-export class XAnyLabelingConfigError extends Error {
+export class XAnyLabelingConfigError extends InvalidInputError {
   override readonly name = 'XAnyLabelingConfigError';
 }
 

@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encode } from '../../app/geometry/rle.js';
-import { AnnotationId, CategoryId, type Annotation, type ImageId, type ModelId } from '../../app/model/index.js';
-import type { Prediction } from './annotations.js';
+import { diffOf } from '../../app/history/diff.js';
+import { AnnotationId, CategoryId, ConflictError, type Annotation, type ImageId, type ModelId } from '../../app/model/index.js';
+import { CHANGED_ELSEWHERE, type Prediction } from './annotations.js';
 import { hasFullScan, queryPlan } from './queryPlan.js';
-import { humanBox, imageFile, temporaryProject } from './testing.js';
+import { humanBox, imageFile, temporaryProject } from './store.test-support.js';
 
 let project: ReturnType<typeof temporaryProject>;
 let imageId: ImageId;
@@ -30,18 +31,18 @@ const prediction = (bbox: [number, number, number, number], score = 0.9): Predic
   score,
 });
 
-describe('annotations.applyChanges', () => {
+describe('annotations.apply', () => {
   it('adds, updates and removes with one history entry each', () => {
     const { annotations, history, images } = project.store;
     const a = humanBox(imageId, circle);
     const b = humanBox(imageId, star);
-    annotations.applyChanges(imageId, { added: [a, b] });
+    annotations.apply(imageId, diffOf({ added: [a, b] }));
     expect(annotations.forImage(imageId)).toEqual([a, b]);
     expect(images.get(imageId)!.status).toBe('in-review');
 
     const moved: Annotation = { ...a, bbox: [5, 5, 10, 10] };
-    const result = annotations.applyChanges(imageId, { updated: [moved], removed: [b.id] });
-    expect(result).toEqual({ added: [], updated: [moved], removed: [b.id] });
+    const result = annotations.apply(imageId, diffOf({ updated: [{ before: a, after: moved }], removed: [b] }));
+    expect(result).toEqual({ added: [], updated: [{ before: a, after: moved }], removed: [b] });
     expect(annotations.forImage(imageId)).toEqual([moved]);
     expect(history.forImage(imageId).map((h) => [h.action, h.annotationId, h.actor])).toEqual([
       ['created', a.id, 'human'], ['created', b.id, 'human'], ['deleted', b.id, 'human'], ['updated', a.id, 'human'],
@@ -52,13 +53,13 @@ describe('annotations.applyChanges', () => {
   it('keeps a crowd region as one, and marking or unmarking it is an edit in the history', () => {
     const { annotations, history } = project.store;
     const single = humanBox(imageId, circle);
-    annotations.applyChanges(imageId, { added: [single] });
+    annotations.apply(imageId, diffOf({ added: [single] }));
     expect(annotations.get(single.id)).not.toHaveProperty('crowd');
     const crowd: Annotation = { ...single, crowd: true };
-    annotations.applyChanges(imageId, { updated: [crowd] });
+    annotations.apply(imageId, diffOf({ updated: [{ before: single, after: crowd }] }));
     expect(annotations.get(single.id)).toEqual(crowd);
     expect(history.forAnnotation(single.id).at(-1)).toMatchObject({ action: 'updated', before: single, after: crowd });
-    expect(() => annotations.applyChanges(imageId, { updated: [{ ...single, crowd: 1 as unknown as boolean }] })).toThrow(
+    expect(() => annotations.apply(imageId, diffOf({ updated: [{ before: crowd, after: { ...single, crowd: 1 as unknown as boolean } }] }))).toThrow(
       `annotation ${single.id}: crowd must be true or false, got 1`,
     );
   });
@@ -67,9 +68,9 @@ describe('annotations.applyChanges', () => {
     const { annotations, history } = project.store;
     const [p] = annotations.replaceModelPredictions(imageId, modelId, [prediction([0, 0, 10, 10])]).annotations;
     const edited = { ...p!, categoryId: star, bbox: [1, 1, 9, 9] as const };
-    const { updated } = annotations.applyChanges(imageId, { updated: [edited] });
-    expect(updated[0]).toMatchObject({ origin: 'model-edited', modelId, categoryId: star });
-    expect(annotations.get(p!.id)).toEqual(updated[0]);
+    const { updated } = annotations.apply(imageId, diffOf({ updated: [{ before: p!, after: edited }] }));
+    expect(updated[0]!.after).toMatchObject({ origin: 'model-edited', modelId, categoryId: star });
+    expect(annotations.get(p!.id)).toEqual(updated[0]!.after);
     const entries = history.forAnnotation(p!.id);
     expect(entries.map((e) => [e.action, e.actor])).toEqual([['created', 'model'], ['updated', 'human']]);
     expect(entries[0]!.after).toEqual(p);
@@ -79,7 +80,7 @@ describe('annotations.applyChanges', () => {
   it('accepting or rejecting unchanged keeps the origin and is logged as such', () => {
     const { annotations, history } = project.store;
     const [p, q] = annotations.replaceModelPredictions(imageId, modelId, [prediction([0, 0, 1, 1]), prediction([2, 2, 1, 1])]).annotations;
-    annotations.applyChanges(imageId, { updated: [{ ...p!, state: 'accepted' }, { ...q!, state: 'rejected' }] });
+    annotations.apply(imageId, diffOf({ updated: [{ before: p!, after: { ...p!, state: 'accepted' } }, { before: q!, after: { ...q!, state: 'rejected' } }] }));
     expect(annotations.get(p!.id)).toMatchObject({ origin: 'model', state: 'accepted' });
     expect(history.forImage(imageId).slice(-2).map((h) => h.action)).toEqual(['accepted', 'rejected']);
   });
@@ -88,11 +89,11 @@ describe('annotations.applyChanges', () => {
     const { annotations, history } = project.store;
     const good = humanBox(imageId, circle);
     const unknownCategory = humanBox(imageId, CategoryId(999));
-    expect(() => annotations.applyChanges(imageId, { added: [good, unknownCategory] })).toThrow(
+    expect(() => annotations.apply(imageId, diffOf({ added: [good, unknownCategory] }))).toThrow(
       `annotation ${unknownCategory.id}: its category or model does not exist`,
     );
-    expect(() => annotations.applyChanges(imageId, { removed: [AnnotationId('nope')] })).toThrow('annotation nope does not exist');
-    expect(() => annotations.applyChanges(imageId, { added: [{ ...good, bbox: [0, 0, -1, 2] }] })).toThrow(/must not be negative/);
+    expect(() => annotations.apply(imageId, diffOf({ removed: [{ ...good, id: AnnotationId('nope') }] }))).toThrow('annotation nope does not exist');
+    expect(() => annotations.apply(imageId, diffOf({ added: [{ ...good, bbox: [0, 0, -1, 2] }] }))).toThrow(/must not be negative/);
     expect(annotations.forImage(imageId)).toEqual([]);
     expect(history.forImage(imageId)).toEqual([]);
     expect(project.store.images.get(imageId)!.status).toBe('new');
@@ -101,9 +102,9 @@ describe('annotations.applyChanges', () => {
   it('refuses a person turning a prediction into a human annotation or touching another image', () => {
     const { annotations, images } = project.store;
     const [p] = annotations.replaceModelPredictions(imageId, modelId, [prediction([0, 0, 1, 1])]).annotations;
-    expect(() => annotations.applyChanges(imageId, { updated: [{ ...p!, origin: 'human' }] })).toThrow(/origin cannot change/);
+    expect(() => annotations.apply(imageId, diffOf({ updated: [{ before: p!, after: { ...p!, origin: 'human' } }] }))).toThrow(/origin cannot change/);
     const [other] = images.writeFiles([{ file: imageFile('b.jpg') }]);
-    expect(() => annotations.applyChanges(other!, { removed: [p!.id] })).toThrow(`belongs to image ${imageId}`);
+    expect(() => annotations.apply(other!, diffOf({ removed: [p!] }))).toThrow(`belongs to image ${imageId}`);
   });
 
   it('refuses a mask that does not decode or is not the image\'s size, storing nothing', () => {
@@ -111,14 +112,14 @@ describe('annotations.applyChanges', () => {
     const good = { ...humanBox(imageId, circle), mask: prediction([0, 0, 1, 1]).mask };
     const garbage = { ...humanBox(imageId, circle), mask: { size: [48, 64] as const, counts: 'PPYo1' } };
     const wrongSize = { ...humanBox(imageId, circle), mask: encode({ width: 32, height: 48, data: new Uint8Array(32 * 48) }) };
-    expect(() => annotations.applyChanges(imageId, { added: [good, garbage] })).toThrow(
+    expect(() => annotations.apply(imageId, diffOf({ added: [good, garbage] }))).toThrow(
       `annotation ${garbage.id}: mask does not decode: RLE counts sum to 2073600, expected 3072 (height 48 x width 64)`,
     );
-    expect(() => annotations.applyChanges(imageId, { added: [wrongSize] })).toThrow(
+    expect(() => annotations.apply(imageId, diffOf({ added: [wrongSize] }))).toThrow(
       `annotation ${wrongSize.id}: mask is 48 x 32 but its image is 48 x 64 (height x width)`,
     );
     // A stale annotation (made before the file changed) may carry the size it was made for: undoing its removal.
-    annotations.applyChanges(imageId, { added: [{ ...wrongSize, stale: { width: 32, height: 48 } }] });
+    annotations.apply(imageId, diffOf({ added: [{ ...wrongSize, stale: { width: 32, height: 48 } }] }));
     expect(annotations.forImage(imageId).map((a) => a.id)).toEqual([wrongSize.id]);
     expect(history.forImage(imageId)).toHaveLength(1);
   });
@@ -127,10 +128,35 @@ describe('annotations.applyChanges', () => {
     const { annotations } = project.store;
     const boxes = Array.from({ length: 200 }, (_, i) => humanBox(imageId, circle, [i, i, 5, 5]));
     const broken = [...boxes.slice(0, 199), humanBox(imageId, CategoryId(404))];
-    expect(() => annotations.applyChanges(imageId, { added: broken })).toThrow(/category or model does not exist/);
+    expect(() => annotations.apply(imageId, diffOf({ added: broken }))).toThrow(/category or model does not exist/);
     expect(annotations.forImage(imageId)).toEqual([]);
-    annotations.applyChanges(imageId, { added: boxes });
+    annotations.apply(imageId, diffOf({ added: boxes }));
     expect(annotations.forImage(imageId)).toEqual(boxes);
+  });
+
+  it('refuses, whole, an edit made against annotations that changed since they were loaded: a conflict', () => {
+    const { annotations, history } = project.store;
+    const a = humanBox(imageId, circle);
+    const b = humanBox(imageId, star);
+    annotations.apply(imageId, diffOf({ added: [a, b] }));
+    // Elsewhere (another window, an undo), a moves.
+    const elsewhere: Annotation = { ...a, bbox: [7, 7, 2, 2] };
+    annotations.apply(imageId, diffOf({ updated: [{ before: a, after: elsewhere }] }));
+    const entries = history.forImage(imageId).length;
+    // An edit still made against the a it loaded: refused, and b is not removed either.
+    const stale = () => annotations.apply(imageId, diffOf({ updated: [{ before: a, after: { ...a, categoryId: star } }], removed: [b] }));
+    expect(stale).toThrow(ConflictError);
+    expect(stale).toThrow(`annotation ${a.id}: ${CHANGED_ELSEWHERE}`);
+    expect(() => annotations.apply(imageId, diffOf({ removed: [a] }))).toThrow(ConflictError);
+    // Adding what is already there, or removing what is gone, is the same clash.
+    expect(() => annotations.apply(imageId, diffOf({ added: [b] }))).toThrow(`annotation ${b.id} already exists: ${CHANGED_ELSEWHERE}`);
+    annotations.apply(imageId, diffOf({ removed: [b] }));
+    expect(() => annotations.apply(imageId, diffOf({ removed: [b] }))).toThrow(ConflictError);
+    expect(annotations.forImage(imageId)).toEqual([elsewhere]);
+    expect(history.forImage(imageId)).toHaveLength(entries + 1);
+    // Fields a client may leave out count as their defaults: no crowd flag is a single object.
+    annotations.apply(imageId, diffOf({ updated: [{ before: { ...elsewhere, crowd: false }, after: { ...elsewhere, bbox: [6, 6, 2, 2] } }] }));
+    expect(annotations.get(a.id)!.bbox).toEqual([6, 6, 2, 2]);
   });
 });
 
@@ -142,14 +168,14 @@ describe('annotations.replaceModelPredictions', () => {
       prediction([0, 0, 1, 1]), prediction([1, 1, 1, 1]), prediction([2, 2, 1, 1]), prediction([3, 3, 1, 1]),
     ]).annotations;
     const human = humanBox(imageId, star);
-    annotations.applyChanges(imageId, {
+    annotations.apply(imageId, diffOf({
       added: [human],
       updated: [
-        { ...keepAccepted!, state: 'accepted' },
-        { ...keepEdited!, bbox: [1, 1, 2, 2] },
-        { ...keepRejected!, state: 'rejected' },
+        { before: keepAccepted!, after: { ...keepAccepted!, state: 'accepted' } },
+        { before: keepEdited!, after: { ...keepEdited!, bbox: [1, 1, 2, 2] } },
+        { before: keepRejected!, after: { ...keepRejected!, state: 'rejected' } },
       ],
-    });
+    }));
     expect(annotations.get(keepEdited!.id)).toMatchObject({ origin: 'model-edited', state: 'accepted' });
 
     const byOther = annotations.replaceModelPredictions(imageId, other, [prediction([4, 4, 1, 1])]);

@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
 import { RleError, toCounts } from '../../app/geometry/rle.js';
+import type { Diff, Update } from '../../app/history/diff.js';
 import {
   AnnotationId,
   CategoryId,
+  ConflictError,
+  InvalidInputError,
+  NotFoundError,
   ImageId,
   ModelId,
   ORIGINS,
@@ -17,20 +21,7 @@ import {
   type StaleSize,
 } from '../../app/model/index.js';
 import type { ChangeActor, HistoryAction, HistoryRepository } from './history.js';
-
-/** One image's edit as plain data: whole annotations added or updated, ids (or annotations) removed. */
-export interface AnnotationChanges {
-  readonly added?: readonly Annotation[];
-  readonly updated?: readonly Annotation[];
-  readonly removed?: readonly (AnnotationId | Annotation)[];
-}
-
-/** The annotations as stored after the change; an update may come back with origin 'model-edited'. */
-export interface AppliedChanges {
-  readonly added: Annotation[];
-  readonly updated: Annotation[];
-  readonly removed: AnnotationId[];
-}
+import { PRELABEL_FAILED } from './runs.js';
 
 /** What writing one image's predictions did. */
 export interface PredictionsWritten {
@@ -115,7 +106,7 @@ function toParams(a: Annotation) {
 /** Throws with the annotation's id and the reason when it cannot be stored as it is. */
 export function validateAnnotation(a: Annotation): void {
   const fail = (reason: string) => {
-    throw new Error(`annotation ${a.id}: ${reason}`);
+    throw new InvalidInputError(`annotation ${a.id}: ${reason}`);
   };
   if (typeof a.id !== 'string' || a.id.length === 0) fail('needs a string id');
   if (a.bbox.length !== 4 || !a.bbox.every(Number.isFinite)) fail(`bbox must be 4 finite numbers, got ${JSON.stringify(a.bbox)}`);
@@ -144,13 +135,13 @@ export function checkMaskFits(a: Annotation, image: { readonly width: number; re
   try {
     toCounts(a.mask);
   } catch (error) {
-    if (error instanceof RleError) throw new Error(`annotation ${a.id}: mask does not decode: ${error.message}`);
+    if (error instanceof RleError) throw new InvalidInputError(`annotation ${a.id}: mask does not decode: ${error.message}`);
     throw error;
   }
   const [h, w] = a.mask.size;
   const madeFor = a.stale ?? image;
   if (h !== madeFor.height || w !== madeFor.width) {
-    throw new Error(
+    throw new InvalidInputError(
       `annotation ${a.id}: mask is ${h} x ${w} but ${a.stale ? 'it was made for' : 'its image is'} ${madeFor.height} x ${madeFor.width} (height x width)`,
     );
   }
@@ -163,6 +154,18 @@ const sameContent = (a: Annotation, b: Annotation) =>
   (a.mask?.size[0] ?? null) === (b.mask?.size[0] ?? null) &&
   (a.mask?.size[1] ?? null) === (b.mask?.size[1] ?? null) &&
   (a.crowd ?? false) === (b.crowd ?? false);
+
+/** Alike in every stored field (an absent crowd is false; an absent stale is none). */
+export function sameAnnotation(a: Annotation, b: Annotation): boolean {
+  return (
+    a.id === b.id && a.imageId === b.imageId && a.origin === b.origin && a.modelId === b.modelId && a.state === b.state &&
+    a.score === b.score && sameContent(a, b) && (a.stale?.width ?? null) === (b.stale?.width ?? null) &&
+    (a.stale?.height ?? null) === (b.stale?.height ?? null)
+  );
+}
+
+/** What a client may show when its edit was made against annotations that have changed since it loaded them. */
+export const CHANGED_ELSEWHERE = 'this annotation changed elsewhere since it was loaded';
 
 /** Which history action an update is: a pure state change is 'accepted'/'rejected', anything else 'updated'. */
 function updateAction(before: Annotation, after: Annotation): HistoryAction {
@@ -180,7 +183,7 @@ function updateAction(before: Annotation, after: Annotation): HistoryAction {
  */
 function resolveOrigin(before: Annotation, after: Annotation, actor: ChangeActor): Origin {
   if ((before.origin === 'human') !== (after.origin === 'human')) {
-    throw new Error(`annotation ${after.id}: origin cannot change from '${before.origin}' to '${after.origin}'`);
+    throw new InvalidInputError(`annotation ${after.id}: origin cannot change from '${before.origin}' to '${after.origin}'`);
   }
   if (actor === 'human' && after.origin === 'model' && before.origin === 'model' && !sameContent(before, after)) {
     return 'model-edited';
@@ -230,10 +233,11 @@ export class AnnotationRepository {
     this.remove = db.prepare(`DELETE FROM annotations WHERE id = ?`);
     this.pendingOf = db.prepare(`
       SELECT ${columns} FROM annotations WHERE image_id = ? AND origin = 'model' AND state = 'pending' ORDER BY rowid`);
-    // A person's first edit moves an image into review; 'reviewed' is only ever set on purpose.
+    // A person's first edit moves an image into review (one whose pre-label failed too); 'reviewed' is only ever set
+    // on purpose.
     this.touchImage = db.prepare(`
-      UPDATE images SET status = 'in-review', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-      WHERE id = ? AND status IN ('new', 'predicted')`);
+      UPDATE images SET status = 'in-review', error = NULL, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+      WHERE id = ? AND (status IN ('new', 'predicted') OR (status = 'error' AND ${PRELABEL_FAILED}))`);
     this.imageSize = db.prepare(`SELECT width, height, status FROM images WHERE id = ?`);
     this.setImageStatus = db.prepare(`
       UPDATE images SET status = ?, error = NULL, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`);
@@ -250,26 +254,29 @@ export class AnnotationRepository {
   }
 
   /**
-   * Saves one edit of one image, rows and history, in one transaction: all of it or none of it. Every mask must
+   * Saves one edit of one image (one undo step), rows and history, in one transaction: all of it or none of it.
+   * The edit was made against what its maker had loaded: each updated or removed annotation's `before` must be what
+   * the store holds, and an added id must be new, or the whole edit is refused with a ConflictError (it changed
+   * elsewhere since it was loaded: another window, a pre-label run, an undo that no longer fits). Every mask must
    * decode and be the image's size. A person's update to a model prediction stores it as 'model-edited' and, as an
    * edit is a decision, accepted. `status` sets the image's status in the same transaction: before the changes,
    * or after them when it is 'reviewed' (a reviewed image never holds a pending prediction or a stale annotation).
+   * Returns the edit as stored: its inverse undoes it.
    */
-  applyChanges(imageId: ImageId, changes: AnnotationChanges, actor: ChangeActor = 'human', options: ApplyOptions = {}): AppliedChanges {
-    return this.db.transaction((): AppliedChanges => {
+  apply(imageId: ImageId, diff: Diff<Annotation>, actor: ChangeActor = 'human', options: ApplyOptions = {}): Diff<Annotation> {
+    return this.db.transaction((): Diff<Annotation> => {
       const image = this.requireImage(imageId);
       const { status } = options;
       if (status !== undefined && status !== 'reviewed') this.setImageStatus.run(status, imageId);
-      const result: AppliedChanges = { added: [], updated: [], removed: [] };
-      for (const entry of changes.removed ?? []) {
-        const id = typeof entry === 'string' ? entry : entry.id;
-        const before = this.requireOwn(imageId, id);
-        this.remove.run(id);
+      const updated: Update<Annotation>[] = [];
+      for (const expected of diff.removed) {
+        const before = this.requireAsLoaded(imageId, expected);
+        this.remove.run(before.id);
         this.history.record('deleted', before, null, actor);
-        result.removed.push(id);
       }
-      for (const incoming of changes.updated ?? []) {
-        const before = this.requireOwn(imageId, incoming.id);
+      for (const { before: expected, after: incoming } of diff.updated) {
+        if (expected.id !== incoming.id) throw new InvalidInputError(`annotation ${expected.id}: an update cannot change its id to ${incoming.id}`);
+        const before = this.requireAsLoaded(imageId, expected);
         const origin = resolveOrigin(before, incoming, actor);
         const after: Annotation = {
           ...incoming,
@@ -282,20 +289,20 @@ export class AnnotationRepository {
         checkMaskFits(after, image);
         this.update.run(toParams(after));
         this.history.record(updateAction(before, after), before, after, actor);
-        result.updated.push(after);
+        updated.push({ before, after });
       }
-      for (const incoming of changes.added ?? []) {
+      for (const incoming of diff.added) {
         if (incoming.imageId !== imageId) {
-          throw new Error(`annotation ${incoming.id} belongs to image ${incoming.imageId}, not ${imageId}`);
+          throw new InvalidInputError(`annotation ${incoming.id} belongs to image ${incoming.imageId}, not ${imageId}`);
         }
+        if (this.byId.get(incoming.id)) throw new ConflictError(`annotation ${incoming.id} already exists: ${CHANGED_ELSEWHERE}`);
         this.insertOne(incoming, actor, image);
-        result.added.push(incoming);
       }
       if (status === 'reviewed') this.setImageStatus.run(status, imageId);
-      else if (status === undefined && actor === 'human' && result.added.length + result.updated.length + result.removed.length > 0) {
+      else if (status === undefined && actor === 'human' && diff.added.length + diff.updated.length + diff.removed.length > 0) {
         this.touchImage.run(imageId);
       }
-      return result;
+      return { added: diff.added, updated, removed: diff.removed };
     })();
   }
 
@@ -381,15 +388,18 @@ export class AnnotationRepository {
 
   private requireImage(imageId: ImageId): ImageSize {
     const image = this.imageSize.get(imageId);
-    if (!image) throw new Error(`image ${imageId} does not exist`);
+    if (!image) throw new NotFoundError(`image ${imageId} does not exist`);
     return image;
   }
 
-  private requireOwn(imageId: ImageId, id: AnnotationId): Annotation {
-    const row = this.byId.get(id);
-    if (!row) throw new Error(`annotation ${id} does not exist`);
-    if (row.image_id !== imageId) throw new Error(`annotation ${id} belongs to image ${row.image_id}, not ${imageId}`);
-    return toAnnotation(row);
+  /** The stored annotation, which must be the one the edit was made against. */
+  private requireAsLoaded(imageId: ImageId, expected: Annotation): Annotation {
+    const row = this.byId.get(expected.id);
+    if (!row) throw new ConflictError(`annotation ${expected.id} does not exist: ${CHANGED_ELSEWHERE}`);
+    if (row.image_id !== imageId) throw new InvalidInputError(`annotation ${expected.id} belongs to image ${row.image_id}, not ${imageId}`);
+    const stored = toAnnotation(row);
+    if (!sameAnnotation(stored, expected)) throw new ConflictError(`annotation ${expected.id}: ${CHANGED_ELSEWHERE}`);
+    return stored;
   }
 }
 

@@ -19,6 +19,7 @@ import {
   type Annotation,
   type ImageRecord,
 } from '../../app/model/index.js';
+import { diffOf } from '../../app/history/diff.js';
 import type { ProjectStore } from './project.js';
 import { selectTruth, type LeftOut, type TruthOptions } from './truth.js';
 
@@ -253,7 +254,7 @@ export function importCoco(store: ProjectStore, dataset: CocoDataset): CocoImpor
         ...annotation,
         categoryId: categoryByName.get(cocoCategory) as CategoryId,
       }));
-      store.annotations.applyChanges(imageId, { added }, 'human');
+      store.annotations.apply(imageId, diffOf({ added }), 'human');
       items.forEach(({ annotation, cocoId }) => keepId('annotations', 'id', annotation.id, cocoId, null));
       imported += added.length;
     }

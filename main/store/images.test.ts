@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ImageId, type CategoryId } from '../../app/model/index.js';
 import { pageQuery } from './images.js';
 import { hasFullScan, queryPlan } from './queryPlan.js';
-import { humanBox, imageFile, temporaryProject } from './testing.js';
+import { humanBox, imageFile, temporaryProject } from './store.test-support.js';
+import { diffOf } from '../../app/history/diff.js';
 
 let project: ReturnType<typeof temporaryProject>;
 beforeEach(() => {
@@ -67,9 +68,9 @@ describe('images', () => {
     expect(images.list({ search: '%', limit: 100 }).items).toEqual([]);
 
     const [star] = categories.ensure(['star']);
-    annotations.applyChanges(ids[7]!, { added: [humanBox(ids[7]!, star!.id)] });
+    annotations.apply(ids[7]!, diffOf({ added: [humanBox(ids[7]!, star!.id)] }));
     const rejected = { ...humanBox(ids[8]!, star!.id), state: 'rejected' as const };
-    annotations.applyChanges(ids[8]!, { added: [rejected] });
+    annotations.apply(ids[8]!, diffOf({ added: [rejected] }));
     expect(images.list({ categoryId: star!.id, limit: 10 }).items.map((i) => i.id)).toEqual([ids[7]]);
 
     expect(images.countByStatus()).toEqual({ new: 18, predicted: 0, 'in-review': 2, reviewed: 5, error: 0 });

@@ -1,7 +1,8 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { IMAGE_STATUSES, ImageId, type ImageRecord, type ImageStatus } from '../../app/model/index.js';
-import type { CategoryId } from '../../app/model/index.js';
+import { InvalidInputError, type CategoryId } from '../../app/model/index.js';
 import type { AnnotationRepository } from './annotations.js';
+import { PRELABEL_FAILED } from './runs.js';
 import { UNCERTAINTY_SQL } from './uncertainty.js';
 
 /** What a folder scan learns about one file. `error` is the decoder's message when sharp could not read it. */
@@ -114,11 +115,15 @@ export class ImageRepository {
       ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms
       RETURNING id`);
     // A file that decodes again leaves 'error' for 'new'; one that stops decoding becomes 'error'; one whose content
-    // changed goes back to 'new' (its annotations are then marked stale); otherwise the review status is kept.
+    // changed goes back to 'new' (its annotations are then marked stale); otherwise the review status is kept, and an
+    // image whose pre-label failed keeps that status and reason (it decodes, and is tried again by the next run).
     this.updateFile = db.prepare(`
       UPDATE images SET path = @path, width = @width, height = @height, orientation = @orientation,
-        hash = @hash, size = @size, mtime_ms = @mtimeMs, missing = 0, error = @error,
-        status = CASE WHEN @error IS NOT NULL THEN 'error' WHEN @changed = 1 OR status = 'error' THEN 'new' ELSE status END,
+        hash = @hash, size = @size, mtime_ms = @mtimeMs, missing = 0,
+        error = CASE WHEN @error IS NULL AND @changed = 0 AND status = 'error' AND ${PRELABEL_FAILED} THEN error ELSE @error END,
+        status = CASE WHEN @error IS NOT NULL THEN 'error'
+          WHEN @changed = 0 AND status = 'error' AND ${PRELABEL_FAILED} THEN 'error'
+          WHEN @changed = 1 OR status = 'error' THEN 'new' ELSE status END,
         updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
       WHERE id = @id`);
     this.setMissingStmt = db.prepare(`
@@ -269,5 +274,5 @@ function parseCursor(after: string | null | undefined): [number, string] {
   } catch {
     // fall through
   }
-  throw new Error(`not a cursor of the uncertainty order: ${after.slice(0, 80)}`);
+  throw new InvalidInputError(`not a cursor of the uncertainty order: ${after.slice(0, 80)}`);
 }

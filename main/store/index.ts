@@ -10,7 +10,8 @@
  *   store.categories  list() get(id) getByName(name) create(name, color?) ensure(names) update(id, {name?, color?})
  *   store.models      register({name, format, labels, card, path, sha256}) get(id) getBySha256(h) list()
  *   store.annotations forImage(imageId) get(id)
- *                     applyChanges(imageId, {added?, updated?, removed?}, actor = 'human', {status?}) -> {added, updated, removed}
+ *                     apply(imageId, diff: Diff<Annotation>, actor = 'human', {status?}) -> the diff as stored
+ *                     (each `before` checked against the store: ConflictError when it changed elsewhere)
  *                     replaceModelPredictions(imageId, modelId, predictions) -> {annotations, replaced}
  *                     forgetChangedContent(imageId, madeFor) pendingPredictions(imageId)
  *   store.review      markReviewed(imageId, view | null) review(imageId, rules, {markReviewed, view})
@@ -38,8 +39,8 @@ export type { ImageFile, ImageFileWrite, ImagePage, ImageQuery, ScanIndexEntry, 
 export { CATEGORY_PALETTE } from './categories.js';
 export type { NewModel, StoredModel } from './models.js';
 export { validateAnnotation } from './annotations.js';
-export { checkMaskFits } from './annotations.js';
-export type { AnnotationChanges, AppliedChanges, ApplyOptions, Prediction, PredictionsWritten } from './annotations.js';
+export { checkMaskFits, CHANGED_ELSEWHERE, sameAnnotation } from './annotations.js';
+export type { ApplyOptions, Prediction, PredictionsWritten } from './annotations.js';
 export type { ReviewOutcome } from './review.js';
 export { HISTORY_ACTIONS } from './history.js';
 export type { ChangeActor, HistoryAction, HistoryEntry } from './history.js';

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyDiff, invert } from '../../app/history/diff.js';
 import type { Annotation, CategoryId, ImageId, ModelId } from '../../app/model/index.js';
-import { humanBox, imageFile, temporaryProject } from './testing.js';
+import { humanBox, imageFile, temporaryProject, updateOf } from './store.test-support.js';
+import { diffOf } from '../../app/history/diff.js';
 
 let project: ReturnType<typeof temporaryProject>;
 let imageId: ImageId;
@@ -28,7 +29,7 @@ describe('marking an image reviewed', () => {
     const { review, history, images, annotations } = project.store;
     const [high, low, hiddenClass] = predict([[circle, 0.9], [circle, 0.3], [star, 0.95]]);
     const human = humanBox(imageId, circle);
-    annotations.applyChanges(imageId, { added: [human] });
+    annotations.apply(imageId, diffOf({ added: [human] }));
     const historyBefore = history.forImage(imageId).length;
 
     const outcome = review.markReviewed(imageId, { threshold: 0.5, hiddenCategoryIds: [star] });
@@ -50,9 +51,7 @@ describe('marking an image reviewed', () => {
     const outcome = review.markReviewed(imageId, { threshold: 0.5 });
     expect(sorted(applyDiff(before, outcome.changes))).toEqual(sorted(annotations.forImage(imageId)));
     const undo = invert(outcome.changes);
-    annotations.applyChanges(imageId, { added: undo.added, updated: undo.updated.map((u) => u.after), removed: undo.removed }, 'human', {
-      status: outcome.previousStatus,
-    });
+    annotations.apply(imageId, undo, 'human', { status: outcome.previousStatus });
     expect(sorted(annotations.forImage(imageId))).toEqual(before);
     expect(outcome.previousStatus).toBe('new');
     expect(images.get(imageId)!.status).toBe('new');
@@ -65,7 +64,7 @@ describe('marking an image reviewed', () => {
     review.markReviewed(imageId, null);
     expect(annotations.get(p!.id)!.state).toBe('rejected');
     expect(() => predict([[circle, 0.8]])).toThrow(/is reviewed: pre-labeling leaves it alone/);
-    expect(() => annotations.applyChanges(imageId, { updated: [{ ...annotations.get(p!.id)!, state: 'pending' }] })).toThrow(
+    expect(() => annotations.apply(imageId, diffOf({ updated: [updateOf(annotations, { ...annotations.get(p!.id)!, state: 'pending' })] }))).toThrow(
       /a reviewed image cannot hold a pending prediction/,
     );
     expect(annotations.get(p!.id)!.state).toBe('rejected');
@@ -76,7 +75,7 @@ describe('marking an image reviewed', () => {
     const { review, annotations, images } = project.store;
     const fits = humanBox(imageId, circle);
     const other = humanBox(imageId, star);
-    annotations.applyChanges(imageId, { added: [fits, other] });
+    annotations.apply(imageId, diffOf({ added: [fits, other] }));
     project.store.db.prepare(`UPDATE annotations SET stale_width = 64, stale_height = 48 WHERE id = ?`).run(fits.id);
     project.store.db.prepare(`UPDATE annotations SET stale_width = 32, stale_height = 24 WHERE id = ?`).run(other.id);
     expect(images.list({ stale: true, limit: 10 }).items.map((i) => i.id)).toEqual([imageId]);

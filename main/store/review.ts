@@ -3,10 +3,11 @@
 // come through here, so they decide alike.
 import type { Database } from 'better-sqlite3';
 import { squash, type Diff } from '../../app/history/diff.js';
-import type { Annotation, ImageId, ImageRecord, ImageStatus } from '../../app/model/index.js';
+import { NotFoundError, type Annotation, type ImageId, type ImageRecord, type ImageStatus } from '../../app/model/index.js';
 import { decideByRules, settleForReview, type ReviewRules, type ReviewView } from '../../app/review/index.js';
 import type { AnnotationRepository } from './annotations.js';
 import type { ImageRepository } from './images.js';
+import { PRELABEL_FAILED } from './runs.js';
 
 /** What one review step did to one image; applying `changes` inverted with `previousStatus` undoes it. */
 export interface ReviewOutcome {
@@ -28,6 +29,11 @@ export class ReviewRepository {
     private readonly annotations: AnnotationRepository,
   ) {}
 
+  /** Whether the image is in 'error' because a pre-label run failed on it (it decodes: a person may still review it). */
+  private runFailedOn(imageId: ImageId): boolean {
+    return this.db.prepare(`SELECT 1 FROM images WHERE id = ? AND ${PRELABEL_FAILED}`).get(imageId) !== undefined;
+  }
+
   /**
    * Marks an image reviewed, settling it first: pending predictions shown in `view` are accepted, the others
    * rejected (a null view shows nothing), stale annotations kept when they fit the image and dropped otherwise.
@@ -43,8 +49,8 @@ export class ReviewRepository {
   review(imageId: ImageId, rules: ReviewRules, options: { markReviewed: boolean; view: ReviewView | null }): ReviewOutcome {
     return this.db.transaction((): ReviewOutcome => {
       const image = this.images.get(imageId);
-      if (!image) throw new Error(`image ${imageId} does not exist`);
-      if (options.markReviewed && image.status === 'error') {
+      if (!image) throw new NotFoundError(`image ${imageId} does not exist`);
+      if (options.markReviewed && image.status === 'error' && !this.runFailedOn(imageId)) {
         throw new Error(`${image.path} could not be decoded (${image.error ?? 'unreadable'}): it cannot be marked reviewed`);
       }
       const current = this.annotations.forImage(imageId);
@@ -63,14 +69,9 @@ export class ReviewRepository {
         dropped = settled.dropped;
       }
       const status = options.markReviewed ? 'reviewed' : undefined;
-      this.annotations.applyChanges(
-        imageId,
-        { added: changes.added, updated: changes.updated.map((u) => u.after), removed: changes.removed },
-        'human',
-        status ? { status } : {},
-      );
+      const applied = this.annotations.apply(imageId, changes, 'human', status ? { status } : {});
       return {
-        changes,
+        changes: applied,
         accepted,
         rejected,
         kept,

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { openProject, type ProjectStore } from './project.js';
 import { RunLockedError } from './run-lock.js';
-import { temporaryProject } from './testing.js';
+import { temporaryProject } from './store.test-support.js';
 
 let project: ReturnType<typeof temporaryProject>;
 let other: ProjectStore;

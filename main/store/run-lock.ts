@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Database } from 'better-sqlite3';
 import { ModelId, RunId } from '../../app/model/index.js';
+import { ConflictError } from '../../app/model/errors.js';
 
 export type RunLockState = 'starting' | 'running' | 'paused';
 
@@ -26,7 +27,7 @@ export interface RunLockInfo {
 }
 
 /** Another live process holds the project's run lock. */
-export class RunLockedError extends Error {
+export class RunLockedError extends ConflictError {
   override name = 'RunLockedError';
   constructor(readonly holder: RunLockInfo) {
     const where = holder.host === hostname() ? '' : ` on ${holder.host}`;

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { CategoryId, ImageId, ModelId } from '../../app/model/index.js';
 import { hasFullScan, queryPlan } from './queryPlan.js';
-import { imageFile, temporaryProject } from './testing.js';
+import { humanBox, imageFile, temporaryProject } from './store.test-support.js';
 
 let project: ReturnType<typeof temporaryProject>;
 let ids: ImageId[];
@@ -30,8 +30,11 @@ it('records a batch of outcomes: predictions, status, one result per image and m
   ]);
   expect(annotations.forImage(ids[0]!)).toHaveLength(1);
   expect(images.get(ids[0]!)!.status).toBe('predicted');
-  expect(images.get(ids[1]!)!.status).toBe('new');
+  // An image nobody had worked on shows why its run failed; it is tried again by the next run.
+  expect(images.get(ids[1]!)).toMatchObject({ status: 'error', error: 'tensor shape mismatch' });
   expect(prelabel.pendingImageIds(modelId)).toEqual([ids[1], ids[2]]);
+  expect(prelabel.failedImageIds()).toEqual(new Set([ids[1]]));
+  expect(stats.unreadableImages()).toEqual([{ imageId: ids[3], path: 'd.jpg', stage: 'scan', reason: 'Input file is missing' }]);
   expect(prelabel.pendingImageIds(modelId, [ids[2]!, ids[0]!])).toEqual([ids[2]]);
   expect(stats.failedImages()).toEqual([
     { imageId: ids[1], path: 'b.jpg', stage: 'shapes', reason: 'tensor shape mismatch' },
@@ -40,6 +43,7 @@ it('records a batch of outcomes: predictions, status, one result per image and m
 
   const retry = prelabel.start(modelId);
   prelabel.recordOutcomes(retry.id, modelId, [{ imageId: ids[1]!, durationMs: 9, predictions: [] }]);
+  expect(images.get(ids[1]!)).toMatchObject({ status: 'predicted', error: null });
   expect(prelabel.resultsForRun(run.id).map((r) => r.imageId)).toEqual([ids[0]]);
   expect(prelabel.resultsForRun(retry.id)).toEqual([
     { runId: retry.id, imageId: ids[1], modelId, ok: true, message: null, instances: 0, durationMs: 9 },
@@ -75,4 +79,24 @@ it('finds images still to pre-label through the result index', () => {
   );
   expect(hasFullScan(plan)).toBe(false);
   expect(plan.join()).toMatch(/sqlite_autoindex_prelabel_results_1 \(model_id=\? AND image_id=\?\)/);
+});
+
+it('keeps a failed run\'s error through a rescan of the unchanged file, and lets a person review or edit the image', () => {
+  const { prelabel, images, review, annotations } = project.store;
+  const run = prelabel.start(modelId);
+  prelabel.recordOutcomes(run.id, modelId, [
+    { imageId: ids[0]!, durationMs: 1, error: 'model: out of memory' },
+    { imageId: ids[1]!, durationMs: 1, error: 'model: out of memory' },
+  ]);
+  // The file touched (a new time, the same bytes): read again by the scan, still the run's failure.
+  images.writeFiles([{ id: ids[0]!, file: imageFile('a.jpg', { mtimeMs: 5 }) }]);
+  expect(images.get(ids[0]!)).toMatchObject({ status: 'error', error: 'model: out of memory' });
+  // Its content changed: a new image to pre-label.
+  images.writeFiles([{ id: ids[0]!, file: imageFile('a.jpg', { hash: 'another', mtimeMs: 6 }) }]);
+  expect(images.get(ids[0]!)).toMatchObject({ status: 'new', error: null });
+  // It decodes, so a person may draw on it or mark it reviewed; a file the scan could not read cannot be.
+  annotations.apply(ids[1]!, { added: [{ ...humanBox(ids[1]!, circle), state: 'accepted' }], updated: [], removed: [] });
+  expect(images.get(ids[1]!)).toMatchObject({ status: 'in-review', error: null });
+  expect(review.markReviewed(ids[1]!, null).image.status).toBe('reviewed');
+  expect(() => review.markReviewed(ids[3]!, null)).toThrow(/could not be decoded \(Input file is missing\)/);
 });

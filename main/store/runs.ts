@@ -3,6 +3,13 @@ import { ImageId, ModelId, RunId, type Annotation } from '../../app/model/index.
 import type { AnnotationRepository, Prediction } from './annotations.js';
 
 export const RUN_STATUSES = ['running', 'completed', 'cancelled', 'failed'] as const;
+
+/**
+ * SQL true for a row of `images` whose pre-label failed: an image in status 'error' because of a run, not because the
+ * scan could not decode it (those are never pre-labeled). Such an image keeps its size, is tried again by the next
+ * run, and can still be reviewed by hand.
+ */
+export const PRELABEL_FAILED = `EXISTS (SELECT 1 FROM prelabel_results r WHERE r.image_id = images.id AND r.ok = 0)`;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export interface PrelabelRun {
@@ -67,6 +74,7 @@ const toRun = (row: RunRow): PrelabelRun => ({
 export class PrelabelRepository {
   private readonly upsertResult: Statement;
   private readonly markPredicted: Statement<[number]>;
+  private readonly markFailed: Statement<[string, number]>;
   private readonly statusOf: Statement<[number], { status: string }>;
 
   constructor(
@@ -80,8 +88,13 @@ export class PrelabelRepository {
         message = excluded.message, instances = excluded.instances, duration_ms = excluded.duration_ms,
         finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`);
     this.markPredicted = db.prepare(`
-      UPDATE images SET status = 'predicted', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-      WHERE id = ? AND status = 'new'`);
+      UPDATE images SET status = 'predicted', error = NULL, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+      WHERE id = ? AND (status = 'new' OR (status = 'error' AND ${PRELABEL_FAILED}))`);
+    // An image nobody has worked on yet shows why its run failed; one already predicted or in review keeps its status
+    // (its failure is in the run's results and `loupe stats`).
+    this.markFailed = db.prepare(`
+      UPDATE images SET status = 'error', error = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+      WHERE id = ? AND (status = 'new' OR (status = 'error' AND ${PRELABEL_FAILED}))`);
     this.statusOf = db.prepare(`SELECT status FROM images WHERE id = ?`);
   }
 
@@ -114,8 +127,9 @@ export class PrelabelRepository {
 
   /**
    * Writes a batch of image outcomes in one transaction: each success replaces the image's pending predictions
-   * (of any model: one pending set per image) and moves a 'new' image to 'predicted'; each failure records its
-   * reason. An image a person marked reviewed while the run was going is left alone and reported.
+   * (of any model: one pending set per image) and moves a 'new' image (or one whose earlier run failed) to
+   * 'predicted'; each failure records its reason, and a 'new' image goes to 'error' with it. An image a person marked
+   * reviewed while the run was going is left alone and reported.
    */
   recordOutcomes(runId: RunId, modelId: ModelId, outcomes: readonly ImageOutcome[]): RecordedOutcomes {
     return this.db.transaction((): RecordedOutcomes => {
@@ -146,6 +160,7 @@ export class PrelabelRepository {
           instances: annotations.length,
           durationMs: outcome.durationMs,
         });
+        if (!ok) this.markFailed.run(outcome.error, outcome.imageId);
         written.set(outcome.imageId, annotations);
       }
       return { written, replaced, skippedReviewed };
@@ -164,13 +179,14 @@ export class PrelabelRepository {
 
   /**
    * Images still to pre-label with this model: present, decodable, not reviewed, and without a successful result
-   * for it (failed ones are retried). Optionally limited to `imageIds`. Ordered by path.
+   * for it (failed ones are retried, status 'error' from a failed run included). Optionally limited to `imageIds`.
+   * Ordered by path.
    */
   pendingImageIds(modelId: ModelId, imageIds?: readonly ImageId[]): ImageId[] {
     const rows = this.db
       .prepare(
         `SELECT id FROM images
-         WHERE missing = 0 AND status NOT IN ('error', 'reviewed')
+         WHERE missing = 0 AND (status NOT IN ('error', 'reviewed') OR (status = 'error' AND ${PRELABEL_FAILED}))
            AND NOT EXISTS (SELECT 1 FROM prelabel_results r WHERE r.model_id = ? AND r.image_id = images.id AND r.ok = 1)
          ORDER BY path`,
       )
@@ -179,6 +195,12 @@ export class PrelabelRepository {
     if (!imageIds) return ids;
     const wanted = new Set<number>(imageIds);
     return ids.filter((id) => wanted.has(id));
+  }
+
+  /** Images in 'error' because a run failed on them (not because the scan could not read them). */
+  failedImageIds(): Set<ImageId> {
+    const rows = this.db.prepare(`SELECT id FROM images WHERE status = 'error' AND ${PRELABEL_FAILED}`).all() as { id: number }[];
+    return new Set(rows.map((r) => ImageId(r.id)));
   }
 
   resultsForRun(runId: RunId): PrelabelResult[] {

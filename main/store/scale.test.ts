@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { pageQuery } from './images.js';
 import { hasFullScan, queryPlan } from './queryPlan.js';
-import { imageFile, temporaryProject } from './testing.js';
+import { imageFile, temporaryProject } from './store.test-support.js';
 
 // Timings of the same queries are bench:scan's (BENCHMARKS.md); here only what they read.
 it('pages through 50,000 images in a real file with index reads only', () => {

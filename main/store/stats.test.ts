@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { imageFile, humanBox, temporaryProject } from './testing.js';
+import { imageFile, humanBox, temporaryProject } from './store.test-support.js';
+import { diffOf } from '../../app/history/diff.js';
 
 let project: ReturnType<typeof temporaryProject>;
 beforeEach(() => {
@@ -16,9 +17,9 @@ it('summarises images by status, missing and failed files, and instances by clas
   ]);
   images.setMissing([ids[1]!], true);
   const [circle, star, empty] = categories.ensure(['circle', 'star', 'triangle']);
-  annotations.applyChanges(ids[0]!, {
+  annotations.apply(ids[0]!, diffOf({
     added: [humanBox(ids[0]!, circle!.id), humanBox(ids[0]!, circle!.id), { ...humanBox(ids[0]!, star!.id), state: 'rejected' }],
-  });
+  }));
   expect(stats.summary()).toEqual({
     images: 3,
     byStatus: { new: 1, predicted: 0, 'in-review': 1, reviewed: 0, error: 1 },

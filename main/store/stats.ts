@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { CategoryId, ImageId, type ImageStatus } from '../../app/model/index.js';
 import type { ImageRepository, StatusCounts } from './images.js';
+import { PRELABEL_FAILED } from './runs.js';
 
 export interface FailedImage {
   readonly imageId: ImageId;
@@ -32,7 +33,10 @@ export interface ProjectStats {
   readonly images: number;
   readonly byStatus: StatusCounts;
   readonly missing: number;
-  /** Every failure: the files the scan could not decode (as many as byStatus.error) and each model's failures. */
+  /**
+   * Every failure: the files the scan could not decode, and each model's failures (an image nobody had worked on is in
+   * status 'error' with it, so byStatus.error counts both kinds).
+   */
   readonly failed: FailedImage[];
   readonly stale: StaleImage[];
   readonly classes: ClassCount[];
@@ -56,7 +60,7 @@ export class StatsRepository {
     };
   }
 
-  /** The images in status 'error', with the decoder's reason, by path: as many as countByStatus().error. */
+  /** The images the scan could not decode (status 'error' without a failed run), with the decoder's reason, by path. */
   unreadableImages(): FailedImage[] {
     return this.failedImages().filter((f) => f.stage === 'scan');
   }
@@ -86,7 +90,7 @@ export class StatsRepository {
     const rows = this.db
       .prepare(
         `SELECT id AS imageId, path, 'scan' AS stage, coalesce(error, 'unreadable') AS reason
-           FROM images WHERE status = ?
+           FROM images WHERE status = ? AND NOT ${PRELABEL_FAILED}
          UNION ALL
          SELECT i.id, i.path, m.name, coalesce(r.message, 'failed')
            FROM prelabel_results r JOIN images i ON i.id = r.image_id JOIN models m ON m.id = r.model_id

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ImageId, ModelId } from '../../app/model/index.js';
 import { learningRecords } from '../learning/records.js';
-import { imageFile, temporaryProject } from './testing.js';
+import { imageFile, temporaryProject } from './store.test-support.js';
 import type { ProjectStore } from './project.js';
 import { uncertaintyQueue } from './uncertainty.js';
 

@@ -1,13 +1,15 @@
 // Child process of main/ipc/crash-safety.test.ts: applies review edits to a project through the real IPC
 // dispatcher, one after another, and says on stdout what it is about to send and when main acknowledged it,
 // until it is killed. argv: <folder> <seed>.
-import { createDispatcher } from '../../dist/main/ipc/handlers.js';
-import { createProjectHandlers } from '../../dist/main/ipc/project-handlers.js';
+import { createDispatcher } from '../../dist/main/ipc/dispatcher.js';
+import { createHandlers } from '../../dist/main/ipc/handlers.js';
+import { createServices } from '../../dist/main/services/index.js';
 import { openProject } from '../../dist/main/store/index.js';
 
 const [folder, seedText] = process.argv.slice(2);
 const store = openProject(folder);
-const dispatch = createDispatcher(createProjectHandlers({ current: () => store, open: async () => store }));
+const services = createServices({ models: { shippedDir: folder, userDir: folder }, emit: () => {}, store });
+const dispatch = createDispatcher(createHandlers(services));
 const say = (message) => process.stdout.write(`${JSON.stringify(message)}\n`);
 
 let seed = Number(seedText) >>> 0;

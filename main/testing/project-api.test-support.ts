@@ -1,9 +1,9 @@
-// The contract's Api for tests of UI code without a browser: requests go through the real dispatcher and
-// project handlers over a real store, JSON-encoded both ways as a transport would, and refusals arrive
+// The contract's Api for tests of UI code without a browser: requests go through the real dispatcher, handlers
+// and services over a real store, JSON-encoded both ways as a transport would, and refusals arrive
 // as the IpcRequestError a client raises. Events are emitted by the test, as main would.
 import { IpcRequestError, type Api, type Channel, type Disposable, type EventName, type EventPayload, type Reply, type Req, type Res } from '../../app/ipc/contract.js';
-import { createDispatcher } from '../ipc/handlers.js';
-import { createProjectHandlers, type ProjectServices } from '../ipc/project-handlers.js';
+import type { Services } from '../services/index.js';
+import { dispatcherOver } from './services.test-support.js';
 
 export interface TestApi extends Api {
   /** Sends an event to the listeners, as main does. */
@@ -12,8 +12,8 @@ export interface TestApi extends Api {
   readonly requests: { readonly channel: Channel; readonly request: unknown }[];
 }
 
-export function createTestApi(services: ProjectServices): TestApi {
-  const dispatch = createDispatcher(createProjectHandlers(services));
+export function createTestApi(services: Services): TestApi {
+  const dispatch = dispatcherOver(services);
   const listeners = new Map<EventName, Set<(payload: unknown) => void>>();
   const requests: { channel: Channel; request: unknown }[] = [];
   return {

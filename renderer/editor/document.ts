@@ -9,7 +9,6 @@ import type { Annotation, AnnotationId, Bbox, CategoryId, ImageRecord, ImageStat
 import { boundsWithin, clipMask, decodeWithin, emptyCrop, encodeCrop, encodeWithin, remapMask, shiftMask, type Crop } from './mask-ops.js';
 import { boxRle, combine } from './rle-ops.js';
 
-export type AnnotationDiff = Diff<Annotation>;
 /** The image's undo history: annotation diffs, and for a review the image's status before and after it. */
 export type ImageHistory = UndoStack<Annotation, ImageStatus>;
 
@@ -17,7 +16,7 @@ export interface DocumentOptions {
   readonly image: ImageRecord;
   readonly annotations: readonly Annotation[];
   /** Persists one edit (with the image's status, when the step changes it); rejects when main refuses it. */
-  readonly save: (diff: AnnotationDiff, status?: ImageStatus) => Promise<unknown>;
+  readonly save: (diff: Diff<Annotation>, status?: ImageStatus) => Promise<unknown>;
   readonly newId: () => AnnotationId;
   /** The image's undo history, kept by the caller so it survives moving to another image and back. */
   readonly history?: ImageHistory;
@@ -101,7 +100,7 @@ export class AnnotationDocument implements Disposable {
   }
 
   /** Applies one edit locally as one undo step and saves it; false when it changes nothing. */
-  commit(diff: AnnotationDiff): boolean {
+  commit(diff: Diff<Annotation>): boolean {
     if (isEmpty(diff)) return false;
     this.list = applyDiff(this.list, diff);
     this.history.push(diff);
@@ -113,7 +112,7 @@ export class AnnotationDocument implements Disposable {
    * Shows a step main has already applied and saved (marking the image reviewed), and makes it one undo step: its
    * undo restores the annotations and the image's status in one save. False when it no longer fits what is shown.
    */
-  recordApplied(diff: AnnotationDiff, status?: Change<ImageStatus>): boolean {
+  recordApplied(diff: Diff<Annotation>, status?: Change<ImageStatus>): boolean {
     try {
       this.list = applyDiff(this.list, diff);
     } catch (error) {
@@ -293,7 +292,7 @@ export class AnnotationDocument implements Disposable {
     return true;
   }
 
-  private persist(diff: AnnotationDiff, status?: ImageStatus): void {
+  private persist(diff: Diff<Annotation>, status?: ImageStatus): void {
     this.pending++;
     this.notify();
     // Saves go one after another, in edit order.

@@ -3,7 +3,7 @@ import { encode, type BitMask } from '../../app/geometry/rle.js';
 import { AnnotationId, CategoryId, ImageId, ModelId, type Annotation, type Bbox, type ImageRecord } from '../../app/model/index.js';
 import { AnnotationDocument } from './document.js';
 import { emptyMask } from './mask-ops.js';
-import type { AnnotationDiff } from './document.js';
+import type { Diff } from '../../app/history/diff.js';
 
 export const W = 40;
 export const H = 30;
@@ -30,8 +30,8 @@ export const twoPredictions = (): Annotation[] => [
 ];
 
 /** A document over `annotations` that records what it saves. */
-export function documentOf(annotations: Annotation[] = twoPredictions()): { doc: AnnotationDocument; saved: AnnotationDiff[] } {
-  const saved: AnnotationDiff[] = [];
+export function documentOf(annotations: Annotation[] = twoPredictions()): { doc: AnnotationDocument; saved: Diff<Annotation>[] } {
+  const saved: Diff<Annotation>[] = [];
   let n = 0;
   const doc = new AnnotationDocument({ image, annotations, save: async (d) => void saved.push(d), newId: () => AnnotationId(`new-${++n}`) });
   return { doc, saved };

@@ -9,17 +9,20 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cocoEvaluate } from '../../app/eval/cocoeval.js';
 import { imagePoint } from '../../app/geometry/points.js';
 import { encode } from '../../app/geometry/rle.js';
+import { diffOf } from '../../app/history/diff.js';
 import { AnnotationId, type Annotation, type CategoryId, type ImageId, type ModelId } from '../../app/model/index.js';
 import { learningRecords } from '../../main/learning/records.js';
-import { createLearningService } from '../../main/learning/service.js';
+import type { Services } from '../../main/services/index.js';
 import { openProject, type ProjectStore } from '../../main/store/index.js';
 import { createTestApi, type TestApi } from '../../main/testing/project-api.test-support.js';
+import { servicesOver } from '../../main/testing/services.test-support.js';
 import { toScreen } from './camera.js';
 import { rectMask } from './fixtures.test-support.js';
 import { ReviewSession } from './session.js';
 
 let folder: string;
 let store: ProjectStore;
+let services: Services;
 let api: TestApi;
 let session: ReviewSession<string>;
 let ids: ImageId[];
@@ -59,7 +62,7 @@ beforeEach(async () => {
   cat = store.categories.ensure(['cat'])[0]!.id;
   models = { old: await modelWithEvaluation('shapes', 0.9), next: await modelWithEvaluation('shapes-v2', 0.8) };
   // a.jpg reviewed: two instances; the compared model found the first, missed the second and saw one that is not there.
-  store.annotations.applyChanges(ids[0]!, { added: [truth('found', ids[0]!, rectMask(0, 0, 10, 10)), truth('missed', ids[0]!, rectMask(20, 0, 30, 10))] }, 'human');
+  store.annotations.apply(ids[0]!, diffOf({ added: [truth('found', ids[0]!, rectMask(0, 0, 10, 10)), truth('missed', ids[0]!, rectMask(20, 0, 30, 10))] }), 'human');
   store.review.markReviewed(ids[0]!, null);
   const records = learningRecords(store);
   records.replaceComparison(models.next, [{
@@ -70,7 +73,12 @@ beforeEach(async () => {
     ],
     counts: { matched: 1, missed: 1, extra: 1, lowOverlap: 0 },
   }]);
-  api = createTestApi({ current: () => store, open: async () => store, learning: createLearningService({ emit: (event, payload) => api.emit(event, payload) }) });
+  // The real services over this project (no model installed besides the two registered above).
+  services = servicesOver(store, {
+    models: { shippedDir: path.join(folder, 'no-models'), userDir: path.join(folder, 'no-user-models') },
+    emit: (event, payload) => api.emit(event, payload),
+  });
+  api = createTestApi(services);
   let n = 0;
   session = new ReviewSession(api, { pictures: { get: async (image) => `pixels of ${image.path}` }, newId: () => AnnotationId(`new-${++n}`) });
   session.setViewport({ width: 400, height: 300 });
@@ -79,7 +87,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   session.dispose();
-  store.close();
+  await services.close();
   await rm(folder, { recursive: true, force: true });
 });
 

@@ -7,14 +7,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { imagePoint, screenPoint } from '../../app/geometry/points.js';
 import { encode } from '../../app/geometry/rle.js';
 import { AnnotationId, RunId, type Annotation, type ImageRecord } from '../../app/model/index.js';
+import { diffOf } from '../../app/history/diff.js';
 import { cocoExportOptionsSchema, datasetExportOptionsSchema, type RunProgress } from '../../app/ipc/contract.js';
 import { repoRoot } from '../../main/bridge/serve.js';
-import { writeImage } from '../../main/fs/fixtures.js';
+import { writeImage } from '../../main/fs/images.test-support.js';
 import { scanFolder } from '../../main/fs/index.js';
-import { exportCoco } from '../../main/ipc/coco-export.js';
-import { createModelService } from '../../main/models/service.js';
+import type { Services } from '../../main/services/index.js';
 import { openProject, type ProjectStore } from '../../main/store/index.js';
 import { createTestApi, type TestApi } from '../../main/testing/project-api.test-support.js';
+import { servicesOver } from '../../main/testing/services.test-support.js';
 import { toScreen } from './camera.js';
 import { rectMask } from './fixtures.test-support.js';
 import { instanceLabel, staleNote } from './labels.js';
@@ -24,6 +25,7 @@ import { describeExport } from './transfers.js';
 
 let folder: string;
 let store: ProjectStore;
+let services: Services;
 let api: TestApi;
 let session: ReviewSession<string>;
 let topics: Topic[];
@@ -51,7 +53,7 @@ beforeEach(async () => {
   store.categories.ensure(['cat', 'dog']);
   store.models.register({ name: 'm', format: 'torchvision-maskrcnn', labels: ['bg', 'cat', 'dog'], card: {}, path: path.join(folder, 'm.onnx'), sha256: 'm' });
   // a.jpg: 'big' covers [0, 20)^2, 'small' [5, 10)^2 above it, 'faint' scores below the default threshold.
-  store.annotations.applyChanges(ids[0]! as never, {
+  store.annotations.apply(ids[0]! as never, {
     added: [
       prediction('big', ids[0]!, rectMask(0, 0, 20, 20), 0.9),
       prediction('small', ids[0]!, rectMask(5, 5, 10, 10), 0.6, 2),
@@ -60,7 +62,9 @@ beforeEach(async () => {
     updated: [],
     removed: [],
   }, 'model');
-  api = createTestApi({ current: () => store, open: async (other) => (store.close(), (store = openProject(other))), exportCoco });
+  // The real services over this project; no model is installed.
+  services = servicesOver(store, { models: noModels() });
+  api = createTestApi(services);
   broken.clear();
   let n = 0;
   session = new ReviewSession(api, {
@@ -76,9 +80,13 @@ beforeEach(async () => {
 
 afterEach(async () => {
   session.dispose();
+  await services.close();
   store.close();
   await rm(folder, { recursive: true, force: true });
 });
+
+/** Model folders with no model in them. */
+const noModels = (under = folder) => ({ shippedDir: path.join(under, 'no-models'), userDir: path.join(under, 'no-user-models') });
 
 /** The screen point showing image pixel (x, y). */
 const at = (x: number, y: number, extra: Partial<PointerInput> = {}): PointerInput => ({ screen: toScreen(session.camera, imagePoint(x, y)), button: 0, ...extra });
@@ -327,11 +335,11 @@ describe('images and history', () => {
   it('an edit main refuses is taken back: the stored annotations are shown, and why it failed', async () => {
     click(15, 15);
     // Something else removes 'big' behind the session's back: the edit no longer fits the store.
-    store.annotations.applyChanges(ids[0]! as never, { added: [], updated: [], removed: [stored('big')!] }, 'human');
+    store.annotations.apply(ids[0]! as never, { added: [], updated: [], removed: [stored('big')!] }, 'human');
     key('2');
     await settle();
     await settle();
-    expect(session.message).toMatch(/^Could not save: annotations\.apply: .+\. Showing the stored annotations\.$/);
+    expect(session.message).toMatch(/^Could not save: annotations\.apply: .+: this annotation changed elsewhere since it was loaded\. Showing the stored annotations\.$/);
     expect(session.annotations.map((a) => a.id)).toEqual(['small', 'faint']);
     expect(session.document!.canUndo).toBe(false);
   });
@@ -339,7 +347,7 @@ describe('images and history', () => {
   it('predictions written for the open image appear, keeping the view', async () => {
     session.zoomBy(2);
     const camera = session.camera;
-    store.annotations.applyChanges(ids[0]! as never, { added: [prediction('late', ids[0]!, rectMask(22, 2, 26, 6), 0.8)], updated: [], removed: [] }, 'model');
+    store.annotations.apply(ids[0]! as never, { added: [prediction('late', ids[0]!, rectMask(22, 2, 26, 6), 0.8)], updated: [], removed: [] }, 'model');
     api.emit('images.changed', { ids: [ids[0]! as never] });
     await settle();
     expect(session.annotations.map((a) => a.id)).toContain('late');
@@ -388,13 +396,13 @@ describe('runs, commands and disposal', () => {
 
   it('a run whose first events overtake the reply to prelabel.start shows what the events say', async () => {
     const withRuns: TestApi = createTestApi({
-      current: () => store, open: async () => store,
+      ...services,
       prelabel: {
+        ...services.prelabel,
         start: async () => {
           withRuns.emit('prelabel.progress', progressOf('paused', 1));
           return progressOf('running', 0);
         },
-        pause: () => {}, resume: () => {}, cancel: () => {},
       },
     });
     const other = new ReviewSession(withRuns, { pictures: { get: async () => 'pixels' } });
@@ -410,7 +418,7 @@ describe('runs, commands and disposal', () => {
 
   it('a pre-label request main refuses is said in the status bar', async () => {
     await session.prelabel();
-    expect(session.message).toBe('prelabel.start: pre-labelling is not available in this build');
+    expect(session.message).toBe('prelabel.start: no model is installed; import one first');
   });
 
   it('undo, redo and open-folder arrive as app commands from the desktop menus', async () => {
@@ -534,11 +542,11 @@ describe('reviewed truth: one undo for a review, stale annotations, model names'
     });
     const a = ids[0]! as never;
     // 'fits' was made for the image at its present size (40 x 30), 'old' for 60 x 50, before the file changed.
-    store.annotations.applyChanges(a, { added: [human('fits', [1, 1, 5, 5])] });
+    store.annotations.apply(a, diffOf({ added: [human('fits', [1, 1, 5, 5])] }));
     store.annotations.forgetChangedContent(a, { width: 40, height: 30 });
-    store.annotations.applyChanges(a, { added: [human('old', [2, 2, 5, 5])] });
+    store.annotations.apply(a, diffOf({ added: [human('old', [2, 2, 5, 5])] }));
     store.annotations.forgetChangedContent(a, { width: 60, height: 50 });
-    store.annotations.applyChanges(a, { added: [prediction('again', ids[0]!, rectMask(0, 0, 10, 10), 0.9)] }, 'model');
+    store.annotations.apply(a, diffOf({ added: [prediction('again', ids[0]!, rectMask(0, 0, 10, 10), 0.9)] }), 'model');
     await session.open(store.images.get(a)!);
     expect(session.annotations.map((x) => [x.id, x.stale])).toEqual([['fits', { width: 40, height: 30 }], ['old', { width: 60, height: 50 }], ['again', undefined]]);
 
@@ -633,7 +641,8 @@ describe('the Export and Import dialogs', () => {
       annotations: [{ id: 9, image_id: 1, category_id: 5, bbox: [2, 2, 8, 6], area: 48, iscrowd: 0 }],
     }));
     const chosen: string[] = [];
-    const withDialog = createTestApi({ current: () => store, open: async () => store, chooseImportSource: async (format) => (chosen.push(format), file) });
+    const dialogServices = servicesOver(store, { models: noModels(), chooseImportSource: async (format) => (chosen.push(format), file) });
+    const withDialog = createTestApi(dialogServices);
     const other = new ReviewSession(withDialog, { pictures: { get: async () => 'pixels' }, otherRunPollMs: 0 });
     try {
       await other.start();
@@ -648,6 +657,7 @@ describe('the Export and Import dialogs', () => {
       expect(other.annotations.map((a) => a.origin)).toEqual(['human']);
     } finally {
       other.dispose();
+      await dialogServices.close();
     }
   });
 });
@@ -655,8 +665,8 @@ describe('the Export and Import dialogs', () => {
 describe('the model picker', () => {
   it('starts on the project\'s active model: the shipped default, then the model of the last run', async () => {
     const shippedDir = path.join(repoRoot(), 'resources', 'models');
-    const models = createModelService({ shippedDir, userDir: path.join(folder, 'user-models'), emit: () => {} });
-    const withModels = createTestApi({ current: () => store, open: async () => store, models });
+    const withServices = servicesOver(store, { models: { shippedDir, userDir: path.join(folder, 'user-models') } });
+    const withModels = createTestApi(withServices);
     const picker = async () => {
       const other = new ReviewSession(withModels, { pictures: { get: async () => 'pixels' }, otherRunPollMs: 0 });
       try {
@@ -670,6 +680,7 @@ describe('the model picker', () => {
     const zoo = (await withModels.invoke('models.installed', {})).models.find((m) => m.name === 'loupe-shapes-zoo')!;
     store.prelabel.start(zoo.id!, { cardPath: zoo.cardPath });
     expect(await picker()).toBe('loupe-shapes-zoo.json');
+    await withServices.close();
   });
 });
 
@@ -694,11 +705,12 @@ async function sessionOver(folder: string, classes: readonly string[] = []) {
   const own = openProject(folder);
   await scanFolder(own);
   own.categories.ensure(classes);
-  const ownApi = createTestApi({ current: () => own, open: async () => own, exportCoco });
+  const ownServices = servicesOver(own, { models: noModels(own.folder) });
+  const ownApi = createTestApi(ownServices);
   const other = new ReviewSession<string>(ownApi, { pictures: { get: async (image) => `pixels of ${image.path}` }, settingsDelayMs: 0, rescanIntervalMs: 0 });
   other.setViewport({ width: 400, height: 300 });
   await other.start();
-  return { store: own, api: ownApi, session: other, close: () => (other.dispose(), own.close()) };
+  return { store: own, api: ownApi, session: other, close: async () => (other.dispose(), await ownServices.close()) };
 }
 
 describe('the review flow', () => {
@@ -741,7 +753,7 @@ describe('the review flow', () => {
       expect(s.askingForClass).toBe(false);
       expect(s.annotations).toHaveLength(2);
     } finally {
-      other.close();
+      await other.close();
       await rm(own, { recursive: true, force: true });
     }
   });
@@ -764,7 +776,7 @@ describe('the review flow', () => {
       expect(s.askingForClass).toBe(false);
       expect(s.annotations).toEqual([]);
     } finally {
-      other.close();
+      await other.close();
       await rm(own, { recursive: true, force: true });
     }
   });
@@ -912,7 +924,7 @@ describe('the review flow', () => {
       s.windowFocused();
       await expect.poll(() => s.images.items.map((i) => i.path), { timeout: 20_000 }).toEqual(['a.png', 'b.png', 'c.png']);
     } finally {
-      other.close();
+      await other.close();
       await rm(own, { recursive: true, force: true });
     }
   });

@@ -77,7 +77,7 @@ export const evaluateCommand: Command = {
           throw new CliError(card, `could not run on ${predictions.failures.length} images`, predictions.failures.map((f) => `${f.path}: ${f.message}`));
         }
         const scores = score(predictions.model, images, truth, predictions.byImage, store.categories.list());
-        const record = evaluationRecord(store, predictions.model, card, split, scores);
+        const record = await evaluationRecord(store, predictions.model, card, split, scores);
         results.push({ name: record.name, cardPath: card, summary: summarise(record.evaluation), metrics: { box: scores.box, mask: scores.mask }, unknownClasses: scores.unknownClasses });
       }
       const instances = results[0]!.summary.instances;

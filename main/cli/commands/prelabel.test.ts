@@ -11,7 +11,8 @@ import { AnnotationId, type Annotation } from '../../../app/model/index.js';
 import { modelCards, randomScene, seededRandom, writeScene } from '../../inference/testing.js';
 import { openProject } from '../../store/index.js';
 import { childrenOf, isRunning } from '../../testing/processes.test-support.js';
-import { runLoupe } from '../testing.js';
+import { runLoupe } from '../cli.test-support.js';
+import { diffOf } from '../../../app/history/diff.js';
 
 const bin = fileURLToPath(new URL('../../../bin/loupe.js', import.meta.url));
 const cardPath = modelCards().maskrcnn;
@@ -100,7 +101,7 @@ describe('loupe prelabel', () => {
       modelId: null,
       state: 'accepted',
     };
-    store.annotations.applyChanges(target.id, { added: [human] });
+    store.annotations.apply(target.id, diffOf({ added: [human] }));
     store.close();
 
     const killed = await prelabelAndKill(3);

@@ -4,7 +4,8 @@ import { scanFolder } from '../../fs/index.js';
 import type { PoolLayout } from '../../inference/pool.js';
 import { isProviderChoice, PROVIDER_CHOICES, type ProviderChoice } from '../../inference/providers.js';
 import { activeModelCard } from '../../jobs/active-model.js';
-import { PrelabelJob, type JobProgress, type JobSummary } from '../../jobs/prelabel-job.js';
+import type { RunProgress } from '../../../app/ipc/contract.js';
+import { PrelabelJob, type JobSummary } from '../../jobs/prelabel-job.js';
 import { RunLockedError, type RunLock } from '../../store/index.js';
 import { CliError, openStore, stringValue, UsageError, type CliIo, type Command, type ParsedArgs } from '../command.js';
 
@@ -19,13 +20,13 @@ function duration(seconds: number | null): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-function progressText(p: JobProgress): string {
+function progressText(p: RunProgress): string {
   const processed = p.done + p.failed;
   const percent = p.total === 0 ? 100 : Math.floor((processed / p.total) * 100);
-  return `${processed}/${p.total} (${percent}%), ${p.imagesPerSecond.toFixed(1)} images/s, ETA ${duration(p.etaSeconds)}, ${p.failed} failed`;
+  return `${processed}/${p.total} (${percent}%), ${p.rate.toFixed(1)} images/s, ETA ${duration(p.eta)}, ${p.failed} failed`;
 }
 
-function progressBar(p: JobProgress, width = 30): string {
+function progressBar(p: RunProgress, width = 30): string {
   const filled = p.total === 0 ? width : Math.round(((p.done + p.failed) / p.total) * width);
   return `\r\x1b[K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${progressText(p)}${p.state === 'paused' ? ' (paused)' : ''}`;
 }

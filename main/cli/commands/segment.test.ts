@@ -9,7 +9,7 @@ import { iou, toBbox } from '../../../app/geometry/rle.js';
 import type { Rle } from '../../../app/model/types.js';
 import { writePromptScenes, type PromptScene } from '../../inference/prompt-scenes.js';
 import { modelCards, seededRandom } from '../../inference/testing.js';
-import { runLoupe } from '../testing.js';
+import { runLoupe } from '../cli.test-support.js';
 
 interface SegmentJson {
   image: string;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { diffOf } from '../../../app/history/diff.js';
 import { AnnotationId, ImageId, ModelId, type Annotation } from '../../../app/model/index.js';
 import { latestVersion, migrate, schemaVersion } from '../migrate.js';
 import { openProject } from '../project.js';
@@ -52,7 +53,7 @@ it('004 keeps every annotation, in the order they were made, and now stores prom
   expect(store.annotations.forImage(a).map((x) => x.id)).toEqual(['z-first', 'a-second', 'm-third']);
   expect(store.annotations.get(AnnotationId('a-second'))).toMatchObject({ stale: { width: 8, height: 6 }, origin: 'model-edited' });
 
-  store.annotations.applyChanges(a, { added: [prompted(a, 'pending')] });
+  store.annotations.apply(a, diffOf({ added: [prompted(a, 'pending')] }));
   expect(store.annotations.get(AnnotationId(`p-${a}-pending`))).toMatchObject({ origin: 'prompted', modelId: 1, score: 0.8 });
   // A prompted instance names its model, as a prediction does.
   expect(() => store.db.prepare(`UPDATE annotations SET model_id = NULL WHERE origin = 'prompted'`).run()).toThrow(/CHECK constraint failed/);
@@ -70,10 +71,10 @@ it('004 brings back the indexes and the reviewed-image rules of 003', () => {
   expect(names('table')).not.toContain('annotations_new');
 
   const reviewed = store.images.getByPath('b.jpg')!.id;
-  expect(() => store.annotations.applyChanges(reviewed, { added: [prompted(reviewed, 'pending')] })).toThrow(/reviewed image cannot hold a pending/);
-  store.annotations.applyChanges(reviewed, { added: [prompted(reviewed, 'accepted')] });
+  expect(() => store.annotations.apply(reviewed, diffOf({ added: [prompted(reviewed, 'pending')] }))).toThrow(/reviewed image cannot hold a pending/);
+  store.annotations.apply(reviewed, diffOf({ added: [prompted(reviewed, 'accepted')] }));
   const open = store.images.getByPath('a.jpg')!.id;
-  store.annotations.applyChanges(open, { added: [prompted(open, 'pending')] });
+  store.annotations.apply(open, diffOf({ added: [prompted(open, 'pending')] }));
   expect(() => store.db.prepare(`UPDATE images SET status = 'reviewed' WHERE id = ?`).run(open)).toThrow(/reviewed image cannot hold a pending/);
   expect(() => store.db.prepare(`UPDATE annotations SET coco_id = 17 WHERE id = 'm-third'`).run()).toThrow(/UNIQUE constraint failed/);
   expect(store.db.pragma('foreign_key_check')).toEqual([]);

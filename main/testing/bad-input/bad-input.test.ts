@@ -10,10 +10,11 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { diffOf } from '../../../app/history/diff.js';
 import type { Reply, ServerMessage } from '../../../app/ipc/contract.js';
 import { serveFolder, type Serving } from '../../bridge/serve.js';
-import { runLoupe, type CliRun } from '../../cli/testing.js';
-import { writeImage } from '../../fs/fixtures.js';
+import { runLoupe, type CliRun } from '../../cli/cli.test-support.js';
+import { writeImage } from '../../fs/images.test-support.js';
 import { importCocoFile, scanFolder } from '../../fs/index.js';
 import { defaultDbPath, openProject } from '../../store/index.js';
 import { databaseDigest } from '../database.test-support.js';
@@ -92,12 +93,12 @@ beforeAll(async () => {
   await mkdir(renderer);
   await writeFile(path.join(renderer, 'index.html'), '<!doctype html><title>Loupe</title>');
   serving = await serveFolder(dirs.served, { rendererDir: renderer, userModelDir: path.join(root, 'user-models'), log: (m) => logged.push(m) });
-  const served = serving.services.current()!;
+  const served = serving.services.project.current()!;
   const [circle] = served.categories.ensure(['circle']);
   const good = served.images.getByPath('good.png')!;
-  served.annotations.applyChanges(good.id, {
+  served.annotations.apply(good.id, diffOf({
     added: [{ id: 'a-person-drew-this' as never, imageId: good.id, categoryId: circle!.id, bbox: [1, 2, 30, 20], mask: null, score: null, origin: 'human', modelId: null, state: 'accepted' }],
-  });
+  }));
   socket = await new Promise<WebSocket>((resolve, reject) => {
     const ws = new WebSocket(`ws://127.0.0.1:${serving.bridge.port}/ipc`, { headers: { cookie: serving.bridge.newSession() } });
     ws.once('open', () => resolve(ws));
@@ -140,7 +141,7 @@ function sendFrame(frame: string): Promise<Reply<unknown>> {
   });
 }
 
-const servedDigest = () => databaseDigest(serving.services.current()!.dbPath);
+const servedDigest = () => databaseDigest(serving.services.project.current()!.dbPath);
 
 async function checkCase(c: RefusalCase): Promise<void> {
   const entry = c.entry;

@@ -389,11 +389,11 @@ const PATH_CASES: RefusalCase[] = [
   get('path-link-out-folder', 'an image reached through a link to a folder outside', '/thumbs/linked/served-secret.png', 403, 'Refused path "linked/served-secret.png": outside-root', async (d) => {
     await symlink(d.outside, path.join(d.served, 'linked'));
   }),
-  get('path-project-database', 'the project database (.loupe/project.db)', '/files/.loupe/project.db', 403, 'not an image of this project'),
-  get('path-not-an-image-name', 'a file of the folder that is not an image (notes.txt)', '/files/notes.txt', 403, 'not an image of this project', (d) => writeBytes(path.join(d.served, 'notes.txt'), 'call the lab\n')),
+  get('path-project-database', 'the project database (.loupe/project.db)', '/files/.loupe/project.db', 403, 'Refused path ".loupe/project.db": not-an-image'),
+  get('path-not-an-image-name', 'a file of the folder that is not an image (notes.txt)', '/files/notes.txt', 403, 'Refused path "notes.txt": not-an-image', (d) => writeBytes(path.join(d.served, 'notes.txt'), 'call the lab\n')),
   get('path-missing', 'an image that does not exist', '/files/missing.png', 404, 'Refused path "missing.png": not-found'),
-  get('path-html-as-png', 'the thumbnail of an HTML page named .png', '/thumbs/page.png', 415, 'not an image (starts like text/HTML)', (d) => writeBytes(path.join(d.served, 'page.png'), '<html><body>Moved</body></html>\n')),
-  get('path-cut-jpeg', 'a JPEG cut off halfway, shown', '/files/cut.jpg', 415, 'cannot decode: the JPEG data is damaged or cut short', (d) => writeBytes(path.join(d.served, 'cut.jpg'), cut(scene(400, 300).withMetadata({ orientation: 6 }).jpeg().toBuffer(), half))),
+  get('path-html-as-png', 'the thumbnail of an HTML page named .png', '/thumbs/page.png', 422, 'cannot show this image: not an image (starts like text/HTML)', (d) => writeBytes(path.join(d.served, 'page.png'), '<html><body>Moved</body></html>\n')),
+  get('path-cut-jpeg', 'a JPEG cut off halfway, shown', '/files/cut.jpg', 422, 'cannot show this image: cannot decode: the JPEG data is damaged or cut short', (d) => writeBytes(path.join(d.served, 'cut.jpg'), cut(scene(400, 300).withMetadata({ orientation: 6 }).jpeg().toBuffer(), half))),
   {
     id: 'path-no-session',
     area: 'image protocol',

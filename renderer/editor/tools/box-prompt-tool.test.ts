@@ -1,18 +1,20 @@
 // The box-prompt tool and re-segmentation, headless: the review session over the real IPC handlers, a real SQLite
 // project of generated scenes, and the real prompt worker running the shipped split graphs.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { imagePoint } from '../../../app/geometry/points.js';
 import { area, iou, toBbox } from '../../../app/geometry/rle.js';
+import { diffOf } from '../../../app/history/diff.js';
 import { AnnotationId, ModelId, type Annotation, type Bbox } from '../../../app/model/index.js';
 import { scanFolder } from '../../../main/fs/index.js';
-import { createPromptService, type PromptService } from '../../../main/inference/prompt-service.js';
 import { writePromptScenes, type PromptScene } from '../../../main/inference/prompt-scenes.js';
 import { repoRoot, seededRandom } from '../../../main/inference/testing.js';
 import { openProject, type ProjectStore } from '../../../main/store/index.js';
+import type { Services } from '../../../main/services/index.js';
 import { createTestApi } from '../../../main/testing/project-api.test-support.js';
+import { servicesOver } from '../../../main/testing/services.test-support.js';
 import { toScreen } from '../camera.js';
 import { ReviewSession, type PointerInput } from '../session.js';
 
@@ -20,12 +22,13 @@ const shippedModels = path.join(repoRoot(), 'resources', 'models');
 let folder: string;
 let store: ProjectStore;
 let scenes: PromptScene[];
-let prompt: PromptService;
+let services: Services | undefined;
 let session: ReviewSession<string>;
 
-async function startSession(modelDirs: readonly string[]): Promise<void> {
-  prompt = createPromptService({ modelDirs: () => modelDirs, provider: 'cpu' });
-  const api = createTestApi({ current: () => store, open: async () => store, prompt });
+/** A session over the real services, whose shipped models are those of `shippedDir`. */
+async function startSession(shippedDir: string): Promise<void> {
+  services = servicesOver(store, { models: { shippedDir, userDir: path.join(folder, '.no-user-models') }, prompt: { provider: 'cpu' } });
+  const api = createTestApi(services);
   let n = 0;
   session = new ReviewSession(api, { pictures: { get: async (image) => `pixels of ${image.path}` }, newId: () => AnnotationId(`new-${++n}`) });
   session.setViewport({ width: 800, height: 600 });
@@ -42,7 +45,8 @@ beforeEach(async () => {
 
 afterEach(async () => {
   session?.dispose();
-  await prompt?.close();
+  await services?.close();
+  services = undefined;
   store.close();
   await rm(folder, { recursive: true, force: true });
 });
@@ -66,7 +70,7 @@ const imageOf = (scene: PromptScene) => store.images.getByPath(path.basename(sce
 const corners = ([x, y, w, h]: Bbox) => [[x, y], [x + w, y + h]] as const;
 
 describe('with split graphs for the active model', () => {
-  beforeEach(() => startSession([shippedModels]));
+  beforeEach(() => startSession(shippedModels));
 
   it('W picks the tool; a box dragged around a shape becomes a prompted instance with its mask and class, one undo step', async () => {
     await expect.poll(() => session.prompts.unavailable).toBeNull();
@@ -111,7 +115,7 @@ describe('with split graphs for the active model', () => {
       id: AnnotationId('pred'), imageId: image.id, categoryId: store.categories.getByName(target.kind)!.id, bbox, mask: target.truth,
       score: 0.9, origin: 'model', modelId: ModelId(model.id), state: 'pending',
     };
-    store.annotations.applyChanges(image.id, { added: [prediction] }, 'model');
+    store.annotations.apply(image.id, diffOf({ added: [prediction] }), 'model');
     await session.open(image, { keepView: true });
     session.select([prediction.id]);
     // Drag the east handle out by 80% of the width, over background.
@@ -145,7 +149,7 @@ describe('with split graphs for the active model', () => {
       id: AnnotationId('moved'), imageId: session.image!.id, categoryId: store.categories.getByName(first.kind)!.id, bbox: toBbox(first.truth),
       mask: first.truth, score: 0.8, origin: 'model', modelId: ModelId(model.id), state: 'pending',
     };
-    store.annotations.applyChanges(session.image!.id, { added: [prediction] }, 'model');
+    store.annotations.apply(session.image!.id, diffOf({ added: [prediction] }), 'model');
     await session.open(session.image!, { keepView: true });
     session.select([prediction.id]);
     const [ax, ay, aw, ah] = toBbox(first.truth);
@@ -160,7 +164,13 @@ describe('with split graphs for the active model', () => {
 });
 
 describe('without split graphs', () => {
-  beforeEach(() => startSession([]));
+  beforeEach(async () => {
+    // The shipped default alone, without its split graphs.
+    const fullOnly = path.join(folder, '.full-only');
+    await mkdir(fullOnly);
+    for (const file of ['loupe-shapes.json', 'loupe-shapes.onnx']) await copyFile(path.join(shippedModels, file), path.join(fullOnly, file));
+    await startSession(fullOnly);
+  });
 
   it('the tool stays off and says why; resizing a prediction clips its mask as before', async () => {
     await expect.poll(() => session.prompts.unavailable).toMatch(/^loupe-shapes has no split graph: box prompts need/);
@@ -174,7 +184,7 @@ describe('without split graphs', () => {
       id: AnnotationId('pred'), imageId: image.id, categoryId: session.categories[0]?.id ?? store.categories.ensure(['thing'])[0]!.id, bbox,
       mask: target.truth, score: 0.9, origin: 'model', modelId: ModelId(store.models.list()[0]!.id), state: 'pending',
     };
-    store.annotations.applyChanges(image.id, { added: [prediction] }, 'model');
+    store.annotations.apply(image.id, diffOf({ added: [prediction] }), 'model');
     await session.open(image, { keepView: true });
     session.select([prediction.id]);
     const [x, y, w, h] = bbox;

@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHash, randomUUID } from 'node:crypto';
-import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
+import type { Update } from '../../app/history/diff.js';
 import { AnnotationId, type Annotation, type CategoryId, type ImageId } from '../../app/model/index.js';
 import type { ImageFile } from './images.js';
 import { openProject, type ProjectStore } from './project.js';
 
-/** A project in a fresh temporary folder, for tests and benchmarks; `dispose` closes it and removes the folder. */
+/** A project in a fresh temporary folder; `dispose` closes it and removes the folder. */
 export function temporaryProject(): { store: ProjectStore; folder: string; dispose: () => void } {
   const folder = mkdtempSync(join(tmpdir(), 'loupe-store-'));
   const store = openProject(folder);
@@ -39,18 +39,9 @@ export function humanBox(imageId: ImageId, categoryId: CategoryId, bbox: [number
   };
 }
 
-/** sha256 of every table's rows in order (the schema's too): equal hashes mean nothing in the database changed. */
-export function databaseHash(dbPath: string): string {
-  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-  try {
-    const hash = createHash('sha256');
-    const tables = db.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string; sql: string }[];
-    for (const { name, sql } of tables) {
-      hash.update(sql);
-      for (const row of db.prepare(`SELECT * FROM "${name}" ORDER BY rowid`).iterate()) hash.update(JSON.stringify(row));
-    }
-    return hash.digest('hex');
-  } finally {
-    db.close();
-  }
+/** An update of a stored annotation to `after`, made against what the store holds (as a client that loaded it). */
+export function updateOf(annotations: { get(id: AnnotationId): Annotation | undefined }, after: Annotation): Update<Annotation> {
+  const before = annotations.get(after.id);
+  if (!before) throw new Error(`annotation ${after.id} is not stored`);
+  return { before, after };
 }

@@ -1,22 +1,28 @@
 // Box prompts for the open project, behind the contract's prompt.* channels: which model answers (the one asked
 // for, else the project's active model) and whether it has split graphs, and one long-lived prompt worker that
 // keeps the feature maps of the images last opened. The worker belongs to one project and one split model: another
-// project or model starts a new one, and close() (the project closing) stops it.
+// project or model starts a new one, and close() (the project closing or another opening) stops it.
 import path from 'node:path';
 import type { ParsedReq, Res } from '../../app/ipc/contract.js';
-import type { Bbox, CategoryId, ImageId, ModelId } from '../../app/model/index.js';
-import { activeModelCard } from '../jobs/active-model.js';
+import { ConflictError, NotFoundError, type Bbox, type CategoryId, type ImageId, type ImageRecord, type ModelId } from '../../app/model/index.js';
+import type { WorkerPort } from '../inference/client.js';
+import { ImageFailure } from '../inference/decode.js';
+import { PromptClient, promptProcessPort } from '../inference/prompt-client.js';
+import type { ProviderChoice } from '../inference/providers.js';
+import { findSplitCard } from '../inference/split-model.js';
 import type { ProjectStore, StoredModel } from '../store/index.js';
-import type { WorkerPort } from './client.js';
-import { hashFile } from '../fs/probe.js';
-import { readModelCard } from './model.js';
-import { PromptClient, promptProcessPort } from './prompt-client.js';
-import type { ProviderChoice } from './providers.js';
-import { findSplitCard } from './split-model.js';
+import type { ModelService } from './models.js';
+import type { ProjectService } from './project.js';
 
-/** Box prompts cannot run with this model (no split graphs); the message says why. */
-export class PromptUnavailableError extends Error {
-  override readonly name = 'PromptUnavailableError';
+export interface PromptService {
+  /** Whether box prompts can run with the model (the active one when none is named), and why not. Never throws. */
+  status(modelId?: ModelId): Promise<Res<'prompt.status'>>;
+  /** Computes an image's feature maps in the worker (kept in its cache); a ConflictError when the model has no split graphs. */
+  prepare(request: ParsedReq<'prompt.prepare'>): Promise<Res<'prompt.prepare'>>;
+  /** Segments each box with the model's heads; nothing is saved. The model's classes become the project's. */
+  segment(request: ParsedReq<'prompt.segment'>): Promise<Res<'prompt.segment'>>;
+  /** Stops the worker (the project is closing or another opens); the next request starts one again. */
+  close(): Promise<void>;
 }
 
 export interface PromptServiceOptions {
@@ -24,33 +30,16 @@ export interface PromptServiceOptions {
   readonly modelDirs: (store: ProjectStore) => readonly string[];
   /** Hosts the worker (an Electron utilityProcess); a child process at normal priority by default. */
   readonly workerPort?: () => WorkerPort;
-  /** Bytes of feature maps the worker keeps (LOUPE_PROMPT_CACHE_MB); prompt-engine's default otherwise. */
-  readonly cacheBytes?: number;
+  /** Bytes of feature maps the worker keeps (cacheBytesFromEnv); prompt-engine's default otherwise. */
+  readonly cacheBytes?: number | undefined;
   readonly provider?: ProviderChoice;
   readonly log?: (message: string) => void;
-}
-
-export interface PromptService {
-  status(store: ProjectStore, modelId?: ModelId): Promise<Res<'prompt.status'>>;
-  prepare(store: ProjectStore, request: ParsedReq<'prompt.prepare'>): Promise<Res<'prompt.prepare'>>;
-  segment(store: ProjectStore, request: ParsedReq<'prompt.segment'>): Promise<Res<'prompt.segment'>>;
-  /** Stops the worker (the project is closing or another opens); the next request starts one again. */
-  close(): Promise<void>;
-}
-
-/** The feature cache's size from the environment (LOUPE_PROMPT_CACHE_MB), when set. */
-export function cacheBytesFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
-  const text = env.LOUPE_PROMPT_CACHE_MB;
-  if (text === undefined || text.trim() === '') return undefined;
-  const mb = Number(text);
-  if (!Number.isFinite(mb) || mb < 0) throw new Error(`LOUPE_PROMPT_CACHE_MB must be a number of megabytes, got '${text}'`);
-  return Math.round(mb * 1024 * 1024);
 }
 
 /** Which model answers, and its split card or why it has none. */
 type Resolved = { model: StoredModel; cardPath: string } | { model: StoredModel | null; cardPath: null; reason: string };
 
-export function createPromptService(options: PromptServiceOptions): PromptService {
+export function createPromptService(options: PromptServiceOptions, project: ProjectService, models: Pick<ModelService, 'activeModelId'>): PromptService {
   let worker: { store: ProjectStore; cardPath: string; client: Promise<PromptClient> } | null = null;
   /** Split lookups by model id ('active' when none was named), for the store they were made in. */
   let resolved: { store: ProjectStore; byModel: Map<string, Promise<Resolved>> } | null = null;
@@ -74,15 +63,18 @@ export function createPromptService(options: PromptServiceOptions): PromptServic
   }
 
   async function lookUp(store: ProjectStore, modelId: ModelId | undefined): Promise<Resolved> {
-    const model = modelId === undefined ? await activeModel(store) : store.models.get(modelId);
-    if (!model) throw new PromptUnavailableError(`model ${modelId} does not exist`);
+    const id = modelId ?? (await models.activeModelId(store));
+    if (id === undefined) throw new ConflictError('no model is installed; import one first');
+    const model = store.models.get(id);
+    if (!model) throw new NotFoundError(`model ${id} does not exist`);
     const found = await findSplitCard(model, options.modelDirs(store));
     return found.cardPath === null ? { model, cardPath: null, reason: found.reason } : { model, cardPath: found.cardPath };
   }
 
+  /** The split card to run; a ConflictError (the request's to change) when the model has none. */
   async function usable(store: ProjectStore, modelId: ModelId | undefined): Promise<Extract<Resolved, { cardPath: string }>> {
     const found = await resolve(store, modelId);
-    if (found.cardPath === null) throw new PromptUnavailableError(found.reason);
+    if (found.cardPath === null) throw new ConflictError(found.reason);
     return found;
   }
 
@@ -105,17 +97,27 @@ export function createPromptService(options: PromptServiceOptions): PromptServic
     return starting;
   }
 
-  function imageFile(store: ProjectStore, imageId: ImageId): { file: string; key: string } {
+  function imageOf(store: ProjectStore, imageId: ImageId): ImageRecord {
     const image = store.images.get(imageId);
-    if (!image) throw new Error(`image ${imageId} does not exist`);
+    if (!image) throw new NotFoundError(`image ${imageId} does not exist`);
+    return image;
+  }
+
+  /** Runs `work` on the image's file; a file the worker cannot decode is named in the failure. */
+  async function onImage<T>(store: ProjectStore, image: ImageRecord, work: (file: string, key: string) => Promise<T>): Promise<T> {
     // The key changes with the file's content, so a rescanned, changed file gets new maps.
-    return { file: path.join(store.folder, image.path), key: `${store.folder}\0${image.id}\0${image.hash}` };
+    try {
+      return await work(path.join(store.folder, image.path), `${store.folder}\0${image.id}\0${image.hash}`);
+    } catch (error) {
+      if (error instanceof ImageFailure) throw new Error(`${image.path}: ${error.message}`, { cause: error });
+      throw error;
+    }
   }
 
   return {
-    async status(store, modelId) {
+    async status(modelId) {
       try {
-        const found = await resolve(store, modelId, true);
+        const found = await resolve(project.require(), modelId, true);
         return found.cardPath === null
           ? { available: false, reason: found.reason, modelId: found.model?.id ?? null, split: null }
           : { available: true, reason: null, modelId: found.model.id, split: path.basename(found.cardPath, '.json') };
@@ -124,18 +126,20 @@ export function createPromptService(options: PromptServiceOptions): PromptServic
       }
     },
 
-    async prepare(store, { imageId, modelId }) {
+    async prepare({ imageId, modelId }) {
+      const store = project.require();
+      const image = imageOf(store, imageId);
       const { cardPath } = await usable(store, modelId);
-      const { file, key } = imageFile(store, imageId);
-      const prepared = await (await clientFor(store, cardPath)).prepare(key, file);
+      const prepared = await onImage(store, image, async (file, key) => (await clientFor(store, cardPath)).prepare(key, file));
       const { entries, bytes, maxBytes } = prepared.cache;
       return { cached: prepared.cached, featureMs: prepared.featureMs, cache: { entries, bytes, maxBytes } };
     },
 
-    async segment(store, { imageId, boxes, modelId }) {
+    async segment({ imageId, boxes, modelId }) {
+      const store = project.require();
+      const image = imageOf(store, imageId);
       const { model, cardPath } = await usable(store, modelId);
-      const { file, key } = imageFile(store, imageId);
-      const segmented = await (await clientFor(store, cardPath)).segment(key, file, boxes as readonly Bbox[]);
+      const segmented = await onImage(store, image, async (file, key) => (await clientFor(store, cardPath)).segment(key, file, boxes as readonly Bbox[]));
       // The model's classes become the project's when it first answers, as a pre-label run makes them.
       const categoryOf = new Map(store.categories.ensure(model.labels.slice(1)).map((c, i) => [i + 1, c.id]));
       const category = (labelIndex: number): CategoryId => {
@@ -162,14 +166,5 @@ export function createPromptService(options: PromptServiceOptions): PromptServic
   };
 }
 
-/** The project's active model (its last run's, else the shipped default), registered so annotations can name it. */
-async function activeModel(store: ProjectStore): Promise<StoredModel> {
-  const { card, onnxPath } = await readModelCard(activeModelCard(store).cardPath);
-  const sha256 = card.sha256 ?? (await hashFile(onnxPath));
-  return store.models.getBySha256(sha256) ??
-    store.models.register({ name: card.name, format: card.format, labels: card.labels, card, path: onnxPath, sha256 });
-}
-
 /** Probabilities a float32 softmax may put a hair outside 0..1. */
 const clamp01 = (v: number) => Math.min(1, Math.max(0, v));
-

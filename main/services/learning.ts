@@ -1,24 +1,25 @@
-// The learning loop behind the app: one learning job at a time (train a new version, evaluate models, compare a
-// model with what was reviewed), its progress as 'learning.progress' events, and the model table. A job opens the
-// project's database on a connection of its own, so it finishes (or stops at a checkpoint) whatever the window does
-// meanwhile; training also holds the project's training run in the database, so a `loupe train` in a terminal and
-// the app never train one project at once.
+// The learning loop behind the app (learning.* channels): the model table, activating a model, an image's
+// comparison, and one learning job at a time (train a new version, evaluate models, compare a model with what was
+// reviewed), its progress as 'learning.progress' events. A job opens the project's database on a connection of its
+// own, so it finishes (or stops at a checkpoint) whatever the window does meanwhile, another project opened included;
+// training also holds the project's training run in the database, so a `loupe train` in a terminal and the app never
+// train one project at once (a TrainingLockedError, a conflict).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { EventPayload, LearningJob, ModelVersionRow, ParsedReq } from '../../app/ipc/contract.js';
-import type { ModelId } from '../../app/model/index.js';
+import type { EventPayload, LearningJob, ModelVersionRow, ParsedReq, Res } from '../../app/ipc/contract.js';
+import { ConflictError, NotFoundError, type ImageId, type ModelId } from '../../app/model/index.js';
+import { FileError } from '../fs/fileError.js';
 import type { WorkerPort } from '../inference/client.js';
 import { DEFAULT_MODEL_NAME, activeModelCard } from '../jobs/active-model.js';
-import { HandlerError } from '../ipc/handlers.js';
+import { compareWithReviewed, comparisonReply } from '../learning/comparison.js';
+import { evaluationRecord, summarise } from '../learning/evaluation.js';
+import { PythonError } from '../learning/python.js';
+import { learningRecords } from '../learning/records.js';
+import { predict, reviewedImages, score, truthOf, type Split } from '../learning/scoring.js';
+import { TrainingJob, type TrainProgress } from '../learning/training.js';
+import { chosenModel, storedPath, versionOf } from '../learning/versions.js';
 import { openProject, type ProjectStore } from '../store/index.js';
-import { compareWithReviewed } from './comparison.js';
-import { evaluationRecord, summarise } from './evaluation.js';
-import { PythonError } from './python.js';
-import { learningRecords, TrainingLockedError } from './records.js';
-import { predict, reviewedImages, score, truthOf, type Split } from './scoring.js';
-import { TrainingJob, type TrainProgress } from './training.js';
-import { chosenModel, versionOf } from './versions.js';
-import { FileError } from '../fs/fileError.js';
+import type { ProjectService } from './project.js';
 
 export interface LearningServiceOptions {
   readonly emit: (event: 'learning.progress', payload: EventPayload<'learning.progress'>) => void;
@@ -28,12 +29,23 @@ export interface LearningServiceOptions {
 }
 
 export interface LearningService {
-  /** The job running, or the last one (until another starts). */
-  job(): LearningJob | null;
-  train(store: ProjectStore, request: ParsedReq<'learning.train'>): Promise<LearningJob>;
-  evaluate(store: ProjectStore, request: ParsedReq<'learning.evaluate'>): LearningJob;
-  compare(store: ProjectStore, request: ParsedReq<'learning.compare'>): LearningJob;
+  /** The model table of the open project, and the learning job running (or the last one, until another starts). */
+  models(): Res<'learning.models'>;
+  /** Makes a registered model the open project's active one (pre-labeling's default), recording why. */
+  activate(modelId: ModelId): void;
+  /**
+   * Starts training a new version; a ConflictError while another learning job runs here or a training run elsewhere
+   * holds the project, a failure saying why when Python or the training data cannot be had.
+   */
+  train(request: ParsedReq<'learning.train'>): Promise<LearningJob>;
+  /** Starts scoring models on the reviewed images; a ConflictError while another learning job runs. */
+  evaluate(request: ParsedReq<'learning.evaluate'>): LearningJob;
+  /** Starts running a model (default the active one) on the reviewed images into the comparison set. */
+  compare(request: ParsedReq<'learning.compare'>): LearningJob;
+  /** Stops the learning job (training at its next checkpoint); a NotFoundError when none runs. */
   cancel(): void;
+  /** One image's comparison with the comparison set's model; null when it has none. */
+  comparison(imageId: ImageId): Res<'learning.comparison'>;
   /** Stops the job in progress and waits for it to end (training writes its checkpoint). */
   close(): Promise<void>;
 }
@@ -41,9 +53,9 @@ export interface LearningService {
 /** The card beside a registered model's .onnx. */
 export function cardOf(store: ProjectStore, modelId: ModelId): string {
   const model = store.models.get(modelId);
-  if (!model) throw new HandlerError('not-found', `model ${modelId} does not exist`);
+  if (!model) throw new NotFoundError(`model ${modelId} does not exist`);
   const card = model.path.replace(/\.onnx$/i, '.json');
-  if (!existsSync(card)) throw new HandlerError('not-found', `the card of ${model.name} is no longer at ${card}`);
+  if (!existsSync(card)) throw new NotFoundError(`the card of ${model.name} is no longer at ${card}`);
   return card;
 }
 
@@ -93,7 +105,7 @@ interface RunningJob {
   finished: Promise<void>;
 }
 
-export function createLearningService(options: LearningServiceOptions): LearningService {
+export function createLearningService(options: LearningServiceOptions, project: ProjectService): LearningService {
   const log = options.log ?? (() => {});
   let current: RunningJob | null = null;
   let last: LearningJob | null = null;
@@ -118,7 +130,7 @@ export function createLearningService(options: LearningServiceOptions): Learning
   ): LearningJob {
     if (current) {
       own.close();
-      throw new HandlerError('conflict', `a ${current.state.kind} job (${current.state.name}) is still running; cancel it first`);
+      throw new ConflictError(`a ${current.state.kind} job (${current.state.name}) is still running; cancel it first`);
     }
     const job: RunningJob = { state: initial, cancel: () => cancel(job), finished: Promise.resolve() };
     current = job;
@@ -140,15 +152,27 @@ export function createLearningService(options: LearningServiceOptions): Learning
 
   /** A connection of the job's own to the open project, once no other job runs. */
   function connect(store: ProjectStore): ProjectStore {
-    if (current) throw new HandlerError('conflict', `a ${current.state.kind} job (${current.state.name}) is still running; cancel it first`);
+    if (current) throw new ConflictError(`a ${current.state.kind} job (${current.state.name}) is still running; cancel it first`);
     return openProject(store.folder, { dbPath: store.dbPath });
   }
 
   return {
-    job: () => current?.state ?? last,
+    models: () => ({ models: modelTable(project.require()), job: current?.state ?? last }),
 
-    async train(store, request) {
-      const own = connect(store);
+    activate(modelId) {
+      const store = project.require();
+      const card = cardOf(store, modelId);
+      learningRecords(store).activate(modelId, storedPath(store, card), 'set active by a person in the model table');
+    },
+
+    comparison(imageId) {
+      const store = project.require();
+      if (!store.images.get(imageId)) throw new NotFoundError(`image ${imageId} does not exist`);
+      return comparisonReply(store, imageId);
+    },
+
+    async train(request) {
+      const own = connect(project.require());
       let training: TrainingJob;
       try {
         training = await TrainingJob.create({
@@ -163,9 +187,9 @@ export function createLearningService(options: LearningServiceOptions): Learning
         });
       } catch (error) {
         own.close();
-        if (error instanceof TrainingLockedError) throw new HandlerError('conflict', error.message);
-        if (error instanceof PythonError) throw new HandlerError('failed', error.message);
-        if (error instanceof FileError) throw new HandlerError('failed', `${error.file}: ${error.reason}`);
+        // A Python that cannot train, or training data that cannot be written, is a failure said in one line.
+        if (error instanceof PythonError) throw new Error(error.message, { cause: error });
+        if (error instanceof FileError) throw new Error(`${error.file}: ${error.reason}`, { cause: error });
         throw error;
       }
       return startJob(own, blank('train', training.run.name, training.resumed ? `continuing ${training.run.name}` : `training ${training.run.name}`),
@@ -192,9 +216,9 @@ export function createLearningService(options: LearningServiceOptions): Learning
         });
     },
 
-    evaluate(store, request) {
+    evaluate(request) {
       let stopped = false;
-      return startJob(connect(store), blank('evaluate', `${request.modelIds.length} model${request.modelIds.length === 1 ? '' : 's'}`, 'evaluating'),
+      return startJob(connect(project.require()), blank('evaluate', `${request.modelIds.length} model${request.modelIds.length === 1 ? '' : 's'}`, 'evaluating'),
         async (own, job) => {
           const images = reviewedImages(own, request.split as Split);
           if (images.length === 0) throw new Error(`no reviewed images in the ${request.split === 'all' ? 'project' : 'held-out split'} to score on`);
@@ -209,7 +233,7 @@ export function createLearningService(options: LearningServiceOptions): Learning
             });
             if (stopped) throw new Error('evaluation stopped');
             const scores = score(predictions.model, images, truth, predictions.byImage, own.categories.list());
-            const record = evaluationRecord(own, predictions.model, card, request.split as Split, scores);
+            const record = await evaluationRecord(own, predictions.model, card, request.split as Split, scores);
             lines.push(`${record.name} mask AP ${format(scores.mask?.AP)} box AP ${format(scores.box.AP)}`);
           }
           return `${lines.join('; ')} on ${images.length} ${request.split === 'all' ? 'reviewed' : 'held-out'} images`;
@@ -220,10 +244,11 @@ export function createLearningService(options: LearningServiceOptions): Learning
         });
     },
 
-    compare(store, request) {
+    compare(request) {
       let stopped = false;
+      const store = project.require();
       const modelId = request.modelId ?? activeModelId(store);
-      if (modelId === null) throw new HandlerError('not-found', 'no model to compare: the project has no active model yet');
+      if (modelId === null) throw new NotFoundError('no model to compare: the project has no active model yet');
       const card = cardOf(store, modelId);
       return startJob(connect(store), blank('compare', store.models.get(modelId)!.name, 'comparing with the reviewed images'),
         async (own, job) => {
@@ -244,7 +269,7 @@ export function createLearningService(options: LearningServiceOptions): Learning
     },
 
     cancel() {
-      if (!current) throw new HandlerError('not-found', 'no learning job is running');
+      if (!current) throw new NotFoundError('no learning job is running');
       current.cancel();
     },
 

@@ -7,19 +7,21 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventPayload, Reply } from '../../app/ipc/contract.js';
-import { createDispatcher, type Dispatch } from '../ipc/handlers.js';
-import { createProjectHandlers } from '../ipc/project-handlers.js';
-import { openProject, type ProjectStore } from '../store/index.js';
-import { partPath } from './download.js';
-import { startHttpsServer, type TestHttpsServer } from './fixtures/https-server.js';
-import { sendSlowly } from './fixtures/send-slowly.js';
-import { createModelService, projectModelDir } from './service.js';
+import type { Dispatch } from '../ipc/dispatcher.js';
+import { partPath } from '../models/download.js';
+import { startHttpsServer, type TestHttpsServer } from '../models/fixtures/https-server.js';
+import { sendSlowly } from '../models/fixtures/send-slowly.js';
+import type { ProjectStore } from '../store/index.js';
+import { dispatcherOver, servicesOver } from '../testing/services.test-support.js';
+import type { Services } from './index.js';
+import { projectModelDir } from './models.js';
 
-const fixtureScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'tiny_rcnn.py');
+const fixtureScript = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'models', 'fixtures', 'tiny_rcnn.py');
 let base: string;
 let onnx: string;
 let onnxBytes: Buffer;
 let store: ProjectStore | null = null;
+let services: Services;
 let dispatch: Dispatch;
 let server: TestHttpsServer;
 let origin: string;
@@ -56,20 +58,24 @@ beforeAll(async () => {
   });
   origin = server.origin;
 
-  const models = createModelService({
-    shippedDir: path.join(base, 'shipped'),
-    userDir: path.join(base, 'user'),
-    emit: (_event, payload) => events.push(payload),
-    progressIntervalMs: 0,
-    // The tests' local server: trusted here only, and on a loopback address.
-    download: { trustedCertificates: server.certificate, allowPrivateHosts: true },
+  services = servicesOver(null, {
+    models: {
+      shippedDir: path.join(base, 'shipped'),
+      userDir: path.join(base, 'user'),
+      progressIntervalMs: 0,
+      // The tests' local server: trusted here only, and on a loopback address.
+      download: { trustedCertificates: server.certificate, allowPrivateHosts: true },
+    },
+    emit: (event, payload) => {
+      if (event === 'models.download') events.push(payload as EventPayload<'models.download'>);
+    },
   });
-  dispatch = createDispatcher(createProjectHandlers({ current: () => store, open: async () => store!, models }));
+  dispatch = dispatcherOver(services);
 });
 
 afterAll(async () => {
   await server.close();
-  store?.close();
+  await services.close();
   await rm(base, { recursive: true, force: true });
 });
 
@@ -101,7 +107,7 @@ describe('models.* channels over the model manager', () => {
   });
 
   it('registers listed models in the open project, so the UI can pre-label with their id', async () => {
-    store = openProject(path.join(base, 'project'));
+    store = await services.project.open(path.join(base, 'project'));
     const listed = await call<Installed>('models.installed', {});
     const id = listed.models[0]!.id!;
     expect(id).toBeGreaterThan(0);

@@ -1,6 +1,8 @@
-// Resolves a path that arrived in a URL to a real file inside one project folder, or refuses it.
+// Resolves a path that arrived in a URL to a real file inside one folder, or refuses it: the one confinement check
+// of the image protocol (Electron's loupe-image://, the bridge's /files and /thumbs) and of the renderer's files.
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { isImageFileName } from '../fs/imageFiles.js';
 
 export type RefusalReason =
   | 'malformed-encoding'
@@ -11,7 +13,8 @@ export type RefusalReason =
   | 'empty-segment'
   | 'outside-root'
   | 'not-a-file'
-  | 'not-found';
+  | 'not-found'
+  | 'not-an-image';
 
 /** Why a requested path was not served; `status` is the HTTP status a protocol handler answers with. */
 export class UnsafePathError extends Error {
@@ -96,4 +99,18 @@ export async function resolveInsideRoot(root: string, encodedPath: string): Prom
 
 function isNodeError(error: unknown): error is NodeJS.ErrnoException {
   return error instanceof Error && 'code' in error;
+}
+
+/**
+ * The image of the project `folder` that a URL path names (still percent-encoded, '/'-separated): its real path, after
+ * resolveInsideRoot's checks, and only when it is an image file the scan would pick up outside hidden folders (never
+ * the project's .loupe data: database, exports, thumbnails).
+ */
+export async function resolveProjectImage(folder: string, encodedPath: string): Promise<string> {
+  const file = await resolveInsideRoot(folder, encodedPath);
+  const segments = path.relative(await realpath(folder), file).split(path.sep);
+  if (segments.some((segment) => segment.startsWith('.')) || !isImageFileName(file)) {
+    throw new UnsafePathError(encodedPath, 'not-an-image');
+  }
+  return file;
 }

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { relativeSegments, resolveInsideRoot, resolveLexically, UnsafePathError } from './safe-path.js';
+import { relativeSegments, resolveInsideRoot, resolveLexically, UnsafePathError } from './paths.js';
 
 let base: string;
 let root: string;
