@@ -153,8 +153,8 @@ describe('a pre-label job', () => {
     const { summary } = await runJob({ workers: 1 });
     expect(summary.done).toBe(1);
     expect(summary.failures.map((f) => [f.path, f.message]).sort()).toEqual([
-      ['img-01.png', expect.stringMatching(/unsupported image format/)],
-      ['img-02.png', expect.stringMatching(/unsupported image format/)],
+      ['img-01.png', expect.stringMatching(/^unsupported format: SVG \(Loupe reads /)],
+      ['img-02.png', expect.stringMatching(/^unsupported format: (HEIF|AVIF) \(Loupe reads /)],
     ]);
   });
 
