@@ -10,7 +10,9 @@ const [folder, seedText] = process.argv.slice(2);
 const store = openProject(folder);
 const services = createServices({ models: { shippedDir: folder, userDir: folder }, emit: () => {}, store });
 const dispatch = createDispatcher(createHandlers(services));
-const say = (message) => process.stdout.write(`${JSON.stringify(message)}\n`);
+// Waits until the line is in the pipe: a write still queued in this process (the pipe full while the test reads
+// slowly under load) would die with it, and the test would miss an edit that was stored.
+const say = (message) => new Promise((resolve, reject) => process.stdout.write(`${JSON.stringify(message)}\n`, (error) => (error ? reject(error) : resolve())));
 
 let seed = Number(seedText) >>> 0;
 const random = () => {
@@ -38,7 +40,7 @@ for (let seq = 0; ; seq++) {
   const updated = annotations.slice(0, int(3)).map((before) => ({ before, after: { ...before, bbox: box() } }));
   const removed = annotations.length > 20 ? annotations.slice(-1 - int(2)) : [];
   const changes = { added, updated, removed };
-  say({ type: 'sending', seq, changes });
+  await say({ type: 'sending', seq, changes });
   await call('annotations.apply', { imageId: image.id, changes });
-  say({ type: 'acked', seq });
+  await say({ type: 'acked', seq });
 }
