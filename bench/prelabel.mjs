@@ -8,10 +8,12 @@
 //    alternating with the pipeline in chunks so both see the same load on a shared machine.
 // 4. PyTorch eager (bench/prelabel_torch.py) on the same weights and images, where a checkpoint and torchvision exist.
 //
-// Options: --images N (200), --photo (4000x3000 JPEGs), --provider P (cpu), --workers N, --threads N (per worker),
-// --card FILE, --checkpoint FILE, --python FILE.
+// --mixed: worker memory on a folder of mixed sizes and formats instead (bench/prelabel-memory.mjs; 1,000 images).
+//
+// Options: --images N (200), --photo (4000x3000 JPEGs), --mixed [--against VARIANTS], --provider P (cpu), --workers N,
+// --threads N (per worker), --card FILE, --checkpoint FILE, --python FILE.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,13 +31,15 @@ const { loadModel, readModelCard } = await import(dist('main/inference/model.js'
 const { processWorkerPort } = await import(dist('main/inference/client.js'));
 const { decodeImage } = await import(dist('main/inference/decode.js'));
 const { toInputTensor } = await import(dist('main/inference/preprocess.js'));
-const { randomScene, seededRandom, writeScene } = await import(dist('main/inference/testing.js'));
+const { prelabelImages } = await import('./prelabel-images.mjs');
 
 const { values } = parseArgs({
   options: {
-    images: { type: 'string', default: '200' },
+    images: { type: 'string' },
     provider: { type: 'string', default: 'cpu' },
     photo: { type: 'boolean', default: false },
+    mixed: { type: 'boolean', default: false },
+    against: { type: 'string', default: 'pattern-on' },
     workers: { type: 'string' },
     threads: { type: 'string' },
     card: { type: 'string', default: path.join(root, 'resources/models/loupe-shapes.json') },
@@ -45,7 +49,7 @@ const { values } = parseArgs({
     python: { type: 'string' },
   },
 });
-const count = Number(values.images);
+const count = Number(values.images ?? (values.mixed ? 1000 : 200));
 // Each image is decoded once here too; libvips' cache would only add to the RSS this bench reports.
 sharp.cache(false);
 const cores = os.availableParallelism();
@@ -92,32 +96,17 @@ async function runConcurrently(runners, tensors) {
   return performance.now() - start;
 }
 
-// 1. Images, generated once and kept in bench/out.
-// --photo: the same scenes enlarged to 4000x3000, with film grain so the JPEGs are the size of a phone's photos
-// (~2 MB, ~26 ms to decode and shrink here, as a real 12-megapixel photo): decoding, downscaling and mapping masks
-// back to 12 megapixels then weigh as they do on a real folder.
-const imageDir = path.join(root, 'bench', 'out', values.photo ? `prelabel-photos-${count}` : `prelabel-images-${count}`);
-const extension = values.photo ? '.jpg' : '.png';
-if (!existsSync(imageDir) || readdirSync(imageDir).length < count) {
-  mkdirSync(imageDir, { recursive: true });
-  const random = seededRandom(2026);
-  const grain = values.photo ? Buffer.alloc(4000 * 3000) : null;
-  if (grain) for (let p = 0; p < grain.length; p++) grain[p] = 88 + Math.floor(random() * 81);
-  for (let i = 0; i < count; i++) {
-    const file = path.join(imageDir, `scene-${String(i).padStart(4, '0')}`);
-    await writeScene(`${file}.png`, randomScene(random, 640, 480, 6));
-    if (grain) {
-      await sharp(`${file}.png`)
-        .resize(4000, 3000, { kernel: 'cubic' })
-        .composite([{ input: grain, raw: { width: 4000, height: 3000, channels: 1 }, blend: 'overlay' }])
-        .jpeg({ quality: 90 })
-        .toFile(`${file}.jpg`);
-      rmSync(`${file}.png`);
-    }
-  }
+if (values.mixed) {
+  const { mixedFolderMemory } = await import('./prelabel-memory.mjs');
+  await mixedFolderMemory({
+    count, card: values.card, provider: values.provider, workers: workerCount, threads, against: values.against.split(',').filter(Boolean),
+  });
+  process.exit(0);
 }
-const files = readdirSync(imageDir).filter((f) => f.endsWith(extension)).sort().slice(0, count);
-console.log(`images: ${files.length} x ${values.photo ? '4000x3000 JPEG' : '640x480 PNG'} in ${path.relative(root, imageDir)}`);
+
+// 1. Images, generated once and kept in bench/out (bench/prelabel-images.mjs).
+const { dir: imageDir, files, description } = await prelabelImages(values.photo ? 'photos' : 'images', count);
+console.log(`images: ${description}`);
 console.log(`model: ${path.relative(root, values.card)}, provider ${values.provider}, ${cores} cores`);
 
 const graphScoreThreshold = JSON.parse(readFileSync(values.card, 'utf8')).graph_score_threshold ?? 0.05;

@@ -20,6 +20,7 @@ interface BuilderConfig {
   /** electron-builder normalises `files` to file sets. */
   files: { filter: string[] }[];
   asarUnpack: string[];
+  extraResources: { from: string; to: string; filter: string[] }[];
   linux: { target: string[] };
   win: { target: { target: string }[]; verifyUpdateCodeSignature?: boolean; signtoolOptions?: Record<string, unknown> };
   mac: { target: { target: string }[]; hardenedRuntime?: boolean; notarize?: boolean; identity?: unknown };
@@ -75,6 +76,29 @@ describe('electron-builder.yml', () => {
     }
     for (const file of ['main/electron/main.ts', 'dist/main/electron/main.test.js', 'dist/main/electron/main.js.map', 'tools/model/train.py', 'e2e/electron.test.ts']) {
       expect(included(file), file).toBe(false);
+    }
+  });
+
+  it('carries tools/model\'s Python sources beside the archive for training, without its tests, runs, data or venv', async () => {
+    const sets = config.extraResources.filter((set) => set.from === 'tools/model' && set.to === 'tools/model');
+    expect(sets).toHaveLength(1);
+    const carried = (file: string) => {
+      let result = false;
+      for (const pattern of sets[0]!.filter) {
+        if (pattern.startsWith('!')) {
+          if (minimatch(file, pattern.slice(1), { dot: true })) result = false;
+        } else if (minimatch(file, pattern, { dot: true })) {
+          result = true;
+        }
+      }
+      return result;
+    };
+    const sources = (await readdir(path.join(root, 'tools/model'))).filter((name) => name.endsWith('.py') || name.endsWith('.mjs'));
+    // What `loupe train` runs: the child entry, the commands, the export's onnxruntime-node check, and the setup.
+    expect(sources).toEqual(expect.arrayContaining(['child.py', '__main__.py', 'train.py', 'export.py', 'evaluate.py', 'verify_onnx.mjs']));
+    for (const file of [...sources, 'requirements.txt', 'setup-venv.sh']) expect(carried(file), file).toBe(true);
+    for (const file of ['tests/test_training.py', '.venv/bin/python', 'runs/smoke/last.pt', 'data/train/annotations.json', '__pycache__/train.cpython-311.pyc']) {
+      expect(carried(file), file).toBe(false);
     }
   });
 

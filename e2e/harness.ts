@@ -58,10 +58,14 @@ export async function startSession(name: string, options: SessionOptions = {}): 
   const models = path.join(work, 'models');
   await mkdir(models);
   const card = modelCard();
-  // The card names its .onnx (relative to the card), or it is the card's own name with .onnx.
-  const onnx = (JSON.parse(await readFile(card, 'utf8')) as { onnx?: string }).onnx ?? path.basename(card).replace(/\.json$/, '.onnx');
+  // The card names its .onnx (relative to the card), or it is the card's own name with .onnx; and the training
+  // checkpoint a new version is fine-tuned from, when it has one.
+  const described = JSON.parse(await readFile(card, 'utf8')) as { onnx?: string; checkpoint?: { file?: string } };
+  const onnx = described.onnx ?? path.basename(card).replace(/\.json$/, '.onnx');
   await cp(card, path.join(models, path.basename(card)));
   await cp(path.join(path.dirname(card), onnx), path.join(models, onnx));
+  const checkpoint = described.checkpoint?.file;
+  if (checkpoint && existsSync(path.join(path.dirname(card), checkpoint))) await cp(path.join(path.dirname(card), checkpoint), path.join(models, checkpoint));
   const serving = await serveFolder(folder, {
     modelDir: models, rendererDir, userModelDir: path.join(work, 'user-models'), log: () => {},
     ...(options.chooseFile ? { chooseFile: options.chooseFile } : {}),

@@ -2,6 +2,7 @@
 // as zod schemas. The Electron preload, the WebSocket bridge and the renderer all speak exactly this.
 import { z } from 'zod';
 import { ERROR_CODES } from './errors.js';
+import { learningChannels, learningEvents } from './learning-contract.js';
 import {
   annotationSchema, bboxSchema, categoryIdSchema, categorySchema, imageIdSchema, imageRecordSchema,
   imageStatusSchema, MAX_PAYLOAD_BYTES, modelIdSchema, modelRecordSchema, rleSchema, runIdSchema,
@@ -51,6 +52,8 @@ export const imageFilterSchema = z.object({
   search: z.string().max(500).optional(),
   /** Only images holding stale annotations (their file changed since), or only those without. */
   stale: z.boolean().optional(),
+  /** Only images where the comparison set's model disagrees with the review (missed, extra or low-overlap). */
+  disagreements: z.boolean().optional(),
 });
 
 /**
@@ -90,6 +93,12 @@ export const scanSummarySchema = z.object({
   /** Files read by this scan that could not be decoded. */
   errors: z.number().int().nonnegative(),
 });
+
+/**
+ * The image list's order: by path, or most uncertain first (the uncertainty score of main/store/uncertainty.ts:
+ * pending predictions near their model's threshold; ties by path).
+ */
+export const imageSortSchema = z.enum(['path', 'uncertain']);
 
 export const runStateSchema = z.enum(['running', 'paused', 'cancelled', 'done', 'failed']);
 
@@ -276,12 +285,13 @@ export const channels = {
   /** Replaces the review screen's settings kept in the open project. */
   'project.saveSettings': { req: z.object({ settings: reviewSettingsSchema }), res: ok },
 
-  /** Images ordered by path, one page at a time: pass the previous page's `next` as `after`. */
+  /** Images ordered by path (or `sort`), one page at a time: pass the previous page's `next` as `after`. */
   'images.list': {
     req: z.object({
       after: z.string().nullable().optional(),
       limit: z.number().int().positive().max(MAX_PAGE),
       filter: imageFilterSchema.optional(),
+      sort: imageSortSchema.optional(),
     }),
     res: z.object({ items: z.array(imageRecordSchema), next: z.string().nullable() }),
   },
@@ -353,7 +363,8 @@ export const channels = {
       providers: z.array(providerNameSchema),
       /**
        * The project's active model, which the picker starts on and prelabel.start uses when given no modelId: the
-       * model of its last run, else the shipped default (loupe-shapes). Its cardPath is one of `models`'; null when
+       * one chosen last (activated by training or learning.activate, or used by its last run), else the shipped
+       * default (loupe-shapes). Its cardPath is one of `models`'; null when
        * no project is open or it is not installed.
        */
       active: z.object({ cardPath: z.string(), modelId: modelId.nullable(), name: z.string() }).nullable(),
@@ -525,6 +536,8 @@ export const channels = {
       problems: z.array(z.string()),
     }),
   },
+
+  ...learningChannels,
 } as const;
 
 /** Events main pushes to the UI: `on(event, cb)`. */
@@ -541,6 +554,7 @@ export const events = {
     z.object({ command: z.literal('open-folder'), folder: grantedPathSchema }),
     z.object({ command: z.enum(['import-model', 'export-coco', 'import-annotations', 'undo', 'redo']) }),
   ]),
+  ...learningEvents,
 } as const;
 
 export type Channel = keyof typeof channels;
@@ -554,6 +568,8 @@ export type EventPayload<E extends EventName> = z.output<(typeof events)[E]>;
 
 export type ProjectSummary = Res<'project.summary'>;
 export type ImageFilter = z.output<typeof imageFilterSchema>;
+export type ImageSort = z.output<typeof imageSortSchema>;
+export type { EvaluationSummary, LearningJob, ModelVersionRow } from './learning-contract.js';
 export type RunProgress = z.output<typeof runProgressSchema>;
 export type RunState = z.output<typeof runStateSchema>;
 
@@ -575,6 +591,7 @@ export const RENDERER_CHANNELS = [
   'prelabel.start', 'prelabel.active', 'prelabel.pause', 'prelabel.resume', 'prelabel.cancel',
   'prompt.status', 'prompt.prepare', 'prompt.segment',
   'export.coco', 'export.dataset', 'files.choose', 'import.annotations',
+  'learning.models', 'learning.activate', 'learning.train', 'learning.evaluate', 'learning.compare', 'learning.cancel', 'learning.comparison',
 ] as const satisfies readonly Channel[];
 export type RendererChannel = (typeof RENDERER_CHANNELS)[number];
 

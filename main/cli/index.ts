@@ -22,7 +22,8 @@ export function usageText(list: readonly Command[] = commands): string {
     ...list.map((c) => `  loupe ${c.name} ${c.usage}`),
     '',
     'The project database is <folder>/.loupe/project.db unless --db FILE names another (for read-only folders).',
-    'Exit status: 0 success, 1 usage error, 2 runtime error, 3 done with warnings (an export that left images out).',
+    'Exit status: 0 success, 1 usage error, 2 runtime error, 3 done with warnings (an export that left images out),',
+    '130 training stopped by Ctrl-C at a checkpoint (the same command continues it).',
     '',
   ].join('\n');
 }

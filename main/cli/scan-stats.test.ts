@@ -85,7 +85,7 @@ describe('loupe scan and stats', () => {
     const help = runLoupe(['--help']);
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/scan .*\n.*stats/s);
-    expect(runLoupe(['stats', '--help'])).toMatchObject({ status: 0, stdout: expect.stringContaining('usage: loupe stats <folder> [--json] [--db FILE]') });
+    expect(runLoupe(['stats', '--help'])).toMatchObject({ status: 0, stdout: expect.stringContaining('usage: loupe stats <folder> [--queue N] [--json] [--db FILE]') });
   });
 
   it.each(['scan', 'stats', 'stats --json'])('loupe %s into a reader that has gone ends quietly with status 0', async (command) => {

@@ -210,6 +210,39 @@ describe('the same weights in the other layouts', () => {
   });
 });
 
+describe('session memory settings', () => {
+  it("predict exactly what onnxruntime's defaults predict, on images of mixed sizes and formats", async () => {
+    // Sizes met twice too: a session with memory patterns runs a size it has seen from the plan it kept for it.
+    const images: [number, number, string][] = [
+      [300, 260, 'png'],
+      [1000, 700, 'jpg'],
+      [480, 900, 'webp'],
+      [256, 1024, 'png'],
+      [777, 555, 'webp'],
+      [300, 260, 'jpg'],
+      [1000, 700, 'png'],
+    ];
+    const random = seededRandom(23);
+    const files: string[] = [];
+    for (const [i, [width, height, format]] of images.entries()) {
+      const file = path.join(dir, `memory-${i}.${format}`);
+      await writeScene(file, randomScene(random, width, height, 5));
+      files.push(file);
+    }
+    const shipped = await InferenceClient.start({ cardPath: models.maskrcnn, provider: 'cpu', scoreThreshold: 0.05 });
+    const defaults = await InferenceClient.start({ cardPath: models.maskrcnn, provider: 'cpu', scoreThreshold: 0.05, memoryPattern: true });
+    clients.push(shipped, defaults);
+    let detections = 0;
+    for (const file of files) {
+      const expected = await predict(defaults, file);
+      const actual = await predict(shipped, file);
+      expect(actual.detections, file).toEqual(expected.detections);
+      detections += expected.detections.length;
+    }
+    expect(detections).toBeGreaterThanOrEqual(images.length);
+  });
+});
+
 describe('model loading', () => {
   async function cardVariant(name: string, change: (card: Record<string, unknown>) => Record<string, unknown>, from = models.maskrcnn) {
     const card = JSON.parse(await readFile(from, 'utf8')) as Record<string, unknown>;

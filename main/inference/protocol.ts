@@ -5,15 +5,13 @@ import type { Bbox } from '../../app/model/types.js';
 import type { ImageFailureKind } from './decode.js';
 import type { ImagePrediction } from './pipeline.js';
 import type { PreparedFeatures, PromptLoadSettings, PromptModelInfo, Segmented } from './prompt-engine.js';
-import type { ProviderChoice, ProviderReport } from './providers.js';
+import type { ProviderReport, SessionSettings } from './providers.js';
 import type { Thresholds } from './postprocess.js';
 
-export interface LoadSettings {
+/** The session's settings (provider, threads, memory options) and the pipeline's. */
+export interface LoadSettings extends SessionSettings {
   /** Path of the model card (.json); the .onnx is found from it. */
   cardPath: string;
-  provider: ProviderChoice;
-  intraOpThreads?: number;
-  interOpThreads?: number;
   scoreThreshold?: number;
   maskThreshold?: number;
   /** Images with more pixels than this fail as 'too-large' instead of being decoded. */

@@ -26,6 +26,15 @@ export interface SessionSettings {
   provider: ProviderChoice;
   intraOpThreads?: number;
   interOpThreads?: number;
+  /**
+   * onnxruntime's memory patterns, off unless asked for. With them on, the session plans one block per input shape
+   * it meets and keeps every plan; on a folder where each image has its own size that block changes size every run
+   * and the memory arena grows around it (BENCHMARKS.md, "Worker memory on a folder of mixed sizes"). Off, each
+   * tensor comes from the arena on its own, as fast. On only to measure against.
+   */
+  memoryPattern?: boolean;
+  /** onnxruntime's CPU memory arena, on unless turned off (off: flat but ~35% slower here; measured, not shipped). */
+  memoryArena?: boolean;
 }
 
 export interface ProviderReport {
@@ -46,6 +55,8 @@ function sessionOptions(provider: ProviderName, settings: SessionSettings): ort.
     graphOptimizationLevel: 'all',
     // Idle intra-op threads would otherwise spin, taking the cores that decode the next image meanwhile.
     extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+    enableMemPattern: settings.memoryPattern ?? false,
+    enableCpuMemArena: settings.memoryArena ?? true,
     ...(settings.intraOpThreads ? { intraOpNumThreads: settings.intraOpThreads } : {}),
     ...(settings.interOpThreads ? { interOpNumThreads: settings.interOpThreads } : {}),
   };

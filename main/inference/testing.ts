@@ -1,7 +1,7 @@
 // Test and benchmark images with known shapes, drawn by sharp from SVG, and their true masks as COCO RLE.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { encode } from '../../app/geometry/rle.js';
 import type { Rle } from '../../app/model/types.js';
 
@@ -78,12 +78,17 @@ function svg(width: number, height: number, body: string): Buffer {
 }
 
 /**
- * Writes the scene as an image file (format from the extension) and returns each shape's true mask. `backdrop`,
- * SVG drawn first in place of the plain background (a texture), leaves the masks as they are.
+ * The scene drawn, as a sharp pipeline to encode in any format. `backdrop`, SVG drawn first in place of the plain
+ * background (a texture), leaves the masks as they are.
  */
-export async function writeScene(file: string, scene: SceneImage, backdrop?: string): Promise<Rle[]> {
+export function sceneImage(scene: SceneImage, backdrop?: string): Sharp {
   const body = (backdrop ?? `<rect width="100%" height="100%" fill="${scene.background}"/>`) + scene.shapes.map((s) => shapeSvg(s, s.color)).join('');
-  await sharp(svg(scene.width, scene.height, body)).toFile(file);
+  return sharp(svg(scene.width, scene.height, body));
+}
+
+/** Writes the scene as an image file (format from the extension) and returns each shape's true mask. */
+export async function writeScene(file: string, scene: SceneImage, backdrop?: string): Promise<Rle[]> {
+  await sceneImage(scene, backdrop).toFile(file);
   return sceneMasks(scene);
 }
 

@@ -193,6 +193,23 @@ describe('project handlers on a real store', () => {
     await expect(call('project.saveSettings', { settings: { threshold: 2 } })).rejects.toThrow(/^invalid-request: /);
   });
 
+  it('answers box-prompt and learning requests that name nothing there with the domain\'s codes', async () => {
+    const [image] = (await call<{ items: ImageRecord[] }>('images.list', { limit: 1 })).items;
+    expect(await call('prompt.status', {})).toEqual({ available: false, reason: 'no model is installed; import one first', modelId: null, split: null });
+    await expect(call('prompt.prepare', { imageId: 999 })).rejects.toThrow(/^not-found: image 999 does not exist$/);
+    await expect(call('prompt.segment', { imageId: image!.id, boxes: [[1, 1, 2, 2]] })).rejects.toThrow(/^conflict: no model is installed/);
+    const table = await call<Res<'learning.models'>>('learning.models', {});
+    expect(table.job).toBeNull();
+    expect(table.models.find((row) => row.name === 'shapes')).toMatchObject({ family: 'shapes', version: 1, active: false, evaluation: null });
+    const [shapes] = store.models.list();
+    await expect(call('learning.activate', { modelId: shapes!.id })).rejects.toThrow(/^not-found: the card of shapes is no longer at /);
+    await expect(call('learning.activate', { modelId: 999 })).rejects.toThrow(/^not-found: model 999 does not exist$/);
+    await expect(call('learning.compare', {})).rejects.toThrow(/^not-found: no model to compare/);
+    await expect(call('learning.cancel', {})).rejects.toThrow(/^not-found: no learning job is running$/);
+    expect(await call('learning.comparison', { imageId: image!.id })).toEqual({ comparison: null });
+    await expect(call('learning.comparison', { imageId: 999 })).rejects.toThrow(/^not-found: image 999 does not exist$/);
+  });
+
   it('says what is missing when no model is installed rather than failing obscurely', async () => {
     await expect(call('prelabel.start', {})).rejects.toThrow(/^not-found: no model is installed; import one first$/);
   });

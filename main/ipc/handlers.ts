@@ -10,7 +10,7 @@ export type Handlers = { readonly [C in Channel]: (request: ParsedReq<C>) => Pro
 const ok = { ok: true } as const;
 
 export function createHandlers(services: Services): Handlers {
-  const { project, images, annotations, categories, models, prelabel, prompt, exports, imports, files } = services;
+  const { project, images, annotations, categories, models, prelabel, prompt, learning, exports, imports, files } = services;
   return {
     'project.open': async ({ folder }) => (await project.open(files.resolve('project-folder', folder)), project.summary()),
     'project.summary': () => project.summary(),
@@ -18,7 +18,7 @@ export function createHandlers(services: Services): Handlers {
     'project.settings': () => ({ settings: project.settings() }),
     'project.saveSettings': ({ settings }) => (project.saveSettings(settings), ok),
 
-    'images.list': ({ after, limit, filter }) => images.list({ ...filter, after: after ?? null, limit }),
+    'images.list': ({ after, limit, filter, sort }) => images.list({ ...filter, after: after ?? null, limit, ...(sort && { sort }) }),
     'images.get': ({ id }) => images.get(id),
     'images.setStatus': ({ id, status }) => images.setStatus(id, status),
     'images.nextToReview': ({ afterPath }) => ({ image: images.nextToReview(afterPath) }),
@@ -71,5 +71,13 @@ export function createHandlers(services: Services): Handlers {
 
     'files.choose': async ({ purpose }) => ({ file: await files.choose(purpose) }),
     'import.annotations': ({ format }) => imports.annotations(format),
+
+    'learning.models': () => learning.models(),
+    'learning.activate': ({ modelId }) => (learning.activate(modelId), ok),
+    'learning.train': (request) => learning.train(request),
+    'learning.evaluate': (request) => learning.evaluate(request),
+    'learning.compare': (request) => learning.compare(request),
+    'learning.cancel': () => (learning.cancel(), ok),
+    'learning.comparison': ({ imageId }) => learning.comparison(imageId),
   };
 }

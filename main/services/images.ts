@@ -1,12 +1,12 @@
 // The open project's images: pages, one image, its status, and the review queue's next image.
-import { NEEDS_REVIEW, type EventName, type EventPayload, type ImageFilter } from '../../app/ipc/contract.js';
+import { NEEDS_REVIEW, type EventName, type EventPayload, type ImageFilter, type ImageSort } from '../../app/ipc/contract.js';
 import { NotFoundError, type ImageId, type ImageRecord, type ImageStatus } from '../../app/model/index.js';
 import type { ImagePage } from '../store/index.js';
 import type { ProjectService } from './project.js';
 
 export interface ImageService {
-  /** Images ordered by path, one page at a time: pass the previous page's `next` as `after`. */
-  list(query: ImageFilter & { readonly after: string | null; readonly limit: number }): ImagePage;
+  /** Images ordered by path (or most uncertain first), one page at a time: pass the previous page's `next` as `after`. */
+  list(query: ImageFilter & { readonly after: string | null; readonly limit: number; readonly sort?: ImageSort }): ImagePage;
   /** The image; a NotFoundError when the project has none with this id. */
   get(id: ImageId): ImageRecord;
   /** Sets its status; 'reviewed' settles it with nothing shown (every pending prediction rejected). */

@@ -17,6 +17,7 @@ import { createModelService, type ModelPlaces, type ModelService } from './model
 import { createPrelabelService, type PrelabelService } from './prelabel.js';
 import { createFileService, type FileChooser, type FileService } from './files.js';
 import { createImportService, type ImportService } from './imports.js';
+import { createLearningService, type LearningService } from './learning.js';
 import { modelFolders } from './models.js';
 import { createProjectService, type ProjectService } from './project.js';
 import { createPromptService, type PromptService } from './prompt.js';
@@ -39,11 +40,13 @@ export interface Services {
   localPaths(): LocalPaths;
   /** Box prompts with the model's heads, in a worker of the open project's (stopped when it closes). */
   readonly prompt: PromptService;
+  /** Training, evaluation and comparison of model versions: one learning job at a time, on a connection of its own. */
+  readonly learning: LearningService;
   /** The process that reads untrusted files (scan probes, display and thumbnails, model checks). */
   readonly untrusted: UntrustedFiles;
   /**
-   * Ends a run in progress (its results in flight written), stops the prompt worker, closes the project and stops the
-   * untrusted-files process.
+   * Ends a run in progress (its results in flight written), stops the prompt worker and the learning job (training at
+   * a checkpoint), closes the project and stops the untrusted-files process.
    */
   close(): Promise<void>;
 }
@@ -65,7 +68,7 @@ export interface ServicesOptions {
   };
   /** Sends an event to the UI. */
   readonly emit: Emit;
-  /** Hosts each inference worker (an Electron utilityProcess); a child process under Node by default. */
+  /** Hosts each inference worker, pre-label's and evaluation's (an Electron utilityProcess); a child process under Node by default. */
   readonly workerPort?: () => WorkerPort;
   /** Starts the untrusted-files process (an Electron utilityProcess); a child process under Node by default. */
   readonly untrustedPort?: () => UntrustedPort;
@@ -99,7 +102,9 @@ export function createServices(options: ServicesOptions): Services {
   let prompt: PromptService | null = null;
   const project = createProjectService({
     scan: (store) => scanFolder(store, { untrusted }),
-    beforeClose: async () => void (await Promise.all([prelabel?.stop(), prompt?.close()])),
+    beforeClose: async () => {
+      await Promise.all([prelabel?.stop(), prompt?.close()]);
+    },
     ...(options.onOpened && { onOpened: options.onOpened }),
     ...(options.store && { store: options.store }),
   });
@@ -112,6 +117,11 @@ export function createServices(options: ServicesOptions): Services {
   }, project, models);
   const images = createImageService(project, options.emit);
   const files = createFileService(options.chooseFile, () => project.current()?.folder ?? null);
+  const learning = createLearningService({
+    emit: options.emit,
+    ...(options.workerPort && { workerPort: options.workerPort }),
+    ...(options.log && { log: options.log }),
+  }, project);
   return {
     project,
     images,
@@ -127,12 +137,17 @@ export function createServices(options: ServicesOptions): Services {
       return { projectFolder: store?.folder ?? null, known: [...modelFolders(options.models, store).map((folder) => folder.dir), ...files.granted()] };
     },
     prompt,
+    learning,
     untrusted,
     async close() {
+      await learning.close();
       await project.close();
       await untrusted.dispose();
     },
   };
 }
 
-export type { ProjectService, ImageService, AnnotationService, CategoryService, ModelService, PrelabelService, ExportService, ImportService, PromptService, FileService, FileChooser };
+export type {
+  ProjectService, ImageService, AnnotationService, CategoryService, ModelService, PrelabelService, ExportService, ImportService, PromptService,
+  LearningService, FileService, FileChooser,
+};

@@ -7,6 +7,7 @@ import { ConflictError, InvalidInputError, NotFoundError, shortModelNames, type 
 import { hashFile } from '../fs/hash.js';
 import { supportedProviders } from '../inference/providers.js';
 import { DEFAULT_MODEL_NAME } from '../jobs/active-model.js';
+import { chosenModel } from '../learning/versions.js';
 import { parseCardForm } from '../models/card-form.js';
 import { DownloadCancelledError, type DownloadSettings } from '../models/download.js';
 import {
@@ -143,7 +144,7 @@ export function createModelService(options: ModelServiceOptions, project: Projec
     },
 
     async activeModelId(store) {
-      const last = store.prelabel.lastModel();
+      const last = chosenModel(store);
       if (last) return last.modelId;
       return activeInstalled(store, await installedIn(store))?.modelId ?? undefined;
     },
@@ -223,9 +224,9 @@ export function createModelService(options: ModelServiceOptions, project: Projec
   return service;
 }
 
-/** Which installed model is the project's active one: the last run's, else the shipped default, else none. */
+/** Which installed model is the project's active one: the one chosen last (activated or run), else the shipped default, else none. */
 function activeInstalled(store: ProjectStore, installed: readonly InstalledModel[]): ActiveModel {
-  const last = store.prelabel.lastModel();
+  const last = chosenModel(store);
   const chosen =
     (last && installed.find((m) => m.id === last.modelId)) ??
     installed.find((m) => m.source === 'shipped' && m.name === DEFAULT_MODEL_NAME) ??

@@ -1,8 +1,9 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { IMAGE_STATUSES, ImageId, type ImageRecord, type ImageStatus } from '../../app/model/index.js';
-import type { CategoryId } from '../../app/model/index.js';
+import { InvalidInputError, type CategoryId } from '../../app/model/index.js';
 import type { AnnotationRepository } from './annotations.js';
 import { PRELABEL_FAILED } from './runs.js';
+import { UNCERTAINTY_SQL } from './uncertainty.js';
 
 /** What a folder scan learns about one file. `error` is the decoder's message when sharp could not read it. */
 export interface ImageFile {
@@ -40,6 +41,10 @@ export interface ImageQuery {
   readonly search?: string;
   /** Only images holding stale annotations (made before their file changed; rejected ones aside), or only those without. */
   readonly stale?: boolean;
+  /** Only images where the comparison set's model disagrees with the review (missed, extra or low-overlap), or only those where it does not. */
+  readonly disagreements?: boolean;
+  /** By path (default), or most uncertain first (see uncertainty.ts). */
+  readonly sort?: 'path' | 'uncertain';
   /** The cursor of the previous page. */
   readonly after?: string | null;
   readonly limit: number;
@@ -193,13 +198,15 @@ export class ImageRepository {
     })();
   }
 
-  /** One page of images ordered by path. */
+  /** One page of images ordered by path (or most uncertain first). */
   list(query: ImageQuery): ImagePage {
     const limit = Math.max(1, Math.min(MAX_PAGE_SIZE, Math.floor(query.limit)));
     const { sql, params } = pageQuery(query, limit + 1);
-    const rows = this.db.prepare(sql).all(params) as ImageRow[];
+    const rows = this.db.prepare(sql).all(params) as (ImageRow & { uncertainty?: number })[];
     const items = rows.slice(0, limit).map(toImageRecord);
-    return { items, next: rows.length > limit ? (items.at(-1)?.path ?? null) : null };
+    const last = rows[limit - 1];
+    const cursor = last && (query.sort === 'uncertain' ? JSON.stringify([last.uncertainty, last.path]) : last.path);
+    return { items, next: rows.length > limit ? (cursor ?? null) : null };
   }
 
   /** Number of images in each status, from one grouped query over the status index. */
@@ -238,8 +245,34 @@ export function pageQuery(query: Omit<ImageQuery, 'limit'>, limit: number): { sq
     where.push(`path LIKE @search ESCAPE '\\'`);
     params.search = `%${query.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
   }
+  if (query.disagreements !== undefined) {
+    where.push(`${query.disagreements ? '' : 'NOT '}EXISTS (SELECT 1 FROM comparison_images c
+      WHERE c.image_id = images.id AND c.missed + c.extra + c.low_overlap > 0)`);
+  }
+  if (query.sort === 'uncertain') {
+    // The cursor is [uncertainty, path] of the previous page's last image.
+    const [score, path] = parseCursor(query.after);
+    where[0] = '(uncertainty < @score OR (uncertainty = @score AND path > @after))';
+    Object.assign(params, { score, after: path });
+    return {
+      sql: `SELECT * FROM (SELECT ${imageColumns}, ${UNCERTAINTY_SQL} AS uncertainty FROM images WHERE ${where.slice(1).join(' AND ') || '1'})
+            WHERE ${where[0]} ORDER BY uncertainty DESC, path LIMIT @limit`,
+      params,
+    };
+  }
   return {
     sql: `SELECT ${imageColumns} FROM images WHERE ${where.join(' AND ')} ORDER BY path LIMIT @limit`,
     params,
   };
+}
+
+function parseCursor(after: string | null | undefined): [number, string] {
+  if (!after) return [Number.MAX_VALUE, ''];
+  try {
+    const [score, path] = JSON.parse(after) as unknown[];
+    if (typeof score === 'number' && typeof path === 'string') return [score, path];
+  } catch {
+    // fall through
+  }
+  throw new InvalidInputError(`not a cursor of the uncertainty order: ${after.slice(0, 80)}`);
 }

@@ -18,6 +18,7 @@ import { instanceLabel } from '../editor/labels.js';
 import type { ReviewSession, Topic } from '../editor/session.js';
 import { HANDLE_RADIUS, HANDLES, handlePoint, type Preview } from '../editor/tools/index.js';
 import { DisposableStore, everyFrame, listen } from '../ui/dom.js';
+import { ComparisonLayer } from './comparison-layer.js';
 import { placeLabels, type LabelRequest } from './labels.js';
 import { columnRuns } from '../editor/mask-runs.js';
 import { maskBitmap, updatedMaskBitmap, type MaskBitmap } from './mask-bitmap.js';
@@ -53,6 +54,8 @@ export class CanvasView implements Disposable {
   private readonly pictureLayer = new Konva.Layer({ listening: false });
   private readonly shapeLayer = new Konva.Layer({ listening: false });
   private readonly overlayLayer = new Konva.Layer({ listening: false });
+  /** "Compare with reviewed": missed instances and extra predictions. */
+  readonly comparison: ComparisonLayer;
   private readonly imageNode = new Konva.Image({ image: undefined, x: 0, y: 0 });
   private levels: { scale: number; source: CanvasImageSource }[] = [];
   private imageSize = { width: 1, height: 1 };
@@ -84,11 +87,13 @@ export class CanvasView implements Disposable {
     this.stage = new Konva.Stage({ container, width: container.clientWidth || 800, height: container.clientHeight || 600, listening: false });
     this.pictureLayer.add(this.imageNode, this.compositeNode);
     this.shapeLayer.add(this.annotationNode);
-    this.stage.add(this.pictureLayer, this.shapeLayer, this.overlayLayer);
+    this.comparison = new ComparisonLayer(session);
+    this.stage.add(this.pictureLayer, this.shapeLayer, this.comparison.layer, this.overlayLayer);
     this.overlayLayer.visible(false);
     session.setViewport({ width: this.stage.width(), height: this.stage.height() });
 
     const d = this.disposables;
+    d.add(this.comparison);
     d.add(this.scene);
     d.add(session.subscribe((topics) => this.changed(topics)));
     d.add(listen(container, 'pointerdown', (e) => this.onPointer('down', e)));

@@ -1,7 +1,7 @@
 // The project's images as the review sees them: filtered, in path order, fetched from main one keyset page at
 // a time as they are needed (a 50,000-image folder loads only what is looked at). Headless; the image list
 // view draws `items`.
-import type { ImageFilter, RendererApi, Req } from '../../app/ipc/contract.js';
+import type { ImageFilter, ImageSort, RendererApi, Req } from '../../app/ipc/contract.js';
 import type { ImageId, ImageRecord } from '../../app/model/index.js';
 
 /** A filter as the UI sets it (ids as plain numbers are accepted). */
@@ -15,6 +15,7 @@ export class ImageQueue {
   private done = false;
   private loading: Promise<void> | null = null;
   private current: ImageFilter = {};
+  private order: ImageSort = 'path';
   private generation = 0;
 
   constructor(private readonly api: RendererApi, private readonly changed: () => void) {}
@@ -31,6 +32,16 @@ export class ImageQueue {
 
   get filter(): ImageFilter {
     return this.current;
+  }
+
+  get sort(): ImageSort {
+    return this.order;
+  }
+
+  /** Starts over in another order (keeping the filter) and loads its first page. */
+  async setSort(sort: ImageSort): Promise<void> {
+    this.order = sort;
+    await this.setFilter({ ...this.current });
   }
 
   /** Starts over with another filter and loads its first page. */
@@ -50,7 +61,7 @@ export class ImageQueue {
     if (this.done) return Promise.resolve();
     this.loading ??= (async () => {
       const generation = this.generation;
-      const page = await this.api.invoke('images.list', { after: this.next, limit: PAGE, filter: this.current });
+      const page = await this.api.invoke('images.list', { after: this.next, limit: PAGE, filter: this.current, ...(this.order !== 'path' ? { sort: this.order } : {}) });
       if (generation !== this.generation) return;
       this.list.push(...page.items);
       this.next = page.next;

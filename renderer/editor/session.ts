@@ -7,7 +7,7 @@
 import { UndoStack } from '../../app/history/index.js';
 import type { ScreenPoint } from '../../app/geometry/points.js';
 import type {
-  Channel, Disposable, GrantedPath, ImportFormat, ProjectSummary, RendererApi, Res, ReviewSettings, RunProgress,
+  Channel, Disposable, GrantedPath, ImageSort, ImportFormat, ProjectSummary, RendererApi, Res, ReviewSettings, RunProgress,
 } from '../../app/ipc/contract.js';
 import {
   AnnotationId, type Annotation, type Bbox, type Category, type CategoryId, type ImageId, type ImageRecord, type ImageStatus, type ModelId,
@@ -16,6 +16,7 @@ import {
 import { fitCamera, focusCamera, IDENTITY, panCamera, revealCamera, toImage, zoomCamera, type Camera, type Size } from './camera.js';
 import { AnnotationDocument, type ImageHistory } from './document.js';
 import { ImageQueue, type ImageFilterInput } from './image-queue.js';
+import { Learning } from './learning.js';
 import { Prompts } from './prompts.js';
 import { decodeWithin, encodeCrop, fillHoles, unionBox } from './mask-ops.js';
 import { clockTime, fallbackNotice } from './run-status.js';
@@ -44,7 +45,8 @@ export type Topic =
   | 'help'
   | 'dialogs' // the Export, Import and Import Model dialogs
   | 'prompt' // the question for a class name
-  | 'hover'; // the instance under the pointer
+  | 'hover' // the instance under the pointer
+  | 'learning'; // the model table, the learning job, the open image's comparison
 
 /** A pre-label run another process (a `loupe prelabel` in a terminal) holds on the open folder. */
 export type OtherRun = NonNullable<Res<'prelabel.active'>['run']>;
@@ -146,6 +148,8 @@ export class ReviewSession<P = unknown> implements Disposable {
   readonly images: ImageQueue;
   /** Box prompts on the chosen model's heads: whether they can run, what is on its way, the classes offered. */
   readonly prompts: Prompts;
+  /** Model versions, training, evaluation and the comparison with what was reviewed. */
+  readonly learning: Learning;
 
   private readonly tools: Record<ToolName, Tool>;
   private readonly listeners = new Set<(topics: ReadonlySet<Topic>) => void>();
@@ -209,6 +213,15 @@ export class ReviewSession<P = unknown> implements Disposable {
       prompt: this.prompts,
     };
     this.tools = createTools(context);
+    this.learning = new Learning(api, {
+      image: () => this.image,
+      document: () => this.document,
+      changed: () => this.changed('learning'),
+      say: (message) => this.say(message),
+      jobEnded: () => this.afterLearningJob(),
+      setThreshold: (threshold) => this.updateSettings({ threshold }),
+      newId: () => this.newId(),
+    });
     this.disposables.push(
       api.on('prelabel.progress', (progress) => {
         this.noticeFallback(progress);
@@ -227,6 +240,7 @@ export class ReviewSession<P = unknown> implements Disposable {
         else if (command.command === 'redo') this.redo();
         else if (command.command === 'import-model') this.openModelImport();
       }),
+      api.on('learning.progress', (job) => this.learning.progress(job)),
       api.on('images.changed', ({ ids }) => {
         // Predictions written for the image on screen: show them (saved edits are in the store too).
         if (this.image && ids.includes(this.image.id)) this.background(this.reload(this.image.id));
@@ -439,6 +453,8 @@ export class ReviewSession<P = unknown> implements Disposable {
     await this.loadModels();
     this.changed('project');
     await this.checkOtherRun();
+    // The model table is not needed to review: a build without the learning loop still starts.
+    void this.learning.refresh().catch(() => {});
     const saved = await this.loadProjectSettings();
     await this.images.setFilter(saved.imageFilter ?? {});
     await this.openFirst(saved.imageId ?? null);
@@ -509,7 +525,8 @@ export class ReviewSession<P = unknown> implements Disposable {
     this.s.document = document;
     this.s.selection = kept.filter((id) => document.get(id));
     if (!keepView) this.s.camera = fitCamera(image, this.viewport);
-    this.changed('image', 'annotations', 'selection', 'tool', 'camera', 'list', 'status');
+    this.changed('image', 'annotations', 'selection', 'tool', 'camera', 'list', 'status', 'learning');
+    this.background(this.learning.load(image));
     // Its feature maps (and the next image's) are computed now, so a first box drawn does not wait for them.
     if (!same) this.prompts.imageOpened(image);
     if (!same) this.saveSettingsSoon();
@@ -576,6 +593,11 @@ export class ReviewSession<P = unknown> implements Disposable {
       }
     }
     this.say(next ? said : `${said}. Every image is reviewed.`);
+  }
+
+  /** The list's order: by path, or most uncertain first. */
+  async setImageSort(sort: ImageSort): Promise<void> {
+    await this.images.setSort(sort);
   }
 
   async setImageFilter(filter: ImageFilterInput): Promise<void> {
@@ -820,6 +842,7 @@ export class ReviewSession<P = unknown> implements Disposable {
       case 'image.next': return this.step(1);
       case 'image.previous': return this.step(-1);
       case 'help.toggle': return this.setHelp(!this.helpOpen);
+      case 'compare.takeExtra': return void this.learning.takeExtra();
     }
   }
 
@@ -880,6 +903,7 @@ export class ReviewSession<P = unknown> implements Disposable {
     }
     if (!this.document) return;
     const pointer = this.toolPointer(input);
+    if (this.learning.comparison) this.learning.hover(pointer.image);
     this.tool.pointerMove(pointer);
     this.hover(this.tool.state.name === 'idle' ? hitTest(this.document, (a) => this.isPickable(a), pointer.image)[0] ?? null : null);
     this.changed('tool');
@@ -933,6 +957,10 @@ export class ReviewSession<P = unknown> implements Disposable {
     }
     if (press.key === 'Escape' && this.helpOpen) {
       this.setHelp(false);
+      return true;
+    }
+    if (press.key === 'Escape' && this.learning.tableOpen) {
+      this.learning.setTableOpen(false);
       return true;
     }
     if (press.key === 'Escape' && this.askingForClass) {
@@ -1376,6 +1404,8 @@ export class ReviewSession<P = unknown> implements Disposable {
     }
     if (status !== undefined) this.say(status === 'reviewed' ? `${image.path} reviewed again` : `Review of ${image.path} undone: it is ${status} again`);
     this.background(this.refreshImage(image.id));
+    // The comparison counts an extra taken, or an instance drawn, at once.
+    if (this.learning.comparison && this.image?.id === image.id) this.background(this.learning.load(image));
   }
 
   /** A change main refused: show what is stored instead, so the screen never shows unsaved work as saved. */
@@ -1459,6 +1489,14 @@ export class ReviewSession<P = unknown> implements Disposable {
     await this.refreshSummary();
     await this.images.setFilter(this.images.filter);
     if (this.requested !== null) await this.reload(this.requested);
+  }
+
+  /** A learning job ended: new model versions to pick from, the list's comparison counts, the open image's comparison. */
+  private async afterLearningJob(): Promise<void> {
+    await this.loadModels();
+    this.changed('project', 'settings');
+    await this.images.setFilter(this.images.filter);
+    if (this.image) await this.learning.load(this.image);
   }
 
   /** Says why a run is not on the accelerator, once, when that run is first seen. */

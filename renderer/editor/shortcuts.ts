@@ -9,7 +9,8 @@ export type Action =
   | 'class.1' | 'class.2' | 'class.3' | 'class.4' | 'class.5' | 'class.6' | 'class.7' | 'class.8' | 'class.9'
   | 'edit.undo' | 'edit.redo'
   | 'view.fit' | 'view.zoomSelection' | 'view.zoomIn' | 'view.zoomOut' | 'view.masks' | 'view.outlines' | 'view.boxes' | 'view.labels'
-  | 'review.done' | 'image.next' | 'image.previous' | 'help.toggle';
+  | 'review.done' | 'image.next' | 'image.previous' | 'help.toggle'
+  | 'compare.takeExtra';
 
 export interface Shortcut {
   /** KeyboardEvent.key values (case-sensitive), with 'Mod+' for Ctrl or Cmd and 'Shift+' where Shift matters. */
@@ -55,6 +56,7 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { keys: ['Enter'], action: 'review.done', description: 'Mark reviewed and go to the next image needing review', group: 'Review' },
   { keys: ['d', 'ArrowRight'], action: 'image.next', description: 'Next image', group: 'Review' },
   { keys: ['s', 'ArrowLeft'], action: 'image.previous', description: 'Previous image', group: 'Review' },
+  { keys: ['t'], action: 'compare.takeExtra', description: 'Compare with reviewed: take the extra prediction under the pointer (else the best left) as an annotation', group: 'Review' },
   { keys: ['?'], action: 'help.toggle', description: 'Show or hide this list', group: 'Review' },
 ];
 

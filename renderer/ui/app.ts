@@ -11,6 +11,7 @@ import { HelpOverlay } from './help-overlay.js';
 import { ImageList } from './image-list.js';
 import { ImportDialog } from './import-dialog.js';
 import { ModelImportDialog } from './model-import-dialog.js';
+import { ModelsPanel } from './models-panel.js';
 import { PictureCache } from './picture-cache.js';
 import { SidePanel } from './side-panel.js';
 import { StatusBar } from './status-bar.js';
@@ -36,6 +37,7 @@ export class App implements Disposable {
     d.add(new ImportDialog(session, document.body));
     d.add(new ModelImportDialog(session, document.body));
     d.add(new ClassPrompt(session, document.body));
+    d.add(new ModelsPanel(session, document.body));
     // A choice made in a dropdown gives the keys back to the editor (a focused select would keep them).
     d.add(listen(root, 'change', (e) => {
       if (e.target instanceof HTMLSelectElement) e.target.blur();

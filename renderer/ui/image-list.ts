@@ -1,8 +1,8 @@
 // The image list: the session's filtered images, virtualised (only the visible rows exist in the DOM), so a
 // 50,000-image folder scrolls like a short one; scrolling near the end asks for the next page. Thumbnails
 // load lazily from the thumbnail cache; a file that cannot be read shows a placeholder, an error badge and its
-// reason under its name (a missing one, a 'missing' badge). Above it, the filters (file name, status, class) and
-// Rescan, which looks for images added to, changed in or removed from the folder.
+// reason under its name (a missing one, a 'missing' badge). Above it, the filters (file name, status, class, where the compared model disagrees
+// with the review), the order (by name, or most uncertain first) and Rescan, which looks for images added to, changed in or removed from the folder.
 import type { Disposable, RendererApi } from '../../app/ipc/contract.js';
 import { IMAGE_STATUSES, type ImageId, type ImageRecord, type ImageStatus } from '../../app/model/index.js';
 import type { ReviewSession, Topic } from '../editor/session.js';
@@ -18,6 +18,9 @@ export class ImageList implements Disposable {
   private readonly status = h('select', { 'data-testid': 'filter-status', 'aria-label': 'Status' });
   private readonly category = h('select', { 'data-testid': 'filter-class', 'aria-label': 'Class' });
   private readonly search = h('input', { type: 'search', placeholder: 'Search file names', 'data-testid': 'filter-search' });
+  private readonly sort = h('select', { 'data-testid': 'sort', 'aria-label': 'Order', title: 'Order of the list' },
+    h('option', { value: 'path' }, 'By name'), h('option', { value: 'uncertain' }, 'Most uncertain first'));
+  private readonly disagreements = h('input', { type: 'checkbox', 'data-testid': 'filter-disagreements' });
   private readonly disposables = new DisposableStore();
   private readonly redraw = everyFrame(() => this.draw());
   /** The image last scrolled into view, so the list follows the review without fighting the person's scrolling. */
@@ -37,7 +40,10 @@ export class ImageList implements Disposable {
       'data-testid': 'rescan', title: 'Look for images added to, changed in or removed from the folder',
       onclick: () => void session.rescan(),
     }, 'Rescan');
-    this.element = h('aside', { class: 'images' }, h('div', { class: 'filters' }, this.search, h('div', { class: 'filter-row' }, this.status, rescan), this.category), this.viewport);
+    this.element = h('aside', { class: 'images' },
+      h('div', { class: 'filters' }, this.search, h('div', { class: 'filter-row' }, this.status, rescan), this.category, this.sort,
+        h('label', { class: 'toggle', title: 'Images where the model of "Compare with reviewed" missed, added or poorly outlined an instance' }, this.disagreements, 'Disagreements')),
+      this.viewport);
 
     const d = this.disposables;
     const apply = () => void session.setImageFilter(this.filter()).catch((error: Error) => session.say(error.message));
@@ -45,6 +51,8 @@ export class ImageList implements Disposable {
     d.add({ dispose: () => clearTimeout(typing) });
     d.add(listen(this.status, 'change', apply));
     d.add(listen(this.category, 'change', apply));
+    d.add(listen(this.disagreements, 'change', apply));
+    d.add(listen(this.sort, 'change', () => void session.setImageSort(this.sort.value === 'uncertain' ? 'uncertain' : 'path').catch((error: Error) => session.say(error.message))));
     d.add(listen(this.search, 'input', () => {
       clearTimeout(typing);
       typing = window.setTimeout(apply, 200);
@@ -72,6 +80,7 @@ export class ImageList implements Disposable {
       ...(status ? { status } : {}),
       ...(categoryId > 0 ? { categoryId } : {}),
       ...(search ? { search } : {}),
+      ...(this.disagreements.checked ? { disagreements: true } : {}),
     };
   }
 

@@ -1,7 +1,9 @@
 // The status bar: review progress, the pre-label run (how far, how fast, where) with its pause/resume and
-// cancel buttons, the session's message (it stays until the person's next action), how many instances are
-// selected and the zoom (a click fits the image to the window).
+// cancel buttons, the learning job (training: iteration, loss, images/s, time left) with its stop button, the
+// session's message (it stays until the person's next action), how many instances are selected and the zoom (a
+// click fits the image to the window).
 import type { Disposable } from '../../app/ipc/contract.js';
+import { learningStatusText } from '../editor/learning.js';
 import { otherRunText, runStatusText } from '../editor/run-status.js';
 import type { ReviewSession, Topic } from '../editor/session.js';
 import { DisposableStore, everyFrame, h } from './dom.js';
@@ -10,6 +12,8 @@ export class StatusBar implements Disposable {
   readonly element: HTMLElement;
   private readonly progress = h('span', { class: 'progress', 'data-testid': 'progress' });
   private readonly controls = h('span', { class: 'run-controls' });
+  private readonly learning = h('span', { class: 'learning', 'data-testid': 'learning-status' });
+  private readonly learningStop = h('button', { 'data-testid': 'learning.cancel', hidden: true, onclick: () => void this.session.learning.cancel() }, 'Stop');
   private readonly message = h('span', { class: 'message', 'data-testid': 'message' });
   private readonly selected = h('span', { class: 'selected-count', 'data-testid': 'selected-count' });
   private readonly zoom = h('button', { class: 'zoom', 'data-testid': 'zoom', title: 'Zoom (click or 0: fit to the window; z: zoom to the selection)' });
@@ -18,10 +22,11 @@ export class StatusBar implements Disposable {
 
   constructor(private readonly session: ReviewSession<unknown>) {
     this.zoom.addEventListener('click', () => void session.perform('view.fit'));
-    this.element = h('div', { class: 'statusbar', 'data-testid': 'statusbar' }, this.progress, this.controls, this.message, this.selected, this.zoom);
+    this.element = h('div', { class: 'statusbar', 'data-testid': 'statusbar' }, 
+      this.progress, this.controls, h('span', { class: 'run-controls' }, this.learning, this.learningStop), this.message, this.selected, this.zoom);
     this.disposables.add(this.redraw);
     this.disposables.add(session.subscribe((topics: ReadonlySet<Topic>) => {
-      if (topics.has('status') || topics.has('project') || topics.has('annotations') || topics.has('camera') || topics.has('selection')) this.redraw.request();
+      if (topics.has('status') || topics.has('project') || topics.has('annotations') || topics.has('camera') || topics.has('selection') || topics.has('learning')) this.redraw.request();
     }));
     this.draw();
   }
@@ -44,6 +49,9 @@ export class StatusBar implements Disposable {
     const count = this.session.selection.length;
     this.selected.textContent = count > 1 ? `${count} selected` : '';
     this.zoom.textContent = `${Math.round(this.session.camera.scale * 100)}%`;
+    const job = this.session.learning.job;
+    this.learning.textContent = job ? learningStatusText(job) : '';
+    this.learningStop.hidden = job?.state !== 'running';
     this.drawControls();
   }
 

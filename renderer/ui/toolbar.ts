@@ -69,6 +69,7 @@ export class Toolbar implements Disposable {
         this.prelabelButton,
         h('button', { 'data-testid': 'import', title: 'Import annotations: COCO, LabelMe or YOLO', onclick: () => session.openImport() }, 'Import…'),
         h('button', { 'data-testid': 'export', title: 'Export: COCO, YOLO, Pascal VOC or LabelMe', onclick: () => session.openExport() }, 'Export…'),
+        h('button', { 'data-testid': 'models', title: 'Model versions: train a new one, evaluate, compare with reviewed', onclick: () => session.learning.setTableOpen(true) }, 'Models…'),
         button('Reviewed ⏎', 'review.done', { class: 'primary', 'data-testid': 'mark-reviewed' }),
         button('?', 'help.toggle', { title: 'Shortcuts (?)' })),
     );

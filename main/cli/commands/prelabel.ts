@@ -82,7 +82,7 @@ export const prelabelCommand: Command = {
   summary: 'pre-label every image of a folder with a Mask R-CNN model (resumes an interrupted run)',
   usage: '<folder> [--model CARD.json] [--provider auto|cpu|cuda|dml|coreml] [--threshold T] [--only-new] [--workers N] [--threads N] [--db FILE]',
   details: [
-    '--model CARD.json   model card beside its .onnx; default: the project\'s active model (its last run\'s),',
+    '--model CARD.json   model card beside its .onnx; default: the project\'s active model (activated, or its last run\'s),',
     '                    else the shipped resources/models/loupe-shapes.json',
     '--provider NAME     auto tries CUDA (Linux), DirectML (Windows) or CoreML (macOS), then CPU; others force one',
     '--threshold T       score threshold from 0 to 1; default: the card\'s',

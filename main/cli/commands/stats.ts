@@ -1,20 +1,31 @@
 import { IMAGE_STATUSES } from '../../../app/model/index.js';
 import type { ProjectStats } from '../../store/index.js';
-import { openStore, type Command } from '../command.js';
+import { uncertaintyQueue, type QueuedImage } from '../../store/uncertainty.js';
+import { openStore, stringValue, UsageError, type Command } from '../command.js';
 
 export const statsCommand: Command = {
   name: 'stats',
   summary: 'images by status, unreadable files and model failures with why, stale images, instances by class',
-  usage: '<folder> [--json] [--db FILE]',
+  usage: '<folder> [--queue N] [--json] [--db FILE]',
   details: [
     '--json    print the figures as JSON for scripts',
+    '--queue N instead, the next N images to review, most uncertain first: uncertainty is the sum over an image\'s',
+    '          pending predictions of max(0, 1 - |score - threshold| / 0.2), threshold being their model card\'s',
     'Each count is the length of the list under it; stale images hold annotations made before their file changed.',
   ],
-  options: { json: { type: 'boolean' } },
+  options: { json: { type: 'boolean' }, queue: { type: 'string' } },
   positionals: ['folder'],
   async run(args, io) {
+    const queueText = stringValue(args, 'queue');
+    const queue = queueText === undefined ? undefined : Number(queueText);
+    if (queue !== undefined && (!Number.isInteger(queue) || queue < 1)) throw new UsageError(`--queue must be a whole number of at least 1, got '${queueText}'`);
     const store = openStore(args, { mustExist: true });
     try {
+      if (queue !== undefined) {
+        const next = uncertaintyQueue(store.db, queue);
+        io.out(args.values.json ? `${JSON.stringify({ queue: next }, null, 2)}\n` : formatQueue(next));
+        return;
+      }
       const stats = store.stats.summary();
       io.out(args.values.json ? `${JSON.stringify(stats, null, 2)}\n` : formatStats(stats));
     } finally {
@@ -40,5 +51,14 @@ export function formatStats(stats: ProjectStats): string {
   lines.push(`instances by class:${stats.classes.length === 0 ? ' none yet' : ''}`);
   const width = Math.max(0, ...stats.classes.map((c) => c.name.length));
   for (const c of stats.classes) lines.push(`  ${c.name.padEnd(width)} ${String(c.instances).padStart(7)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatQueue(queue: readonly QueuedImage[]): string {
+  const lines = [`next ${queue.length} images to review, most uncertain first (pending predictions near their threshold):`];
+  lines.push(`  uncertainty  near  pending  ${'status'.padEnd(10)} path`);
+  for (const q of queue) {
+    lines.push(`  ${q.uncertainty.toFixed(3).padStart(11)}  ${String(q.nearThreshold).padStart(4)}  ${String(q.pending).padStart(7)}  ${q.status.padEnd(10)} ${q.path}`);
+  }
   return `${lines.join('\n')}\n`;
 }
