@@ -312,7 +312,8 @@ describe('editing tools', () => {
     const other = path.join(path.dirname(session.folder), 'other');
     await mkdir(other);
     await cp(path.join(session.folder, 'garden.jpg'), path.join(other, 'only.jpg'));
-    session.serving.bridge.emit('app.command', { command: 'open-folder', folder: other });
+    // As the desktop menu does: main hands the folder it chose out as a handle.
+    session.serving.bridge.emit('app.command', { command: 'open-folder', folder: session.serving.services.files.grant('project-folder', other) });
     await expect.poll(() => page().locator('.image-row .name').allTextContents(), { timeout: UI_TIMEOUT }).toEqual(['only.jpg']);
     await expect.poll(async () => (await review.snapshot()).annotations.length, { timeout: UI_TIMEOUT }).toBe(0);
     expect(await review.progress()).toContain('/ 1');

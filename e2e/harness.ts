@@ -38,8 +38,11 @@ export interface Session {
 }
 
 export interface SessionOptions {
-  /** Answers for main's file dialog when the page imports annotations (a browser page has none of its own). */
-  readonly chooseImportSource?: ServeOptions['chooseImportSource'];
+  /**
+   * Answers for main's file dialog, by purpose (an annotation import's source, an export's destination, a model's
+   * files), as a person would; a browser page has none of its own.
+   */
+  readonly chooseFile?: ServeOptions['chooseFile'];
 }
 
 export async function startSession(name: string, options: SessionOptions = {}): Promise<Session> {
@@ -65,7 +68,7 @@ export async function startSession(name: string, options: SessionOptions = {}): 
   if (checkpoint && existsSync(path.join(path.dirname(card), checkpoint))) await cp(path.join(path.dirname(card), checkpoint), path.join(models, checkpoint));
   const serving = await serveFolder(folder, {
     modelDir: models, rendererDir, userModelDir: path.join(work, 'user-models'), log: () => {},
-    ...(options.chooseImportSource ? { chooseImportSource: options.chooseImportSource } : {}),
+    ...(options.chooseFile ? { chooseFile: options.chooseFile } : {}),
   });
   const api = await connectApi(serving);
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });

@@ -15,8 +15,16 @@ let review: ReviewPage;
 const page = () => session.page;
 
 beforeAll(async () => {
-  // Main's file dialog, answered as a person would: the samples' COCO ground truth.
-  session = await startSession('truth', { chooseImportSource: async () => path.join(session.folder, 'annotations.json') });
+  // Main's file dialog, answered as a person would: the samples' COCO ground truth to import, a file beside the folder
+  // to export to, the model's .onnx and card to import.
+  const card = modelCard();
+  const answers: Readonly<Record<string, () => string>> = {
+    'import-coco': () => path.join(session.folder, 'annotations.json'),
+    'export-coco': () => path.join(path.dirname(session.folder), 'saved-as.json'),
+    'model-card': () => card,
+    'model-onnx': () => card.replace(/\.json$/, '.onnx'),
+  };
+  session = await startSession('truth', { chooseFile: async (purpose) => answers[purpose]?.() ?? null });
   review = new ReviewPage(session.page);
   await openApp(page(), session.serving.bridge.url);
   await page().waitForFunction(() => document.querySelectorAll('.image-row').length >= 10, null, { timeout: UI_TIMEOUT });
@@ -201,6 +209,42 @@ describe('reviewed truth in the app', () => {
     // It ended: the app lets go of it, and Pre-label can start again.
     await page().waitForFunction(() => !(document.querySelector('[data-testid=progress]')?.textContent ?? '').includes('in another process'), null, { timeout: UI_TIMEOUT });
     await expect.poll(() => page().locator('[data-testid=prelabel]').isDisabled(), { timeout: UI_TIMEOUT }).toBe(false);
+    expect(session.errors).toEqual([]);
+  });
+});
+
+describe('files chosen in main\'s dialogs, held by the page as handles', () => {
+  it('Export, Save as…: writes the COCO file where main\'s save dialog chose, the same bytes as the default export', async () => {
+    const first = await review.exportFromDialog();
+    const saved = path.join(path.dirname(session.folder), 'saved-as.json');
+    const report = await review.exportFromDialog(async (shown) => {
+      await shown.click('[data-testid=export-choose-file]');
+      await expect.poll(() => shown.locator('[data-testid=export-destination]').textContent(), { timeout: UI_TIMEOUT }).toBe('Writes saved-as.json (the file chosen)');
+      await shot(shown, 'truth-06-export-save-as');
+    });
+    expect(report.path).toBe(saved);
+    expect((await readFile(saved)).equals(await readFile(first.path))).toBe(true);
+    expect(session.errors).toEqual([]);
+  });
+
+  it('File > Import Model…: the .onnx and card come from main\'s dialog; the model is checked, installed and offered in the picker', async () => {
+    // As the desktop menu does; the page asks main's dialog for each file.
+    session.serving.bridge.emit('app.command', { command: 'import-model' });
+    await page().waitForSelector('[data-testid=model-import-dialog]', { timeout: UI_TIMEOUT });
+    await page().selectOption('[data-testid=model-import-target]', 'project');
+    await page().click('[data-testid=model-import-choose-onnx]');
+    await expect.poll(() => page().locator('[data-testid=model-import-onnx]').textContent(), { timeout: UI_TIMEOUT }).toBe('loupe-shapes.onnx');
+    await page().click('[data-testid=model-import-choose-card]');
+    await expect.poll(() => page().locator('[data-testid=model-import-card]').textContent(), { timeout: UI_TIMEOUT }).toBe('loupe-shapes.json');
+    await page().click('[data-testid=model-import-run]');
+    await expect.poll(() => page().locator('[data-testid=model-import-report] .summary').textContent(), { timeout: RUN_TIMEOUT })
+      .toBe('Imported loupe-shapes (4 classes: circle, rectangle, triangle, star) into this project\'s models');
+    await shot(page(), 'truth-07-model-imported');
+    await page().click('[data-testid=model-import-close]');
+    await expect.poll(() => page().locator('[data-testid=model] option').allTextContents(), { timeout: UI_TIMEOUT })
+      .toContain('loupe-shapes (masks, project)');
+    const [copied, original] = await Promise.all([path.join(session.folder, '.loupe', 'models', 'loupe-shapes.onnx'), modelCard().replace(/\.json$/, '.onnx')].map((file) => readFile(file)));
+    expect(copied!.equals(original!)).toBe(true);
     expect(session.errors).toEqual([]);
   });
 });

@@ -162,7 +162,23 @@ export const installedModelSchema = z.object({
   bytes: z.number().int().nonnegative(),
 });
 
-const path4k = z.string().min(1).max(4096);
+/**
+ * A path main handed out, as an opaque id: a folder or file chosen in main's own dialog (`files.choose`), on the command
+ * line, in Open Recent or dropped on the window. The renderer never names a path; a channel that takes a handle finds
+ * the path main recorded for it, for the purpose it was handed out for, and refuses any other ('not-found'). Handles
+ * are random and live as long as the process that issued them.
+ */
+export const pathHandleSchema = z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'expected a handle main handed out, not a path').brand<'PathHandle', 'inout'>();
+export type PathHandle = z.output<typeof pathHandleSchema>;
+/** A path main handed out, as the UI sees it: its handle, and its file or folder name to show. */
+export const grantedPathSchema = z.object({ handle: pathHandleSchema, name: z.string() });
+export type GrantedPath = z.output<typeof grantedPathSchema>;
+/**
+ * What `files.choose` asks main's dialog for: where to save a COCO export, and a model's files (its .onnx, its Loupe
+ * card, an X-AnyLabeling YAML). Each handle is good only for its purpose (a card chosen to be read is no export target).
+ */
+export const FILE_PURPOSES = ['export-coco', 'model-onnx', 'model-card', 'model-yaml'] as const;
+export type FilePurpose = (typeof FILE_PURPOSES)[number];
 /** A card filled in by a person; main checks it field by field (main/models/card-form.ts). */
 export const cardFormSchema = z.object({
   name: z.string().max(200),
@@ -258,7 +274,8 @@ const ok = z.object({ ok: z.literal(true) });
 
 /** Request/response channels: `invoke(channel, request)` resolves with the response. */
 export const channels = {
-  'project.open': { req: z.object({ folder: z.string().min(1).max(4096) }), res: projectSummarySchema },
+  /** Opens a folder main handed out (app.command 'open-folder': its dialog, Open Recent, a drop) as the project. */
+  'project.open': { req: z.object({ folder: pathHandleSchema }), res: projectSummarySchema },
   'project.summary': { req: empty, res: projectSummarySchema },
 
   /** Scans the open project's folder again (`loupe scan`): new images are added, changed and moved ones followed. */
@@ -353,12 +370,15 @@ export const channels = {
       active: z.object({ cardPath: z.string(), modelId: modelId.nullable(), name: z.string() }).nullable(),
     }),
   },
-  /** Copies a model into a model folder (never overwriting) after loading it once to check the graph against its card. */
+  /**
+   * Copies a model into a model folder (never overwriting) after loading it once to check the graph against its card.
+   * Its files are handles from files.choose ('model-onnx', 'model-card', 'model-yaml').
+   */
   'models.import': {
     req: z.discriminatedUnion('kind', [
-      z.object({ kind: z.literal('card'), onnxPath: path4k, cardPath: path4k, target: modelTarget }),
-      z.object({ kind: z.literal('form'), onnxPath: path4k, form: cardFormSchema, target: modelTarget }),
-      z.object({ kind: z.literal('xanylabeling'), yamlPath: path4k, format: z.enum(MODEL_FORMATS).optional(), target: modelTarget }),
+      z.object({ kind: z.literal('card'), onnx: pathHandleSchema, card: pathHandleSchema, target: modelTarget }),
+      z.object({ kind: z.literal('form'), onnx: pathHandleSchema, form: cardFormSchema, target: modelTarget }),
+      z.object({ kind: z.literal('xanylabeling'), yaml: pathHandleSchema, format: z.enum(MODEL_FORMATS).optional(), target: modelTarget }),
     ]),
     res: z.object({ model: installedModelSchema, ignored: z.array(z.string()) }),
   },
@@ -439,13 +459,13 @@ export const channels = {
    */
   'export.coco': {
     req: cocoExportOptionsSchema.extend({
-      /** Output file; defaults to `<project>/.loupe/exports/coco-<time>.json`. Must end in .json. */
-      path: z.string().max(4096).optional(),
+      /** Where to write: a file chosen with files.choose 'export-coco'; by default `<project>/.loupe/exports/coco-<time>.json`. */
+      file: pathHandleSchema.optional(),
       /** Default 'reviewed'. */
       scope: z.enum(['reviewed', 'all']).optional(),
       /** Before `scope`: true is scope 'reviewed', false is 'all'. `scope` wins when both are given. */
       reviewedOnly: z.boolean().optional(),
-    }),
+    }).strict(),
     res: z.object({
       path: z.string(),
       images: z.number().int().nonnegative(),
@@ -485,6 +505,16 @@ export const channels = {
   },
 
   /**
+   * Asks main to show its own file dialog for `purpose` and hands out what was chosen as a handle; null when the person
+   * cancelled. Where main has no dialog (a browser page over `loupe serve`) it fails ('conflict') naming the command
+   * line that does the same.
+   */
+  'files.choose': {
+    req: z.object({ purpose: z.enum(FILE_PURPOSES) }),
+    res: z.object({ file: grantedPathSchema.nullable() }),
+  },
+
+  /**
    * Adds the annotations of a COCO file, LabelMe files or a YOLO dataset as a person's accepted annotations, as
    * `loupe import --format` does. Main asks where they are with its own file dialog (the renderer names no path);
    * where there is none (a browser page over `loupe serve`) the request fails saying so.
@@ -518,10 +548,10 @@ export const events = {
   'models.download': modelDownloadSchema,
   /**
    * A desktop menu item, shortcut or dropped folder asks the UI to act, so every action keeps one flow
-   * in the UI: 'open-folder' carries the folder main already chose (native dialog, recent list, drop).
+   * in the UI: 'open-folder' carries the folder main already chose (native dialog, recent list, drop), as a handle.
    */
   'app.command': z.discriminatedUnion('command', [
-    z.object({ command: z.literal('open-folder'), folder: z.string().min(1) }),
+    z.object({ command: z.literal('open-folder'), folder: grantedPathSchema }),
     z.object({ command: z.enum(['import-model', 'export-coco', 'import-annotations', 'undo', 'redo']) }),
   ]),
   ...learningEvents,
@@ -547,14 +577,42 @@ export interface Disposable {
   dispose(): void;
 }
 
-/** The whole surface the UI sees; the preload, the bridge client and test clients implement it. */
-export interface Api {
-  invoke<C extends Channel>(channel: C, request: Req<C>): Promise<Res<C>>;
+/**
+ * The channels the UI calls, and the only ones the preload exposes and main answers for the window and the browser
+ * page (`renderer-channels.test.ts` checks this list against every `invoke` in renderer/). The others (images.setStatus,
+ * the model downloads) serve main's own callers and tests.
+ */
+export const RENDERER_CHANNELS = [
+  'project.open', 'project.summary', 'project.rescan', 'project.settings', 'project.saveSettings',
+  'images.list', 'images.get', 'images.nextToReview',
+  'annotations.list', 'annotations.apply', 'review.markReviewed',
+  'categories.list', 'categories.create',
+  'models.list', 'models.installed', 'models.import',
+  'prelabel.start', 'prelabel.active', 'prelabel.pause', 'prelabel.resume', 'prelabel.cancel',
+  'prompt.status', 'prompt.prepare', 'prompt.segment',
+  'export.coco', 'export.dataset', 'files.choose', 'import.annotations',
+  'learning.models', 'learning.activate', 'learning.train', 'learning.evaluate', 'learning.compare', 'learning.cancel', 'learning.comparison',
+] as const satisfies readonly Channel[];
+export type RendererChannel = (typeof RENDERER_CHANNELS)[number];
+
+export function isRendererChannel(name: unknown): name is RendererChannel {
+  return (RENDERER_CHANNELS as readonly unknown[]).includes(name);
+}
+
+/**
+ * The surface a client sees, over channels `C`: every channel for main's own callers and tests (`Api`), the UI's
+ * channels for the renderer (`RendererApi`). The preload, the bridge client and test clients implement it.
+ */
+export interface Api<C extends Channel = Channel> {
+  invoke<K extends C>(channel: K, request: Req<K>): Promise<Res<K>>;
   on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): Disposable;
   /** URL of an image's bytes (EXIF orientation applied) and of its cached thumbnail. */
   imageUrl(image: { readonly id: ImageId; readonly path: string }): string;
   thumbnailUrl(image: { readonly id: ImageId; readonly path: string }): string;
 }
+
+/** What the renderer may call: the preload's Api. */
+export type RendererApi = Api<RendererChannel>;
 
 
 export const ipcErrorSchema = z.object({ code: z.enum(ERROR_CODES), message: z.string() });

@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 describe('serveFolder', () => {
-  it('scans the folder, answers the contract, and follows project.open to another folder', async () => {
+  it('scans the folder, answers the UI\'s channels, and follows project.open to another folder main handed out', async () => {
     const rendererDir = path.join(work, 'renderer');
     execFileSync(process.execPath, [path.join(root, 'renderer', 'build.mjs'), '--out', rendererDir]);
     const serving = await serveFolder(path.join(work, 'samples'), { rendererDir, userModelDir: path.join(work, 'user-models'), log: () => {} });
@@ -43,7 +43,8 @@ describe('serveFolder', () => {
       const meta = await sharp(bytes).metadata();
       expect([meta.width, meta.height]).toEqual([rotated.width, rotated.height]);
 
-      const other = await api.invoke('project.open', { folder: path.join(work, 'other') });
+      // The page holds a handle main handed out (its menu, Open Recent, a drop): never the path.
+      const other = await api.invoke('project.open', { folder: serving.services.files.grant('project-folder', path.join(work, 'other')).handle });
       expect(other).toMatchObject({ total: 1, folder: path.join(work, 'other') });
       const [green] = (await api.invoke('images.list', { limit: 10 })).items;
       expect((await fetch(api.imageUrl(green!))).status).toBe(200);
@@ -51,7 +52,12 @@ describe('serveFolder', () => {
       expect(existsSync(path.join(work, 'other', '.loupe', 'thumbs'))).toBe(true);
       // The first folder's files are no longer served.
       expect((await fetch(api.imageUrl(rotated))).status).toBe(404);
-      await expect(api.invoke('project.open', { folder: path.join(work, 'nope') })).rejects.toThrow(/nope/);
+      await expect(api.invoke('project.open', { folder: path.join(work, 'samples') as never })).rejects.toMatchObject({ code: 'invalid-request' });
+      await expect(api.invoke('project.open', { folder: serving.services.files.grant('project-folder', path.join(work, 'nope')).handle }))
+        .rejects.toThrow(/^project\.open: nope: no such folder$/);
+      // Channels the UI does not use are not answered on the page's socket.
+      await expect(api.invoke('images.setStatus', { id: green!.id, status: 'reviewed' })).rejects.toMatchObject({ code: 'unknown-channel' });
+      expect((await api.invoke('images.get', { id: green!.id })).status).not.toBe('reviewed');
     } finally {
       api.close();
       await serving.close();

@@ -4,11 +4,11 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheBytesFromEnv } from '../inference/prompt-client.js';
-import { createDispatcher, type Dispatch } from '../ipc/dispatcher.js';
+import { createDispatcher, forRenderer, type Dispatch } from '../ipc/dispatcher.js';
 import { createHandlers } from '../ipc/handlers.js';
 import { projectMedia } from '../media/index.js';
 import { downloadSettingsFromEnv } from '../models/download.js';
-import { createServices, type ImportSourceChooser, type Services } from '../services/index.js';
+import { createServices, type FileChooser, type Services } from '../services/index.js';
 import { startBridge, type Bridge } from './server.js';
 
 export interface ServeOptions {
@@ -22,16 +22,16 @@ export interface ServeOptions {
   readonly token?: string;
   readonly log?: (message: string) => void;
   /**
-   * Where an import's source comes from. A browser page has no main-side file dialog, so by default
-   * import.annotations says it is not available; a test (or a tool) may answer for the dialog here.
+   * Answers for main's file dialog. A browser page has none, so by default the channels that need one (files.choose,
+   * import.annotations) say they are not available; a test (or a tool) may answer for the dialog here.
    */
-  readonly chooseImportSource?: ImportSourceChooser;
+  readonly chooseFile?: FileChooser;
 }
 
 export interface Serving {
   readonly bridge: Bridge;
   readonly services: Services;
-  /** The dispatcher behind the bridge's WebSocket (the same one Electron's ipcMain would call). */
+  /** Every channel, for callers in this process (tools, tests); the bridge's WebSocket answers only the UI's (forRenderer). */
   readonly dispatch: Dispatch;
   close(): Promise<void>;
 }
@@ -59,18 +59,20 @@ export async function serveFolder(folder: string, options: ServeOptions = {}): P
     },
     emit: (event, payload) => bridge?.emit(event, payload),
     prompt: { cacheBytes: cacheBytesFromEnv() },
-    ...(options.chooseImportSource && { chooseImportSource: options.chooseImportSource }),
+    ...(options.chooseFile && { chooseFile: options.chooseFile }),
     log,
   });
   await services.project.open(folder);
   const dispatch = createDispatcher(createHandlers(services), {
     onUnexpected: (error, channel) => log(`${channel}: ${error instanceof Error ? error.stack : String(error)}`),
+    localPaths: () => services.localPaths(),
   });
   const media = projectMedia(services);
   bridge = await startBridge({
     media,
     rendererDir,
-    dispatch,
+    // The page gets the UI's channels only, as the Electron window does.
+    dispatch: forRenderer(dispatch),
     ...(options.port !== undefined ? { port: options.port } : {}),
     ...(options.token !== undefined ? { token: options.token } : {}),
     log,

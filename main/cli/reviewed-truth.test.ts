@@ -161,7 +161,7 @@ describe('the export of a project with pending, hidden, stale and replaced image
     try {
       const dispatch = dispatcherOver(services);
       const fromApp = join(work, 'from-app.json');
-      const reply = (await dispatch('export.coco', { path: fromApp })) as Reply<Res<'export.coco'>>;
+      const reply = (await dispatch('export.coco', { file: services.files.grant('export-coco', fromApp).handle })) as Reply<Res<'export.coco'>>;
       expect(reply.ok && reply.value).toMatchObject({ images: 3, leftOut: [{ path: 's4.png' }], staleLeftOut: [] });
       expect(readFileSync(fromApp).equals(readFileSync(out))).toBe(true);
     } finally {

@@ -1,12 +1,11 @@
 // Main's side of the preload channel: refuse senders that are not our app:// page, refuse payloads
-// that are too large or cannot be serialised, then let the contract's dispatcher validate and run.
+// that are too large or cannot be serialised, refuse channels the UI does not use, then let the contract's
+// dispatcher validate and run.
 import { MAX_PAYLOAD_BYTES, type Reply } from '../../app/ipc/contract.js';
-import type { Dispatch } from '../ipc/dispatcher.js';
+import { forRenderer, type Dispatch } from '../ipc/dispatcher.js';
 import { isTrustedSenderUrl } from './security.js';
 
-/** The two Electron IPC channels the preload uses; contract channel names travel inside them. */
-export const INVOKE_CHANNEL = 'loupe:invoke';
-export const EVENT_CHANNEL = 'loupe:event';
+export { EVENT_CHANNEL, INVOKE_CHANNEL } from './ipc-names.js';
 
 export type GuardedInvoke = (senderUrl: string | undefined | null, channel: unknown, request: unknown) => Promise<Reply<unknown>>;
 
@@ -20,7 +19,9 @@ function serialisedSize(request: unknown): number | null {
   }
 }
 
-export function guardInvoke(dispatch: Dispatch, log: (message: string) => void = () => {}): GuardedInvoke {
+export function guardInvoke(dispatchAny: Dispatch, log: (message: string) => void = () => {}): GuardedInvoke {
+  // Even a renderer that bypassed the preload reaches only the UI's channels.
+  const dispatch = forRenderer(dispatchAny);
   return async (senderUrl, channel, request) => {
     if (!isTrustedSenderUrl(senderUrl)) {
       log(`ipc: refused ${String(channel).slice(0, 80)} from untrusted frame ${String(senderUrl).slice(0, 200)}`);

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IpcRequestError, MAX_PAYLOAD_BYTES, type Api, type Channel } from '../../app/ipc/contract.js';
+import { IpcRequestError, MAX_PAYLOAD_BYTES, RENDERER_CHANNELS, type RendererApi, type Reply } from '../../app/ipc/contract.js';
 import { dispatcherOver, servicesOver } from '../testing/services.test-support.js';
 import { openProject, type ProjectStore } from '../store/index.js';
 import { EVENT_CHANNEL, guardInvoke, INVOKE_CHANNEL } from './ipc-guard.js';
@@ -37,7 +37,8 @@ function transport(guard: ReturnType<typeof guardInvoke>, senderUrl: () => strin
 let folder: string;
 let store: ProjectStore;
 let sender = 'app://loupe/index.html';
-let api: Api;
+let api: RendererApi;
+let guard: ReturnType<typeof guardInvoke>;
 let wire: ReturnType<typeof transport>;
 const logged: string[] = [];
 
@@ -45,7 +46,8 @@ beforeAll(async () => {
   folder = await mkdtemp(path.join(tmpdir(), 'loupe-ipc-'));
   store = openProject(folder);
   const dispatch = dispatcherOver(servicesOver(store));
-  wire = transport(guardInvoke(dispatch, (m) => logged.push(m)), () => sender);
+  guard = guardInvoke(dispatch, (m) => logged.push(m));
+  wire = transport(guard, () => sender);
   api = createPreloadApi(wire.ipc);
 });
 
@@ -97,9 +99,27 @@ describe('preload Api over the guarded channel', () => {
   });
 
   it('refuses channel and event names outside the contract before anything is sent', async () => {
-    const error = await failure(api.invoke('fs.readFile' as Channel, {} as never));
+    const error = await failure(api.invoke('fs.readFile' as never, {} as never));
     expect(error.code).toBe('unknown-channel');
     expect(() => api.on('shell.exec' as never, () => {})).toThrow(IpcRequestError);
+  });
+
+  it('exposes only the channels the UI uses: the others are refused by the preload, and by main when sent around it', async () => {
+    const unused = ['images.setStatus', 'models.download', 'models.cancelDownload'] as const;
+    const sent: string[] = [];
+    const counting = createPreloadApi({ ...wire.ipc, invoke: async (channel, ...args) => (sent.push(String(args[0])), wire.ipc.invoke(channel, ...args)) });
+    for (const channel of unused) {
+      expect(RENDERER_CHANNELS).not.toContain(channel);
+      const error = await failure(counting.invoke(channel as never, {} as never));
+      expect(error).toMatchObject({ code: 'unknown-channel', message: `${channel}: not a channel the UI may call` });
+      // A compromised page that reached ipcRenderer itself gets the same answer from main.
+      expect(await guard('app://loupe/index.html', channel, { id: 1, status: 'reviewed' })).toEqual({
+        ok: false, error: { code: 'unknown-channel', message: `"${channel}" is not a channel the UI may call` },
+      });
+    }
+    expect(sent).toEqual([]);
+    const reply = (await guard('app://loupe/index.html', 'categories.list', {})) as Reply<unknown>;
+    expect(reply.ok).toBe(true);
   });
 
   it('delivers events by name until the listener is disposed', () => {

@@ -21,7 +21,7 @@ import { createServices } from '../services/index.js';
 import { untrustedEntryPath } from '../untrusted/client.js';
 import { utilityChild } from '../untrusted/port.js';
 import { appPaths } from './app-paths.js';
-import { importDialogOptions } from './import-dialog.js';
+import { fileDialog, savedPath } from './file-dialogs.js';
 import { EVENT_CHANNEL, guardInvoke, INVOKE_CHANNEL } from './ipc-guard.js';
 import { toElectronMenu } from './menu.js';
 import { menuTemplate, type MenuCommand } from './menu-template.js';
@@ -86,9 +86,13 @@ const services = createServices({
       ),
     cacheBytes: cacheBytesFromEnv(),
   },
-  async chooseImportSource(format) {
-    const options = importDialogOptions(format, services.project.current()?.folder ?? null);
-    const chosen = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
+  async chooseFile(purpose, projectFolder) {
+    const shown = fileDialog(purpose, projectFolder);
+    if (shown.kind === 'save') {
+      const chosen = window ? await dialog.showSaveDialog(window, shown.options) : await dialog.showSaveDialog(shown.options);
+      return chosen.canceled || !chosen.filePath ? null : savedPath('export-coco', chosen.filePath);
+    }
+    const chosen = window ? await dialog.showOpenDialog(window, shown.options) : await dialog.showOpenDialog(shown.options);
     return chosen.canceled ? null : (chosen.filePaths[0] ?? null);
   },
   emit,
@@ -111,6 +115,7 @@ const services = createServices({
 const media = projectMedia(services);
 const dispatch = createDispatcher(createHandlers(services), {
   onUnexpected: (error, channel) => log(`${channel}: ${(error as Error).stack ?? String(error)}`),
+  localPaths: () => services.localPaths(),
 });
 const invoke = guardInvoke(dispatch, log);
 
@@ -118,17 +123,18 @@ const invoke = guardInvoke(dispatch, log);
 async function openFromCommandLine(argv: readonly string[]): Promise<void> {
   const folder = folderFromArgv(argv, app.isPackaged);
   if (folder === null) return;
-  const reply = await dispatch('project.open', { folder: path.resolve(folder) });
-  if (!reply.ok) dialog.showErrorBox('Could not open the folder', reply.error.message);
+  await services.project.open(path.resolve(folder)).catch((error: unknown) =>
+    dialog.showErrorBox('Could not open the folder', error instanceof Error ? error.message : String(error)));
 }
 
 function sendCommand(payload: EventPayload<'app.command'>): void {
   emit('app.command', payload);
 }
 
+/** Asks the UI to open a folder main chose (its dialog, Open Recent, a drop, a second launch), handed out as a handle. */
 async function openFolderIfDirectory(folder: string): Promise<boolean> {
   const isDirectory = await stat(folder).then((info) => info.isDirectory(), () => false);
-  if (isDirectory) sendCommand({ command: 'open-folder', folder });
+  if (isDirectory) sendCommand({ command: 'open-folder', folder: services.files.grant('project-folder', folder) });
   return isDirectory;
 }
 
@@ -137,7 +143,7 @@ async function runMenuCommand(command: MenuCommand): Promise<void> {
     case 'open-folder': {
       const options = { title: 'Open image folder', properties: ['openDirectory' as const] };
       const chosen = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
-      if (!chosen.canceled && chosen.filePaths[0]) sendCommand({ command: 'open-folder', folder: chosen.filePaths[0] });
+      if (!chosen.canceled && chosen.filePaths[0]) sendCommand({ command: 'open-folder', folder: services.files.grant('project-folder', chosen.filePaths[0]) });
       return;
     }
     case 'open-recent':

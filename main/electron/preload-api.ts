@@ -1,10 +1,11 @@
-// The contract's Api as the preload builds it over ipcRenderer. No electron import here (preload.ts
-// passes ipcRenderer in), so it is tested under Node against the real guard and dispatcher.
+// The contract's Api as the preload builds it over ipcRenderer: the channels the UI uses (RENDERER_CHANNELS) and
+// no other. No electron import here (preload.ts passes ipcRenderer in), so it is tested under Node against the real
+// guard and dispatcher.
 import {
-  IpcRequestError, isChannel, isEventName,
-  type Api, type Channel, type Disposable, type EventName, type EventPayload, type Reply, type Req, type Res,
+  IpcRequestError, isEventName, isRendererChannel,
+  type Disposable, type EventName, type EventPayload, type RendererApi, type RendererChannel, type Reply, type Req, type Res,
 } from '../../app/ipc/contract.js';
-import { EVENT_CHANNEL, INVOKE_CHANNEL } from './ipc-guard.js';
+import { EVENT_CHANNEL, INVOKE_CHANNEL } from './ipc-names.js';
 import { IMAGE_SCHEME } from './security.js';
 
 /** The part of Electron's IpcRenderer the Api uses. */
@@ -18,10 +19,10 @@ export function imageProtocolUrl(kind: 'files' | 'thumbs', relativePath: string)
   return `${IMAGE_SCHEME}://${kind}/${relativePath.split('/').map(encodeURIComponent).join('/')}`;
 }
 
-export function createPreloadApi(ipc: IpcRendererLike): Api {
+export function createPreloadApi(ipc: IpcRendererLike): RendererApi {
   return {
-    async invoke<C extends Channel>(channel: C, request: Req<C>): Promise<Res<C>> {
-      if (!isChannel(channel)) throw new IpcRequestError(String(channel), 'unknown-channel', 'not a channel of the contract');
+    async invoke<C extends RendererChannel>(channel: C, request: Req<C>): Promise<Res<C>> {
+      if (!isRendererChannel(channel)) throw new IpcRequestError(String(channel), 'unknown-channel', 'not a channel the UI may call');
       const reply = (await ipc.invoke(INVOKE_CHANNEL, channel, request)) as Reply<Res<C>>;
       if (!reply.ok) throw new IpcRequestError(channel, reply.error.code, reply.error.message);
       return reply.value;

@@ -37,7 +37,7 @@ it('starts on the shipped default, then on the model of the last run, which prel
     return reply.value;
   };
   try {
-    await call('project.open', { folder });
+    await call('project.open', { folder: services.files.grant('project-folder', folder).handle });
     const installed = await call<Res<'models.installed'>>('models.installed', {});
     expect(installed.active).toMatchObject({ name: 'loupe-shapes', cardPath: modelCards().maskrcnn });
     const zoo = installed.models.find((m) => m.name === 'loupe-shapes-zoo')!;

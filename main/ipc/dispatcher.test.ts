@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_PAYLOAD_BYTES } from '../../app/ipc/contract.js';
 import { CategoryId, ConflictError, ImageId, InvalidInputError, NotFoundError, type ImageRecord } from '../../app/model/index.js';
-import { createDispatcher, decodeRequest } from './dispatcher.js';
+import { createDispatcher, decodeRequest, forRenderer } from './dispatcher.js';
 import type { Handlers } from './handlers.js';
 
 const image: ImageRecord = { id: ImageId(7), path: 'a.jpg', width: 4, height: 3, orientation: 1, hash: 'h', status: 'new', error: null, missing: false };
@@ -12,12 +12,14 @@ const handlers = {
     if (id !== 7) throw new NotFoundError(`image ${id} does not exist`);
     return image;
   },
-  'images.setStatus': () => {
+  'images.setStatus': ({ status }) => {
+    if (status === 'error') throw Object.assign(new Error("EACCES: permission denied, open '/home/ann/My Photos/a.jpg'"), { path: '/home/ann/My Photos/a.jpg' });
     throw new Error('disk full');
   },
   'categories.create': async ({ name }) => {
     if (name === 'taken') throw new ConflictError(`a class named 'taken' already exists`);
     if (name === 'bad') throw new InvalidInputError('bad: not a name');
+    if (name === 'model') throw new InvalidInputError('/home/ann/models/x.onnx: the graph has no output "masks"');
     return { id: CategoryId(1), name, color: '#112233' };
   },
 } as Partial<Handlers> as Handlers;
@@ -61,6 +63,31 @@ describe('createDispatcher', () => {
     expect(await dispatch('categories.create', { name: 'taken' })).toEqual({ ok: false, error: { code: 'conflict', message: `a class named 'taken' already exists` } });
     expect(await dispatch('categories.create', { name: 'bad' })).toEqual({ ok: false, error: { code: 'invalid-request', message: 'bad: not a name' } });
     expect(unexpected).toEqual(['images.setStatus']);
+  });
+});
+
+describe('error replies', () => {
+  it('carry no local path: a model error naming /home/…/x.onnx arrives as x.onnx, a file in the project by its project path', async () => {
+    const dispatch = createDispatcher(handlers, { localPaths: () => ({ projectFolder: '/home/ann/My Photos', known: [] }) });
+    expect(await dispatch('categories.create', { name: 'model' })).toEqual({
+      ok: false, error: { code: 'invalid-request', message: 'x.onnx: the graph has no output "masks"' },
+    });
+    expect(await dispatch('images.setStatus', { id: 7, status: 'error' })).toEqual({
+      ok: false, error: { code: 'failed', message: "EACCES: permission denied, open 'a.jpg'" },
+    });
+  });
+});
+
+describe('forRenderer', () => {
+  it('answers only the channels the UI uses, refusing the others before they are validated or run', async () => {
+    const ran: string[] = [];
+    const dispatch = forRenderer(createDispatcher(handlers, { onUnexpected: (_e, channel) => ran.push(channel) }));
+    expect(await dispatch('images.get', { id: 7 })).toEqual({ ok: true, value: image });
+    expect(await dispatch('images.setStatus', { id: 7, status: 'reviewed' })).toEqual({
+      ok: false, error: { code: 'unknown-channel', message: '"images.setStatus" is not a channel the UI may call' },
+    });
+    expect(await dispatch('models.download', {})).toMatchObject({ ok: false, error: { code: 'unknown-channel' } });
+    expect(ran).toEqual([]);
   });
 });
 

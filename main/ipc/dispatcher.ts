@@ -1,13 +1,15 @@
 // The dispatcher every transport (the bridge's WebSocket, Electron's ipcMain) calls: it validates each request
 // against the contract, runs its handler, and always answers with a Reply, never a thrown exception. Domain errors
-// become IPC error codes here, and only here.
+// become IPC error codes here, and only here; every error message leaves without local paths (redact.ts).
 import { z } from 'zod';
 import {
-  channels, isChannel, MAX_PAYLOAD_BYTES,
+  channels, isChannel, isRendererChannel, MAX_PAYLOAD_BYTES,
   type ErrorCode, type Reply,
 } from '../../app/ipc/contract.js';
 import { DomainError, type DomainErrorKind } from '../../app/model/errors.js';
+import type { LocalPaths } from '../services/index.js';
 import type { Handlers } from './handlers.js';
+import { pathsOf, redactPaths } from './redact.js';
 
 /** The one place a domain error's kind becomes an IPC error code. */
 const CODE_OF: Readonly<Record<DomainErrorKind, ErrorCode>> = { 'not-found': 'not-found', conflict: 'conflict', invalid: 'invalid-request' };
@@ -17,14 +19,20 @@ export type Dispatch = (channel: unknown, request: unknown) => Promise<Reply<unk
 export interface DispatcherOptions {
   /** An error that is not a domain error: a bug or a system failure, logged with its stack. */
   readonly onUnexpected?: (error: unknown, channel: string) => void;
-  /** Rewrites a reply's message before it leaves main (local paths are replaced; see main/services/paths.ts). */
-  readonly redact?: (message: string) => string;
+  /**
+   * The paths main knows of (services.localPaths): in error messages a path inside the project is shown relative to it,
+   * any other by its name; these are matched whole, spaces and all.
+   */
+  readonly localPaths?: () => LocalPaths;
 }
 
 export function createDispatcher(handlers: Handlers, options: DispatcherOptions = {}): Dispatch {
   const onUnexpected = options.onUnexpected ?? (() => {});
-  const redact = options.redact ?? ((message: string) => message);
-  const failure = (code: ErrorCode, message: string): Reply<never> => ({ ok: false, error: { code, message: redact(message) } });
+  const localPaths = options.localPaths ?? (() => ({ projectFolder: null, known: [] }));
+  const failure = (code: ErrorCode, message: string, error?: unknown): Reply<never> => {
+    const { projectFolder, known } = localPaths();
+    return { ok: false, error: { code, message: redactPaths(message, projectFolder, [...pathsOf(error), ...known]) } };
+  };
   return async (channel, request) => {
     if (!isChannel(channel)) {
       return failure('unknown-channel', `unknown channel ${JSON.stringify(String(channel)).slice(0, 80)}`);
@@ -37,10 +45,23 @@ export function createDispatcher(handlers: Handlers, options: DispatcherOptions 
       const handler = handlers[channel] as (req: unknown) => unknown;
       return { ok: true, value: await handler(parsed.data) };
     } catch (error) {
-      if (error instanceof DomainError) return failure(CODE_OF[error.kind], error.message);
+      if (error instanceof DomainError) return failure(CODE_OF[error.kind], error.message, error);
       onUnexpected(error, channel);
-      return failure('failed', error instanceof Error ? error.message : String(error));
+      return failure('failed', error instanceof Error ? error.message : String(error), error);
     }
+  };
+}
+
+/**
+ * The dispatcher as the UI reaches it (the Electron window, the browser page): only the channels the renderer uses
+ * (RENDERER_CHANNELS); any other is refused as unknown before it is validated.
+ */
+export function forRenderer(dispatch: Dispatch): Dispatch {
+  return async (channel, request) => {
+    if (!isRendererChannel(channel)) {
+      return { ok: false, error: { code: 'unknown-channel', message: `${JSON.stringify(String(channel)).slice(0, 80)} is not a channel the UI may call` } };
+    }
+    return dispatch(channel, request);
   };
 }
 

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { diffOf } from '../../app/history/diff.js';
-import type { ImportFormat, Res } from '../../app/ipc/contract.js';
+import type { Res } from '../../app/ipc/contract.js';
 import { AnnotationId, type Annotation, type ImageRecord } from '../../app/model/index.js';
 import { writeImage } from '../fs/images.test-support.js';
 import { scanFolder } from '../fs/index.js';
-import type { ImportSourceChooser, Services } from '../services/index.js';
+import type { FileChooser, Services } from '../services/index.js';
 import { openProject, type ProjectStore } from '../store/index.js';
 import { callThrough, dispatcherOver, servicesOver } from '../testing/services.test-support.js';
 import type { Dispatch } from './dispatcher.js';
@@ -17,8 +17,8 @@ import type { Dispatch } from './dispatcher.js';
 let folder: string;
 let store: ProjectStore;
 /** What main's dialog answers in these tests; absent as in a browser page. */
-let chooser: ImportSourceChooser | undefined;
-const asked: ImportFormat[] = [];
+let chooser: FileChooser | undefined;
+const asked: string[] = [];
 /** The services as a browser page has them (no dialog in main), and as the desktop app has them. */
 let inBrowser: Services;
 let withDialog: Services;
@@ -40,7 +40,7 @@ beforeEach(async () => {
   store = openProject(folder);
   await scanFolder(store);
   inBrowser = servicesOver(store);
-  withDialog = servicesOver(store, { chooseImportSource: (format) => chooser!(format) });
+  withDialog = servicesOver(store, { chooseFile: (purpose, projectFolder) => chooser!(purpose, projectFolder) });
   dispatch = { inBrowser: dispatcherOver(inBrowser), withDialog: dispatcherOver(withDialog) };
   chooser = undefined;
   asked.length = 0;
@@ -109,7 +109,7 @@ describe('import.annotations', () => {
   });
 
   it('is not available without a dialog in main (a browser page), and names no path in the request', async () => {
-    await expect(call('import.annotations', { format: 'coco' })).rejects.toThrow(/^conflict: importing annotations is not available in the browser/);
+    await expect(call('import.annotations', { format: 'coco' })).rejects.toThrow(/^conflict: not available in the browser: importing annotations needs the desktop app's file dialog; run `loupe import <folder> --format coco <file>`$/);
     await expect(call('import.annotations', { format: 'coco', path: '/etc/passwd' })).rejects.toThrow(/not available in the browser/);
     await expect(call('import.annotations', { format: 'pascal' })).rejects.toThrow(/^invalid-request/);
   });
@@ -118,7 +118,7 @@ describe('import.annotations', () => {
     const file = path.join(folder, 'in.json');
     await writeFile(file, cocoFile([{ id: 1, image_id: 7, category_id: 3, bbox: [1, 1, 2, 2], area: 4, iscrowd: 0 }]));
     let answer: string | null = null;
-    chooser = async (format) => (asked.push(format), answer);
+    chooser = async (purpose) => (asked.push(purpose), answer);
     expect(await call('import.annotations', { format: 'coco' })).toEqual({
       source: null, imported: 0, images: 0, newCategories: [], alreadyPresent: 0, notes: [], problems: [],
     });
@@ -127,7 +127,7 @@ describe('import.annotations', () => {
       source: file, imported: 1, images: 1, newCategories: ['dog'], alreadyPresent: 0, notes: [], problems: [],
     });
     expect(await call('import.annotations', { format: 'coco' })).toMatchObject({ imported: 0, alreadyPresent: 1 });
-    expect(asked).toEqual(['coco', 'coco', 'coco']);
+    expect(asked).toEqual(['import-coco', 'import-coco', 'import-coco']);
     expect(store.annotations.forImage(image('b.jpg').id).filter((a) => a.origin === 'human')).toHaveLength(1);
   });
 

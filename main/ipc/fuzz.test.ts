@@ -49,7 +49,7 @@ const channelNames = Object.keys(channels);
 
 /** Requests of the right shape for each channel, for the mutations below to start from. */
 const templates: Record<string, unknown> = {
-  'project.open': { folder: '/nonexistent/loupe-fuzz' },
+  'project.open': { folder: 'forgedHandleForgedHand' },
   'images.list': { limit: 10, after: null, filter: { status: 'new', search: 'a' } },
   'images.get': { id: 1 },
   'images.setStatus': { id: 1, status: 'reviewed' },
@@ -57,12 +57,13 @@ const templates: Record<string, unknown> = {
   'annotations.list': { imageId: 1 },
   'annotations.apply': { imageId: 1, changes: { added: [], updated: [], removed: [] } },
   'categories.create': { name: 'x' },
-  'models.import': { kind: 'card', onnxPath: '/nonexistent/a.onnx', cardPath: '/nonexistent/a.json' },
+  'models.import': { kind: 'card', onnx: 'forgedHandleForgedHand', card: 'forgedHandleForgedHan2' },
   'models.download': { url: 'https://example.invalid/m.onnx', form: { name: 'm', format: 'torchvision-maskrcnn', labels: ['a'] } },
   'models.cancelDownload': { downloadId: 1 },
   'prelabel.start': { threshold: 0.5 },
   'prelabel.pause': { runId: 1 },
   'export.coco': { reviewedOnly: true },
+  'files.choose': { purpose: 'export-coco' },
 };
 
 /** One field of a valid-looking request replaced, dropped, or joined by a stranger. */
@@ -181,7 +182,8 @@ describe('IPC fuzzing', () => {
         request: fc.record({ limit: fc.integer({ min: 1, max: 1000 }), after: fc.option(hostileText), filter: fc.record({ search: hostileText }) }),
       }),
       fc.record({ channel: fc.constant('images.nextToReview'), request: fc.record({ afterPath: fc.option(hostileText) }) }),
-      fc.record({ channel: fc.constant('project.open'), request: hostileText.map((t) => ({ folder: `/nonexistent-loupe-fuzz/${t}` })) }),
+      // Handles main never handed out: well formed, refused as not found.
+      fc.record({ channel: fc.constant('project.open'), request: fc.record({ folder: fc.stringMatching(/^[A-Za-z0-9_-]{22}$/) }) }),
       fc.record({
         channel: fc.constant('annotations.apply'),
         request: fc.record({

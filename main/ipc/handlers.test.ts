@@ -130,17 +130,17 @@ describe('project handlers on a real store', () => {
     expect(store.history.forImage(image.id)).toEqual([]);
   });
 
-  it('exports the reviewed truth to a chosen .json file or under .loupe/exports, and refuses other names', async () => {
+  it('exports the reviewed truth to a .json file main\'s dialog chose or under .loupe/exports, and refuses other names', async () => {
     const out = path.join(folder, 'export.json');
     const reviewed = (await call<{ items: ImageRecord[] }>('images.list', { limit: 10, filter: { status: 'reviewed' } })).items;
-    const result = await call<Res<'export.coco'>>('export.coco', { path: out });
+    const result = await call<Res<'export.coco'>>('export.coco', { file: services.files.grant('export-coco', out).handle });
     expect(result).toMatchObject({ path: out, images: reviewed.length, pending: 0, holes: 0, leftOut: [], staleLeftOut: [] });
     expect(JSON.parse(await readFile(out, 'utf8')).images).toHaveLength(reviewed.length);
     // The older request form still works: reviewedOnly false is every image.
     const fallback = await call<Res<'export.coco'>>('export.coco', { reviewedOnly: false });
     expect(fallback.path.startsWith(path.join(folder, '.loupe', 'exports'))).toBe(true);
     expect(fallback.images).toBe(4);
-    await expect(call('export.coco', { path: path.join(folder, 'x.txt') })).rejects.toThrow(/must end in \.json/);
+    await expect(call('export.coco', { file: services.files.grant('export-coco', path.join(folder, 'x.txt')).handle })).rejects.toThrow(/^invalid-request: export path must end in \.json: x\.txt$/);
   });
 
   it('shows a run another process holds, and refuses to start one beside it', async () => {

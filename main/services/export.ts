@@ -1,5 +1,5 @@
 // Exports of the open project, the reviewed truth by default (main/store/truth.ts): COCO through the one export
-// service (main/fs/cocoFiles.ts, which `loupe export` uses too), to a file main chose or a new one under
+// service (main/fs/cocoFiles.ts, which `loupe export` uses too), to a file main's dialog chose or a new one under
 // <project>/.loupe/exports; YOLO, Pascal VOC and LabelMe through main/exchange/service.ts (`loupe export --format`),
 // into a new folder there or, for LabelMe, beside the images.
 import { mkdir, stat } from 'node:fs/promises';
@@ -11,7 +11,10 @@ import { exportCocoFile, type CocoExportResult } from '../fs/cocoFiles.js';
 import type { ProjectService } from './project.js';
 
 export interface ExportService {
-  /** Writes the COCO file (atomically) to `file`, or to `<project>/.loupe/exports/coco-<time>.json`. */
+  /**
+   * Writes the COCO file (atomically) to `file` (a path main chose: its save dialog, or the command line), or to
+   * `<project>/.loupe/exports/coco-<time>.json`.
+   */
   coco(options: CocoExportOptions, file?: string): Promise<CocoExportResult>;
   /**
    * Writes a YOLO or VOC dataset, or LabelMe files, into `<project>/.loupe/exports/<format>-<time>` (LabelMe files

@@ -2,13 +2,10 @@
 // source main's own file dialog chose: the renderer never names a path.
 import { FormatError, PROBLEMS_LISTED } from '../../app/formats/common.js';
 import type { ImportFormat, Res } from '../../app/ipc/contract.js';
-import { ConflictError } from '../../app/model/errors.js';
 import { importAnnotations } from '../exchange/service.js';
 import { FileError } from '../fs/fileError.js';
+import type { FileService } from './files.js';
 import type { ProjectService } from './project.js';
-
-/** Main's own file dialog for an import's source: the path chosen, or null when the person cancelled. */
-export type ImportSourceChooser = (format: ImportFormat) => Promise<string | null>;
 
 export interface ImportService {
   /**
@@ -18,14 +15,11 @@ export interface ImportService {
   annotations(format: ImportFormat): Promise<Res<'import.annotations'>>;
 }
 
-export function createImportService(project: ProjectService, chooseSource: ImportSourceChooser | undefined): ImportService {
+export function createImportService(project: ProjectService, files: FileService): ImportService {
   return {
     async annotations(format) {
       const store = project.require();
-      if (!chooseSource) {
-        throw new ConflictError(`importing annotations is not available in the browser: it needs the desktop app's file dialog (or \`loupe import <folder> --format ${format} <file>\`)`);
-      }
-      const source = await chooseSource(format);
+      const source = await files.chooseImportSource(format);
       const nothing = { imported: 0, images: 0, newCategories: [], alreadyPresent: 0, notes: [] };
       if (source === null) return { source, ...nothing, problems: [] };
       try {

@@ -15,7 +15,8 @@ import { createExportService, type ExportService } from './export.js';
 import { createImageService, type ImageService } from './images.js';
 import { createModelService, type ModelPlaces, type ModelService } from './models.js';
 import { createPrelabelService, type PrelabelService } from './prelabel.js';
-import { createImportService, type ImportService, type ImportSourceChooser } from './imports.js';
+import { createFileService, type FileChooser, type FileService } from './files.js';
+import { createImportService, type ImportService } from './imports.js';
 import { createLearningService, type LearningService } from './learning.js';
 import { modelFolders } from './models.js';
 import { createProjectService, type ProjectService } from './project.js';
@@ -30,6 +31,13 @@ export interface Services {
   readonly prelabel: PrelabelService;
   readonly exports: ExportService;
   readonly imports: ImportService;
+  /** The paths handed out to the UI as handles, and main's file dialog. */
+  readonly files: FileService;
+  /**
+   * The local paths an error message may name, for the dispatcher to show them without the rest (main/ipc/redact.ts):
+   * the open project's folder, the model folders and every path handed out.
+   */
+  localPaths(): LocalPaths;
   /** Box prompts with the model's heads, in a worker of the open project's (stopped when it closes). */
   readonly prompt: PromptService;
   /** Training, evaluation and comparison of model versions: one learning job at a time, on a connection of its own. */
@@ -41,6 +49,11 @@ export interface Services {
    * a checkpoint), closes the project and stops the untrusted-files process.
    */
   close(): Promise<void>;
+}
+
+export interface LocalPaths {
+  readonly projectFolder: string | null;
+  readonly known: readonly string[];
 }
 
 export type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
@@ -69,10 +82,10 @@ export interface ServicesOptions {
     readonly provider?: ProviderChoice;
   };
   /**
-   * Main's own file dialog for the source of an annotation import; absent where main has none (a browser page over
-   * the bridge), and import.annotations then says so.
+   * Main's own file dialog (an export's destination, a model's files, an annotation import's source); absent where
+   * main has none (a browser page over the bridge), and the channels that need it then say so.
    */
-  readonly chooseImportSource?: ImportSourceChooser;
+  readonly chooseFile?: FileChooser;
   /** A project already open (tests and tools), used as it is: not scanned. */
   readonly store?: ProjectStore;
   /** After a folder is opened (the desktop files it under Open Recent). */
@@ -103,6 +116,7 @@ export function createServices(options: ServicesOptions): Services {
     ...(options.log && { log: options.log }),
   }, project, models);
   const images = createImageService(project, options.emit);
+  const files = createFileService(options.chooseFile, () => project.current()?.folder ?? null);
   const learning = createLearningService({
     emit: options.emit,
     ...(options.workerPort && { workerPort: options.workerPort }),
@@ -116,7 +130,12 @@ export function createServices(options: ServicesOptions): Services {
     models,
     prelabel,
     exports: createExportService(project),
-    imports: createImportService(project, options.chooseImportSource),
+    imports: createImportService(project, files),
+    files,
+    localPaths() {
+      const store = project.current();
+      return { projectFolder: store?.folder ?? null, known: [...modelFolders(options.models, store).map((folder) => folder.dir), ...files.granted()] };
+    },
     prompt,
     learning,
     untrusted,
@@ -128,4 +147,7 @@ export function createServices(options: ServicesOptions): Services {
   };
 }
 
-export type { ProjectService, ImageService, AnnotationService, CategoryService, ModelService, PrelabelService, ExportService, ImportService, PromptService, LearningService, ImportSourceChooser };
+export type {
+  ProjectService, ImageService, AnnotationService, CategoryService, ModelService, PrelabelService, ExportService, ImportService, PromptService,
+  LearningService, FileService, FileChooser,
+};

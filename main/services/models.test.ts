@@ -96,6 +96,9 @@ async function finished(downloadId: number): Promise<EventPayload<'models.downlo
   return events.find((e) => e.downloadId === downloadId && e.state !== 'running')!;
 }
 
+/** A file as main's dialog hands it out (files.choose): its handle. */
+const chosen = (purpose: 'model-onnx' | 'model-card' | 'model-yaml', file: string) => services.files.grant(purpose, file).handle;
+
 type Installed = { models: { id: number | null; source: string; name: string; classes: string[]; onnxPath: string }[]; providers: string[] };
 const form = (name: string) => ({ name, format: 'torchvision-maskrcnn', labels: ['circle', 'star'] });
 
@@ -119,25 +122,25 @@ describe('models.* channels over the model manager', () => {
 
   it('imports from a form into the project folder, and refuses a second import of the same name', async () => {
     const imported = await call<{ model: { source: string; onnxPath: string; id: number } }>('models.import', {
-      kind: 'form', onnxPath: onnx, form: form('Mine'), target: 'project',
+      kind: 'form', onnx: chosen('model-onnx', onnx), form: form('Mine'), target: 'project',
     });
     expect(imported.model.source).toBe('project');
     expect(imported.model.onnxPath).toBe(path.join(projectModelDir(store!), 'mine.onnx'));
-    const again = await refusal('models.import', { kind: 'form', onnxPath: onnx, form: form('Mine'), target: 'project' });
+    const again = await refusal('models.import', { kind: 'form', onnx: chosen('model-onnx', onnx), form: form('Mine'), target: 'project' });
     expect(again.code).toBe('conflict');
     expect(again.message).toMatch(/mine\.onnx already exists; it is never overwritten/);
   });
 
   it('answers bad forms and files as invalid requests that say what is wrong', async () => {
-    const badForm = await refusal('models.import', { kind: 'form', onnxPath: onnx, form: { ...form('x'), labels: [] }, target: 'user' });
+    const badForm = await refusal('models.import', { kind: 'form', onnx: chosen('model-onnx', onnx), form: { ...form('x'), labels: [] }, target: 'user' });
     expect(badForm).toMatchObject({ code: 'invalid-request' });
     expect(badForm.message).toMatch(/labels: list at least one class/);
     const yaml = path.join(base, 'yolo.yaml');
     await writeFile(yaml, 'type: yolov8_seg\nname: y\nmodel_path: shapes.onnx\nclasses: [a]\n');
-    const yolo = await refusal('models.import', { kind: 'xanylabeling', yamlPath: yaml });
+    const yolo = await refusal('models.import', { kind: 'xanylabeling', yaml: chosen('model-yaml', yaml) });
     expect(yolo.code).toBe('invalid-request');
     expect(yolo.message).toMatch(/type "yolov8_seg" has no Loupe format/);
-    const shape = await refusal('models.import', { kind: 'card', onnxPath: onnx });
+    const shape = await refusal('models.import', { kind: 'card', onnx: chosen('model-onnx', onnx) });
     expect(shape.code).toBe('invalid-request');
   });
 

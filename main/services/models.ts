@@ -23,7 +23,10 @@ export type ActiveModel = Res<'models.installed'>['active'];
 /** Where imported and downloaded models go: the user's model folder, or the open project's. */
 export type ModelTarget = 'user' | 'project';
 
-/** A model to import from files main chose: an .onnx with its card, with a filled-in form, or an X-AnyLabeling YAML. */
+/**
+ * A model to import from files main chose (its dialog, through files.choose): an .onnx with its card, with a filled-in
+ * form, or an X-AnyLabeling YAML.
+ */
 export type ModelImport =
   | { readonly kind: 'card'; readonly onnxPath: string; readonly cardPath: string; readonly target: ModelTarget }
   | { readonly kind: 'form'; readonly onnxPath: string; readonly form: CardForm; readonly target: ModelTarget }

@@ -23,7 +23,7 @@ export function servicesOver(store: ProjectStore | null, options: Partial<Servic
 
 /** The dispatcher a transport would put in front of `services`. */
 export function dispatcherOver(services: Services): Dispatch {
-  return createDispatcher(createHandlers(services));
+  return createDispatcher(createHandlers(services), { localPaths: () => services.localPaths() });
 }
 
 /** Calls a channel through `dispatch`, throwing `<code>: <message>` when refused. */

@@ -1,7 +1,7 @@
 // The project's images as the review sees them: filtered, in path order, fetched from main one keyset page at
 // a time as they are needed (a 50,000-image folder loads only what is looked at). Headless; the image list
 // view draws `items`.
-import type { Api, ImageFilter, ImageSort, Req } from '../../app/ipc/contract.js';
+import type { ImageFilter, ImageSort, RendererApi, Req } from '../../app/ipc/contract.js';
 import type { ImageId, ImageRecord } from '../../app/model/index.js';
 
 /** A filter as the UI sets it (ids as plain numbers are accepted). */
@@ -18,7 +18,7 @@ export class ImageQueue {
   private order: ImageSort = 'path';
   private generation = 0;
 
-  constructor(private readonly api: Api, private readonly changed: () => void) {}
+  constructor(private readonly api: RendererApi, private readonly changed: () => void) {}
 
   /** The images loaded so far, in list order. */
   get items(): readonly ImageRecord[] {

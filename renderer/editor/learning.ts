@@ -3,7 +3,7 @@
 // the comparison set's predictions with their outcome, the reviewed instances the model missed, and the extra under
 // the pointer, which one key turns into an annotation. Headless; the session owns it and views read it.
 import { decode, type BitMask } from '../../app/geometry/rle.js';
-import type { Api, LearningJob, ModelVersionRow, Req, Res } from '../../app/ipc/contract.js';
+import type { LearningJob, ModelVersionRow, RendererApi, Req, Res } from '../../app/ipc/contract.js';
 import { ModelId, type Annotation, type AnnotationId, type ImageId, type ImageRecord } from '../../app/model/index.js';
 import type { ImagePoint } from '../../app/geometry/points.js';
 import type { AnnotationDocument } from './document.js';
@@ -38,7 +38,7 @@ export class Learning {
   private eventsSinceStart = 0;
   private readonly masks = new Map<number, BitMask>();
 
-  constructor(private readonly api: Api, private readonly host: LearningHost) {}
+  constructor(private readonly api: RendererApi, private readonly host: LearningHost) {}
 
   /** Every model registered in the project, by family and version, with its latest held-out evaluation. */
   get models(): readonly ModelVersionRow[] {

@@ -4,7 +4,7 @@
 // new box instead of a stretched one. The image on screen and the next one in the list get their feature maps
 // computed as they open (prompt.prepare), so a first box does not wait for the backbone. Whether the chosen model
 // can do this at all (it needs split graphs) comes from prompt.status, with the reason when it cannot.
-import type { Api, Disposable, PromptResult, Res } from '../../app/ipc/contract.js';
+import type { Disposable, PromptResult, RendererApi, Res } from '../../app/ipc/contract.js';
 import type { Annotation, AnnotationId, Bbox, Category, ImageRecord, ModelId } from '../../app/model/index.js';
 import { edited, type AnnotationDocument } from './document.js';
 import type { PromptMove, PromptPort } from './tools/tool.js';
@@ -13,7 +13,7 @@ export type ClassChoice = PromptResult['classes'][number];
 
 /** What the session lends the prompts: its api, the open image, and a few of its actions. */
 export interface PromptHost {
-  readonly api: Api;
+  readonly api: RendererApi;
   /** The open image's annotations; null while none is open. */
   document(): AnnotationDocument | null;
   /** The model chosen for the project (its id in models.installed); null for the project's active model. */

@@ -1,6 +1,6 @@
 // The review session headless, over the real IPC handlers and a real SQLite project: keys and pointer
 // input in (as the views dispatch them), what the screen would show and what the store holds out.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -431,7 +431,8 @@ describe('runs, commands and disposal', () => {
     await settle();
     const other = await mkdtemp(path.join(tmpdir(), 'loupe-session-other-'));
     try {
-      api.emit('app.command', { command: 'open-folder', folder: other });
+      // Main hands the folder it chose out as a handle; the page never names a path.
+      api.emit('app.command', { command: 'open-folder', folder: services.files.grant('project-folder', other) });
       await expect.poll(() => session.summary?.folder).toBe(other);
       await settle();
       expect(session.images.items).toEqual([]);
@@ -603,7 +604,7 @@ describe('the Export and Import dialogs', () => {
     api.emit('app.command', { command: 'export-coco' });
     expect(session.exportDialog).toEqual({
       choices: { format: 'coco', coco: cocoExportOptionsSchema.parse({}), dataset: datasetExportOptionsSchema.parse({}) },
-      busy: false, report: null, error: null,
+      file: null, busy: false, report: null, error: null,
     });
     key('Enter'); // a dialog keeps its keys: nothing is marked reviewed
     expect(session.image?.path).toBe('a.jpg');
@@ -632,7 +633,7 @@ describe('the Export and Import dialogs', () => {
   it('imports from what main\'s dialog chose, shows the new class and says what it added; without a dialog, says it is not available', async () => {
     session.openImport();
     await session.runImport();
-    expect(session.importDialog?.error).toMatch(/importing annotations is not available in the browser/);
+    expect(session.importDialog?.error).toMatch(/not available in the browser: importing annotations needs the desktop app's file dialog; run `loupe import/);
 
     const file = path.join(folder, 'in.json');
     await writeFile(file, JSON.stringify({
@@ -641,7 +642,7 @@ describe('the Export and Import dialogs', () => {
       annotations: [{ id: 9, image_id: 1, category_id: 5, bbox: [2, 2, 8, 6], area: 48, iscrowd: 0 }],
     }));
     const chosen: string[] = [];
-    const dialogServices = servicesOver(store, { models: noModels(), chooseImportSource: async (format) => (chosen.push(format), file) });
+    const dialogServices = servicesOver(store, { models: noModels(), chooseFile: async (purpose) => (chosen.push(purpose), file) });
     const withDialog = createTestApi(dialogServices);
     const other = new ReviewSession(withDialog, { pictures: { get: async () => 'pixels' }, otherRunPollMs: 0 });
     try {
@@ -650,11 +651,83 @@ describe('the Export and Import dialogs', () => {
       other.openImport();
       other.chooseImportFormat('coco');
       await other.runImport();
-      expect(chosen).toEqual(['coco']);
+      expect(chosen).toEqual(['import-coco']);
       expect(other.importDialog?.report).toMatchObject({ source: file, imported: 1, images: 1, newCategories: ['bird'], problems: [] });
       expect(other.message).toBe(`Added 1 annotations to 1 images from ${file}; new classes: bird`);
       expect(other.categories.map((c) => c.name)).toContain('bird');
       expect(other.annotations.map((a) => a.origin)).toEqual(['human']);
+    } finally {
+      other.dispose();
+      await dialogServices.close();
+    }
+  });
+});
+
+describe('files main\'s dialogs chose', () => {
+  it('COCO: Save as… writes where main\'s save dialog chose, through a handle; cancelling keeps the choice; without a dialog it says so', async () => {
+    session.openExport();
+    await session.chooseExportFile();
+    expect(session.exportDialog?.error).toMatch(/not available in the browser: choosing where to save an export .*`loupe export <folder> --format coco --out FILE`/);
+    expect(session.exportDialog?.file).toBeNull();
+    session.closeExport();
+
+    const target = path.join(folder, 'chosen', 'train.json');
+    await mkdir(path.dirname(target));
+    let answer: string | null = target;
+    const dialogServices = servicesOver(store, { models: noModels(), chooseFile: async (purpose) => (purpose === 'export-coco' ? answer : null) });
+    const withDialog = createTestApi(dialogServices);
+    const other = new ReviewSession(withDialog, { pictures: { get: async () => 'pixels' }, otherRunPollMs: 0 });
+    try {
+      await other.start();
+      other.openExport();
+      await other.chooseExportFile();
+      expect(other.exportDialog?.file?.name).toBe('train.json');
+      answer = null;
+      await other.chooseExportFile();
+      expect(other.exportDialog?.file?.name).toBe('train.json');
+      await other.runExport();
+      expect(other.exportDialog?.report?.path).toBe(target);
+      const sent = withDialog.requests.filter((r) => r.channel === 'export.coco').at(-1)?.request as { file?: string };
+      expect(sent.file).toBe(other.exportDialog?.file?.handle);
+      expect(JSON.stringify(withDialog.requests)).not.toContain(target);
+      expect(JSON.parse(await readFile(target, 'utf8'))).toHaveProperty('images');
+      other.clearExportFile();
+      await other.runExport();
+      expect(other.exportDialog?.report?.path).toMatch(new RegExp(`^${folder}/\\.loupe/exports/coco-`));
+    } finally {
+      other.dispose();
+      await dialogServices.close();
+    }
+  });
+
+  it('Import Model: the files come from main\'s dialog as handles, the model is checked, installed and offered in the picker', async () => {
+    const shipped = path.join(repoRoot(), 'resources', 'models');
+    const userDir = path.join(folder, 'imported-models');
+    const answers: Partial<Record<string, string>> = {
+      'model-onnx': path.join(shipped, 'loupe-shapes.onnx'),
+      'model-card': path.join(shipped, 'loupe-shapes.json'),
+    };
+    const dialogServices = servicesOver(store, { models: { shippedDir: path.join(folder, 'no-shipped-models'), userDir }, chooseFile: async (purpose) => answers[purpose] ?? null });
+    const withDialog = createTestApi(dialogServices);
+    const other = new ReviewSession(withDialog, { pictures: { get: async () => 'pixels' }, otherRunPollMs: 0 });
+    try {
+      await other.start();
+      expect(other.models).toEqual([]);
+      withDialog.emit('app.command', { command: 'import-model' });
+      expect(other.modelImportDialog?.choices.kind).toBe('card');
+      await other.runModelImport();
+      expect(other.modelImportDialog?.error).toBe('Nothing imported: choose the .onnx file and the card first');
+      await other.chooseModelFile('onnx');
+      await other.chooseModelFile('card');
+      expect(other.modelImportDialog?.choices.files).toMatchObject({ onnx: { name: 'loupe-shapes.onnx' }, card: { name: 'loupe-shapes.json' } });
+      await other.runModelImport();
+      expect(other.modelImportDialog?.error).toBeNull();
+      expect(other.modelImportDialog?.report?.model).toMatchObject({ name: 'loupe-shapes', source: 'user' });
+      expect(other.message).toMatch(/^Imported loupe-shapes \(\d+ classes: .+\) into your models$/);
+      expect(other.models.map((m) => m.name)).toEqual(['loupe-shapes']);
+      expect(JSON.stringify(withDialog.requests)).not.toContain(shipped);
+      other.keyDown({ key: 'Escape' });
+      expect(other.modelImportDialog).toBeNull();
     } finally {
       other.dispose();
       await dialogServices.close();

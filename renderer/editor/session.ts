@@ -6,7 +6,9 @@
 // No DOM and no Konva: it runs in Vitest as it runs in the page.
 import { UndoStack } from '../../app/history/index.js';
 import type { ScreenPoint } from '../../app/geometry/points.js';
-import type { Api, Channel, Disposable, ImageSort, ImportFormat, ProjectSummary, Res, ReviewSettings, RunProgress } from '../../app/ipc/contract.js';
+import type {
+  Channel, Disposable, GrantedPath, ImageSort, ImportFormat, ProjectSummary, RendererApi, Res, ReviewSettings, RunProgress,
+} from '../../app/ipc/contract.js';
 import {
   AnnotationId, type Annotation, type Bbox, type Category, type CategoryId, type ImageId, type ImageRecord, type ImageStatus, type ModelId,
   type ProviderName, type ReviewState,
@@ -24,8 +26,9 @@ import {
   createTools, hitTest, maskExtent, primaryOf, TOOL_NAMES, type Preview, type Tool, type ToolContext, type ToolName, type ToolPointer,
 } from './tools/index.js';
 import {
-  defaultExportChoices, describeExport, describeImport,
+  defaultExportChoices, defaultModelImportChoices, describeExport, describeImport, describeModelImport, MODEL_FILE_PURPOSE, modelImportRequest,
   type CocoChoices, type DatasetChoices, type ExportChoices, type ExportDialogState, type ImportDialogState,
+  type ModelFile, type ModelImportChoices, type ModelImportDialogState,
 } from './transfers.js';
 
 /** What changed, so each view redraws only what it shows. */
@@ -40,7 +43,7 @@ export type Topic =
   | 'camera'
   | 'status' // run progress, message
   | 'help'
-  | 'dialogs' // the Export and Import dialogs
+  | 'dialogs' // the Export, Import and Import Model dialogs
   | 'prompt' // the question for a class name
   | 'hover' // the instance under the pointer
   | 'learning'; // the model table, the learning job, the open image's comparison
@@ -115,6 +118,7 @@ interface SessionState<P> {
   helpOpen: boolean;
   exportDialog: ExportDialogState | null;
   importDialog: ImportDialogState | null;
+  modelImportDialog: ModelImportDialogState | null;
   /** A new instance waiting for the class the person is asked to name (a project without classes). */
   classRequest: { readonly make: (category: CategoryId) => void } | null;
   hovered: AnnotationId | null;
@@ -139,7 +143,7 @@ export class ReviewSession<P = unknown> implements Disposable {
   private readonly s: SessionState<P> = {
     summary: null, categories: [], models: [], providers: [], image: null, picture: null, document: null, selection: [],
     settings: DEFAULT_SETTINGS, camera: IDENTITY, viewport: { width: 800, height: 600 }, run: null, otherRun: null, modelNames: new Map(),
-    message: '', helpOpen: false, exportDialog: null, importDialog: null, classRequest: null, hovered: null,
+    message: '', helpOpen: false, exportDialog: null, importDialog: null, modelImportDialog: null, classRequest: null, hovered: null,
   };
   readonly images: ImageQueue;
   /** Box prompts on the chosen model's heads: whether they can run, what is on its way, the classes offered. */
@@ -158,6 +162,8 @@ export class ReviewSession<P = unknown> implements Disposable {
   private reviewing: Promise<void> | null = null;
   /** The export choices last used, for the next time the dialog opens. */
   private exportChoices: ExportChoices = defaultExportChoices();
+  /** The Import Model dialog's choices, kept while the app runs. */
+  private modelImportChoices: ModelImportChoices = defaultModelImportChoices();
   private readonly newId: () => AnnotationId;
   private opening = 0;
   /** The image last asked for: a reload for another one (a run's batch arriving late) gives way to it. */
@@ -170,7 +176,7 @@ export class ReviewSession<P = unknown> implements Disposable {
   private settingsLoaded = false;
   private lastRescan = -Infinity;
 
-  constructor(private readonly api: Api, private readonly options: SessionOptions<P>) {
+  constructor(private readonly api: RendererApi, private readonly options: SessionOptions<P>) {
     this.newId = options.newId ?? (() => AnnotationId(newUuid()));
     this.images = new ImageQueue(api, () => this.changed('list'));
     this.prompts = new Prompts({
@@ -232,7 +238,7 @@ export class ReviewSession<P = unknown> implements Disposable {
         else if (command.command === 'import-annotations') this.openImport();
         else if (command.command === 'undo') this.undo();
         else if (command.command === 'redo') this.redo();
-        else this.say('Importing models is done from the desktop model manager.');
+        else if (command.command === 'import-model') this.openModelImport();
       }),
       api.on('learning.progress', (job) => this.learning.progress(job)),
       api.on('images.changed', ({ ids }) => {
@@ -331,6 +337,11 @@ export class ReviewSession<P = unknown> implements Disposable {
   /** The Import dialog, while it is open. */
   get importDialog(): ImportDialogState | null {
     return this.s.importDialog;
+  }
+
+  /** The Import Model dialog, while it is open. */
+  get modelImportDialog(): ModelImportDialogState | null {
+    return this.s.modelImportDialog;
   }
 
   /** Whether Ctrl+Z has something to undo: on the open image, or the review that moved on to it. */
@@ -449,12 +460,12 @@ export class ReviewSession<P = unknown> implements Disposable {
     await this.openFirst(saved.imageId ?? null);
   }
 
-  /** Opens another folder as the project (desktop menu, recent list, dropped folder). */
-  async openFolder(folder: string): Promise<void> {
+  /** Opens another folder as the project: one main chose and handed out (desktop menu, recent list, dropped folder). */
+  async openFolder(folder: GrantedPath): Promise<void> {
     await this.whenSaved();
     await this.flushSettings();
     this.settingsLoaded = false;
-    this.s.summary = await this.api.invoke('project.open', { folder });
+    this.s.summary = await this.api.invoke('project.open', { folder: folder.handle });
     this.closeImage();
     this.histories.clear();
     this.reviewMoves.length = 0;
@@ -929,10 +940,11 @@ export class ReviewSession<P = unknown> implements Disposable {
   /** A key pressed on the review screen (not in a text field); true when the session used it. */
   keyDown(press: KeyPress): boolean {
     // A dialog open over the review keeps its keys (Tab, Space and Enter on its controls); Escape closes it.
-    if (this.exportDialog || this.importDialog) {
+    if (this.exportDialog || this.importDialog || this.modelImportDialog) {
       if (press.key !== 'Escape') return false;
       this.closeExport();
       this.closeImport();
+      this.closeModelImport();
       return true;
     }
     if (press.key !== ' ') this.acted();
@@ -1029,7 +1041,7 @@ export class ReviewSession<P = unknown> implements Disposable {
 
   /** Opens the Export dialog with the choices used last (the CLI's defaults the first time). */
   openExport(): void {
-    this.s.exportDialog = { choices: this.exportChoices, busy: false, report: null, error: null };
+    this.s.exportDialog = { choices: this.exportChoices, file: null, busy: false, report: null, error: null };
     this.changed('dialogs');
   }
 
@@ -1051,14 +1063,34 @@ export class ReviewSession<P = unknown> implements Disposable {
     this.changed('dialogs');
   }
 
-  /** Writes the export the dialog shows into the project's export folder, and reports what it wrote. */
+  /** COCO: asks main's save dialog where to write (Save as…); cancelling keeps what was chosen before. */
+  async chooseExportFile(): Promise<void> {
+    if (!this.s.exportDialog) return;
+    try {
+      const { file } = await this.api.invoke('files.choose', { purpose: 'export-coco' });
+      if (file && this.s.exportDialog) this.s.exportDialog = { ...this.s.exportDialog, file, report: null, error: null };
+    } catch (error) {
+      if (this.s.exportDialog) this.s.exportDialog = { ...this.s.exportDialog, error: messageOf(error) };
+    }
+    this.changed('dialogs');
+  }
+
+  /** COCO: back to a new file in the project's export folder. */
+  clearExportFile(): void {
+    if (!this.s.exportDialog) return;
+    this.s.exportDialog = { ...this.s.exportDialog, file: null };
+    this.changed('dialogs');
+  }
+
+  /** Writes the export the dialog shows (into the project's export folder, or the file chosen), and reports what it wrote. */
   async runExport(): Promise<void> {
     const { format, coco, dataset } = this.exportChoices;
-    this.s.exportDialog = { choices: this.exportChoices, busy: true, report: null, error: null };
+    const file = this.s.exportDialog?.file ?? null;
+    this.s.exportDialog = { choices: this.exportChoices, file, busy: true, report: null, error: null };
     this.changed('dialogs');
     try {
       const report = format === 'coco'
-        ? { format, ...(await this.api.invoke('export.coco', coco)) }
+        ? { format, ...(await this.api.invoke('export.coco', { ...coco, ...(file && { file: file.handle }) })) }
         : await this.api.invoke('export.dataset', { format, ...dataset });
       if (this.s.exportDialog) this.s.exportDialog = { ...this.s.exportDialog, busy: false, report };
       this.say(describeExport(report).summary);
@@ -1098,6 +1130,65 @@ export class ReviewSession<P = unknown> implements Disposable {
     } catch (error) {
       this.s.importDialog = { format, busy: false, report: null, error: messageOf(error) };
       this.say(`Import failed: ${messageOf(error)}`);
+    }
+    this.changed('dialogs');
+  }
+
+  /** Opens the Import Model dialog (from the desktop menu), with the choices of the last time it was open. */
+  openModelImport(): void {
+    this.s.modelImportDialog = { choices: this.modelImportChoices, busy: false, report: null, error: null };
+    this.changed('dialogs');
+  }
+
+  closeModelImport(): void {
+    if (!this.s.modelImportDialog || this.s.modelImportDialog.busy) return;
+    this.s.modelImportDialog = null;
+    this.changed('dialogs');
+  }
+
+  /** Changes what the Import Model dialog shows (the kind, the form's fields, the target). */
+  editModelImport(changes: Partial<Omit<ModelImportChoices, 'files'>>): void {
+    this.modelImportChoices = { ...this.modelImportChoices, ...changes };
+    if (this.s.modelImportDialog) this.s.modelImportDialog = { ...this.s.modelImportDialog, choices: this.modelImportChoices, report: null, error: null };
+    this.changed('dialogs');
+  }
+
+  /** Asks main's dialog for one of the model's files; cancelling keeps the one chosen before. */
+  async chooseModelFile(file: ModelFile): Promise<void> {
+    const dialog = this.s.modelImportDialog;
+    if (!dialog || dialog.busy) return;
+    this.s.modelImportDialog = { ...dialog, busy: true, error: null };
+    this.changed('dialogs');
+    let error: string | null = null;
+    try {
+      const chosen = (await this.api.invoke('files.choose', { purpose: MODEL_FILE_PURPOSE[file] })).file;
+      if (chosen) this.modelImportChoices = { ...this.modelImportChoices, files: { ...this.modelImportChoices.files, [file]: chosen } };
+    } catch (failure) {
+      error = messageOf(failure);
+    }
+    if (this.s.modelImportDialog) this.s.modelImportDialog = { choices: this.modelImportChoices, busy: false, report: null, error };
+    this.changed('dialogs');
+  }
+
+  /** Imports the model the dialog describes (main checks it against its graph), then offers it in the model picker. */
+  async runModelImport(): Promise<void> {
+    const request = modelImportRequest(this.modelImportChoices);
+    if ('missing' in request) {
+      if (this.s.modelImportDialog) this.s.modelImportDialog = { ...this.s.modelImportDialog, report: null, error: `Nothing imported: ${request.missing}` };
+      this.changed('dialogs');
+      return;
+    }
+    this.s.modelImportDialog = { choices: this.modelImportChoices, busy: true, report: null, error: null };
+    this.changed('dialogs');
+    try {
+      const report = await this.api.invoke('models.import', request);
+      this.s.modelImportDialog = { choices: this.modelImportChoices, busy: false, report, error: null };
+      this.say(describeModelImport(report).summary);
+      await this.loadModels();
+      this.changed('project', 'settings');
+    } catch (error) {
+      this.s.modelImportDialog = { choices: this.modelImportChoices, busy: false, report: null, error: messageOf(error) };
+      this.say(`Model import failed: ${messageOf(error)}`);
     }
     this.changed('dialogs');
   }

@@ -1,15 +1,15 @@
 // The renderer's one way to main: the preload's Api when Electron provides it, else the bridge's WebSocket.
-import type { Api } from '../../app/ipc/contract.js';
+import type { RendererApi } from '../../app/ipc/contract.js';
 import { createSocketApi } from '../../app/ipc/socket-client.js';
 
 declare global {
   interface Window {
     /** Set by the Electron preload. */
-    loupe?: Api;
+    loupe?: RendererApi;
   }
 }
 
-export async function connectApi(): Promise<Api> {
+export async function connectApi(): Promise<RendererApi> {
   if (window.loupe) return window.loupe;
   // The bridge's session cookie (set when the printed address was opened) authorises the socket.
   const socket = new WebSocket(`ws://${location.host}/ipc`);

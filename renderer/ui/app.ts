@@ -1,7 +1,7 @@
 // The review screen as views over one review session: toolbar, image list, canvas, side panel, status bar and
 // the shortcuts overlay each subscribe to the session and dispatch to it. Keys go to the session unless a text
 // field has them. Nothing here holds review state.
-import type { Api, Disposable } from '../../app/ipc/contract.js';
+import type { Disposable, RendererApi } from '../../app/ipc/contract.js';
 import { CanvasView } from '../canvas/canvas-view.js';
 import { ReviewSession } from '../editor/session.js';
 import { ClassPrompt } from './class-prompt.js';
@@ -10,6 +10,7 @@ import { ExportDialog } from './export-dialog.js';
 import { HelpOverlay } from './help-overlay.js';
 import { ImageList } from './image-list.js';
 import { ImportDialog } from './import-dialog.js';
+import { ModelImportDialog } from './model-import-dialog.js';
 import { ModelsPanel } from './models-panel.js';
 import { PictureCache } from './picture-cache.js';
 import { SidePanel } from './side-panel.js';
@@ -21,7 +22,7 @@ export class App implements Disposable {
   readonly canvas: CanvasView;
   private readonly disposables = new DisposableStore();
 
-  constructor(root: HTMLElement, api: Api) {
+  constructor(root: HTMLElement, api: RendererApi) {
     const session = (this.session = new ReviewSession(api, { pictures: new PictureCache((image) => api.imageUrl(image)) }));
     const d = this.disposables;
     const toolbar = d.add(new Toolbar(session));
@@ -34,6 +35,7 @@ export class App implements Disposable {
     d.add(new HelpOverlay(session, document.body));
     d.add(new ExportDialog(session, document.body));
     d.add(new ImportDialog(session, document.body));
+    d.add(new ModelImportDialog(session, document.body));
     d.add(new ClassPrompt(session, document.body));
     d.add(new ModelsPanel(session, document.body));
     // A choice made in a dropdown gives the keys back to the editor (a focused select would keep them).

@@ -1,5 +1,5 @@
 // The Export dialog: the format and `loupe export`'s options for it (with its defaults, from the contract), where it
-// will be written, and then what was written. Built when the session opens it, its controls updated in place;
+// will be written (COCO: Save as… asks main's save dialog), and then what was written. Built when the session opens it, its controls updated in place;
 // every change goes to the session, which owns the choices and the report.
 import type { Disposable } from '../../app/ipc/contract.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../../app/ipc/exchange-options.js';
@@ -8,7 +8,7 @@ import { describeExport, FORMAT_LABELS, type ExportDialogState } from '../editor
 import { h } from './dom.js';
 import { checkbox, numberField, select, Modal } from './modal.js';
 
-/** Where each format goes: the renderer names no path, main writes into the project's export folder. */
+/** Where each format goes unless a file is chosen: the renderer names no path, main writes into the project's export folder. */
 const DESTINATION: Readonly<Record<ExportFormat, string>> = {
   coco: '.loupe/exports/coco-<time>.json',
   yolo: '.loupe/exports/yolo-<time>/ (data.yaml, images/, labels/)',
@@ -62,11 +62,14 @@ export class ExportDialog implements Disposable {
       session.chooseExport({ dataset: { images: value as 'link' | 'copy' | 'none' } }));
     const beside = checkbox('Beside each image (replacing the LabelMe files there)', 'export-beside', (on) => session.chooseExport({ dataset: { besideImages: on } }));
     const destination = h('p', { class: 'hint', 'data-testid': 'export-destination' });
+    const saveAs = h('button', { 'data-testid': 'export-choose-file', onclick: () => void session.chooseExportFile() }, 'Save as…');
+    const intoProject = h('button', { 'data-testid': 'export-default-file', onclick: () => session.clearExportFile() }, 'Into the project');
+    const where = h('div', { class: 'field' }, destination, saveAs, intoProject);
     const report = h('div', { class: 'report', 'data-testid': 'export-report', 'aria-live': 'polite' });
     const run = h('button', { class: 'primary', 'data-testid': 'export-run', onclick: () => void session.runExport() }, 'Export');
     const close = h('button', { 'data-testid': 'export-close', onclick: () => session.closeExport() }, 'Close');
     modal.body.append(format.label, scope.label, pending.label, segmentation.label, strict.label, scores.label, task.label, valFraction.label, seed.label,
-      images.label, beside.label, destination, report);
+      images.label, beside.label, where, report);
     modal.buttons.append(close, run);
 
     modal.onUpdate((state) => {
@@ -90,9 +93,15 @@ export class ExportDialog implements Disposable {
       for (const field of [valFraction, seed, images]) field.label.hidden = f !== 'yolo' && f !== 'voc';
       beside.label.hidden = f !== 'labelme';
       const folder = session.summary?.folder ?? 'the project';
-      destination.textContent = f === 'labelme' && choices.dataset.besideImages
-        ? `Writes one LabelMe file beside each image in ${folder}`
-        : `Writes into ${folder}/${DESTINATION[f]}`;
+      const chosen = coco ? state.file : null;
+      destination.textContent = chosen !== null
+        ? `Writes ${chosen.name} (the file chosen)`
+        : f === 'labelme' && choices.dataset.besideImages
+          ? `Writes one LabelMe file beside each image in ${folder}`
+          : `Writes into ${folder}/${DESTINATION[f]}`;
+      saveAs.hidden = !coco;
+      intoProject.hidden = chosen === null;
+      saveAs.disabled = busy;
       run.disabled = busy;
       run.textContent = busy ? 'Exporting…' : 'Export';
       if (state.error !== null) {

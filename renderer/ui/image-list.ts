@@ -3,7 +3,7 @@
 // load lazily from the thumbnail cache; a file that cannot be read shows a placeholder, an error badge and its
 // reason under its name (a missing one, a 'missing' badge). Above it, the filters (file name, status, class, where the compared model disagrees
 // with the review), the order (by name, or most uncertain first) and Rescan, which looks for images added to, changed in or removed from the folder.
-import type { Api, Disposable } from '../../app/ipc/contract.js';
+import type { Disposable, RendererApi } from '../../app/ipc/contract.js';
 import { IMAGE_STATUSES, type ImageId, type ImageRecord, type ImageStatus } from '../../app/model/index.js';
 import type { ReviewSession, Topic } from '../editor/session.js';
 import { clear, DisposableStore, everyFrame, h, listen } from './dom.js';
@@ -31,7 +31,7 @@ export class ImageList implements Disposable {
   /** Images whose thumbnail failed to load: shown with the placeholder from then on, not asked for again. */
   private readonly noThumbnail = new Set<ImageId>();
 
-  constructor(private readonly session: ReviewSession<unknown>, private readonly api: Pick<Api, 'thumbnailUrl'>) {
+  constructor(private readonly session: ReviewSession<unknown>, private readonly api: Pick<RendererApi, 'thumbnailUrl'>) {
     this.rows = h('div', { class: 'rows' });
     this.spacer = h('div', { class: 'spacer' }, this.rows);
     this.viewport = h('div', { class: 'image-viewport', 'data-testid': 'image-list' }, this.spacer);

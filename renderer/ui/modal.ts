@@ -1,5 +1,6 @@
-// A modal dialog over the review screen and the form fields the Export and Import dialogs are made of. The dialog
-// is built once per opening and updated in place from the session's state, so a field being used is never replaced.
+// A modal dialog over the review screen and the form fields the Export, Import and Import Model dialogs are made of.
+// The dialog is built once per opening and updated in place from the session's state, so a field being used is never
+// replaced.
 import type { Disposable } from '../../app/ipc/contract.js';
 import { h, listen } from './dom.js';
 
@@ -71,6 +72,21 @@ export function numberField(text: string, testid: string, limits: { min?: number
       // A number being typed is left alone until it is complete (the change event).
       if (document.activeElement !== input && Number(input.value) !== value) input.value = String(value);
       if (input.value === '') input.value = String(value);
+    },
+  };
+}
+
+export function textField(text: string, testid: string, options: { multiline?: boolean; placeholder?: string }, change: (value: string) => void): Field<string, HTMLInputElement | HTMLTextAreaElement> {
+  const input = options.multiline
+    ? h('textarea', { 'data-testid': testid, rows: 3, placeholder: options.placeholder })
+    : h('input', { type: 'text', 'data-testid': testid, placeholder: options.placeholder });
+  input.addEventListener('input', () => change(input.value));
+  return {
+    label: h('label', { class: 'field' }, h('span', {}, text), input),
+    input,
+    set: (value) => {
+      // What is being typed stays as typed.
+      if (document.activeElement !== input && input.value !== value) input.value = value;
     },
   };
 }

@@ -26,6 +26,8 @@ let root: string;
 let dirs: CorpusDirs;
 let serving: Serving;
 let socket: WebSocket;
+/** What main's file dialog answers next (see withChosenFiles). */
+let chosenPath: string | null = null;
 const logged: string[] = [];
 /** `loupe scan --verify` of the images folder, the plain rescan after it, and `loupe stats --json`. */
 let scans: { first: CliRun; again: CliRun; stats: CliRun; digestAfterFirst: string; digestAfterAgain: string };
@@ -92,7 +94,11 @@ beforeAll(async () => {
   const renderer = path.join(root, 'renderer');
   await mkdir(renderer);
   await writeFile(path.join(renderer, 'index.html'), '<!doctype html><title>Loupe</title>');
-  serving = await serveFolder(dirs.served, { rendererDir: renderer, userModelDir: path.join(root, 'user-models'), log: (m) => logged.push(m) });
+  serving = await serveFolder(dirs.served, {
+    rendererDir: renderer, userModelDir: path.join(root, 'user-models'), log: (m) => logged.push(m),
+    // main's file dialog, as the person would answer it for the case at hand
+    chooseFile: () => Promise.resolve(chosenPath),
+  });
   const served = serving.services.project.current()!;
   const [circle] = served.categories.ensure(['circle']);
   const good = served.images.getByPath('good.png')!;
@@ -193,11 +199,24 @@ async function checkCase(c: RefusalCase): Promise<void> {
     case 'ipc':
     case 'ws': {
       const before = servedDigest();
-      const reply = entry.via === 'ipc' ? await serving.dispatch(entry.channel, expandDeep(entry.request)) : await sendFrame(entry.frame);
+      const reply = entry.via === 'ipc' ? await serving.dispatch(entry.channel, await withChosenFiles(entry)) : await sendFrame(entry.frame);
       expect(reply).toEqual({ ok: false, error: { code: c.outcome, message: expect.stringMatching(pattern(c.message)) } });
       expect(servedDigest()).toBe(before);
     }
   }
+}
+
+/** The case's request, each chosen file picked through `files.choose` and given as the handle main hands out for it. */
+async function withChosenFiles(entry: Extract<RefusalCase['entry'], { via: 'ipc' }>): Promise<unknown> {
+  const request = expandDeep(entry.request) as Record<string, unknown>;
+  for (const [field, { purpose, path: file }] of Object.entries(entry.chosen ?? {})) {
+    chosenPath = expand(file);
+    const reply = await serving.dispatch('files.choose', { purpose });
+    chosenPath = null;
+    if (!reply.ok) throw new Error(`files.choose ${purpose}: ${reply.error.message}`);
+    request[field] = (reply.value as { file: { handle: string } }).file.handle;
+  }
+  return request;
 }
 
 describe('the bad-input corpus', () => {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import { MAX_PAYLOAD_BYTES, type ErrorCode } from '../../../app/ipc/contract.js';
+import { MAX_PAYLOAD_BYTES, type ErrorCode, type FilePurpose } from '../../../app/ipc/contract.js';
 import { encodeBmp } from '../../fs/bmp.js';
 
 export const SHIPPED_MODELS = fileURLToPath(new URL('../../../resources/models/', import.meta.url));
@@ -39,10 +39,20 @@ export type Entry =
   | { readonly via: 'cli'; readonly args: readonly string[] }
   /** A GET on the bridge of `loupe serve` over `served` (with its session cookie unless `session` is false). */
   | { readonly via: 'http'; readonly path: string; readonly session?: false }
-  /** A request through the dispatcher every transport calls (Electron's ipcMain, the bridge's WebSocket). */
-  | { readonly via: 'ipc'; readonly channel: string; readonly request: unknown }
+  /**
+   * A request through the dispatcher every transport calls (Electron's ipcMain, the bridge's WebSocket). `chosen`:
+   * fields of the request that hold a file picked in main's dialog, each filled with the handle `files.choose`
+   * hands out for that path (the page never names a path).
+   */
+  | { readonly via: 'ipc'; readonly channel: string; readonly request: unknown; readonly chosen?: Readonly<Record<string, ChosenFile>> }
   /** A raw frame on the bridge's WebSocket. */
   | { readonly via: 'ws'; readonly frame: string };
+
+/** A file the person picks in main's dialog for `purpose`. */
+export interface ChosenFile {
+  readonly purpose: FilePurpose;
+  readonly path: string;
+}
 
 export interface RefusalCase {
   /** Unique, kebab-case; a case's files are named after it. */
@@ -318,7 +328,10 @@ function modelImport(id: string, input: string, card: () => Promise<unknown>, me
     id,
     area: 'models',
     input,
-    entry: { via: 'ipc', channel: 'models.import', request: { kind: 'card', onnxPath: `{inputs}/${id}.onnx`, cardPath: `{inputs}/${id}.json`, target: 'project' } },
+    entry: {
+      via: 'ipc', channel: 'models.import', request: { kind: 'card', target: 'project' },
+      chosen: { onnx: { purpose: 'model-onnx', path: `{inputs}/${id}.onnx` }, card: { purpose: 'model-card', path: `{inputs}/${id}.json` } },
+    },
     make: modelFiles(id, card, onnx),
     outcome: 'invalid-request',
     message,
@@ -348,14 +361,14 @@ const MODEL_CASES: RefusalCase[] = [
     return { ...card, format: 'torchvision-fasterrcnn', outputs: boxOutputs };
   }, '{inputs}/card-box-only-on-masks.onnx does not match its card {inputs}/card-box-only-on-masks.json: card format torchvision-fasterrcnn is box-only but the graph also outputs masks'),
   prelabel('onnx-not-a-graph', 'an .onnx that is not an ONNX graph', async () => withoutHash(await shippedCard()), '{inputs}/onnx-not-a-graph.onnx: cannot load model: …', 'garbage'),
-  modelImport('import-onnx-missing', 'a model imported with an .onnx that does not exist', async () => withoutHash(await shippedCard()), '{inputs}/import-onnx-missing.onnx: model file not found', null),
-  modelImport('import-card-not-json', 'a model imported with a card that is not JSON', async () => '{"name": ', '{inputs}/import-card-not-json.json: cannot read the card: …'),
+  modelImport('import-onnx-missing', 'a model imported with an .onnx that does not exist', async () => withoutHash(await shippedCard()), 'import-onnx-missing.onnx: model file not found', null),
+  modelImport('import-card-not-json', 'a model imported with a card that is not JSON', async () => '{"name": ', 'import-card-not-json.json: cannot read the card: …'),
   modelImport('import-sha-mismatch', 'a model imported whose sha256 differs from its card\'s', async () => ({ ...(await shippedCard()), name: 'mismatch', sha256: 'f'.repeat(64) }),
-    `{served}/.loupe/models/mismatch.onnx: sha256 ${SHIPPED_HASH} differs from ${'f'.repeat(64)} in its card`),
+    `.loupe/models/mismatch.onnx: sha256 ${SHIPPED_HASH} differs from ${'f'.repeat(64)} in its card`),
   modelImport('import-wrong-outputs', 'a model imported whose card names outputs the graph lacks', async () => {
     const card = withoutHash(await shippedCard()) as Awaited<ReturnType<typeof shippedCard>>;
     return { ...card, name: 'wrong-outputs', outputs: { ...card.outputs, scores: { ...card.outputs.scores, name: 'confidence' } } };
-  }, 'import refused: {served}/.loupe/models/wrong-outputs.onnx does not match its card {served}/.loupe/models/wrong-outputs.json: output \'confidence\' named by the card is not in the graph (graph outputs: boxes, labels, scores, masks)'),
+  }, 'import refused: .loupe/models/wrong-outputs.onnx does not match its card .loupe/models/wrong-outputs.json: output \'confidence\' named by the card is not in the graph (graph outputs: boxes, labels, scores, masks)'),
   {
     id: 'download-without-sha',
     area: 'models',
@@ -426,7 +439,11 @@ const IPC_CASES: RefusalCase[] = [
   ipc('ipc-empty-class-name', 'a class name of spaces', 'categories.create', { name: '   ' }, 'invalid-request', 'categories.create: name: Too small: expected string to have >=1 characters'),
   ipc('ipc-unknown-image', 'an image id the project does not have', 'annotations.list', { imageId: 999_999 }, 'not-found', 'image 999999 does not exist'),
   ipc('ipc-duplicate-class', 'a class name already taken', 'categories.create', { name: 'circle' }, 'conflict', "a class named 'circle' already exists"),
-  ipc('ipc-open-missing-folder', 'a folder that does not exist, opened', 'project.open', { folder: '{served}/no-such-folder' }, 'not-found', '{served}/no-such-folder: no such folder'),
+  ipc('ipc-open-a-path', 'a folder to open named by its path (the page holds handles only)', 'project.open', { folder: '{served}/other-folder' }, 'invalid-request',
+    'project.open: folder: expected a handle main handed out, not a path'),
+  ipc('ipc-open-forged-handle', 'a folder to open by a handle main never handed out', 'project.open', { folder: 'AAAAAAAAAAAAAAAAAAAAAA' }, 'not-found',
+    'project-folder: this handle was not handed out by Loupe for it; choose the folder again'),
+  ipc('ipc-export-path', 'a COCO export destination named by its path', 'export.coco', { path: '{outside}/x.json' }, 'invalid-request', 'export.coco: Unrecognized key: "path"'),
 ];
 
 export const REFUSALS: readonly RefusalCase[] = [...IMAGE_CASES, ...COCO_CASES, ...MODEL_CASES, ...PATH_CASES, ...IPC_CASES];
@@ -477,7 +494,7 @@ function entryText({ entry }: RefusalCase): string {
     case 'http':
       return code(`GET ${entry.path}`) + (entry.session === false ? ' (no session)' : '');
     case 'ipc':
-      return code(entry.channel);
+      return code(entry.channel) + (entry.chosen ? ' (files chosen in its dialog)' : '');
     case 'ws':
       return 'a WebSocket frame';
   }
