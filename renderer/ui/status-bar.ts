@@ -6,7 +6,7 @@ import type { Disposable } from '../../app/ipc/contract.js';
 import { learningStatusText } from '../editor/learning.js';
 import { otherRunText, runStatusText } from '../editor/run-status.js';
 import type { ReviewSession, Topic } from '../editor/session.js';
-import { DisposableStore, everyFrame, h } from './dom.js';
+import { DisposableStore, everyFrame, h, setProperty, setText } from './dom.js';
 
 export class StatusBar implements Disposable {
   readonly element: HTMLElement;
@@ -35,6 +35,7 @@ export class StatusBar implements Disposable {
     this.disposables.dispose();
   }
 
+  /** Runs on every camera change (each frame of a pan or zoom): only what changed touches the DOM, since any change to the page costs the browser a repaint of it. */
   private draw(): void {
     const { summary, run, otherRun, document, message } = this.session;
     const reviewed = summary?.byStatus.reviewed ?? 0;
@@ -42,16 +43,16 @@ export class StatusBar implements Disposable {
     if (otherRun) text += ` · ${otherRunText(otherRun)}`;
     else if (run) text += ` · ${runStatusText(run)}`;
     if (document?.notice) text += ` · ${document.notice}`;
-    this.progress.textContent = text;
-    this.progress.title = otherRun ? (this.session.prelabelRefusal ?? '') : (run?.engine.fallback ?? '');
-    this.progress.dataset.reviewed = String(reviewed);
-    if (this.message.textContent !== message) this.message.textContent = message;
+    setText(this.progress, text);
+    setProperty(this.progress, 'title', otherRun ? (this.session.prelabelRefusal ?? '') : (run?.engine.fallback ?? ''));
+    if (this.progress.dataset.reviewed !== String(reviewed)) this.progress.dataset.reviewed = String(reviewed);
+    setText(this.message, message);
     const count = this.session.selection.length;
-    this.selected.textContent = count > 1 ? `${count} selected` : '';
-    this.zoom.textContent = `${Math.round(this.session.camera.scale * 100)}%`;
+    setText(this.selected, count > 1 ? `${count} selected` : '');
+    setText(this.zoom, `${Math.round(this.session.camera.scale * 100)}%`);
     const job = this.session.learning.job;
-    this.learning.textContent = job ? learningStatusText(job) : '';
-    this.learningStop.hidden = job?.state !== 'running';
+    setText(this.learning, job ? learningStatusText(job) : '');
+    setProperty(this.learningStop, 'hidden', job?.state !== 'running');
     this.drawControls();
   }
 
