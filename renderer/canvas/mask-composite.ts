@@ -59,9 +59,9 @@ export class MaskComposite {
         kept.push(e.id);
         continue;
       }
-      if (old && old.bitmap.canvas === e.bitmap.canvas && e.bitmap.dirty && old.alpha === e.alpha && old.edges === e.edges) {
-        // Redrawn in place: only the part that changed.
-        const [dx, dy, dw, dh] = e.bitmap.dirty;
+      if (old && e.bitmap.change?.from === old.bitmap.id && old.alpha === e.alpha && old.edges === e.edges) {
+        // Made from the bitmap drawn last time: only the part that changed.
+        const [dx, dy, dw, dh] = e.bitmap.change.dirty;
         if (dw > 0 && dh > 0) addBox(dx, dy, dw, dh);
         continue;
       }
@@ -79,7 +79,8 @@ export class MaskComposite {
 
   private extentOf({ bitmap }: CompositeEntry): Region {
     const s = this.scale;
-    return [Math.floor(bitmap.x * s) - 1, Math.floor(bitmap.y * s) - 1, Math.ceil((bitmap.x + bitmap.canvas.width) * s) + 1, Math.ceil((bitmap.y + bitmap.canvas.height) * s) + 1];
+    const [x, y, w, h] = bitmap.bounds;
+    return [Math.floor(x * s) - 1, Math.floor(y * s) - 1, Math.ceil((x + w) * s) + 1, Math.ceil((y + h) * s) + 1];
   }
 
   private draw([x0, y0, x1, y1]: Region): void {
@@ -94,12 +95,14 @@ export class MaskComposite {
     for (const e of this.entries) {
       const [ex0, ey0, ex1, ey1] = this.extentOf(e);
       if (ex1 < x0 || ex0 > x1 || ey1 < y0 || ey0 > y1) continue;
-      const { canvas, edge, x, y } = e.bitmap;
-      ctx.globalAlpha = e.alpha;
-      ctx.drawImage(canvas, x * s, y * s, canvas.width * s, canvas.height * s);
-      if (e.edges) {
-        ctx.globalAlpha = 1;
-        ctx.drawImage(edge, x * s, y * s, edge.width * s, edge.height * s);
+      for (const { canvas, edge, x, y } of e.bitmap.tiles) {
+        if ((x + canvas.width) * s < x0 || x * s > x1 || (y + canvas.height) * s < y0 || y * s > y1) continue;
+        ctx.globalAlpha = e.alpha;
+        ctx.drawImage(canvas, x * s, y * s, canvas.width * s, canvas.height * s);
+        if (e.edges) {
+          ctx.globalAlpha = 1;
+          ctx.drawImage(edge, x * s, y * s, edge.width * s, edge.height * s);
+        }
       }
     }
     ctx.restore();
