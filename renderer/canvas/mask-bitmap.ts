@@ -1,8 +1,8 @@
 // One bitmap per mask, drawn straight from the RLE (never a full-image buffer), in the class colour, with a second
 // bitmap of its edge (the set pixels next to an unset one) for the outline. Runs are column-major, so each column's
 // runs are one fillRect each, and columns with the same runs as the one before widen its rectangles instead.
-// A mask's bitmap is cut along a grid of CELL-pixel cells into tiles, each no larger than what the mask covers in
-// its cell: an edit redraws only the rectangle of columns and rows whose runs changed, in the tiles it crosses,
+// A mask's bitmap is cut along a grid of CELL-pixel cells (from the mask's corner when it was first drawn, so a
+// mask smaller than a cell is one tile) into tiles, each no larger than what the mask covers in its cell: an edit redraws only the rectangle of columns and rows whose runs changed, in the tiles it crosses,
 // and a mask growing past its tiles adds tiles or enlarges one tile within its cell. So a brush stroke on a
 // 2-megapixel mask costs what the stroke touched, the first stroke included (no bitmap is ever drawn anew or
 // copied whole). The composite (mask-composite.ts) gives the fill its opacity and draws the edge opaque.
@@ -11,7 +11,7 @@ import { changedRows, edgeOf, type ColumnRuns, type Intervals } from '../editor/
 
 /** Side (image pixels) of the grid cells a mask's bitmap is cut into. */
 const CELL = 512;
-/** Room a new tile takes (within its cell) past what it must hold, so that the next edits grow into it without a copy. */
+/** Room a tile made by an edit takes (within its cell) past what it must hold, so that the next edits grow into it without a copy. */
 const TILE_ROOM = 32;
 
 /** The part of a mask's bitmap in one grid cell; (x, y) is where its top-left corner sits in the image. */
@@ -25,6 +25,8 @@ export interface MaskTile {
 export interface MaskBitmap {
   /** Tells bitmaps apart: a bitmap made from another names it in `change`. */
   readonly id: number;
+  /** Where the grid of cells starts (image pixels). */
+  readonly grid: readonly [number, number];
   readonly tiles: readonly MaskTile[];
   /** The box (image pixels) around every tile. */
   readonly bounds: Bbox;
@@ -41,9 +43,10 @@ let lastId = 0;
 /** The bitmap of a mask's runs. */
 export function maskBitmap(runs: ColumnRuns, color: string): MaskBitmap {
   const extent: Rect = [runs.x0, runs.y0, runs.x0 + runs.width, runs.y0 + runs.height];
+  const grid = [runs.x0, runs.y0] as const;
   const tiles = new Map<number, MaskTile>();
-  paint(tiles, runs, color, extent, extent);
-  return { id: ++lastId, tiles: [...tiles.values()], bounds: boundsOf(tiles), runs };
+  paint(tiles, grid, runs, color, extent, extent, 0);
+  return { id: ++lastId, grid, tiles: [...tiles.values()], bounds: boundsOf(tiles), runs };
 }
 
 /** The bitmap of an edited mask: its tiles redrawn in place in the rectangle of columns and rows whose runs changed. */
@@ -62,30 +65,31 @@ export function updatedMaskBitmap(previous: MaskBitmap, runs: ColumnRuns, color:
     bottom = Math.max(bottom, rows[1]);
   }
   if (left > right) return { ...previous, id: ++lastId, runs, change: { from: previous.id, dirty: [0, 0, 0, 0] } };
-  const tiles = new Map(previous.tiles.map((t) => [cellOf(t.x, t.y), t]));
+  const { grid } = previous;
+  const tiles = new Map(previous.tiles.map((t) => [cellOf(grid, t.x, t.y), t]));
   // An edge pixel depends on its column's neighbours in the same row, and on the run it ends.
   const edges: Rect = [left - 1, top - 1, right + 2, bottom + 1];
-  paint(tiles, runs, color, [left, top, right + 1, bottom], edges);
+  paint(tiles, grid, runs, color, [left, top, right + 1, bottom], edges, TILE_ROOM);
   const dirty: Bbox = [edges[0], edges[1], edges[2] - edges[0], edges[3] - edges[1]];
-  return { id: ++lastId, tiles: [...tiles.values()], bounds: boundsOf(tiles), runs, change: { from: previous.id, dirty } };
+  return { id: ++lastId, grid, tiles: [...tiles.values()], bounds: boundsOf(tiles), runs, change: { from: previous.id, dirty } };
 }
 
 /**
  * Draws the runs again in `fill` and their edge in `edge` (rectangles in image pixels), in every cell those
- * cross: tiles are made or enlarged (in `tiles`, by cell) where the mask now has pixels outside them.
+ * cross: tiles are made (with `room`) or enlarged (in `tiles`, by cell) where the mask now has pixels outside them.
  */
-function paint(tiles: Map<number, MaskTile>, runs: ColumnRuns, color: string, fill: Rect, edge: Rect): void {
+function paint(tiles: Map<number, MaskTile>, [gx, gy]: readonly [number, number], runs: ColumnRuns, color: string, fill: Rect, edge: Rect, room: number): void {
   const extent: Rect = [runs.x0, runs.y0, runs.x0 + runs.width, runs.y0 + runs.height];
   const all = union(fill, edge);
   // Where the mask can have pixels: tiles are only made or enlarged to cover those.
   const reach = intersect(all, extent);
-  for (let cy = Math.floor(all[1] / CELL); cy * CELL < all[3]; cy++) {
-    for (let cx = Math.floor(all[0] / CELL); cx * CELL < all[2]; cx++) {
-      const cell: Rect = [cx * CELL, cy * CELL, (cx + 1) * CELL, (cy + 1) * CELL];
-      const key = cellOf(cell[0], cell[1]);
+  for (let cy = Math.floor((all[1] - gy) / CELL); gy + cy * CELL < all[3]; cy++) {
+    for (let cx = Math.floor((all[0] - gx) / CELL); gx + cx * CELL < all[2]; cx++) {
+      const cell: Rect = [gx + cx * CELL, gy + cy * CELL, gx + (cx + 1) * CELL, gy + (cy + 1) * CELL];
+      const key = cellOf([gx, gy], cell[0], cell[1]);
       const need = reach && intersect(reach, cell);
       let tile = tiles.get(key);
-      if (need && (!tile || !contains(rectOf(tile), need))) tiles.set(key, (tile = enlarged(tile, need, cell)));
+      if (need && (!tile || !contains(rectOf(tile), need))) tiles.set(key, (tile = enlarged(tile, need, cell, room)));
       if (!tile) continue;
       const area = rectOf(tile);
       redraw(tile.canvas, tile, intersect(fill, area), color, (at) => columnAt(runs, at));
@@ -95,11 +99,11 @@ function paint(tiles: Map<number, MaskTile>, runs: ColumnRuns, color: string, fi
 }
 
 /**
- * A tile covering `need` as well: a new tile takes TILE_ROOM to spare around it, an enlarged one its whole cell
- * (so it is copied at most once); what the old one held is copied over.
+ * A tile covering `need` as well: a new tile takes `room` to spare around it, an enlarged one its whole cell (so
+ * it is copied at most once); what the old one held is copied over.
  */
-function enlarged(tile: MaskTile | undefined, need: Rect, cell: Rect): MaskTile {
-  const [x0, y0, x1, y1] = tile ? cell : intersect([need[0] - TILE_ROOM, need[1] - TILE_ROOM, need[2] + TILE_ROOM, need[3] + TILE_ROOM], cell)!;
+function enlarged(tile: MaskTile | undefined, need: Rect, cell: Rect, room: number): MaskTile {
+  const [x0, y0, x1, y1] = tile ? cell : intersect([need[0] - room, need[1] - room, need[2] + room, need[3] + room], cell)!;
   const copy = (from: HTMLCanvasElement | undefined) => {
     const to = blank(x1 - x0, y1 - y0);
     if (from && tile) to.getContext('2d')!.drawImage(from, tile.x - x0, tile.y - y0);
@@ -141,8 +145,8 @@ function edgeAt(runs: ColumnRuns, at: number): Intervals {
 
 const sameRuns = (a: Intervals, b: Intervals) => a.length === b.length && a.every((v, i) => v === b[i]);
 
-/** Cells are keyed by their corner: masks are at most 2^16 cells wide. */
-const cellOf = (x: number, y: number) => Math.floor(y / CELL) * 65536 + Math.floor(x / CELL);
+/** A cell's key, from a point in it (image pixels): its column and row in the grid starting at `grid`. */
+const cellOf = ([gx, gy]: readonly [number, number], x: number, y: number) => (Math.floor((y - gy) / CELL) + 4096) * 8192 + Math.floor((x - gx) / CELL) + 4096;
 
 const rectOf = (t: MaskTile): Rect => [t.x, t.y, t.x + t.canvas.width, t.y + t.canvas.height];
 
