@@ -96,12 +96,16 @@ export class MaskComposite {
       const [ex0, ey0, ex1, ey1] = this.extentOf(e);
       if (ex1 < x0 || ex0 > x1 || ey1 < y0 || ey0 > y1) continue;
       for (const { canvas, edge, x, y } of e.bitmap.tiles) {
-        if ((x + canvas.width) * s < x0 || x * s > x1 || (y + canvas.height) * s < y0 || y * s > y1) continue;
+        // Whole composite pixels, at least one: neighbouring tiles of a scaled-down composite meet without a seam.
+        const [tx0, ty0] = [Math.round(x * s), Math.round(y * s)];
+        const tx1 = Math.max(tx0 + 1, Math.round((x + canvas.width) * s));
+        const ty1 = Math.max(ty0 + 1, Math.round((y + canvas.height) * s));
+        if (tx1 < x0 || tx0 > x1 || ty1 < y0 || ty0 > y1) continue;
         ctx.globalAlpha = e.alpha;
-        ctx.drawImage(canvas, x * s, y * s, canvas.width * s, canvas.height * s);
+        ctx.drawImage(canvas, tx0, ty0, tx1 - tx0, ty1 - ty0);
         if (e.edges) {
           ctx.globalAlpha = 1;
-          ctx.drawImage(edge, x * s, y * s, edge.width * s, edge.height * s);
+          ctx.drawImage(edge, tx0, ty0, tx1 - tx0, ty1 - ty0);
         }
       }
     }
