@@ -48,6 +48,15 @@ interface Drawn {
   readonly selected: boolean;
 }
 
+/** An instance whose box is on screen, and that box in screen pixels. */
+interface OnScreen {
+  readonly d: Drawn;
+  readonly x: number;
+  readonly y: number;
+  readonly w: number;
+  readonly h: number;
+}
+
 export class CanvasView implements Disposable {
   readonly stage: Konva.Stage;
   /** The image and the mask composite share one layer: one canvas fewer for the browser to composite each frame. */
@@ -228,7 +237,11 @@ export class CanvasView implements Disposable {
     this.shapeLayer.batchDraw();
   }
 
-  /** Every box and label, in screen pixels, batched: one stroke for all halos, one per colour and dash for the boxes. */
+  /**
+   * Every box and label, in screen pixels, grouped by colour and dash. Solid boxes are drawn one strokeRect each:
+   * the browser's raster draws a stroked rectangle as four filled ones, while a path of 250 rectangles goes
+   * through its general (anti-aliased scan line) path filler, which cost ~3 ms per frame of a pan (BENCHMARKS.md).
+   */
   private drawAnnotations(ctx: CanvasRenderingContext2D): void {
     const session = this.session;
     const { showBoxes, showLabels } = session.settings;
@@ -238,7 +251,7 @@ export class CanvasView implements Disposable {
     const hovered = session.hovered;
     ctx.save();
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    const onScreen: { d: Drawn; x: number; y: number; w: number; h: number }[] = [];
+    const onScreen: OnScreen[] = [];
     for (const d of this.drawn) {
       const [bx, by, bw, bh] = d.a.bbox;
       const x = bx * scale + cx;
@@ -253,31 +266,36 @@ export class CanvasView implements Disposable {
     ctx.strokeStyle = 'rgba(0,0,0,0.6)';
     for (const selected of [false, true]) {
       ctx.lineWidth = selected ? 5 : 3.5;
-      ctx.beginPath();
-      for (const b of boxes) if (b.d.selected === selected) ctx.rect(b.x, b.y, b.w, b.h);
-      ctx.stroke();
+      for (const b of boxes) if (b.d.selected === selected) ctx.strokeRect(b.x, b.y, b.w, b.h);
     }
-    const groups = new Map<string, typeof boxes>();
+    const groups = new Map<string, OnScreen[]>();
     for (const b of boxes) {
       const dash = b.d.stale ? 'stale' : b.d.pending ? 'pending' : 'solid';
       const key = `${b.d.color}|${dash}|${b.d.selected || b.d.a.id === hovered}`;
-      groups.set(key, [...(groups.get(key) ?? []), b]);
+      const group = groups.get(key);
+      if (group) group.push(b);
+      else groups.set(key, [b]);
     }
     for (const [key, group] of groups) {
       const [color, dash, strong] = key.split('|');
       ctx.strokeStyle = color!;
       ctx.lineWidth = strong === 'true' ? 3 : 1.5;
-      ctx.setLineDash(dash === 'stale' ? [10, 4, 2, 4] : dash === 'pending' ? [6, 4] : []);
+      if (dash === 'solid') {
+        for (const b of group) ctx.strokeRect(b.x, b.y, b.w, b.h);
+        continue;
+      }
+      // Dashed boxes (pending, stale) are few: one path per group.
+      ctx.setLineDash(dash === 'stale' ? [10, 4, 2, 4] : [6, 4]);
       ctx.beginPath();
       for (const b of group) ctx.rect(b.x, b.y, b.w, b.h);
       ctx.stroke();
+      ctx.setLineDash([]);
     }
-    ctx.setLineDash([]);
     if (showLabels) this.drawLabels(ctx, onScreen, hovered);
     ctx.restore();
   }
 
-  private drawLabels(ctx: CanvasRenderingContext2D, onScreen: readonly { d: Drawn; x: number; y: number; w: number; h: number }[], hovered: AnnotationId | null): void {
+  private drawLabels(ctx: CanvasRenderingContext2D, onScreen: readonly OnScreen[], hovered: AnnotationId | null): void {
     ctx.font = LABEL_FONT;
     const all = this.drawn.length <= LABELS_FOR_ALL;
     const requests: LabelRequest<Drawn>[] = onScreen

@@ -59,9 +59,9 @@ export class MaskComposite {
         kept.push(e.id);
         continue;
       }
-      if (old && old.bitmap.canvas === e.bitmap.canvas && e.bitmap.dirty && old.alpha === e.alpha && old.edges === e.edges) {
-        // Redrawn in place: only the part that changed.
-        const [dx, dy, dw, dh] = e.bitmap.dirty;
+      if (old && e.bitmap.change?.from === old.bitmap.id && old.alpha === e.alpha && old.edges === e.edges) {
+        // Made from the bitmap drawn last time: only the part that changed.
+        const [dx, dy, dw, dh] = e.bitmap.change.dirty;
         if (dw > 0 && dh > 0) addBox(dx, dy, dw, dh);
         continue;
       }
@@ -79,7 +79,8 @@ export class MaskComposite {
 
   private extentOf({ bitmap }: CompositeEntry): Region {
     const s = this.scale;
-    return [Math.floor(bitmap.x * s) - 1, Math.floor(bitmap.y * s) - 1, Math.ceil((bitmap.x + bitmap.canvas.width) * s) + 1, Math.ceil((bitmap.y + bitmap.canvas.height) * s) + 1];
+    const [x, y, w, h] = bitmap.bounds;
+    return [Math.floor(x * s) - 1, Math.floor(y * s) - 1, Math.ceil((x + w) * s) + 1, Math.ceil((y + h) * s) + 1];
   }
 
   private draw([x0, y0, x1, y1]: Region): void {
@@ -94,12 +95,18 @@ export class MaskComposite {
     for (const e of this.entries) {
       const [ex0, ey0, ex1, ey1] = this.extentOf(e);
       if (ex1 < x0 || ex0 > x1 || ey1 < y0 || ey0 > y1) continue;
-      const { canvas, edge, x, y } = e.bitmap;
-      ctx.globalAlpha = e.alpha;
-      ctx.drawImage(canvas, x * s, y * s, canvas.width * s, canvas.height * s);
-      if (e.edges) {
-        ctx.globalAlpha = 1;
-        ctx.drawImage(edge, x * s, y * s, edge.width * s, edge.height * s);
+      for (const { canvas, edge, x, y } of e.bitmap.tiles) {
+        // Whole composite pixels, at least one: neighbouring tiles of a scaled-down composite meet without a seam.
+        const [tx0, ty0] = [Math.round(x * s), Math.round(y * s)];
+        const tx1 = Math.max(tx0 + 1, Math.round((x + canvas.width) * s));
+        const ty1 = Math.max(ty0 + 1, Math.round((y + canvas.height) * s));
+        if (tx1 < x0 || tx0 > x1 || ty1 < y0 || ty0 > y1) continue;
+        ctx.globalAlpha = e.alpha;
+        ctx.drawImage(canvas, tx0, ty0, tx1 - tx0, ty1 - ty0);
+        if (e.edges) {
+          ctx.globalAlpha = 1;
+          ctx.drawImage(edge, tx0, ty0, tx1 - tx0, ty1 - ty0);
+        }
       }
     }
     ctx.restore();

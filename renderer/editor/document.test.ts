@@ -59,6 +59,43 @@ describe('AnnotationDocument', () => {
     expect(doc.get(big)!.origin).toBe('model');
   });
 
+  it('paintMask sets (brush) or clears (eraser) the painted pixels, and only those, reading only the box given', () => {
+    const painting = fc.record({
+      x: fc.integer({ min: -3, max: W }), y: fc.integer({ min: -3, max: H }), w: fc.integer({ min: 1, max: 16 }), h: fc.integer({ min: 1, max: 16 }),
+      bits: fc.uint8Array({ minLength: 256, maxLength: 256, max: 1 }), value: fc.constantFrom(0 as const, 1 as const),
+    });
+    fc.assert(fc.property(painting, ({ x, y, w, h, bits, value }) => {
+      const { doc } = documentOf();
+      const before = doc.mask(big)!;
+      // A crop at (x, y), clipped to the image, with random pixels set; the box around them is what paintMask reads.
+      const cx = Math.max(0, x);
+      const cy = Math.max(0, y);
+      const cw = Math.max(0, Math.min(W, x + w) - cx);
+      const ch = Math.max(0, Math.min(H, y + h) - cy);
+      const crop = { width: cw, height: ch, data: bits.slice(0, cw * ch), x: cx, y: cy };
+      const expected = before.data.map((v, i) => {
+        const [px, py] = [i % W, Math.floor(i / W)];
+        const inside = px >= cx && px < cx + cw && py >= cy && py < cy + ch;
+        return inside && crop.data[(py - cy) * cw + (px - cx)] ? value : v;
+      });
+      doc.paintMask(big, crop, [cx, cy, cw, ch], value);
+      // 'big' covers 400 pixels: a crop of at most 16 x 16 never empties it.
+      expect(doc.mask(big)!.data).toEqual(expected);
+      expect(doc.get(big)!.origin).toBe('model-edited');
+    }));
+  });
+
+  it('paintMask gives a box-only instance its first mask with the brush; the eraser leaves it alone', () => {
+    const { doc } = documentOf([prediction('box', null, 0.9, [2, 2, 6, 6])]);
+    const id = AnnotationId('box');
+    const crop = { width: 2, height: 2, data: Uint8Array.of(1, 1, 0, 1), x: 3, y: 4 };
+    doc.paintMask(id, crop, [3, 4, 2, 2], 0);
+    expect(doc.get(id)!.mask).toBeNull();
+    doc.paintMask(id, crop, [3, 4, 2, 2], 1);
+    expect(countSet(doc.mask(id)!)).toBe(3);
+    expect(doc.get(id)!.bbox).toEqual([3, 4, 2, 2]);
+  });
+
   it('an eraser that empties a mask removes the instance', () => {
     const { doc } = documentOf();
     doc.setMask(small, emptyMask(W, H));

@@ -6,8 +6,8 @@ import { clampBbox } from '../../app/geometry/bbox.js';
 import { decode, encode, maskBounds, toBbox, type BitMask } from '../../app/geometry/rle.js';
 import type { Disposable } from '../../app/ipc/contract.js';
 import type { Annotation, AnnotationId, Bbox, CategoryId, ImageRecord, ImageStatus, ReviewState, Rle } from '../../app/model/index.js';
-import { boundsWithin, clipMask, decodeWithin, emptyCrop, encodeCrop, encodeWithin, remapMask, shiftMask, type Crop } from './mask-ops.js';
-import { boxRle, combine } from './rle-ops.js';
+import { boundsWithin, clipMask, encodeCrop, encodeWithin, remapMask, shiftMask, type Crop } from './mask-ops.js';
+import { combine } from './rle-ops.js';
 
 /** The image's undo history: annotation diffs, and for a review the image's status before and after it. */
 export type ImageHistory = UndoStack<Annotation, ImageStatus>;
@@ -209,20 +209,17 @@ export class AnnotationDocument implements Disposable {
   }
 
   /**
-   * Paints into an instance's mask (brush, eraser): `paint` gets the mask inside `region` (a crop, with where it
-   * sits in the image) and changes it in place. Only the region is decoded and encoded again, and spliced into the
-   * mask's runs (rle-ops.ts): a stroke costs what the stroke covers, whatever the size of the instance or the image.
-   * A box-only instance gets its first mask; an emptied one is removed.
+   * Sets (value 1, brush) or clears (value 0, eraser) in an instance's mask the pixels set in `painted`, a crop
+   * whose set pixels all lie in `within` (image pixels). Only that box is read; it is encoded and merged into the
+   * mask's runs (rle-ops.ts), so a stroke costs what the stroke covers, whatever the size of the instance or the
+   * image. A box-only instance gets its first mask; an emptied one is removed.
    */
-  paintMask(id: AnnotationId, region: Bbox, paint: (crop: Crop) => void): void {
+  paintMask(id: AnnotationId, painted: Crop, within: Bbox, value: 0 | 1): void {
     const a = this.get(id);
-    if (!a) return;
-    const { width, height } = this.image;
-    const crop = a.mask ? decodeWithin(a.mask, region) : emptyCrop(region, width, height);
-    paint(crop);
-    const painted = encodeCrop(crop, width, height);
-    const rle = a.mask ? combine(combine(a.mask, boxRle(crop, width, height), (m, inside) => m && !inside), painted, (m, p) => m || p) : painted;
-    this.setRle(id, rle);
+    if (!a || (!a.mask && value === 0)) return;
+    const stroke = encodeCrop(painted, this.image.width, this.image.height, within);
+    if (!a.mask) return this.setRle(id, stroke);
+    this.setRle(id, combine(a.mask, stroke, value === 1 ? (m, p) => m || p : (m, p) => m && !p));
   }
 
   /**

@@ -10,35 +10,28 @@ export const emptyMask = (width: number, height: number): BitMask => ({ width, h
 
 export const copyMask = (mask: BitMask): BitMask => ({ width: mask.width, height: mask.height, data: mask.data.slice() });
 
-/** Sets (value 1) or clears (value 0) a disc of `radius` pixels around (cx, cy), in place. */
-export function paintDisc(mask: BitMask, cx: number, cy: number, radius: number, value: 0 | 1): void {
+/**
+ * Sets (value 1) or clears (value 0) a disc of `radius` pixels around (cx, cy), in place. The centre is in image
+ * pixels: a crop's pixel (i, j) is the image's (x + i, y + j), so where a crop sits never changes which pixels a
+ * disc covers.
+ */
+export function paintDisc(mask: BitMask | Crop, cx: number, cy: number, radius: number, value: 0 | 1): void {
+  const ox = 'x' in mask ? mask.x : 0;
+  const oy = 'y' in mask ? mask.y : 0;
   const r = Math.max(0.5, radius);
-  const x0 = Math.max(0, Math.floor(cx - r));
-  const x1 = Math.min(mask.width - 1, Math.ceil(cx + r));
-  const y0 = Math.max(0, Math.floor(cy - r));
-  const y1 = Math.min(mask.height - 1, Math.ceil(cy + r));
+  const x0 = Math.max(ox, Math.floor(cx - r));
+  const x1 = Math.min(ox + mask.width - 1, Math.ceil(cx + r));
+  const y0 = Math.max(oy, Math.floor(cy - r));
+  const y1 = Math.min(oy + mask.height - 1, Math.ceil(cy + r));
   const r2 = r * r;
   for (let y = y0; y <= y1; y++) {
     const dy = y + 0.5 - cy;
+    const row = (y - oy) * mask.width - ox;
     for (let x = x0; x <= x1; x++) {
       const dx = x + 0.5 - cx;
-      if (dx * dx + dy * dy <= r2) mask.data[y * mask.width + x] = value;
+      if (dx * dx + dy * dy <= r2) mask.data[row + x] = value;
     }
   }
-}
-
-/** Paints a stroke through `points` with discs close enough to leave no gaps, in place. */
-export function paintStroke(mask: BitMask, points: readonly ImagePoint[], radius: number, value: 0 | 1): void {
-  const step = Math.max(0.5, radius / 3);
-  points.forEach((p, i) => {
-    const prev = i === 0 ? p : points[i - 1]!;
-    const length = Math.hypot(p.x - prev.x, p.y - prev.y);
-    const n = Math.max(1, Math.ceil(length / step));
-    for (let k = i === 0 ? 0 : 1; k <= n; k++) {
-      const t = k / n;
-      paintDisc(mask, prev.x + (p.x - prev.x) * t, prev.y + (p.y - prev.y) * t, radius, value);
-    }
-  });
 }
 
 /** Fills every hole: unset pixels not connected (4-way) to the image border become set. Returns a new mask. */
@@ -191,9 +184,14 @@ export function encodeWithin(mask: BitMask, within: Bbox): Rle {
   return encodeBox(mask.data, w, y0 * w + x0, Math.max(0, x1 - x0), Math.max(0, y1 - y0), x0, y0, w, h);
 }
 
-/** The RLE of a `width` x `height` image whose only set pixels are the crop's, placed at (crop.x, crop.y). */
-export function encodeCrop(crop: Crop, width: number, height: number): Rle {
-  return encodeBox(crop.data, crop.width, 0, crop.width, crop.height, crop.x, crop.y, width, height);
+/**
+ * The RLE of a `width` x `height` image whose only set pixels are the crop's, placed at (crop.x, crop.y).
+ * `within` (image pixels), when given, holds every set pixel of the crop: only it is read.
+ */
+export function encodeCrop(crop: Crop, width: number, height: number, within?: Bbox): Rle {
+  if (!within) return encodeBox(crop.data, crop.width, 0, crop.width, crop.height, crop.x, crop.y, width, height);
+  const [x0, y0, x1, y1] = pixelRange(crop, [within[0] - crop.x, within[1] - crop.y, within[2], within[3]]);
+  return encodeBox(crop.data, crop.width, y0 * crop.width + x0, Math.max(0, x1 - x0), Math.max(0, y1 - y0), crop.x + x0, crop.y + y0, width, height);
 }
 
 /**

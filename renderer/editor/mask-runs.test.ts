@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encode, type BitMask } from '../../app/geometry/rle.js';
-import { columnRuns, edgeOf } from './mask-runs.js';
+import { changedRows, columnRuns, edgeOf } from './mask-runs.js';
 
 const anyMask = fc.record({ width: fc.integer({ min: 1, max: 12 }), height: fc.integer({ min: 1, max: 10 }) }).chain(({ width, height }) =>
   fc.uint8Array({ minLength: width * height, maxLength: width * height, max: 1 }).map((data): BitMask => ({ width, height, data })));
@@ -35,6 +35,17 @@ describe('mask bitmap runs', () => {
         const edge = edgeOf(column, columns[c - 1] ?? [], columns[c + 1] ?? []);
         expect(rows(edge)).toEqual([...Array(h).keys()].filter((y) => set(x, y) && (!set(x - 1, y) || !set(x + 1, y) || !set(x, y - 1) || !set(x, y + 1))));
       });
+    }));
+  });
+
+  it('changedRows bounds exactly the rows where two columns differ', () => {
+    const column = fc.uniqueArray(fc.nat(20), { maxLength: 8 }).map((ends) => ends.sort((p, q) => p - q)).map((ends) => ends.slice(0, ends.length - (ends.length % 2)));
+    fc.assert(fc.property(column, column, (a, b) => {
+      const inA = new Set(rows(a));
+      const inB = new Set(rows(b));
+      const differing = [...Array(21).keys()].filter((y) => inA.has(y) !== inB.has(y));
+      const range = changedRows(a, b);
+      expect(range).toEqual(differing.length === 0 ? null : [differing[0], differing.at(-1)! + 1]);
     }));
   });
 });

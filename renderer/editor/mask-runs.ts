@@ -85,3 +85,18 @@ function intersect(a: Intervals, b: Intervals): Intervals {
   }
   return out;
 }
+
+/**
+ * The rows [top, bottom) outside which columns `a` and `b` agree, null when they are the same: how much of a
+ * column an edit changed, from its first and last differing run ends.
+ */
+export function changedRows(a: Intervals, b: Intervals): readonly [number, number] | null {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  if (i === a.length && i === b.length) return null;
+  let k = 1;
+  while (k <= a.length && k <= b.length && a[a.length - k] === b[b.length - k]) k++;
+  const top = Math.min(a[i] ?? Infinity, b[i] ?? Infinity);
+  const bottom = Math.max(a[a.length - k] ?? -Infinity, b[b.length - k] ?? -Infinity);
+  return [top, bottom];
+}

@@ -22,7 +22,7 @@ export function togglesOf(rle: Rle): readonly number[] {
   return toggles;
 }
 
-/** The mask of `size` ([height, width]) whose value flips at `toggles` (sorted). */
+/** The mask of `size` ([height, width]) whose value flips at `toggles`: sorted, distinct, below the pixel count (as togglesOf gives them). */
 export function fromToggles(size: readonly [number, number], toggles: readonly number[]): Rle {
   const total = size[0] * size[1];
   const counts: number[] = [];
@@ -32,7 +32,10 @@ export function fromToggles(size: readonly [number, number], toggles: readonly n
     previous = at;
   }
   if (previous < total || counts.length === 0) counts.push(total - previous);
-  return { size: [size[0], size[1]], counts: compressCounts(counts) };
+  const rle: Rle = { size: [size[0], size[1]], counts: compressCounts(counts) };
+  // The next edit of this mask (the next brush stroke) starts from its toggles.
+  cache.set(rle, toggles);
+  return rle;
 }
 
 /** Whether pixel (x, y) is set. */
@@ -72,20 +75,4 @@ export function combine(a: Rle, b: Rle, op: (a: boolean, b: boolean) => boolean)
     else out.push(at);
   }
   return fromToggles([a.size[0], a.size[1]], out);
-}
-
-/** The mask of a `width` x `height` image set exactly on the box (whole pixels, [x, x + w) x [y, y + h)). */
-export function boxRle(box: { readonly x: number; readonly y: number; readonly width: number; readonly height: number }, width: number, height: number): Rle {
-  const toggles: number[] = [];
-  if (box.width > 0 && box.height > 0) {
-    for (let x = box.x; x < box.x + box.width; x++) {
-      const top = x * height + box.y;
-      const bottom = top + box.height;
-      // A box as tall as the image runs on into the next column: the two toggles meeting there cancel.
-      if (toggles.length > 0 && toggles[toggles.length - 1] === top) toggles.pop();
-      else toggles.push(top);
-      toggles.push(bottom);
-    }
-  }
-  return fromToggles([height, width], toggles);
 }

@@ -18,6 +18,16 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
   return el;
 }
 
+/** Sets the element's text, leaving the DOM alone when it is already that text (a write always costs a repaint). */
+export function setText(el: HTMLElement, text: string): void {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+/** Sets a property of the element, leaving the DOM alone when it already has that value. */
+export function setProperty<E extends HTMLElement, K extends keyof E>(el: E, key: K, value: E[K]): void {
+  if (el[key] !== value) el[key] = value;
+}
+
 export function clear(el: Element): void {
   while (el.firstChild) el.firstChild.remove();
 }

@@ -1,8 +1,9 @@
 // Paint onto (brush) or erase from (eraser) the selected instance's mask; with nothing selected the brush
 // makes a new instance of the active class. States:
 //   idle (the brush outline follows the pointer) ──press──> painting ──release──> idle (one edit per stroke)
-import { imagePoint, type ImagePoint } from '../../../app/geometry/points.js';
-import { boundsWithin, emptyCrop, encodeCrop, paintStroke, strokeBox, type Crop } from '../mask-ops.js';
+import type { ImagePoint } from '../../../app/geometry/points.js';
+import { boundsWithin, encodeCrop } from '../mask-ops.js';
+import { StrokeRaster } from '../stroke-raster.js';
 import { primaryOf, type Preview, type Tool, type ToolContext, type ToolPointer } from './tool.js';
 
 export type BrushState =
@@ -11,6 +12,8 @@ export type BrushState =
 
 export class BrushTool implements Tool {
   state: BrushState = { name: 'idle', at: null };
+  /** The stroke in progress, painted as the pointer moves, so that the release has little left to do. */
+  private raster: StrokeRaster | null = null;
 
   constructor(private readonly ctx: ToolContext, private readonly erase: boolean) {}
 
@@ -20,10 +23,18 @@ export class BrushTool implements Tool {
 
   pointerDown(p: ToolPointer): void {
     this.state = { name: 'painting', points: [p.image] };
+    const { width, height } = this.ctx.document.image;
+    this.raster = new StrokeRaster(width, height, this.ctx.brushRadius());
+    this.raster.add(p.image);
   }
 
   pointerMove(p: ToolPointer): void {
-    this.state = this.state.name === 'painting' ? { ...this.state, points: [...this.state.points, p.image] } : { name: 'idle', at: p.image };
+    if (this.state.name !== 'painting') {
+      this.state = { name: 'idle', at: p.image };
+      return;
+    }
+    this.state = { ...this.state, points: [...this.state.points, p.image] };
+    this.raster?.add(p.image);
   }
 
   pointerUp(p: ToolPointer): void {
@@ -31,27 +42,26 @@ export class BrushTool implements Tool {
     const stroke = [...this.state.points, p.image];
     this.state = { name: 'idle', at: p.image };
     const document = this.ctx.document;
+    const { width, height } = document.image;
     const radius = this.ctx.brushRadius();
-    const value = this.erase ? 0 : 1;
-    const region = strokeBox(stroke, radius);
+    let raster = this.raster;
+    this.raster = null;
+    if (raster && raster.radius === radius && raster.width === width && raster.height === height) raster.add(p.image);
+    // Zoomed mid-stroke (the brush is sized on screen) or another image: painted again at the size it has now.
+    else raster = StrokeRaster.of(stroke, width, height, radius);
+    const { crop, within } = raster.pixels;
     const id = primaryOf(this.ctx.selection);
     const target = id === null ? undefined : document.get(id);
-    // The stroke in the crop's own pixels.
-    const strokeIn = (crop: Crop) => stroke.map((q) => imagePoint(q.x - crop.x, q.y - crop.y));
     if (target) {
       // A box-only instance has no mask yet: the brush starts one (the eraser has nothing to remove).
-      if (!target.mask && this.erase) return;
-      document.paintMask(target.id, region, (crop) => paintStroke(crop, strokeIn(crop), radius, value));
+      document.paintMask(target.id, crop, within, this.erase ? 0 : 1);
       return;
     }
     if (this.erase) return;
-    const { width, height } = document.image;
-    const crop = emptyCrop(region, width, height);
-    paintStroke(crop, strokeIn(crop), radius, 1);
-    const bounds = boundsWithin(crop, [0, 0, crop.width, crop.height]);
+    const bounds = boundsWithin(crop, [within[0] - crop.x, within[1] - crop.y, within[2], within[3]]);
     if (!bounds) return;
     const bbox = [bounds[0] + crop.x, bounds[1] + crop.y, bounds[2], bounds[3]] as const;
-    const mask = encodeCrop(crop, width, height);
+    const mask = encodeCrop(crop, width, height, within);
     this.ctx.withClass((category) => this.ctx.select([this.ctx.document.add({ categoryId: category, bbox, mask })]));
   }
 
@@ -62,6 +72,7 @@ export class BrushTool implements Tool {
   }
 
   cancel(): void {
+    this.raster = null;
     this.state = { name: 'idle', at: this.state.name === 'idle' ? this.state.at : null };
   }
 
