@@ -1,12 +1,10 @@
 // The Export dialog: the format and `loupe export`'s options for it (with its defaults, from the contract), where it
 // will be written (COCO: Save as… asks main's save dialog), and then what was written. Built when the session opens it, its controls updated in place;
 // every change goes to the session, which owns the choices and the report.
-import type { Disposable } from '../../app/ipc/contract.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../../app/ipc/exchange-options.js';
-import type { ReviewSession } from '../editor/session.js';
 import { describeExport, FORMAT_LABELS, type ExportDialogState } from '../editor/transfers.js';
 import { h } from './dom.js';
-import { checkbox, numberField, select, Modal } from './modal.js';
+import { checkbox, numberField, select, Modal, SessionDialog } from './modal.js';
 
 /** Where each format goes unless a file is chosen: the renderer names no path, main writes into the project's export folder. */
 const DESTINATION: Readonly<Record<ExportFormat, string>> = {
@@ -16,31 +14,12 @@ const DESTINATION: Readonly<Record<ExportFormat, string>> = {
   labelme: '.loupe/exports/labelme-<time>/ (one JSON per image)',
 };
 
-export class ExportDialog implements Disposable {
-  private modal: Modal<ExportDialogState> | null = null;
-  private readonly subscription: Disposable;
-
-  constructor(private readonly session: ReviewSession<unknown>, private readonly host: HTMLElement) {
-    this.subscription = session.subscribe((topics) => topics.has('dialogs') && this.draw());
+export class ExportDialog extends SessionDialog<ExportDialogState> {
+  protected state(): ExportDialogState | null {
+    return this.session.exportDialog;
   }
 
-  dispose(): void {
-    this.subscription.dispose();
-    this.modal?.dispose();
-  }
-
-  private draw(): void {
-    const state = this.session.exportDialog;
-    if (!state) {
-      this.modal?.dispose();
-      this.modal = null;
-      return;
-    }
-    this.modal ??= this.build();
-    this.modal.update(state);
-  }
-
-  private build(): Modal<ExportDialogState> {
+  protected build(): Modal<ExportDialogState> {
     const session = this.session;
     const modal = new Modal<ExportDialogState>(this.host, 'export-dialog', 'Export', () => session.closeExport());
     const format = select('Format', 'export-format', EXPORT_FORMATS.map((f) => [f, FORMAT_LABELS[f]]), (value) => session.chooseExport({ format: value as ExportFormat }));

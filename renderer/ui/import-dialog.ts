@@ -1,12 +1,10 @@
 // The Import dialog: which format to bring in (a COCO file, a folder of LabelMe files, a YOLO dataset's data.yaml),
 // a button that asks main to open its own file dialog and import what is chosen, and then the report: what was
 // added, what was skipped, or every problem that kept the input out.
-import type { Disposable } from '../../app/ipc/contract.js';
 import { IMPORT_FORMATS, type ImportFormat } from '../../app/ipc/exchange-options.js';
-import type { ReviewSession } from '../editor/session.js';
 import { describeImport, type ImportDialogState } from '../editor/transfers.js';
 import { h } from './dom.js';
-import { Modal, select } from './modal.js';
+import { Modal, select, SessionDialog } from './modal.js';
 
 const SOURCES: Readonly<Record<ImportFormat, string>> = {
   coco: 'COCO: a JSON file (polygons or RLE)',
@@ -14,31 +12,12 @@ const SOURCES: Readonly<Record<ImportFormat, string>> = {
   yolo: 'YOLO (Ultralytics): the dataset\'s data.yaml',
 };
 
-export class ImportDialog implements Disposable {
-  private modal: Modal<ImportDialogState> | null = null;
-  private readonly subscription: Disposable;
-
-  constructor(private readonly session: ReviewSession<unknown>, private readonly host: HTMLElement) {
-    this.subscription = session.subscribe((topics) => topics.has('dialogs') && this.draw());
+export class ImportDialog extends SessionDialog<ImportDialogState> {
+  protected state(): ImportDialogState | null {
+    return this.session.importDialog;
   }
 
-  dispose(): void {
-    this.subscription.dispose();
-    this.modal?.dispose();
-  }
-
-  private draw(): void {
-    const state = this.session.importDialog;
-    if (!state) {
-      this.modal?.dispose();
-      this.modal = null;
-      return;
-    }
-    this.modal ??= this.build();
-    this.modal.update(state);
-  }
-
-  private build(): Modal<ImportDialogState> {
+  protected build(): Modal<ImportDialogState> {
     const session = this.session;
     const modal = new Modal<ImportDialogState>(this.host, 'import-dialog', 'Import annotations', () => session.closeImport());
     const format = select('From', 'import-format', IMPORT_FORMATS.map((f) => [f, SOURCES[f]]), (value) => session.chooseImportFormat(value as ImportFormat));

@@ -2,6 +2,7 @@
 // The dialog is built once per opening and updated in place from the session's state, so a field being used is never
 // replaced.
 import type { Disposable } from '../../app/ipc/contract.js';
+import type { ReviewSession } from '../editor/session.js';
 import { h, listen } from './dom.js';
 
 export class Modal<S = unknown> implements Disposable {
@@ -30,6 +31,40 @@ export class Modal<S = unknown> implements Disposable {
   dispose(): void {
     this.backdrop.dispose();
     this.element.remove();
+  }
+}
+
+/**
+ * A dialog the review session opens and closes: built when its state appears, updated in place while it lasts, gone
+ * when the state is null again. Subclasses say where the state is and how the dialog is built.
+ */
+export abstract class SessionDialog<S> implements Disposable {
+  private modal: Modal<S> | null = null;
+  private readonly subscription: Disposable;
+
+  constructor(protected readonly session: ReviewSession<unknown>, protected readonly host: HTMLElement) {
+    this.subscription = session.subscribe((topics) => topics.has('dialogs') && this.draw());
+  }
+
+  /** The dialog's state in the session; null while it is closed. */
+  protected abstract state(): S | null;
+
+  protected abstract build(): Modal<S>;
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.modal?.dispose();
+  }
+
+  private draw(): void {
+    const state = this.state();
+    if (!state) {
+      this.modal?.dispose();
+      this.modal = null;
+      return;
+    }
+    this.modal ??= this.build();
+    this.modal.update(state);
   }
 }
 

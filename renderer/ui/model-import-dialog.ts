@@ -1,12 +1,10 @@
 // The Import Model dialog (File > Import Model…): how the model is described (its Loupe card, a form, an
 // X-AnyLabeling YAML), buttons that ask main's own file dialog for each file it needs (the page only ever holds
 // handles), where it goes, and then what main installed or why it refused it.
-import type { Disposable } from '../../app/ipc/contract.js';
 import { MODEL_FORMATS, type ModelFormat } from '../../app/model/index.js';
-import type { ReviewSession } from '../editor/session.js';
 import { describeModelImport, MODEL_FILES, type ModelFile, type ModelImportDialogState, type ModelImportKind } from '../editor/transfers.js';
 import { h } from './dom.js';
-import { Modal, select, textField } from './modal.js';
+import { Modal, select, textField, SessionDialog } from './modal.js';
 
 const KINDS: readonly (readonly [ModelImportKind, string])[] = [
   ['card', 'An .onnx with its Loupe card (.json)'],
@@ -16,31 +14,12 @@ const KINDS: readonly (readonly [ModelImportKind, string])[] = [
 
 const FILE_BUTTONS: Readonly<Record<ModelFile, string>> = { onnx: 'Choose .onnx…', card: 'Choose card…', yaml: 'Choose YAML…' };
 
-export class ModelImportDialog implements Disposable {
-  private modal: Modal<ModelImportDialogState> | null = null;
-  private readonly subscription: Disposable;
-
-  constructor(private readonly session: ReviewSession<unknown>, private readonly host: HTMLElement) {
-    this.subscription = session.subscribe((topics) => topics.has('dialogs') && this.draw());
+export class ModelImportDialog extends SessionDialog<ModelImportDialogState> {
+  protected state(): ModelImportDialogState | null {
+    return this.session.modelImportDialog;
   }
 
-  dispose(): void {
-    this.subscription.dispose();
-    this.modal?.dispose();
-  }
-
-  private draw(): void {
-    const state = this.session.modelImportDialog;
-    if (!state) {
-      this.modal?.dispose();
-      this.modal = null;
-      return;
-    }
-    this.modal ??= this.build();
-    this.modal.update(state);
-  }
-
-  private build(): Modal<ModelImportDialogState> {
+  protected build(): Modal<ModelImportDialogState> {
     const session = this.session;
     const modal = new Modal<ModelImportDialogState>(this.host, 'model-import-dialog', 'Import model', () => session.closeModelImport());
     const kind = select('Model', 'model-import-kind', KINDS, (value) => session.editModelImport({ kind: value as ModelImportKind }));
